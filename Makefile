@@ -1,0 +1,61 @@
+# Every command a user types. Each target sets up what it needs (virtualenv, pinned Python packages, the pinned
+# CDK CLI) and skips set-up that is already up to date.
+#
+#   make synth     synthesize the CloudFormation templates into cdk.out/ (no AWS account or credentials needed)
+#   make test      run the whole test suite (no network, no credentials)
+#   make deploy    deploy into the account and region of your current AWS credentials
+#   make diff      compare the app with what is deployed
+#   make destroy   delete the stacks (nothing billable is left behind)
+#   make clean     remove cdk.out/, the virtualenv and node_modules/
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+# The CDK CLI runs `python3 app.py` (cdk.json): put the virtualenv first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+# Caches the CDK and jsii write under $HOME are harmless; keep pip quiet about upgrades.
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup synth test snapshot-update deploy diff destroy clean
+
+help:
+	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+synth: setup
+	$(CDK) synth --quiet
+	@ls cdk.out/*.template.json
+
+test: setup
+	$(PY) -m pytest
+
+snapshot-update: setup
+	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
+
+deploy: setup
+	$(CDK) deploy --all
+
+diff: setup
+	$(CDK) diff --all
+
+destroy: setup
+	$(CDK) destroy --all
+
+clean:
+	rm -rf cdk.out $(VENV) node_modules .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

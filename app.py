@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""The CDK app. The only place that reads CDK context: it builds the frozen config and creates the stacks.
+
+    make synth                      # no AWS account or credentials needed
+    npx cdk synth -c region=us-east-1 -c account=123456789012   # pin an environment
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import App, Environment
+
+from stacks.api_stack import GenAiApiStack
+from stacks.catalog import load_routes
+from stacks.config import CONTEXT_KEYS, AppConfig, load_config
+
+
+def read_config(app: App) -> AppConfig:
+    return load_config({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
+
+
+def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> App:
+    """Create the app. The CDK CLI passes cdk.json's context itself; tests pass the same values in ``context``."""
+    app = App(context=dict(context) if context is not None else None, outdir=outdir)
+    config = read_config(app)
+    env = Environment(account=config.account, region=config.region) if config.account or config.region else None
+    GenAiApiStack(
+        app,
+        f"{config.stack_name}Api",
+        config=config,
+        routes=load_routes(),
+        env=env,
+        description="Generative AI reference architecture: REST API + Lambda + Amazon Bedrock (Converse)",
+    )
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

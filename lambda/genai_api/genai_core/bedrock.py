@@ -1,0 +1,86 @@
+"""Amazon Bedrock: the one ``bedrock-runtime`` client per container, the Converse call, and the fault map.
+
+Every modeled Converse error, and botocore's timeouts and connection errors, map to a documented status and code
+(``UPSTREAM_ERRORS`` below; the README's table is checked against it by a test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
+
+from genai_core.errors import BadRequest, Throttled, UpstreamError
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Timeouts and retries. (connect + read) x attempts must fit in the Lambda timeout; the stack checks it."""
+
+    region: str | None = None
+    connect_timeout: float = 2
+    read_timeout: float = 11
+    max_attempts: int = 2
+
+
+def make_client(settings: ClientSettings) -> BedrockRuntimeClient:
+    config = Config(
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
+        user_agent_extra="genai-reference-architecture",
+    )
+    return boto3.client("bedrock-runtime", region_name=settings.region, config=config)
+
+
+# Every error Converse models -> (HTTP status, our error code, message for the caller). A test keeps this complete.
+UPSTREAM_ERRORS: Mapping[str, tuple[int, str, str]] = {
+    "ThrottlingException": (429, "throttled", "The model is receiving too many requests; retry after a short wait."),
+    "ModelTimeoutException": (504, "model_timeout", "The model took too long to answer."),
+    "ServiceUnavailableException": (503, "upstream_unavailable", "Amazon Bedrock is unavailable; retry later."),
+    "ModelNotReadyException": (503, "model_not_ready", "The model is not ready to serve requests yet; retry later."),
+    "AccessDeniedException": (502, "upstream_access_denied", "The function may not invoke the configured model (check model access and IAM)."),
+    "ResourceNotFoundException": (502, "model_not_found", "The configured model or inference profile was not found in this region."),
+    "InternalServerException": (502, "upstream_error", "Amazon Bedrock failed to process the request."),
+    "ModelErrorException": (502, "model_error", "The model failed while processing the request."),
+    "ValidationException": (400, "model_validation_error", "The model rejected the request"),
+}
+READ_TIMEOUT = (504, "model_timeout", "The model took too long to answer.")
+CONNECTION_FAILED = (503, "upstream_unavailable", "Amazon Bedrock could not be reached; retry later.")
+OTHER_FAILURE = (502, "upstream_error", "Amazon Bedrock failed to process the request.")
+MAX_UPSTREAM_DETAIL = 300
+
+
+def upstream_error(error: Exception) -> UpstreamError | BadRequest:
+    """Map a botocore exception raised by a Bedrock call to the error the caller gets."""
+    if isinstance(error, ClientError):
+        name = error.response.get("Error", {}).get("Code", "Unknown")
+        status, code, message = UPSTREAM_ERRORS.get(name, OTHER_FAILURE)
+        if name == "ValidationException":
+            # Bedrock's own words say what to fix (e.g. "Input is too long for requested model."). Keep them short.
+            detail = str(error.response.get("Error", {}).get("Message", ""))[:MAX_UPSTREAM_DETAIL]
+            return BadRequest(f"{message}: {detail}" if detail else f"{message}.", code=code)
+    elif isinstance(error, ReadTimeoutError):
+        name, (status, code, message) = "ReadTimeoutError", READ_TIMEOUT
+    elif isinstance(error, ConnectionError):
+        name, (status, code, message) = type(error).__name__, CONNECTION_FAILED
+    else:
+        name, (status, code, message) = type(error).__name__, OTHER_FAILURE
+    if status == 429:
+        return Throttled(message, upstream=name)
+    return UpstreamError(message, upstream=name, code=code, status=status)
+
+
+def converse(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Call Converse; any Bedrock or transport failure comes out as an ``ApiError``."""
+    try:
+        return dict(client.converse(**request))
+    except (ClientError, BotoCoreError) as error:
+        raise upstream_error(error) from error

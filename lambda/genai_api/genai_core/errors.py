@@ -1,0 +1,105 @@
+"""The error taxonomy: every failure a caller can cause or meet, with its HTTP status and stable code.
+
+Nothing here knows about API Gateway. An entry point (the API Gateway handler, a local server, a streaming
+adapter) turns an ``ApiError`` into its own response with ``to_body()`` and ``status``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error with a client-facing status, a stable snake_case code and a human-readable message."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def to_body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+# --- caused by the client (4xx) -------------------------------------------------------------------------------
+
+
+class BadRequest(ApiError):
+    status = 400
+    code = "bad_request"
+
+
+class InvalidJson(BadRequest):
+    code = "invalid_json"
+
+
+class InvalidEncoding(BadRequest):
+    code = "invalid_encoding"
+
+
+class ValidationFailed(BadRequest):
+    code = "validation_error"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = "method_not_allowed"
+
+    def __init__(self, message: str, *, allow: str = "POST") -> None:
+        super().__init__(message)
+        self.allow = allow
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Allow": self.allow}
+
+
+# --- met upstream, at Bedrock -----------------------------------------------------------------------------------
+
+
+class UpstreamError(ApiError):
+    """A failure of the model provider. ``upstream`` names the Bedrock error (for logs and metrics)."""
+
+    status = 502
+    code = "upstream_error"
+
+    def __init__(self, message: str, *, upstream: str, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, code=code, status=status)
+        self.upstream = upstream
+
+
+class Throttled(UpstreamError):
+    status = 429
+    code = "throttled"
+    retry_after_seconds = 2
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class ModelOutputInvalid(ApiError):
+    """The model answered, but not in the shape the use case promises."""
+
+    status = 502
+    code = "model_output_invalid"

@@ -1,0 +1,227 @@
+"""A small, interpretive validator for the subset of JSON Schema (draft-04) that this project speaks.
+
+Why not a library: callers send schemas of their own (``fields`` for extraction). Code-generating validators
+compile a schema into Python source and ``exec`` it, which is the wrong tool for untrusted input, and the
+interpretive ``jsonschema`` package pulls a native dependency (rpds-py) into a Lambda asset that ships no
+dependencies. The subset below is what API Gateway request models (draft-04) and Bedrock tool input schemas both
+accept, so one definition of "valid" holds at the edge, in the function and at the model.
+
+Supported keywords: type, properties, required, additionalProperties, items, enum, minLength, maxLength,
+minimum, maximum, minItems, maxItems, uniqueItems; annotations title, description, format, default, examples and
+$schema are accepted and ignored. ``pattern`` is deliberately absent: a caller-supplied regular expression is a
+denial-of-service vector (catastrophic backtracking).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+ASSERTIONS = frozenset(
+    {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "enum",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+    }
+)
+ANNOTATIONS = frozenset({"title", "description", "format", "default", "examples", "$schema"})
+TYPES = frozenset({"string", "integer", "number", "boolean", "object", "array", "null"})
+
+# Limits on a schema a caller sends (its size is also bounded by the request body limit).
+MAX_SCHEMA_DEPTH = 8
+MAX_SCHEMA_NODES = 300
+MAX_ENUM_VALUES = 500
+
+
+def _is_type(value: Any, type_name: str) -> bool:
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "boolean":
+        return isinstance(value, bool)
+    if type_name == "null":
+        return value is None
+    if type_name == "object":
+        return isinstance(value, dict)
+    if type_name == "array":
+        return isinstance(value, list)
+    if isinstance(value, bool):
+        return False
+    if type_name == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if type_name == "number":
+        return isinstance(value, (int, float)) and not (isinstance(value, float) and not math.isfinite(value))
+    return False
+
+
+def _describe(path: str) -> str:
+    return path or "the body"
+
+
+def _json_equal_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def first_error(instance: Any, schema: Mapping[str, Any], path: str = "") -> str | None:
+    """Return a message for the first way ``instance`` breaks ``schema`` (with a JSON path), or None if valid."""
+    where = _describe(path)
+    expected = schema.get("type")
+    if expected is not None:
+        names = [expected] if isinstance(expected, str) else list(expected)
+        if not any(_is_type(instance, name) for name in names):
+            return f"{where} must be of type {' or '.join(names)}"
+
+    if "enum" in schema:
+        allowed = schema["enum"]
+        if not any(_json_equal_key(instance) == _json_equal_key(option) for option in allowed):
+            shown = ", ".join(json.dumps(option, ensure_ascii=False) for option in allowed[:20])
+            more = ", ..." if len(allowed) > 20 else ""
+            return f"{where} must be one of: {shown}{more}"
+
+    if isinstance(instance, str):
+        if "minLength" in schema and len(instance) < schema["minLength"]:
+            if schema["minLength"] == 1:
+                return f"{where} must not be empty"
+            return f"{where} must have at least {schema['minLength']} characters"
+        if "maxLength" in schema and len(instance) > schema["maxLength"]:
+            return f"{where} must have at most {schema['maxLength']} characters"
+
+    if _is_type(instance, "number"):
+        if "minimum" in schema and instance < schema["minimum"]:
+            return f"{where} must be at least {schema['minimum']}"
+        if "maximum" in schema and instance > schema["maximum"]:
+            return f"{where} must be at most {schema['maximum']}"
+
+    if isinstance(instance, list):
+        if "minItems" in schema and len(instance) < schema["minItems"]:
+            return f"{where} must have at least {schema['minItems']} item(s)"
+        if "maxItems" in schema and len(instance) > schema["maxItems"]:
+            return f"{where} must have at most {schema['maxItems']} item(s)"
+        if schema.get("uniqueItems"):
+            seen: set[str] = set()
+            for item in instance:
+                key = _json_equal_key(item)
+                if key in seen:
+                    return f"{where} must not contain duplicate items"
+                seen.add(key)
+        item_schema = schema.get("items")
+        if isinstance(item_schema, Mapping):
+            for index, item in enumerate(instance):
+                error = first_error(item, item_schema, f"{path}[{index}]")
+                if error:
+                    return error
+
+    if isinstance(instance, dict):
+        for name in schema.get("required", ()):
+            if name not in instance:
+                return f"{_join(path, name)} is required"
+        properties: Mapping[str, Any] = schema.get("properties", {})
+        additional = schema.get("additionalProperties", True)
+        for name, value in instance.items():
+            if name in properties:
+                error = first_error(value, properties[name], _join(path, name))
+                if error:
+                    return error
+            elif additional is False:
+                allowed_names = ", ".join(sorted(properties)) or "none"
+                return f"{_join(path, name)} is not allowed (allowed: {allowed_names})"
+            elif isinstance(additional, Mapping):
+                error = first_error(value, additional, _join(path, name))
+                if error:
+                    return error
+    return None
+
+
+def _join(path: str, name: str) -> str:
+    if name.isidentifier():
+        return f"{path}.{name}" if path else name
+    return f"{path}[{json.dumps(name, ensure_ascii=False)}]"
+
+
+def schema_error(schema: Any, path: str = "schema", *, _depth: int = 0, _count: list[int] | None = None) -> str | None:
+    """Check that ``schema`` is a schema of the supported subset. Returns the first problem, or None.
+
+    Used on schemas that callers send and, in tests, on every schema of the catalog.
+    """
+    count = _count if _count is not None else [0]
+    count[0] += 1
+    if count[0] > MAX_SCHEMA_NODES:
+        return f"{path}: the schema is too large (at most {MAX_SCHEMA_NODES} sub-schemas)"
+    if _depth > MAX_SCHEMA_DEPTH:
+        return f"{path}: the schema is nested too deeply (at most {MAX_SCHEMA_DEPTH} levels)"
+    if not isinstance(schema, dict):
+        return f"{path} must be an object"
+    for keyword in schema:
+        if keyword not in ASSERTIONS and keyword not in ANNOTATIONS:
+            supported = ", ".join(sorted(ASSERTIONS))
+            return f"{path}: the keyword {json.dumps(keyword)} is not supported (supported: {supported})"
+
+    if "type" in schema:
+        declared = schema["type"]
+        names = [declared] if isinstance(declared, str) else declared
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n in TYPES for n in names):
+            return f"{path}.type must be one of {', '.join(sorted(TYPES))} (or a list of them)"
+    for keyword in ("minLength", "maxLength", "minItems", "maxItems"):
+        if keyword in schema and not (_is_type(schema[keyword], "integer") and schema[keyword] >= 0):
+            return f"{path}.{keyword} must be a non-negative integer"
+    for keyword in ("minimum", "maximum"):
+        if keyword in schema and not _is_type(schema[keyword], "number"):
+            return f"{path}.{keyword} must be a number"
+    if "uniqueItems" in schema and not isinstance(schema["uniqueItems"], bool):
+        return f"{path}.uniqueItems must be a boolean"
+    for annotation in ("title", "description", "format"):
+        if annotation in schema and not isinstance(schema[annotation], str):
+            return f"{path}.{annotation} must be a string"
+    if "enum" in schema:
+        enum = schema["enum"]
+        if not isinstance(enum, list) or not enum or len(enum) > MAX_ENUM_VALUES:
+            return f"{path}.enum must be a list of 1 to {MAX_ENUM_VALUES} values"
+    if "required" in schema:
+        required = schema["required"]
+        if not isinstance(required, list) or not all(isinstance(name, str) for name in required):
+            return f"{path}.required must be a list of property names"
+    if "properties" in schema:
+        properties = schema["properties"]
+        if not isinstance(properties, dict):
+            return f"{path}.properties must be an object"
+        for name, sub in properties.items():
+            error = schema_error(sub, _join(f"{path}.properties", name), _depth=_depth + 1, _count=count)
+            if error:
+                return error
+    if "additionalProperties" in schema and not isinstance(schema["additionalProperties"], bool):
+        error = schema_error(schema["additionalProperties"], f"{path}.additionalProperties", _depth=_depth + 1, _count=count)
+        if error:
+            return error
+    if "items" in schema:
+        error = schema_error(schema["items"], f"{path}.items", _depth=_depth + 1, _count=count)
+        if error:
+            return error
+    return None
+
+
+def object_schema_error(schema: Any, path: str) -> str | None:
+    """Like ``schema_error``, and the schema must describe a JSON object with at least one property."""
+    error = schema_error(schema, path)
+    if error:
+        return error
+    if schema.get("type") != "object":
+        return f'{path} must be a JSON Schema with "type": "object"'
+    properties = schema.get("properties")
+    if not isinstance(properties, dict) or not properties:
+        return f"{path} must declare at least one property under \"properties\""
+    return None
+
+
+def is_sequence_of_str(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str) and all(isinstance(v, str) for v in value)

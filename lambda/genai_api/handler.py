@@ -1,0 +1,117 @@
+"""API Gateway REST (Lambda proxy) entry point: a thin Powertools adapter over ``genai_core``.
+
+One ``Router`` per family, one POST route per use case of the catalog. Everything else — validation, prompts,
+the Bedrock call, the error taxonomy — lives in ``genai_core`` so that other entry points reuse it unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from genai_core.bedrock import make_client
+from genai_core.catalog import UseCase, load_catalog
+from genai_core.errors import ApiError, InvalidEncoding, MethodNotAllowed, NotFound, UpstreamError
+from genai_core.service import UseCaseService
+from genai_core.settings import Settings
+
+logger = Logger()
+settings = Settings.from_env(os.environ)
+catalog = load_catalog()
+bedrock_client = make_client(settings.client)
+service = UseCaseService(catalog, settings.models, bedrock_client)
+app = APIGatewayRestResolver()
+ROUTES = frozenset(use_case.path for use_case in catalog)
+
+
+def _json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, ensure_ascii=False),
+        headers=headers or {},
+    )
+
+
+def request_bytes(body: str | None, is_base64_encoded: bool) -> bytes:
+    """The body as the caller sent it: API Gateway passes text, or base64 when ``isBase64Encoded``."""
+    if body is None:
+        return b""
+    if is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidEncoding("The request body is marked base64-encoded but is not valid base64.") from None
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidEncoding("The request body is not valid UTF-8.") from None
+
+
+def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]:
+    def run_use_case() -> dict[str, Any]:
+        event = router.current_event
+        result = service.run(use_case.id, request_bytes(event.body, event.is_base64_encoded))
+        logger.info(
+            "use case completed",
+            use_case=result.use_case,
+            model=result.model,
+            bedrock_latency_ms=result.latency_ms,
+            input_tokens=result.usage["inputTokens"],
+            output_tokens=result.usage["outputTokens"],
+            stop_reason=result.stop_reason,
+        )
+        return result.to_body()
+
+    run_use_case.__name__ = f"run_{use_case.family}_{use_case.task}".replace("-", "_")
+    return run_use_case
+
+
+def family_router(use_cases: list[UseCase]) -> Router:
+    router = Router()
+    for use_case in use_cases:
+        router.post(f"/{use_case.task}")(_endpoint(use_case, router))
+    return router
+
+
+for family, family_use_cases in catalog.by_family().items():
+    app.include_router(family_router(family_use_cases), prefix=f"/{family}")
+
+
+@app.exception_handler(ApiError)
+def handle_api_error(error: ApiError) -> Response[str]:
+    log = logger.error if error.status >= 500 else logger.warning
+    upstream = error.upstream if isinstance(error, UpstreamError) else None
+    log("request failed", status=error.status, error_code=error.code, upstream_error=upstream)
+    return _json_response(error.status, error.to_body(), error.headers)
+
+
+@app.not_found
+def handle_not_found(_: NotFoundError) -> Response[str]:
+    path = app.current_event.path
+    if path in ROUTES:
+        return handle_api_error(MethodNotAllowed(f"{app.current_event.http_method} is not allowed on {path}; use POST."))
+    return handle_api_error(NotFound(f"There is no route {path}. Routes: {', '.join(sorted(ROUTES))}."))
+
+
+@app.exception_handler(Exception)
+def handle_unexpected(error: Exception) -> Response[str]:
+    # The traceback goes to the log (it holds no request text); the caller gets the envelope only.
+    logger.exception("unexpected error", error_type=type(error).__name__)
+    return _json_response(500, ApiError("An unexpected error occurred.").to_body())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

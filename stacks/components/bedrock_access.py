@@ -1,0 +1,77 @@
+"""Least-privilege IAM for Amazon Bedrock: invoke exactly the configured models, nothing else.
+
+For a cross-region inference profile (``us.amazon.nova-2-lite-v1:0``) the caller needs ``bedrock:InvokeModel`` on
+the profile ARN in its own region and on the foundation model in every region the profile routes to. The second
+statement is conditioned on ``bedrock:InferenceProfileArn``: the foundation model is reachable only through the
+configured profiles, never directly. There is no ``*`` model and no ``bedrock:*`` action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.config import ModelTarget
+
+INVOKE_ACTIONS = ["bedrock:InvokeModel"]  # Converse is authorized as bedrock:InvokeModel
+
+
+def profile_arn(model_id: str) -> str:
+    return f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}:{Aws.ACCOUNT_ID}:inference-profile/{model_id}"
+
+
+def foundation_model_arn(model_id: str, region: str = Aws.REGION) -> str:
+    return f"arn:{Aws.PARTITION}:bedrock:{region}::foundation-model/{model_id}"
+
+
+class BedrockModelAccess(Construct):
+    """Holds the policy statements that allow invoking the configured models; ``grant_invoke`` attaches them."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, targets: Iterable[ModelTarget]) -> None:
+        super().__init__(scope, construct_id)
+        unique = {target.model_id: target for target in targets}
+        self.targets = [unique[model_id] for model_id in sorted(unique)]
+        self.statements = self._statements()
+
+    def _statements(self) -> list[iam.PolicyStatement]:
+        statements: list[iam.PolicyStatement] = []
+        direct = [t for t in self.targets if not t.is_profile]
+        if direct:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InvokeConfiguredFoundationModels",
+                    actions=INVOKE_ACTIONS,
+                    resources=[foundation_model_arn(t.model_id) for t in direct],
+                )
+            )
+        profiles = [t for t in self.targets if t.is_profile]
+        if profiles:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InvokeConfiguredInferenceProfiles",
+                    actions=INVOKE_ACTIONS,
+                    resources=[profile_arn(t.model_id) for t in profiles],
+                )
+            )
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InvokeRoutedFoundationModelsThroughProfilesOnly",
+                    actions=INVOKE_ACTIONS,
+                    resources=sorted(
+                        {
+                            foundation_model_arn(t.foundation_model, region)
+                            for t in profiles
+                            for region in t.profile_regions or ()
+                        }
+                    ),
+                    conditions={"StringEquals": {"bedrock:InferenceProfileArn": [profile_arn(t.model_id) for t in profiles]}},
+                )
+            )
+        return statements
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> None:
+        for statement in self.statements:
+            grantee.grant_principal.add_to_principal_policy(statement)

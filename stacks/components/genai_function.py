@@ -1,0 +1,85 @@
+"""The Python function that serves every use case: arm64, the managed runtime, code straight from ``lambda/``.
+
+boto3 comes from the runtime and Powertools from its AWS-managed layer, so the asset holds only our code and the
+catalog (no Docker, no bundling step). Its log group is explicit, with a retention, and its role can write only
+to that log group; Bedrock access is granted separately by ``BedrockModelAccess``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.catalog import FUNCTION_DIR
+from stacks.config import BedrockClientConfig, FunctionConfig
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:{version}"
+R = logs.RetentionDays
+RETENTION = {
+    1: R.ONE_DAY, 3: R.THREE_DAYS, 5: R.FIVE_DAYS, 7: R.ONE_WEEK, 14: R.TWO_WEEKS, 30: R.ONE_MONTH, 60: R.TWO_MONTHS,
+    90: R.THREE_MONTHS, 120: R.FOUR_MONTHS, 150: R.FIVE_MONTHS, 180: R.SIX_MONTHS, 365: R.ONE_YEAR,
+    400: R.THIRTEEN_MONTHS, 545: R.EIGHTEEN_MONTHS, 731: R.TWO_YEARS, 1096: R.THREE_YEARS, 1827: R.FIVE_YEARS,
+    2192: R.SIX_YEARS, 2557: R.SEVEN_YEARS, 2922: R.EIGHT_YEARS, 3288: R.NINE_YEARS, 3653: R.TEN_YEARS,
+}  # every value of stacks.config.LOG_RETENTION_DAYS
+ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache"]
+
+
+class GenAiFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: FunctionConfig,
+        bedrock: BedrockClientConfig,
+        models: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            retention=RETENTION[config.log_retention_days],
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Generative AI API function: writes its own logs and invokes the configured Bedrock models",
+        )
+        self.log_group.grant_write(self.role)
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "PowertoolsLayer",
+            POWERTOOLS_LAYER.format(partition=Aws.PARTITION, region=Aws.REGION, version=config.powertools_layer_version),
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Generative AI use cases on Amazon Bedrock (Converse)",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.lambda_handler",
+            code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=ASSET_EXCLUDES),
+            memory_size=config.memory_mb,
+            timeout=Duration.seconds(config.timeout_seconds),
+            role=self.role,
+            log_group=self.log_group,
+            layers=[powertools],
+            environment={
+                "MODEL_IDS": json.dumps(dict(models), sort_keys=True),
+                "BEDROCK_CONNECT_TIMEOUT": str(bedrock.connect_timeout_seconds),
+                "BEDROCK_READ_TIMEOUT": str(bedrock.read_timeout_seconds),
+                "BEDROCK_MAX_ATTEMPTS": str(bedrock.max_attempts),
+                "POWERTOOLS_SERVICE_NAME": "genai-api",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )
+

@@ -1,0 +1,228 @@
+"""The app's configuration: frozen dataclasses, built once from CDK context by ``load_config``.
+
+Defaults live in ``cdk.json`` (``context``); override any key with ``cdk synth -c key=value`` (objects as JSON).
+A bad value fails synth with a ``ConfigError`` that names the key and what it allows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+FAMILIES = ("customer-experience", "productivity", "process-optimization")
+
+# Values CloudWatch Logs accepts for a log group's retention, in days.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+MAX_INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway's default maximum for a REST integration
+
+# A foundation model id (amazon.nova-2-lite-v1:0) or a system-defined inference profile id (us.amazon.nova-2-lite-v1:0).
+MODEL_ID = re.compile(r"^(?:(?P<geo>[a-z]{2,6}(?:-[a-z]+)?)\.)?(?P<model>[a-z0-9-]+\.[A-Za-z0-9._:-]+)$")
+REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
+ACCOUNT = re.compile(r"^\d{12}$")
+
+
+# Every context key the app reads (besides CDK's own feature flags).
+CONTEXT_KEYS = (
+    "stackName",
+    "account",
+    "region",
+    "models",
+    "inferenceProfileRegions",
+    "bedrockConnectTimeoutSeconds",
+    "bedrockReadTimeoutSeconds",
+    "bedrockMaxAttempts",
+    "lambdaMemoryMb",
+    "lambdaTimeoutSeconds",
+    "powertoolsLayerVersion",
+    "logRetentionDays",
+    "stageName",
+    "apiIntegrationTimeoutSeconds",
+    "throttlingRateLimit",
+    "throttlingBurstLimit",
+)
+
+
+class ConfigError(ValueError):
+    """A context value that synth cannot use."""
+
+
+@dataclass(frozen=True)
+class ModelTarget:
+    """What one configured id lets the function invoke: the id itself and, for a profile, where it routes."""
+
+    model_id: str
+    foundation_model: str
+    profile_regions: tuple[str, ...] | None  # None: a foundation model invoked in the stack's own region
+
+    @property
+    def is_profile(self) -> bool:
+        return self.profile_regions is not None
+
+
+@dataclass(frozen=True)
+class BedrockClientConfig:
+    connect_timeout_seconds: int
+    read_timeout_seconds: int
+    max_attempts: int
+
+    @property
+    def worst_case_seconds(self) -> int:
+        return (self.connect_timeout_seconds + self.read_timeout_seconds) * self.max_attempts
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    memory_mb: int
+    timeout_seconds: int
+    powertools_layer_version: int
+    log_retention_days: int
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    stage_name: str
+    integration_timeout_seconds: int
+    throttling_rate_limit: int
+    throttling_burst_limit: int
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    stack_name: str
+    account: str | None
+    region: str | None
+    models: Mapping[str, ModelTarget]  # family -> target
+    bedrock: BedrockClientConfig
+    function: FunctionConfig
+    api: ApiConfig
+
+
+class _Context:
+    """Typed reads of context values with errors that name the key."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+
+    def raw(self, key: str) -> Any:
+        if self.values.get(key) is None:
+            raise ConfigError(f"context key {key!r} is missing (set it in cdk.json or with -c {key}=...)")
+        return self.values[key]
+
+    def json_object(self, key: str) -> dict[str, Any]:
+        value = self.raw(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ConfigError(f"context key {key!r} must be a JSON object, got {value!r}") from None
+        if not isinstance(value, dict):
+            raise ConfigError(f"context key {key!r} must be an object, got {value!r}")
+        return value
+
+    def integer(self, key: str, low: int, high: int) -> int:
+        value = self.raw(key)
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"context key {key!r} must be an integer from {low} to {high}, got {value!r}") from None
+        if isinstance(value, bool) or str(number) != str(value).strip() or not low <= number <= high:
+            raise ConfigError(f"context key {key!r} must be an integer from {low} to {high}, got {value!r}")
+        return number
+
+    def choice(self, key: str, allowed: tuple[int, ...]) -> int:
+        value = self.raw(key)
+        if str(value).strip() not in {str(option) for option in allowed}:
+            shown = ", ".join(str(option) for option in allowed)
+            raise ConfigError(f"context key {key!r} must be one of {shown}; got {value!r}")
+        return int(value)
+
+    def optional(self, key: str, pattern: re.Pattern[str], what: str) -> str | None:
+        value = self.values.get(key)
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ConfigError(f"context key {key!r} must be {what}, got {value!r}")
+        return value
+
+    def name(self, key: str) -> str:
+        value = self.raw(key)
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,63}", value):
+            raise ConfigError(f"context key {key!r} must be letters, digits and hyphens, starting with a letter; got {value!r}")
+        return value
+
+
+def _model_targets(ctx: _Context) -> dict[str, ModelTarget]:
+    models = ctx.json_object("models")
+    unknown = sorted(set(models) - set(FAMILIES))
+    missing = [family for family in FAMILIES if family not in models]
+    if unknown or missing:
+        raise ConfigError(
+            f"context key 'models' must name a model for exactly these families: {', '.join(FAMILIES)}"
+            f" (missing: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'})"
+        )
+    routing = ctx.json_object("inferenceProfileRegions")
+    targets: dict[str, ModelTarget] = {}
+    for family in FAMILIES:
+        model_id = models[family]
+        match = MODEL_ID.match(model_id) if isinstance(model_id, str) else None
+        if not match:
+            raise ConfigError(
+                f"context key 'models' has {family}={model_id!r}; expected a Bedrock model id such as "
+                "'amazon.nova-2-lite-v1:0' or an inference profile id such as 'us.amazon.nova-2-lite-v1:0'"
+            )
+        geo = match.group("geo")
+        if geo is None:
+            targets[family] = ModelTarget(model_id, model_id, None)
+            continue
+        regions = routing.get(geo)
+        if not isinstance(regions, list) or not regions or not all(isinstance(r, str) for r in regions):
+            raise ConfigError(
+                f"context key 'models' has {family}={model_id!r}, a {geo!r} inference profile, but "
+                f"'inferenceProfileRegions' has no region list for {geo!r} (known: {', '.join(sorted(routing))})"
+            )
+        bad = [region for region in regions if region != "*" and not REGION.match(region)]
+        if bad:
+            raise ConfigError(f"context key 'inferenceProfileRegions' has invalid regions for {geo!r}: {bad}")
+        targets[family] = ModelTarget(model_id, match.group("model"), tuple(regions))
+    return targets
+
+
+def load_config(context: Mapping[str, Any]) -> AppConfig:
+    """Build and validate the app's configuration from CDK context values."""
+    ctx = _Context(context)
+    bedrock = BedrockClientConfig(
+        connect_timeout_seconds=ctx.integer("bedrockConnectTimeoutSeconds", 1, 60),
+        read_timeout_seconds=ctx.integer("bedrockReadTimeoutSeconds", 1, 900),
+        max_attempts=ctx.integer("bedrockMaxAttempts", 1, 5),
+    )
+    function = FunctionConfig(
+        memory_mb=ctx.integer("lambdaMemoryMb", 128, 10240),
+        timeout_seconds=ctx.integer("lambdaTimeoutSeconds", 3, 900),
+        powertools_layer_version=ctx.integer("powertoolsLayerVersion", 1, 10000),
+        log_retention_days=ctx.choice("logRetentionDays", LOG_RETENTION_DAYS),
+    )
+    api = ApiConfig(
+        stage_name=ctx.name("stageName"),
+        integration_timeout_seconds=ctx.integer("apiIntegrationTimeoutSeconds", 1, MAX_INTEGRATION_TIMEOUT_SECONDS),
+        throttling_rate_limit=ctx.integer("throttlingRateLimit", 1, 10000),
+        throttling_burst_limit=ctx.integer("throttlingBurstLimit", 1, 5000),
+    )
+    # The timeout chain: a Bedrock call gives up before the function does, which gives up before API Gateway.
+    if not bedrock.worst_case_seconds < function.timeout_seconds < api.integration_timeout_seconds:
+        raise ConfigError(
+            "timeouts must chain: (bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds) x bedrockMaxAttempts "
+            f"({bedrock.worst_case_seconds}) < lambdaTimeoutSeconds ({function.timeout_seconds}) "
+            f"< apiIntegrationTimeoutSeconds ({api.integration_timeout_seconds})"
+        )
+    return AppConfig(
+        stack_name=ctx.name("stackName"),
+        account=ctx.optional("account", ACCOUNT, "a 12-digit AWS account id"),
+        region=ctx.optional("region", REGION, "an AWS region such as us-east-1"),
+        models=_model_targets(ctx),
+        bedrock=bedrock,
+        function=function,
+        api=api,
+    )
