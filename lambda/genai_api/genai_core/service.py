@@ -57,7 +57,7 @@ class UseCaseService:
         request = parse_object(body)
         error = schema.first_error(request, use_case.input_schema)
         if error:
-            raise ValidationFailed(error[0].upper() + error[1:] + ".")
+            raise ValidationFailed(error + ".")
         for name in use_case.caller_schemas:
             error = schema.object_schema_error(request[name], name)
             if error:

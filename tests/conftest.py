@@ -1,0 +1,155 @@
+"""Shared fixtures: the synthesized app (once per session), the real handler with a stubbed Bedrock client, and a
+caller that drives it with real-shaped API Gateway REST proxy events.
+
+No test touches the network or needs AWS credentials: sockets are blocked (pyproject.toml), the AWS environment
+below is fake and isolated from any local profile, and Bedrock is faked with botocore's Stubber on the real client,
+which validates every request and response against Bedrock's service model.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import io
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from tests.support import API_STACK, CDK_CONTEXT, ROOT, api_event, cdk_context
+
+# The function's environment as the stack sets it from cdk.json (test_infrastructure checks that they agree).
+FUNCTION_ENV = {
+    "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
+    "BEDROCK_CONNECT_TIMEOUT": str(CDK_CONTEXT["bedrockConnectTimeoutSeconds"]),
+    "BEDROCK_READ_TIMEOUT": str(CDK_CONTEXT["bedrockReadTimeoutSeconds"]),
+    "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
+    "POWERTOOLS_SERVICE_NAME": "genai-api",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+FAKE_AWS_ENV = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_CONFIG_FILE": str(ROOT / "tests" / "no-such-aws-config"),
+    "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+os.environ.pop("AWS_PROFILE", None)
+os.environ.update(FAKE_AWS_ENV)
+os.environ.update(FUNCTION_ENV)
+
+
+# --- infrastructure -------------------------------------------------------------------------------------------
+
+
+def synthesize(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Synthesize the app with ``context``; return each stack's template by stack name."""
+    from app import build_app
+
+    assembly = build_app(context=context).synth()
+    return {stack.stack_name: stack.template for stack in assembly.stacks}
+
+
+@pytest.fixture(scope="session")
+def templates() -> dict[str, dict[str, Any]]:
+    """The app synthesized once per test session with cdk.json's context (a synth costs seconds)."""
+    return synthesize(cdk_context())
+
+
+@pytest.fixture(scope="session")
+def api_template(templates: dict[str, dict[str, Any]]) -> Any:
+    from aws_cdk.assertions import Template
+
+    return Template.from_json(templates[API_STACK])
+
+
+# --- the function -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def handler() -> ModuleType:
+    """The real handler module, imported as the Lambda runtime imports it (lambda/genai_api on sys.path)."""
+    return importlib.import_module("handler")
+
+
+@pytest.fixture
+def bedrock(handler: ModuleType) -> Iterator[Stubber]:
+    """A Stubber on the handler's own bedrock-runtime client: every call must be expected, every expected call
+    must happen, and requests and responses are validated against Bedrock's service model."""
+    with Stubber(handler.bedrock_client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def converse_calls(handler: ModuleType) -> Iterator[list[dict[str, Any]]]:
+    """The parameters of each Converse call the handler makes, recorded before the Stubber answers."""
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(copy.deepcopy(params))
+
+    events = handler.bedrock_client.meta.events
+    events.register("provide-client-params.bedrock-runtime.Converse", record, unique_id="test-record-converse")
+    yield calls
+    events.unregister("provide-client-params.bedrock-runtime.Converse", unique_id="test-record-converse")
+
+
+@pytest.fixture
+def logs(handler: ModuleType) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The function's structured log lines (Powertools writes JSON to stdout; here, to a buffer)."""
+    stream = io.StringIO()
+    previous = handler.logger.registered_handler.setStream(stream)
+
+    def lines() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+    yield lines
+    handler.logger.registered_handler.setStream(previous)
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "GenAiReferenceApi-GenAiFunction"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:GenAiReferenceApi-GenAiFunction"
+    aws_request_id: str = "5f1d0a52-36b3-4a0c-9d56-0f0c9bd0c001"
+    log_group_name: str = "/aws/lambda/GenAiReferenceApi-GenAiFunction"
+    log_stream_name: str = "2026/11/29/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 28_000
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@pytest.fixture
+def call(handler: ModuleType) -> Callable[..., ApiResponse]:
+    """Invoke the real ``lambda_handler`` with an API Gateway event; return the parsed proxy response.
+
+    Every response must be a proxy response with a JSON body, whatever its status."""
+
+    def invoke(path: str, body: Any = None, **kwargs: Any) -> ApiResponse:
+        response = handler.lambda_handler(api_event(path, body, **kwargs), FakeLambdaContext())
+        assert isinstance(response["statusCode"], int), response
+        headers = dict(response.get("headers") or {})
+        for key, values in (response.get("multiValueHeaders") or {}).items():
+            headers.setdefault(key, values[-1])
+        assert headers.get("Content-Type") == "application/json", headers
+        return ApiResponse(response["statusCode"], headers, json.loads(response["body"]))
+
+    return invoke

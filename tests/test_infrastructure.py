@@ -1,0 +1,273 @@
+"""Fine-grained assertions on the synthesized API stack: what the snapshot shows, pinned where it matters."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import Token
+from aws_cdk.assertions import Match, Template
+
+from stacks.catalog import load_routes
+from stacks.config import ConfigError
+from tests.conftest import FUNCTION_ENV, synthesize
+from tests.support import API_STACK, CDK_CONTEXT, cdk_context
+
+ROUTES = {route.path for route in load_routes()}
+
+
+def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {key: value for key, value in template["Resources"].items() if value["Type"] == resource_type}
+
+
+def the_one(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    (resource,) = resources(template, resource_type).values()
+    return resource["Properties"]
+
+
+def resource_paths(template: dict[str, Any]) -> dict[str, str]:
+    """Logical id of each API Gateway resource -> its full path."""
+    parts = {key: value["Properties"] for key, value in resources(template, "AWS::ApiGateway::Resource").items()}
+
+    def path_of(key: str) -> str:
+        parent = parts[key]["ParentId"]
+        prefix = path_of(parent["Ref"]) if isinstance(parent, dict) and "Ref" in parent else ""
+        return f"{prefix}/{parts[key]['PathPart']}"
+
+    return {key: path_of(key) for key in parts}
+
+
+# --- the function ---------------------------------------------------------------------------------------------
+
+
+def test_the_function_runs_python_on_arm64_with_explicit_memory_and_timeout(api_template):
+    api_template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.14",
+            "Architectures": ["arm64"],
+            "Handler": "handler.lambda_handler",
+            "MemorySize": CDK_CONTEXT["lambdaMemoryMb"],
+            "Timeout": CDK_CONTEXT["lambdaTimeoutSeconds"],
+            "Layers": [
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            ":lambda:",
+                            {"Ref": "AWS::Region"},
+                            f":017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:{CDK_CONTEXT['powertoolsLayerVersion']}",
+                        ],
+                    ]
+                }
+            ],
+        },
+    )
+
+
+def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
+    environment = the_one(templates[API_STACK], "AWS::Lambda::Function")["Environment"]["Variables"]
+
+    assert environment == FUNCTION_ENV
+    assert json.loads(environment["MODEL_IDS"]) == CDK_CONTEXT["models"]
+
+
+def test_the_function_logs_to_its_own_log_group_with_a_retention(templates):
+    template = templates[API_STACK]
+    (log_group_id,) = resources(template, "AWS::Logs::LogGroup")
+    assert template["Resources"][log_group_id]["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
+    assert the_one(template, "AWS::Lambda::Function")["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
+
+
+def test_timeouts_chain_from_bedrock_to_the_function_to_the_api(templates):
+    template = templates[API_STACK]
+    function = the_one(template, "AWS::Lambda::Function")
+    env = function["Environment"]["Variables"]
+    bedrock_worst_case = (int(env["BEDROCK_CONNECT_TIMEOUT"]) + int(env["BEDROCK_READ_TIMEOUT"])) * int(env["BEDROCK_MAX_ATTEMPTS"])
+    integration_timeouts = {
+        method["Properties"]["Integration"]["TimeoutInMillis"] for method in resources(template, "AWS::ApiGateway::Method").values()
+    }
+
+    assert len(integration_timeouts) == 1
+    assert bedrock_worst_case < function["Timeout"] < integration_timeouts.pop() / 1000
+
+
+# --- IAM --------------------------------------------------------------------------------------------------------
+
+
+def bedrock_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(action.startswith("bedrock:") for action in actions):
+                statements.append(statement)
+    return statements
+
+
+def arn(*parts: Any) -> dict[str, Any]:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, *parts]]}
+
+
+PROFILE_ARN = arn(":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":inference-profile/us.amazon.nova-2-lite-v1:0")
+
+
+def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_routes_to(templates):
+    statements = bedrock_statements(templates[API_STACK])
+
+    assert statements == [
+        {
+            "Sid": "InvokeConfiguredInferenceProfiles",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": PROFILE_ARN,
+        },
+        {
+            "Sid": "InvokeRoutedFoundationModelsThroughProfilesOnly",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": [
+                arn(f":bedrock:{region}::foundation-model/amazon.nova-2-lite-v1:0")
+                for region in CDK_CONTEXT["inferenceProfileRegions"]["us"]
+            ],
+            "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": [PROFILE_ARN]}},
+        },
+    ]
+
+
+def test_no_statement_uses_a_wildcard_action_or_a_wildcard_resource(templates):
+    for policy in resources(templates[API_STACK], "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(action == "*" or action.endswith(":*") for action in actions), statement
+            assert "*" not in json.dumps(statement["Resource"]), statement
+
+
+def test_the_role_has_no_managed_policies(api_template):
+    api_template.has_resource_properties("AWS::IAM::Role", {"ManagedPolicyArns": Match.absent()})
+
+
+def test_models_configured_per_family_are_each_granted():
+    models = {
+        "customer-experience": "us.amazon.nova-2-lite-v1:0",
+        "productivity": "eu.amazon.nova-2-lite-v1:0",
+        "process-optimization": "amazon.nova-2-lite-v1:0",
+    }
+    template = synthesize(cdk_context(models=models))[API_STACK]
+    statements = {statement["Sid"]: statement for statement in bedrock_statements(template)}
+
+    assert statements["InvokeConfiguredFoundationModels"]["Resource"] == arn(
+        ":bedrock:", {"Ref": "AWS::Region"}, "::foundation-model/amazon.nova-2-lite-v1:0"
+    )
+    assert len(statements["InvokeConfiguredInferenceProfiles"]["Resource"]) == 2
+    routed = statements["InvokeRoutedFoundationModelsThroughProfilesOnly"]["Resource"]
+    expected_regions = CDK_CONTEXT["inferenceProfileRegions"]["us"] + CDK_CONTEXT["inferenceProfileRegions"]["eu"]
+    assert len(routed) == len(set(expected_regions))
+    assert json.loads(the_one(template, "AWS::Lambda::Function")["Environment"]["Variables"]["MODEL_IDS"]) == models
+
+
+# --- the API ----------------------------------------------------------------------------------------------------
+
+
+def test_the_api_is_regional(api_template):
+    api_template.has_resource_properties("AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}})
+
+
+def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_proxy(templates):
+    template = templates[API_STACK]
+    paths = resource_paths(template)
+    methods = resources(template, "AWS::ApiGateway::Method").values()
+
+    routed = {}
+    for method in methods:
+        properties = method["Properties"]
+        assert properties["AuthorizationType"] == "AWS_IAM", properties
+        routed[paths[properties["ResourceId"]["Ref"]]] = properties
+    assert set(routed) == ROUTES == {
+        "/customer-experience/chat",
+        "/productivity/summarize",
+        "/process-optimization/extract",
+    }
+    for properties in routed.values():
+        assert properties["HttpMethod"] == "POST"
+        assert properties["Integration"]["Type"] == "AWS_PROXY"
+        assert properties["Integration"]["IntegrationHttpMethod"] == "POST"
+
+
+def test_the_stage_throttles(api_template):
+    api_template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": CDK_CONTEXT["stageName"],
+            "MethodSettings": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "HttpMethod": "*",
+                            "ResourcePath": "/*",
+                            "ThrottlingRateLimit": CDK_CONTEXT["throttlingRateLimit"],
+                            "ThrottlingBurstLimit": CDK_CONTEXT["throttlingBurstLimit"],
+                        }
+                    )
+                ]
+            ),
+        },
+    )
+
+
+@pytest.mark.parametrize("response_type", ["DEFAULT_4XX", "DEFAULT_5XX"])
+def test_api_gateways_own_errors_use_the_json_error_envelope(api_template, response_type):
+    api_template.has_resource_properties(
+        "AWS::ApiGateway::GatewayResponse",
+        {
+            "ResponseType": response_type,
+            "ResponseTemplates": {
+                "application/json": '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
+            },
+        },
+    )
+
+
+def test_only_api_gateway_may_invoke_the_function_and_only_through_the_stage(templates):
+    permissions = resources(templates[API_STACK], "AWS::Lambda::Permission").values()
+
+    assert len(permissions) == len(ROUTES)  # one per method, no test-invoke permissions
+    for permission in permissions:
+        assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        assert permission["Properties"]["Action"] == "lambda:InvokeFunction"
+        assert "SourceArn" in permission["Properties"]
+
+
+def test_outputs_give_the_api_url_and_the_function_name(api_template):
+    api_template.has_output("ApiUrl", {"Value": Match.any_value()})
+    api_template.has_output("FunctionName", {"Value": {"Ref": Match.string_like_regexp("GenAiFunction")}})
+
+
+# --- environments and configuration -----------------------------------------------------------------------------
+
+
+def test_synth_is_environment_agnostic_by_default():
+    from app import build_app
+
+    stack = build_app(context=cdk_context()).node.find_child(API_STACK)
+    assert Token.is_unresolved(stack.account)
+    assert Token.is_unresolved(stack.region)
+
+
+def test_synth_with_an_explicit_account_and_region():
+    from app import build_app
+
+    app = build_app(context=cdk_context(account="123456789012", region="sa-east-1"))
+    stack = app.node.find_child(API_STACK)
+    assert (stack.account, stack.region) == ("123456789012", "sa-east-1")
+    Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 1)
+
+
+def test_a_bad_context_value_fails_synth_with_a_message_naming_the_key():
+    from app import build_app
+
+    with pytest.raises(ConfigError, match="context key 'logRetentionDays' must be one of"):
+        build_app(context=cdk_context(logRetentionDays=13))
