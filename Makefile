@@ -2,7 +2,7 @@
 # CDK CLI) and skips set-up that is already up to date.
 #
 #   make synth     synthesize the CloudFormation templates into cdk.out/ (no AWS account or credentials needed)
-#   make test      run the whole test suite (no network, no credentials)
+#   make test      run the whole test suite, scanners included (no network, no credentials)
 #   make deploy    deploy into the account and region of your current AWS credentials
 #   make diff      compare the app with what is deployed
 #   make destroy   delete the stacks (nothing billable is left behind)
@@ -14,6 +14,8 @@ PY := $(VENV)/bin/python
 CDK := node_modules/.bin/cdk
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 # The CDK CLI runs `python3 app.py` (cdk.json): put the virtualenv first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -35,14 +37,19 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(CHECKOV_STAMP): requirements-scanners.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-scanners.txt
+	touch $@
+
 setup: $(PY_STAMP) $(NODE_STAMP)
 
 synth: setup
 	$(CDK) synth --quiet
 	@ls cdk.out/*.template.json
 
-test: setup
-	$(PY) -m pytest
+test: setup $(CHECKOV_STAMP)
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest
 
 snapshot-update: setup
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
@@ -57,5 +64,5 @@ destroy: setup
 	$(CDK) destroy --all
 
 clean:
-	rm -rf cdk.out $(VENV) node_modules .pytest_cache .hypothesis
+	rm -rf cdk.out $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

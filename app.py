@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import App, Environment
+from aws_cdk import App, Environment, Validations
+from cdk_nag import AwsSolutionsChecks
 
 from stacks.api_stack import GenAiApiStack
 from stacks.catalog import load_routes
@@ -34,6 +35,8 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         env=env,
         description="Generative AI reference architecture: REST API + Lambda + Amazon Bedrock (Converse)",
     )
+    # cdk-nag 3.x runs as a CDK policy-validation plugin: any unacknowledged finding stops synth.
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 
 

@@ -42,7 +42,20 @@ CONTEXT_KEYS = (
     "apiIntegrationTimeoutSeconds",
     "throttlingRateLimit",
     "throttlingBurstLimit",
+    "authMode",
+    "apiKeyQuotaPerDay",
+    "createApiGatewayAccountRole",
+    "enableWaf",
+    "wafRateLimitPer5Minutes",
+    "guardrailFilterStrength",
+    "guardrailPromptAttackStrength",
+    "guardrailPiiAction",
+    "guardrailFamilies",
+    "logPromptsForDebugging",
 )
+AUTH_MODES = ("iam", "api-key")
+FILTER_STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
+PII_ACTIONS = ("ANONYMIZE", "BLOCK")
 
 
 class ConfigError(ValueError):
@@ -87,6 +100,20 @@ class ApiConfig:
     integration_timeout_seconds: int
     throttling_rate_limit: int
     throttling_burst_limit: int
+    auth_mode: str  # "iam" (SigV4, the default) or "api-key" (x-api-key header + usage plan)
+    api_key_quota_per_day: int
+    create_account_role: bool  # the account-level role API Gateway needs to write logs to CloudWatch
+    enable_waf: bool
+    waf_rate_limit_per_5_minutes: int
+    log_retention_days: int
+
+
+@dataclass(frozen=True)
+class GuardrailConfig:
+    filter_strength: str  # hate, insults, sexual, violence, misconduct (input and output)
+    prompt_attack_strength: str  # input only
+    pii_action: str  # ANONYMIZE or BLOCK for e-mail, phone, card numbers and the Brazilian CPF
+    families: tuple[str, ...]  # families whose Converse calls carry the guardrail
 
 
 @dataclass(frozen=True)
@@ -98,6 +125,8 @@ class AppConfig:
     bedrock: BedrockClientConfig
     function: FunctionConfig
     api: ApiConfig
+    guardrail: GuardrailConfig
+    log_prompts_for_debugging: bool
 
 
 class _Context:
@@ -138,6 +167,31 @@ class _Context:
             shown = ", ".join(str(option) for option in allowed)
             raise ConfigError(f"context key {key!r} must be one of {shown}; got {value!r}")
         return int(value)
+
+    def boolean(self, key: str) -> bool:
+        value = self.raw(key)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise ConfigError(f"context key {key!r} must be true or false, got {value!r}")
+
+    def one_of(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self.raw(key)
+        if value not in allowed:
+            raise ConfigError(f"context key {key!r} must be one of {', '.join(allowed)}; got {value!r}")
+        return str(value)
+
+    def families(self, key: str) -> tuple[str, ...]:
+        value = self.raw(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list) or any(item not in FAMILIES for item in value) or len(set(value)) != len(value):
+            raise ConfigError(f"context key {key!r} must be a list of distinct families from {', '.join(FAMILIES)}; got {value!r}")
+        return tuple(value)
 
     def optional(self, key: str, pattern: re.Pattern[str], what: str) -> str | None:
         value = self.values.get(key)
@@ -209,6 +263,18 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         integration_timeout_seconds=ctx.integer("apiIntegrationTimeoutSeconds", 1, MAX_INTEGRATION_TIMEOUT_SECONDS),
         throttling_rate_limit=ctx.integer("throttlingRateLimit", 1, 10000),
         throttling_burst_limit=ctx.integer("throttlingBurstLimit", 1, 5000),
+        auth_mode=ctx.one_of("authMode", AUTH_MODES),
+        api_key_quota_per_day=ctx.integer("apiKeyQuotaPerDay", 1, 10_000_000),
+        create_account_role=ctx.boolean("createApiGatewayAccountRole"),
+        enable_waf=ctx.boolean("enableWaf"),
+        waf_rate_limit_per_5_minutes=ctx.integer("wafRateLimitPer5Minutes", 10, 2_000_000_000),
+        log_retention_days=function.log_retention_days,
+    )
+    guardrail = GuardrailConfig(
+        filter_strength=ctx.one_of("guardrailFilterStrength", FILTER_STRENGTHS),
+        prompt_attack_strength=ctx.one_of("guardrailPromptAttackStrength", FILTER_STRENGTHS),
+        pii_action=ctx.one_of("guardrailPiiAction", PII_ACTIONS),
+        families=ctx.families("guardrailFamilies"),
     )
     # The timeout chain: a Bedrock call gives up before the function does, which gives up before API Gateway.
     if not bedrock.worst_case_seconds < function.timeout_seconds < api.integration_timeout_seconds:
@@ -225,4 +291,6 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         bedrock=bedrock,
         function=function,
         api=api,
+        guardrail=guardrail,
+        log_prompts_for_debugging=ctx.boolean("logPromptsForDebugging"),
     )

@@ -31,6 +31,11 @@ FUNCTION_ENV = {
     "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
     "POWERTOOLS_SERVICE_NAME": "genai-api",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    # In the template these two reference the stack's guardrail and its pinned version.
+    "GUARDRAIL_ID": "gr0test0guard",
+    "GUARDRAIL_VERSION": "1",
+    "GUARDRAIL_FAMILIES": ",".join(CDK_CONTEXT["guardrailFamilies"]),
+    "LOG_PROMPTS": "false",
 }
 FAKE_AWS_ENV = {
     "AWS_REGION": "us-east-1",
@@ -59,9 +64,17 @@ def synthesize(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def templates() -> dict[str, dict[str, Any]]:
-    """The app synthesized once per test session with cdk.json's context (a synth costs seconds)."""
-    return synthesize(cdk_context())
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The app synthesized once per test session with cdk.json's context, cdk-nag included (a synth costs seconds).
+    Its directory holds the templates and cdk-nag's validation report, as `cdk synth` writes them to cdk.out."""
+    from app import build_app
+
+    return build_app(context=cdk_context(), outdir=str(tmp_path_factory.mktemp("cdk.out"))).synth()
+
+
+@pytest.fixture(scope="session")
+def templates(assembly: Any) -> dict[str, dict[str, Any]]:
+    return {stack.stack_name: stack.template for stack in assembly.stacks}
 
 
 @pytest.fixture(scope="session")

@@ -69,17 +69,24 @@ def test_the_function_runs_python_on_arm64_with_explicit_memory_and_timeout(api_
 
 
 def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
-    environment = the_one(templates[API_STACK], "AWS::Lambda::Function")["Environment"]["Variables"]
+    template = templates[API_STACK]
+    environment = dict(the_one(template, "AWS::Lambda::Function")["Environment"]["Variables"])
+    (guardrail_id,) = resources(template, "AWS::Bedrock::Guardrail")
+    (version_id,) = resources(template, "AWS::Bedrock::GuardrailVersion")
 
-    assert environment == FUNCTION_ENV
+    assert environment.pop("GUARDRAIL_ID") == {"Fn::GetAtt": [guardrail_id, "GuardrailId"]}
+    assert environment.pop("GUARDRAIL_VERSION") == {"Fn::GetAtt": [version_id, "Version"]}
+    expected = {k: v for k, v in FUNCTION_ENV.items() if k not in ("GUARDRAIL_ID", "GUARDRAIL_VERSION")}
+    assert environment == expected
     assert json.loads(environment["MODEL_IDS"]) == CDK_CONTEXT["models"]
 
 
 def test_the_function_logs_to_its_own_log_group_with_a_retention(templates):
     template = templates[API_STACK]
-    (log_group_id,) = resources(template, "AWS::Logs::LogGroup")
-    assert template["Resources"][log_group_id]["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
-    assert the_one(template, "AWS::Lambda::Function")["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
+    log_group_id = the_one(template, "AWS::Lambda::Function")["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = template["Resources"][log_group_id]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
 
 
 def test_timeouts_chain_from_bedrock_to_the_function_to_the_api(templates):
@@ -117,6 +124,7 @@ PROFILE_ARN = arn(":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::Accoun
 
 def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_routes_to(templates):
     statements = bedrock_statements(templates[API_STACK])
+    (guardrail_id,) = resources(templates[API_STACK], "AWS::Bedrock::Guardrail")
 
     assert statements == [
         {
@@ -134,6 +142,12 @@ def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_ro
                 for region in CDK_CONTEXT["inferenceProfileRegions"]["us"]
             ],
             "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": [PROFILE_ARN]}},
+        },
+        {
+            "Sid": "ApplyTheStacksGuardrailOnly",
+            "Effect": "Allow",
+            "Action": "bedrock:ApplyGuardrail",
+            "Resource": {"Fn::GetAtt": [guardrail_id, "GuardrailArn"]},
         },
     ]
 

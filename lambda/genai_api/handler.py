@@ -30,7 +30,9 @@ logger = Logger()
 settings = Settings.from_env(os.environ)
 catalog = load_catalog()
 bedrock_client = make_client(settings.client)
-service = UseCaseService(catalog, settings.models, bedrock_client)
+service = UseCaseService(
+    catalog, settings.models, bedrock_client, guardrail=settings.guardrail, log_prompts=settings.log_prompts
+)
 app = APIGatewayRestResolver()
 ROUTES = frozenset(use_case.path for use_case in catalog)
 
@@ -71,7 +73,10 @@ def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]
             input_tokens=result.usage["inputTokens"],
             output_tokens=result.usage["outputTokens"],
             stop_reason=result.stop_reason,
+            guardrail_action=result.guardrail_action or "NOT_APPLIED",
         )
+        if result.debug is not None:  # LOG_PROMPTS=true: an opt-in for debugging, off by default (cdk.json)
+            logger.info("prompt and response (logPromptsForDebugging is on)", debug=result.debug)
         return result.to_body()
 
     run_use_case.__name__ = f"run_{use_case.family}_{use_case.task}".replace("-", "_")

@@ -40,6 +40,7 @@ class GenAiFunction(Construct):
         config: FunctionConfig,
         bedrock: BedrockClientConfig,
         models: Mapping[str, str],
+        environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -80,6 +81,7 @@ class GenAiFunction(Construct):
                 "BEDROCK_MAX_ATTEMPTS": str(bedrock.max_attempts),
                 "POWERTOOLS_SERVICE_NAME": "genai-api",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                **environment,
             },
         )
 

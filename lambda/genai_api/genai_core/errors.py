@@ -98,6 +98,13 @@ class Throttled(UpstreamError):
         return {"Retry-After": str(self.retry_after_seconds)}
 
 
+class GuardrailIntervened(ApiError):
+    """The guardrail blocked a structured task: there is no answer of the promised shape to return."""
+
+    status = 422
+    code = "guardrail_intervened"
+
+
 class ModelOutputInvalid(ApiError):
     """The model answered, but not in the shape the use case promises."""
 

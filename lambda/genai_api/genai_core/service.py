@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING, Any
 from genai_core import schema
 from genai_core.bedrock import converse
 from genai_core.catalog import Catalog, UseCase
-from genai_core.errors import ModelOutputInvalid, NotFound, ValidationFailed
+from genai_core.errors import GuardrailIntervened, ModelOutputInvalid, NotFound, ValidationFailed
 from genai_core.jsonbody import parse_object
 from genai_core.prompts import render
+from genai_core.settings import GuardrailSettings
+
+GUARDRAIL_INTERVENED = "guardrail_intervened"  # Converse stopReason when the guardrail blocked input or output
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -30,28 +33,46 @@ class Result:
     usage: dict[str, int]
     stop_reason: str
     latency_ms: int
+    guardrail_action: str | None = None  # "INTERVENED" or "NONE" when the use case runs under the guardrail
+    debug: dict[str, Any] | None = None  # prompt and response text, only when prompt logging is switched on
 
     def to_body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "useCase": self.use_case,
             "output": self.output,
             "model": self.model,
             "usage": self.usage,
             "stopReason": self.stop_reason,
         }
+        if self.guardrail_action is not None:
+            body["guardrail"] = {"action": self.guardrail_action}
+        return body
 
 
 class UseCaseService:
-    def __init__(self, catalog: Catalog, models: Mapping[str, str], client: BedrockRuntimeClient) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        models: Mapping[str, str],
+        client: BedrockRuntimeClient,
+        *,
+        guardrail: GuardrailSettings | None = None,
+        log_prompts: bool = False,
+    ) -> None:
         missing = sorted({use_case.family for use_case in catalog} - set(models))
         if missing:
             raise ValueError(f"no model configured for: {', '.join(missing)}")
         self.catalog = catalog
         self.models = dict(models)
         self.client = client
+        self.guardrail = guardrail
+        self.log_prompts = log_prompts
 
     def model_for(self, use_case: UseCase) -> str:
         return self.models[use_case.family]
+
+    def guarded(self, use_case: UseCase) -> bool:
+        return self.guardrail is not None and use_case.family in self.guardrail.families
 
     def validate(self, use_case: UseCase, body: bytes) -> dict[str, Any]:
         request = parse_object(body)
@@ -90,6 +111,12 @@ class UseCaseService:
                 ],
                 "toolChoice": {"tool": {"name": tool["name"]}},
             }
+        if self.guardrail is not None and self.guarded(use_case):
+            converse_request["guardrailConfig"] = {
+                "guardrailIdentifier": self.guardrail.identifier,
+                "guardrailVersion": self.guardrail.version,
+                "trace": "disabled",
+            }
         return converse_request
 
     def run(self, use_case_id: str, body: bytes) -> Result:
@@ -101,6 +128,10 @@ class UseCaseService:
         started = time.perf_counter()
         response = converse(self.client, converse_request)
         latency_ms = round((time.perf_counter() - started) * 1000)
+        stop_reason = str(response.get("stopReason", ""))
+        intervened = stop_reason == GUARDRAIL_INTERVENED
+        if intervened and use_case.structured:
+            raise GuardrailIntervened(_text(response) or "The guardrail blocked this request.")
         output = self._output(use_case, request, response)
         usage = response.get("usage", {})
         return Result(
@@ -108,14 +139,16 @@ class UseCaseService:
             output=output,
             model=converse_request["modelId"],
             usage={key: int(usage.get(key, 0)) for key in ("inputTokens", "outputTokens", "totalTokens")},
-            stop_reason=str(response.get("stopReason", "")),
+            stop_reason=stop_reason,
             latency_ms=latency_ms,
+            guardrail_action=("INTERVENED" if intervened else "NONE") if self.guarded(use_case) else None,
+            debug={"request": converse_request, "output": output} if self.log_prompts else None,
         )
 
     def _output(self, use_case: UseCase, request: Mapping[str, Any], response: Mapping[str, Any]) -> dict[str, Any]:
         content = response.get("output", {}).get("message", {}).get("content", [])
         if not use_case.structured:
-            text = "".join(block["text"] for block in content if "text" in block).strip()
+            text = _text(response)
             if not text:
                 raise ModelOutputInvalid(
                     f"The model returned no text (stop reason: {response.get('stopReason', 'unknown')})."
@@ -134,3 +167,8 @@ class UseCaseService:
         raise ModelOutputInvalid(
             f"The model did not return a structured answer (stop reason: {response.get('stopReason', 'unknown')})."
         )
+
+
+def _text(response: Mapping[str, Any]) -> str:
+    content = response.get("output", {}).get("message", {}).get("content", [])
+    return "".join(block["text"] for block in content if "text" in block).strip()
