@@ -38,6 +38,14 @@ def test_a_foundation_model_id_needs_no_profile_routing():
     assert config.models["productivity"].profile_regions is None
 
 
+def test_switches_and_lists_given_on_the_command_line_are_accepted():
+    config = load_config(context_values(enableWaf="true", guardrailFamilies="customer-experience,productivity", authMode="api-key"))
+
+    assert config.api.enable_waf is True
+    assert config.guardrail.families == ("customer-experience", "productivity")
+    assert config.api.auth_mode == "api-key"
+
+
 def test_values_given_as_strings_on_the_command_line_are_accepted():
     config = load_config(context_values(lambdaMemoryMb="512", models='{"customer-experience": "eu.amazon.nova-2-lite-v1:0", "productivity": "amazon.nova-2-lite-v1:0", "process-optimization": "us.amazon.nova-2-lite-v1:0"}'))
 
@@ -66,6 +74,12 @@ def test_values_given_as_strings_on_the_command_line_are_accepted():
         ({"account": "12345"}, "context key 'account' must be a 12-digit AWS account id"),
         ({"stackName": None}, "context key 'stackName' is missing"),
         ({"lambdaTimeoutSeconds": 29}, "timeouts must chain"),
+        ({"authMode": "cognito"}, "context key 'authMode' must be one of iam, api-key; got 'cognito'"),
+        ({"enableWaf": "yes"}, "context key 'enableWaf' must be true or false, got 'yes'"),
+        ({"guardrailFilterStrength": "MAX"}, "context key 'guardrailFilterStrength' must be one of NONE, LOW, MEDIUM, HIGH"),
+        ({"guardrailPiiAction": "MASK"}, "context key 'guardrailPiiAction' must be one of ANONYMIZE, BLOCK"),
+        ({"guardrailFamilies": ["marketing"]}, "context key 'guardrailFamilies' must be a list of distinct families"),
+        ({"wafRateLimitPer5Minutes": 5}, "context key 'wafRateLimitPer5Minutes' must be an integer from 10"),
         ({"bedrockReadTimeoutSeconds": 20}, "timeouts must chain"),
     ],
 )
