@@ -89,6 +89,13 @@ def test_the_function_logs_to_its_own_log_group_with_a_retention(templates):
     assert log_group["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
 
 
+def test_the_function_waits_for_its_roles_policy_and_nothing_redundant(templates):
+    template = templates[API_STACK]
+    (function,) = resources(template, "AWS::Lambda::Function").values()
+    (policy_id,) = [key for key, r in resources(template, "AWS::IAM::Policy").items() if "GenAiRole" in key]
+    assert function["DependsOn"] == [policy_id]
+
+
 def test_timeouts_chain_from_bedrock_to_the_function_to_the_api(templates):
     template = templates[API_STACK]
     function = the_one(template, "AWS::Lambda::Function")

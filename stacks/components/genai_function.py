@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -84,4 +84,11 @@ class GenAiFunction(Construct):
                 **environment,
             },
         )
+        # The CDK makes the function depend on its role and the role's policy. The role dependency is already
+        # implied by the function's reference to the role's ARN (cfn-lint W3005), so only the policy one is kept.
+        function_resource = self.function.node.default_child
+        policy = self.role.node.try_find_child("DefaultPolicy")
+        policy_resource = policy.node.default_child if policy is not None else None
+        if isinstance(function_resource, CfnResource) and isinstance(policy_resource, CfnResource):
+            function_resource.add_override("DependsOn", [policy_resource.logical_id])
 
