@@ -171,6 +171,13 @@ def test_the_role_has_no_managed_policies(api_template):
     api_template.has_resource_properties("AWS::IAM::Role", {"ManagedPolicyArns": Match.absent()})
 
 
+def test_deploying_outside_the_profiles_geography_is_refused_with_a_message(templates):
+    (rule,) = [r for key, r in templates[API_STACK]["Rules"].items() if key != "CheckBootstrapVersion"]
+    (assertion,) = rule["Assertions"]
+    assert assertion["Assert"] == {"Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"]["us"], {"Ref": "AWS::Region"}]}
+    assert "us.amazon.nova-2-lite-v1:0" in assertion["AssertDescription"]
+
+
 def test_models_configured_per_family_are_each_granted():
     models = {
         "customer-experience": "us.amazon.nova-2-lite-v1:0",
@@ -188,6 +195,8 @@ def test_models_configured_per_family_are_each_granted():
     expected_regions = CDK_CONTEXT["inferenceProfileRegions"]["us"] + CDK_CONTEXT["inferenceProfileRegions"]["eu"]
     assert len(routed) == len(set(expected_regions))
     assert json.loads(the_one(template, "AWS::Lambda::Function")["Environment"]["Variables"]["MODEL_IDS"]) == models
+    source_region_rules = [key for key in template["Rules"] if key != "CheckBootstrapVersion"]
+    assert len(source_region_rules) == 2  # one per geographic profile; none for a foundation model
 
 
 # --- the API ----------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import Aws
+from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -35,6 +35,29 @@ class BedrockModelAccess(Construct):
         unique = {target.model_id: target for target in targets}
         self.targets = [unique[model_id] for model_id in sorted(unique)]
         self.statements = self._statements()
+        self._require_a_source_region_of_each_profile()
+
+    def _require_a_source_region_of_each_profile(self) -> None:
+        """A geographic profile (us., eu., ...) can only be invoked from a region of its geography: refuse to deploy
+        elsewhere, with a message, rather than let every request fail later."""
+        for target in self.targets:
+            regions = list(target.profile_regions or ())
+            if not regions or "*" in regions:
+                continue  # a foundation model in the stack's region, or a global profile
+            CfnRule(
+                self,
+                f"SourceRegionFor{''.join(c for c in target.model_id.title() if c.isalnum())}",
+                assertions=[
+                    CfnRuleAssertion(
+                        assert_=Fn.condition_contains(regions, Aws.REGION),
+                        assert_description=(
+                            f"The model {target.model_id} is a cross-region inference profile that can only be called "
+                            f"from one of {', '.join(regions)}. Deploy to one of them, or configure another model "
+                            "(context key 'models')."
+                        ),
+                    )
+                ],
+            )
 
     def _statements(self) -> list[iam.PolicyStatement]:
         statements: list[iam.PolicyStatement] = []
