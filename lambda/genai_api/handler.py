@@ -15,8 +15,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -64,7 +64,7 @@ def request_bytes(body: str | None, is_base64_encoded: bool) -> bytes:
 def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]:
     def run_use_case() -> dict[str, Any]:
         event = router.current_event
-        result = service.run(use_case.id, request_bytes(event.body, event.is_base64_encoded))
+        result = service.run(use_case.id, request_bytes(event.body, bool(event.is_base64_encoded)))
         logger.info(
             "use case completed",
             use_case=result.use_case,
