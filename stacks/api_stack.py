@@ -18,7 +18,15 @@ class GenAiApiStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, routes: list[Route], **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         models = {family: target.model_id for family, target in config.models.items()}
-        self.handler = GenAiFunction(self, "GenAi", config=config.function, bedrock=config.bedrock, models=models)
+        self.handler = GenAiFunction(
+            self,
+            "GenAi",
+            config=config.function,
+            bedrock=config.bedrock,
+            models=models,
+            environment={"POWERTOOLS_METRICS_NAMESPACE": config.monitoring.metrics_namespace},
+            log_removal_policy=config.log_removal_policy,
+        )
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())
         self.bedrock.grant_invoke(self.handler.function)
         self.rest_api = GenAiRestApi(self, "Rest", config=config.api, function=self.handler.function, routes=routes)

@@ -31,6 +31,7 @@ FUNCTION_ENV = {
     "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
     "POWERTOOLS_SERVICE_NAME": "genai-api",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
 }
 FAKE_AWS_ENV = {
     "AWS_REGION": "us-east-1",
@@ -41,6 +42,8 @@ FAKE_AWS_ENV = {
     "AWS_CONFIG_FILE": str(ROOT / "tests" / "no-such-aws-config"),
     "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
     "AWS_EC2_METADATA_DISABLED": "true",
+    # Tracing is active in the template; in tests there is no X-Ray daemon, so Powertools' Tracer is switched off.
+    "POWERTOOLS_TRACE_DISABLED": "true",
 }
 os.environ.pop("AWS_PROFILE", None)
 os.environ.update(FAKE_AWS_ENV)

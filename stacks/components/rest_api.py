@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -35,12 +35,15 @@ class GenAiRestApi(Construct):
             self,
             "Api",
             description="Generative AI use cases on Amazon Bedrock (customer experience, productivity, process optimization)",
+            # API Gateway's metrics are dimensioned by API name: one name per stack keeps two copies apart.
+            rest_api_name=Stack.of(self).stack_name,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=config.stage_name,
                 throttling_rate_limit=config.throttling_rate_limit,
                 throttling_burst_limit=config.throttling_burst_limit,
+                tracing_enabled=True,
             ),
             default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
         )
