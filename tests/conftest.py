@@ -49,6 +49,11 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.update(FAKE_AWS_ENV)
 os.environ.update(FUNCTION_ENV)
 
+# The X-Ray SDK's recorder creates a UDP socket (for the local X-Ray daemon) when it is first imported, which
+# pytest-socket refuses inside a test. Import it here, at collection, before sockets are blocked: tracing is disabled
+# in tests, so nothing is ever sent on it, and every connection stays blocked.
+import aws_xray_sdk.core  # noqa: E402, F401
+
 
 # --- infrastructure -------------------------------------------------------------------------------------------
 
@@ -117,6 +122,18 @@ def logs(handler: ModuleType) -> Iterator[Callable[[], list[dict[str, Any]]]]:
 
     yield lines
     handler.logger.registered_handler.setStream(previous)
+
+
+@pytest.fixture
+def emf(capsys: pytest.CaptureFixture[str]) -> Callable[[], list[dict[str, Any]]]:
+    """The EMF documents printed so far in the test: Powertools Metrics prints each one as a line of JSON to stdout,
+    where CloudWatch Logs turns it into metrics. Each call returns (and consumes) what was printed since the last."""
+
+    def documents() -> list[dict[str, Any]]:
+        lines = capsys.readouterr().out.splitlines()
+        return [json.loads(line) for line in lines if line.startswith('{"_aws":')]
+
+    return documents
 
 
 @dataclass
