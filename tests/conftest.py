@@ -67,9 +67,17 @@ def synthesize(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def templates() -> dict[str, dict[str, Any]]:
-    """The app synthesized once per test session with cdk.json's context (a synth costs seconds)."""
-    return synthesize(cdk_context())
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The app synthesized once per test session with cdk.json's context (a synth costs seconds), as `cdk synth`
+    writes it to cdk.out: templates and the manifest (stack dependencies)."""
+    from app import build_app
+
+    return build_app(context=cdk_context(), outdir=str(tmp_path_factory.mktemp("cdk.out"))).synth()
+
+
+@pytest.fixture(scope="session")
+def templates(assembly: Any) -> dict[str, dict[str, Any]]:
+    return {stack.stack_name: stack.template for stack in assembly.stacks}
 
 
 @pytest.fixture(scope="session")
