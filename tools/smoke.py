@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -205,9 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import boto3
 
-    session = boto3.Session(region_name=args.region)
+    # The CDK CLI honours AWS_REGION; boto3 reads AWS_DEFAULT_REGION and the profile's region.
+    session = boto3.Session(region_name=args.region or os.environ.get("AWS_REGION") or None)
     if not session.region_name:
-        print("smoke: no AWS region: set AWS_REGION or pass --region", file=sys.stderr)
+        print("smoke: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region) or pass --region", file=sys.stderr)
         return 1
     credentials = session.get_credentials()
     return run(
