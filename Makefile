@@ -4,6 +4,7 @@
 #   make synth     synthesize the CloudFormation templates into cdk.out/ (no AWS account or credentials needed)
 #   make test      run the whole test suite, scanners included (no network, no credentials)
 #   make deploy    deploy into the account and region of your current AWS credentials
+#   make smoke     after deploy: send every examples/ request to the deployed API (SigV4) and print a table
 #   make diff      compare the app with what is deployed
 #   make destroy   delete the stacks (nothing billable is left behind)
 #   make clean     remove cdk.out/, the virtualenv and node_modules/
@@ -23,7 +24,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Caches the CDK and jsii write under $HOME are harmless; keep pip quiet about upgrades.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test snapshot-update deploy diff destroy clean
+.PHONY: help setup synth test snapshot-update deploy smoke diff destroy clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -56,6 +57,10 @@ snapshot-update: setup
 
 deploy: setup
 	$(CDK) deploy --all
+
+# Needs the credentials and region you deployed with; SMOKE_ARGS="--stack-name OtherApi" for another deployment.
+smoke: setup
+	$(PY) -m tools.smoke $(SMOKE_ARGS)
 
 diff: setup
 	$(CDK) diff --all

@@ -16,6 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 from stacks.api_stack import GenAiApiStack
 from stacks.catalog import load_routes
 from stacks.config import CONTEXT_KEYS, AppConfig, load_config
+from stacks.monitoring_stack import GenAiMonitoringStack
 
 
 def read_config(app: App) -> AppConfig:
@@ -27,16 +28,28 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     app = App(context=dict(context) if context is not None else None, outdir=outdir)
     config = read_config(app)
     env = Environment(account=config.account, region=config.region) if config.account or config.region else None
-    GenAiApiStack(
+    routes = load_routes()
+    api = GenAiApiStack(
         app,
         f"{config.stack_name}Api",
         config=config,
-        routes=load_routes(),
+        routes=routes,
         env=env,
         description="Generative AI reference architecture: REST API + Lambda + Amazon Bedrock (Converse)",
     )
     # cdk-nag 3.x runs as a CDK policy-validation plugin: any unacknowledged finding stops synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    # Separate, so that monitoring can be deployed, replaced or removed on its own; fed by the API stack's outputs.
+    GenAiMonitoringStack(
+        app,
+        f"{config.stack_name}Monitoring",
+        config=config,
+        routes=routes,
+        stage=api.rest_api.api.deployment_stage,
+        function=api.handler.function,
+        env=env,
+        description="Generative AI reference architecture: dashboard and alarms of the API",
+    )
     return app
 
 

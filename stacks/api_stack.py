@@ -10,7 +10,7 @@ from constructs import Construct
 
 from stacks.catalog import Route
 from stacks.components.bedrock_access import BedrockModelAccess
-from stacks.components.compliance import skip_checkov
+from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.genai_function import GenAiFunction
 from stacks.components.guardrail import GenAiGuardrail
 from stacks.components.rest_api import GenAiRestApi
@@ -33,12 +33,21 @@ class GenAiApiStack(Stack):
                 "GUARDRAIL_VERSION": self.guardrail.version_number,
                 "GUARDRAIL_FAMILIES": ",".join(config.guardrail.families),
                 "LOG_PROMPTS": "true" if config.log_prompts_for_debugging else "false",
+                "POWERTOOLS_METRICS_NAMESPACE": config.monitoring.metrics_namespace,
             },
+            log_removal_policy=config.log_removal_policy,
         )
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())
         self.bedrock.grant_invoke(self.handler.function)
         self.guardrail.grant_apply(self.handler.function)
-        self.rest_api = GenAiRestApi(self, "Rest", config=config.api, function=self.handler.function, routes=routes)
+        self.rest_api = GenAiRestApi(
+            self,
+            "Rest",
+            config=config.api,
+            function=self.handler.function,
+            routes=routes,
+            log_removal_policy=config.log_removal_policy,
+        )
         self._record_function_exceptions()
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.api.url, description="Base URL of the API")
@@ -54,6 +63,11 @@ class GenAiApiStack(Stack):
 
     def _record_function_exceptions(self) -> None:
         function = self.handler.function
+        acknowledge(
+            self.handler.role.node.find_child("DefaultPolicy"),
+            "IAM5[Resource::*]",
+            "Only xray:PutTraceSegments and xray:PutTelemetryRecords have the * resource: X-Ray supports no resource-level permissions for them. Every Bedrock and Logs statement names its resources.",
+        )
         skip_checkov(function, "CKV_AWS_116", "Invoked synchronously by API Gateway only: a dead-letter queue applies to asynchronous invocations.")
         skip_checkov(function, "CKV_AWS_117", "No VPC resources are used; Bedrock is reached over its TLS, SigV4-signed public endpoint. A VPC would add NAT or endpoint costs for no isolation gain.")
         skip_checkov(function, "CKV_AWS_115", "Concurrency is bounded at the edge by stage throttling (and the usage plan in api-key mode); reserved concurrency fails in sandbox accounts with the minimum unreserved pool.")

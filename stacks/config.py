@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aws_cdk import RemovalPolicy
+
 FAMILIES = ("customer-experience", "productivity", "process-optimization")
 
 # Values CloudWatch Logs accepts for a log group's retention, in days.
@@ -22,6 +24,11 @@ MAX_INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway's default maximum for a REST
 MODEL_ID = re.compile(r"^(?:(?P<geo>[a-z]{2,6}(?:-[a-z]+)?)\.)?(?P<model>[a-z0-9-]+\.[A-Za-z0-9._:-]+)$")
 REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 ACCOUNT = re.compile(r"^\d{12}$")
+# A CloudWatch namespace: letters, digits and . - _ / # : (at most 255), not starting with the reserved "AWS/".
+NAMESPACE = re.compile(r"^(?!AWS/)[A-Za-z0-9._/#:-]{1,255}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# sandbox: `cdk destroy` removes everything, log groups included; production: log groups are retained.
+PROFILES = ("sandbox", "production")
 
 
 # Every context key the app reads (besides CDK's own feature flags).
@@ -52,6 +59,12 @@ CONTEXT_KEYS = (
     "guardrailPiiAction",
     "guardrailFamilies",
     "logPromptsForDebugging",
+    "profile",
+    "metricsNamespace",
+    "alarmEmail",
+    "alarm5xxRatePercent",
+    "alarmP99LatencyMs",
+    "modelPrices",
 )
 AUTH_MODES = ("iam", "api-key")
 FILTER_STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
@@ -117,6 +130,23 @@ class GuardrailConfig:
 
 
 @dataclass(frozen=True)
+class ModelPrice:
+    """On-demand price of a model in US dollars per 1,000 tokens. Config, not truth: check the Bedrock price list."""
+
+    input_per_1k_tokens: float
+    output_per_1k_tokens: float
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    metrics_namespace: str  # the function's POWERTOOLS_METRICS_NAMESPACE; the dashboard and alarms read it
+    alarm_email: str | None  # optional e-mail subscription to the alarm topic
+    alarm_5xx_rate_percent: float  # API 5xx responses as a percentage of requests, per 5 minutes
+    alarm_p99_latency_ms: int  # API p99 latency, per 5 minutes
+    prices: Mapping[str, ModelPrice]  # configured model id -> its price (for the dashboard's cost estimate)
+
+
+@dataclass(frozen=True)
 class AppConfig:
     stack_name: str
     account: str | None
@@ -127,6 +157,18 @@ class AppConfig:
     api: ApiConfig
     guardrail: GuardrailConfig
     log_prompts_for_debugging: bool
+    profile: str  # "sandbox" or "production"
+    monitoring: MonitoringConfig
+
+    @property
+    def retain_logs(self) -> bool:
+        """Whether log groups outlive the stack: only in the production profile."""
+        return self.profile == "production"
+
+    @property
+    def log_removal_policy(self) -> RemovalPolicy:
+        """The removal policy of every log group the app creates (sandbox: DESTROY; production: RETAIN)."""
+        return RemovalPolicy.RETAIN if self.retain_logs else RemovalPolicy.DESTROY
 
 
 class _Context:
@@ -175,6 +217,16 @@ class _Context:
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
         raise ConfigError(f"context key {key!r} must be true or false, got {value!r}")
+    def number(self, key: str, low: float, high: float) -> float:
+        """A number greater than ``low`` and at most ``high``."""
+        value = self.raw(key)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if isinstance(value, bool) or not low < number <= high:
+            raise ConfigError(f"context key {key!r} must be a number greater than {low:g} and at most {high:g}, got {value!r}")
+        return number
 
     def one_of(self, key: str, allowed: tuple[str, ...]) -> str:
         value = self.raw(key)
@@ -244,6 +296,31 @@ def _model_targets(ctx: _Context) -> dict[str, ModelTarget]:
     return targets
 
 
+def _model_prices(ctx: _Context, targets: Mapping[str, ModelTarget]) -> dict[str, ModelPrice]:
+    """The price of every configured model: looked up by its id, then by its foundation model id."""
+    table = ctx.json_object("modelPrices")
+    prices: dict[str, ModelPrice] = {}
+    for target in targets.values():
+        key = target.model_id if target.model_id in table else target.foundation_model
+        entry = table.get(key)
+        if not isinstance(entry, dict):
+            raise ConfigError(
+                f"context key 'modelPrices' has no price for {target.model_id!r} (add {target.foundation_model!r}: "
+                '{"inputPer1kTokens": ..., "outputPer1kTokens": ...} in US dollars per 1,000 tokens)'
+            )
+        values = []
+        for field in ("inputPer1kTokens", "outputPer1kTokens"):
+            value = entry.get(field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1000:
+                raise ConfigError(
+                    f"context key 'modelPrices' has {key}.{field}={value!r}; expected a number of US dollars "
+                    "per 1,000 tokens, from 0 (and below 1000)"
+                )
+            values.append(float(value))
+        prices[target.model_id] = ModelPrice(*values)
+    return prices
+
+
 def load_config(context: Mapping[str, Any]) -> AppConfig:
     """Build and validate the app's configuration from CDK context values."""
     ctx = _Context(context)
@@ -283,14 +360,29 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
             f"({bedrock.worst_case_seconds}) < lambdaTimeoutSeconds ({function.timeout_seconds}) "
             f"< apiIntegrationTimeoutSeconds ({api.integration_timeout_seconds})"
         )
+    models = _model_targets(ctx)
+    namespace = ctx.raw("metricsNamespace")
+    if not isinstance(namespace, str) or not NAMESPACE.match(namespace):
+        raise ConfigError(
+            f"context key 'metricsNamespace' must be 1-255 letters, digits or . - _ / # : and not start with 'AWS/'; got {namespace!r}"
+        )
+    monitoring = MonitoringConfig(
+        metrics_namespace=namespace,
+        alarm_email=ctx.optional("alarmEmail", EMAIL, "an e-mail address (or empty for no subscription)"),
+        alarm_5xx_rate_percent=ctx.number("alarm5xxRatePercent", 0, 100),
+        alarm_p99_latency_ms=ctx.integer("alarmP99LatencyMs", 50, 60_000),
+        prices=_model_prices(ctx, models),
+    )
     return AppConfig(
         stack_name=ctx.name("stackName"),
         account=ctx.optional("account", ACCOUNT, "a 12-digit AWS account id"),
         region=ctx.optional("region", REGION, "an AWS region such as us-east-1"),
-        models=_model_targets(ctx),
+        models=models,
         bedrock=bedrock,
         function=function,
         api=api,
         guardrail=guardrail,
         log_prompts_for_debugging=ctx.boolean("logPromptsForDebugging"),
+        profile=ctx.one_of("profile", PROFILES),
+        monitoring=monitoring,
     )

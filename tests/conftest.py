@@ -36,6 +36,7 @@ FUNCTION_ENV = {
     "GUARDRAIL_VERSION": "1",
     "GUARDRAIL_FAMILIES": ",".join(CDK_CONTEXT["guardrailFamilies"]),
     "LOG_PROMPTS": "false",
+    "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
 }
 FAKE_AWS_ENV = {
     "AWS_REGION": "us-east-1",
@@ -46,10 +47,17 @@ FAKE_AWS_ENV = {
     "AWS_CONFIG_FILE": str(ROOT / "tests" / "no-such-aws-config"),
     "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
     "AWS_EC2_METADATA_DISABLED": "true",
+    # Tracing is active in the template; in tests there is no X-Ray daemon, so Powertools' Tracer is switched off.
+    "POWERTOOLS_TRACE_DISABLED": "true",
 }
 os.environ.pop("AWS_PROFILE", None)
 os.environ.update(FAKE_AWS_ENV)
 os.environ.update(FUNCTION_ENV)
+
+# The X-Ray SDK's recorder creates a UDP socket (for the local X-Ray daemon) when it is first imported, which
+# pytest-socket refuses inside a test. Import it here, at collection, before sockets are blocked: tracing is disabled
+# in tests, so nothing is ever sent on it, and every connection stays blocked.
+import aws_xray_sdk.core  # noqa: E402, F401
 
 
 # --- infrastructure -------------------------------------------------------------------------------------------
@@ -65,8 +73,8 @@ def synthesize(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The app synthesized once per test session with cdk.json's context, cdk-nag included (a synth costs seconds).
-    Its directory holds the templates and cdk-nag's validation report, as `cdk synth` writes them to cdk.out."""
+    """The app synthesized once per test session with cdk.json's context, cdk-nag included (a synth costs seconds),
+    as `cdk synth` writes it to cdk.out: templates, the manifest (stack dependencies) and cdk-nag's report."""
     from app import build_app
 
     return build_app(context=cdk_context(), outdir=str(tmp_path_factory.mktemp("cdk.out"))).synth()
@@ -127,6 +135,18 @@ def logs(handler: ModuleType) -> Iterator[Callable[[], list[dict[str, Any]]]]:
 
     yield lines
     handler.logger.registered_handler.setStream(previous)
+
+
+@pytest.fixture
+def emf(capsys: pytest.CaptureFixture[str]) -> Callable[[], list[dict[str, Any]]]:
+    """The EMF documents printed so far in the test: Powertools Metrics prints each one as a line of JSON to stdout,
+    where CloudWatch Logs turns it into metrics. Each call returns (and consumes) what was printed since the last."""
+
+    def documents() -> list[dict[str, Any]]:
+        lines = capsys.readouterr().out.splitlines()
+        return [json.loads(line) for line in lines if line.startswith('{"_aws":')]
+
+    return documents
 
 
 @dataclass

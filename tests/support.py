@@ -13,6 +13,7 @@ EVENTS = Path(__file__).resolve().parent / "events"
 CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
 MODEL_ID = CDK_CONTEXT["models"]["customer-experience"]
 API_STACK = f"{CDK_CONTEXT['stackName']}Api"
+MONITORING_STACK = f"{CDK_CONTEXT['stackName']}Monitoring"
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:

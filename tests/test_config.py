@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from stacks.config import CONTEXT_KEYS, ConfigError, load_config
+from aws_cdk import RemovalPolicy
+
+from stacks.config import CONTEXT_KEYS, ConfigError, ModelPrice, load_config
 from tests.support import CDK_CONTEXT, cdk_context
 
 
@@ -27,7 +29,7 @@ def test_the_defaults_in_cdk_json_load():
 
 
 def test_every_key_the_app_reads_has_a_default_in_cdk_json():
-    optional = {"account", "region"}
+    optional = {"account", "region"}  # alarmEmail has an empty default: no subscription
     assert set(CONTEXT_KEYS) - optional <= set(CDK_CONTEXT)
 
 
@@ -51,6 +53,44 @@ def test_values_given_as_strings_on_the_command_line_are_accepted():
 
     assert config.function.memory_mb == 512
     assert config.models["customer-experience"].profile_regions == tuple(CDK_CONTEXT["inferenceProfileRegions"]["eu"])
+
+
+def test_the_default_profile_is_a_sandbox_that_deletes_its_logs_with_the_stack():
+    config = load_config(context_values())
+
+    assert CDK_CONTEXT["profile"] == config.profile == "sandbox"
+    assert config.retain_logs is False
+    assert config.log_removal_policy == RemovalPolicy.DESTROY
+
+
+def test_the_production_profile_retains_logs():
+    config = load_config(context_values(profile="production"))
+
+    assert config.retain_logs is True
+    assert config.log_removal_policy == RemovalPolicy.RETAIN
+
+
+def test_monitoring_defaults():
+    monitoring = load_config(context_values()).monitoring
+
+    assert monitoring.metrics_namespace == "GenAiReference"
+    assert monitoring.alarm_email is None  # "" in cdk.json: no subscription
+    assert monitoring.alarm_5xx_rate_percent == CDK_CONTEXT["alarm5xxRatePercent"]
+    assert monitoring.alarm_p99_latency_ms == CDK_CONTEXT["alarmP99LatencyMs"]
+    # Every configured model is priced; the profile id finds the foundation model's price.
+    assert monitoring.prices == {"us.amazon.nova-2-lite-v1:0": ModelPrice(0.0003, 0.0025)}
+
+
+def test_a_price_for_the_exact_profile_id_wins_over_the_foundation_models():
+    prices = {
+        "amazon.nova-2-lite-v1:0": {"inputPer1kTokens": 0.0003, "outputPer1kTokens": 0.0025},
+        "us.amazon.nova-2-lite-v1:0": {"inputPer1kTokens": 0.00033, "outputPer1kTokens": 0.00275},
+    }
+    monitoring = load_config(context_values(modelPrices=prices, alarmEmail="ops@example.com", alarm5xxRatePercent="2.5")).monitoring
+
+    assert monitoring.prices["us.amazon.nova-2-lite-v1:0"] == ModelPrice(0.00033, 0.00275)
+    assert monitoring.alarm_email == "ops@example.com"
+    assert monitoring.alarm_5xx_rate_percent == 2.5
 
 
 @pytest.mark.parametrize(
@@ -81,6 +121,25 @@ def test_values_given_as_strings_on_the_command_line_are_accepted():
         ({"guardrailFamilies": ["marketing"]}, "context key 'guardrailFamilies' must be a list of distinct families"),
         ({"wafRateLimitPer5Minutes": 5}, "context key 'wafRateLimitPer5Minutes' must be an integer from 10"),
         ({"bedrockReadTimeoutSeconds": 20}, "timeouts must chain"),
+        ({"profile": "staging"}, "context key 'profile' must be one of sandbox, production; got 'staging'"),
+        ({"profile": None}, "context key 'profile' is missing"),
+        ({"metricsNamespace": "AWS/Lambda"}, "context key 'metricsNamespace' must be 1-255 letters"),
+        ({"metricsNamespace": "my namespace"}, "context key 'metricsNamespace' must be 1-255 letters"),
+        ({"alarmEmail": "ops-at-example.com"}, "context key 'alarmEmail' must be an e-mail address"),
+        ({"alarm5xxRatePercent": 0}, "context key 'alarm5xxRatePercent' must be a number greater than 0 and at most 100, got 0"),
+        ({"alarm5xxRatePercent": "lots"}, "context key 'alarm5xxRatePercent' must be a number"),
+        ({"alarm5xxRatePercent": 101}, "'alarm5xxRatePercent' must be a number greater than 0 and at most 100"),
+        ({"alarmP99LatencyMs": 10}, "context key 'alarmP99LatencyMs' must be an integer from 50 to 60000"),
+        ({"modelPrices": {}}, "context key 'modelPrices' has no price for 'us.amazon.nova-2-lite-v1:0'"),
+        ({"modelPrices": "[]"}, "context key 'modelPrices' must be an object"),
+        (
+            {"modelPrices": {"amazon.nova-2-lite-v1:0": {"inputPer1kTokens": -1, "outputPer1kTokens": 0.0025}}},
+            "context key 'modelPrices' has amazon.nova-2-lite-v1:0.inputPer1kTokens=-1; expected a number",
+        ),
+        (
+            {"modelPrices": {"amazon.nova-2-lite-v1:0": {"inputPer1kTokens": 0.0003}}},
+            "'modelPrices' has amazon.nova-2-lite-v1:0.outputPer1kTokens=None",
+        ),
     ],
 )
 def test_a_bad_value_names_the_key_and_what_it_allows(overrides, message):

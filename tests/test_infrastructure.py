@@ -15,6 +15,8 @@ from tests.conftest import FUNCTION_ENV, synthesize
 from tests.support import API_STACK, CDK_CONTEXT, cdk_context
 
 ROUTES = {route.path for route in load_routes()}
+# X-Ray has no resource-level permissions: the trace-writing statement that active tracing adds is the one "*".
+XRAY_WRITE = {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
 
 
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -96,6 +98,31 @@ def test_the_function_waits_for_its_roles_policy_and_nothing_redundant(templates
     assert function["DependsOn"] == [policy_id]
 
 
+@pytest.mark.parametrize(("profile", "policy"), [("sandbox", "Delete"), ("production", "Retain")])
+def test_the_profile_decides_whether_the_log_groups_outlive_the_stack(templates, profile, policy):
+    template = templates[API_STACK] if profile == CDK_CONTEXT["profile"] else synthesize(cdk_context(profile=profile))[API_STACK]
+    log_groups = resources(template, "AWS::Logs::LogGroup").values()
+
+    assert len(log_groups) == 2  # the function's and the API's access logs
+    for log_group in log_groups:
+        assert (log_group["DeletionPolicy"], log_group["UpdateReplacePolicy"]) == (policy, policy)
+        assert log_group["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
+
+
+def test_the_function_traces_actively_and_may_write_traces(api_template):
+    api_template.has_resource_properties("AWS::Lambda::Function", {"TracingConfig": {"Mode": "Active"}})
+    api_template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {"PolicyDocument": {"Statement": Match.array_with([XRAY_WRITE])}},
+    )
+
+
+def test_the_function_publishes_metrics_to_the_configured_namespace(templates):
+    environment = the_one(templates[API_STACK], "AWS::Lambda::Function")["Environment"]["Variables"]
+
+    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == CDK_CONTEXT["metricsNamespace"] == "GenAiReference"
+
+
 def test_timeouts_chain_from_bedrock_to_the_function_to_the_api(templates):
     template = templates[API_STACK]
     function = the_one(template, "AWS::Lambda::Function")
@@ -160,10 +187,16 @@ def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_ro
 
 
 def test_no_statement_uses_a_wildcard_action_or_a_wildcard_resource(templates):
-    for policy in resources(templates[API_STACK], "AWS::IAM::Policy").values():
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            assert not any(action == "*" or action.endswith(":*") for action in actions), statement
+    statements = [
+        statement
+        for policy in resources(templates[API_STACK], "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert statements.count(XRAY_WRITE) == 1
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any(action == "*" or action.endswith(":*") for action in actions), statement
+        if statement != XRAY_WRITE:
             assert "*" not in json.dumps(statement["Resource"]), statement
 
 
@@ -225,6 +258,14 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         assert properties["HttpMethod"] == "POST"
         assert properties["Integration"]["Type"] == "AWS_PROXY"
         assert properties["Integration"]["IntegrationHttpMethod"] == "POST"
+
+
+def test_the_stage_traces_requests_with_x_ray(api_template):
+    api_template.has_resource_properties("AWS::ApiGateway::Stage", {"StageName": CDK_CONTEXT["stageName"], "TracingEnabled": True})
+
+
+def test_the_api_is_named_after_its_stack_so_that_its_metrics_are_its_own(api_template):
+    api_template.has_resource_properties("AWS::ApiGateway::RestApi", {"Name": API_STACK})
 
 
 def test_the_stage_throttles(api_template):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.support import API_STACK
+from tests.support import API_STACK, MONITORING_STACK
 
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
@@ -32,7 +32,7 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack", [API_STACK])
+@pytest.mark.parametrize("stack", [API_STACK, MONITORING_STACK])
 def test_template_matches_the_snapshot(templates, snapshot_json, stack):
     assert normalise(templates[stack]) == snapshot_json
 

@@ -2,6 +2,10 @@
 
 One ``Router`` per family, one POST route per use case of the catalog. Everything else — validation, prompts,
 the Bedrock call, the error taxonomy — lives in ``genai_core`` so that other entry points reuse it unchanged.
+
+Each request leaves one structured log line (correlation id = API Gateway's request id; use case, model, latency,
+tokens, stop reason, guardrail action; never prompt or response text), one EMF metrics document (``telemetry``) and
+an X-Ray trace with a subsegment around the Bedrock call.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ import base64
 import binascii
 import json
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -26,15 +31,27 @@ from genai_core.errors import ApiError, InvalidEncoding, MethodNotAllowed, NotFo
 from genai_core.service import UseCaseService
 from genai_core.settings import Settings
 
+import telemetry
+
 logger = Logger()
+tracer = Tracer(patch_modules=["botocore"])  # AWS calls become subsegments; nothing else is patched
+metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE, "service" dimension from POWERTOOLS_SERVICE_NAME
 settings = Settings.from_env(os.environ)
 catalog = load_catalog()
 bedrock_client = make_client(settings.client)
 service = UseCaseService(
-    catalog, settings.models, bedrock_client, guardrail=settings.guardrail, log_prompts=settings.log_prompts
+    catalog,
+    settings.models,
+    bedrock_client,
+    guardrail=settings.guardrail,
+    log_prompts=settings.log_prompts,
+    around_model_call=telemetry.bedrock_subsegment(tracer),
 )
 app = APIGatewayRestResolver()
 ROUTES = frozenset(use_case.path for use_case in catalog)
+# A request that reaches no use case (possible only by invoking the function directly: API Gateway forwards the
+# catalog's routes only) publishes no metric; Powertools would warn about it on every such request.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 def _json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
@@ -64,17 +81,15 @@ def request_bytes(body: str | None, is_base64_encoded: bool) -> bytes:
 def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]:
     def run_use_case() -> dict[str, Any]:
         event = router.current_event
-        result = service.run(use_case.id, request_bytes(event.body, bool(event.is_base64_encoded)))
-        logger.info(
-            "use case completed",
-            use_case=result.use_case,
-            model=result.model,
-            bedrock_latency_ms=result.latency_ms,
-            input_tokens=result.usage["inputTokens"],
-            output_tokens=result.usage["outputTokens"],
-            stop_reason=result.stop_reason,
-            guardrail_action=result.guardrail_action or "NOT_APPLIED",
-        )
+        # Every later line of this request (including "request failed") carries the use case and the model.
+        logger.append_keys(use_case=use_case.id, model=service.model_for(use_case))
+        telemetry.start(metrics, use_case)
+        try:
+            result = service.run(use_case.id, request_bytes(event.body, bool(event.is_base64_encoded)))
+        except ApiError as error:
+            telemetry.record_failure(metrics, error)
+            raise
+        logger.info("use case completed", **telemetry.record_success(metrics, result))
         if result.debug is not None:  # LOG_PROMPTS=true: an opt-in for debugging, off by default (cdk.json)
             logger.info("prompt and response (logPromptsForDebugging is on)", debug=result.debug)
         return result.to_body()
@@ -117,6 +132,10 @@ def handle_unexpected(error: Exception) -> Response[str]:
     return _json_response(500, ApiError("An unexpected error occurred.").to_body())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# Outermost first: fresh log keys and the correlation id; the trace (never the response: it holds model output);
+# the metrics, flushed as one EMF document when the request ends, whatever the outcome.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

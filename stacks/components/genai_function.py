@@ -1,8 +1,10 @@
 """The Python function that serves every use case: arm64, the managed runtime, code straight from ``lambda/``.
 
 boto3 comes from the runtime and Powertools from its AWS-managed layer, so the asset holds only our code and the
-catalog (no Docker, no bundling step). Its log group is explicit, with a retention, and its role can write only
-to that log group; Bedrock access is granted separately by ``BedrockModelAccess``.
+catalog (no Docker, no bundling step). Its log group is explicit, with a retention and the profile's removal policy
+(sandbox: deleted with the stack; production: retained), and its role can write only to that log group; Bedrock
+access is granted separately by ``BedrockModelAccess``. X-Ray tracing is active: the CDK adds the two X-Ray write
+actions to the role (X-Ray has no resource-level permissions, so their resource is ``*``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ RETENTION = {
     2192: R.SIX_YEARS, 2557: R.SEVEN_YEARS, 2922: R.EIGHT_YEARS, 3288: R.NINE_YEARS, 3653: R.TEN_YEARS,
 }  # every value of stacks.config.LOG_RETENTION_DAYS
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache"]
+SERVICE_NAME = "genai-api"  # POWERTOOLS_SERVICE_NAME: the log lines' "service" and the metrics' "service" dimension
 
 
 class GenAiFunction(Construct):
@@ -41,13 +44,14 @@ class GenAiFunction(Construct):
         bedrock: BedrockClientConfig,
         models: Mapping[str, str],
         environment: Mapping[str, str],
+        log_removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
             retention=RETENTION[config.log_retention_days],
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=log_removal_policy,
         )
         self.role = iam.Role(
             self,
@@ -74,12 +78,13 @@ class GenAiFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             layers=[powertools],
+            tracing=lambda_.Tracing.ACTIVE,
             environment={
                 "MODEL_IDS": json.dumps(dict(models), sort_keys=True),
                 "BEDROCK_CONNECT_TIMEOUT": str(bedrock.connect_timeout_seconds),
                 "BEDROCK_READ_TIMEOUT": str(bedrock.read_timeout_seconds),
                 "BEDROCK_MAX_ATTEMPTS": str(bedrock.max_attempts),
-                "POWERTOOLS_SERVICE_NAME": "genai-api",
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **environment,
             },

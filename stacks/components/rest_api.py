@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -72,13 +72,14 @@ class GenAiRestApi(Construct):
         config: ApiConfig,
         function: lambda_.IFunction,
         routes: Iterable[Route],
+        log_removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
             retention=RETENTION[config.log_retention_days],
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=log_removal_policy,
         )
         skip_checkov(self.access_logs, "CKV_AWS_158", "Access logs carry request metadata only (no bodies); CloudWatch Logs encrypts them at rest with service-managed keys, and a customer-managed key would add a fixed monthly cost.")
         iam_auth = config.auth_mode == "iam"
@@ -86,6 +87,8 @@ class GenAiRestApi(Construct):
             self,
             "Api",
             description="Generative AI use cases on Amazon Bedrock (customer experience, productivity, process optimization)",
+            # API Gateway's metrics are dimensioned by API name: one name per stack keeps two copies apart.
+            rest_api_name=Stack.of(self).stack_name,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=config.create_account_role,
             deploy_options=apigw.StageOptions(

@@ -7,7 +7,8 @@ nothing about API Gateway, HTTP or Lambda.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,15 @@ GUARDRAIL_INTERVENED = "guardrail_intervened"  # Converse stopReason when the gu
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+
+# Entered around each Bedrock call with the use case and the model id: how an entry point traces the call (an X-Ray
+# subsegment, for the API adapter) without the core knowing about tracing.
+ModelCallContext = Callable[[UseCase, str], AbstractContextManager[None]]
+
+
+def _no_context(use_case: UseCase, model: str) -> AbstractContextManager[None]:
+    return nullcontext()
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class UseCaseService:
         *,
         guardrail: GuardrailSettings | None = None,
         log_prompts: bool = False,
+        around_model_call: ModelCallContext = _no_context,
     ) -> None:
         missing = sorted({use_case.family for use_case in catalog} - set(models))
         if missing:
@@ -67,6 +78,7 @@ class UseCaseService:
         self.client = client
         self.guardrail = guardrail
         self.log_prompts = log_prompts
+        self.around_model_call = around_model_call
 
     def model_for(self, use_case: UseCase) -> str:
         return self.models[use_case.family]
@@ -126,7 +138,8 @@ class UseCaseService:
         request = self.validate(use_case, body)
         converse_request = self.build_request(use_case, request)
         started = time.perf_counter()
-        response = converse(self.client, converse_request)
+        with self.around_model_call(use_case, converse_request["modelId"]):
+            response = converse(self.client, converse_request)
         latency_ms = round((time.perf_counter() - started) * 1000)
         stop_reason = str(response.get("stopReason", ""))
         intervened = stop_reason == GUARDRAIL_INTERVENED

@@ -1,0 +1,90 @@
+"""What the API adapter records about each request: EMF metrics, log fields and the Bedrock trace subsegment.
+
+Metrics go to the namespace in ``POWERTOOLS_METRICS_NAMESPACE`` (set by the stack), flushed once per request by
+``metrics.log_metrics`` in the handler:
+
+- per use case, dimensions ``service, Family, Task``, and the same summed over every use case, dimension ``service``:
+  ``Requests`` (every request routed to a use case), ``InputTokens`` and ``OutputTokens`` (Bedrock's usage),
+  ``BedrockLatency`` (milliseconds), ``ModelErrors``, ``BedrockThrottles``, ``GuardrailInterventions``;
+- ``ModelErrors`` by error code, dimensions ``service, ErrorCode`` (one small EMF document per failure).
+
+The model is not a dimension: it is a function of the family (the stack's ``models`` setting), so Family already
+names it, and the log line carries it. Nothing here ever sees prompt or response text; only counts, codes and ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from genai_core.bedrock import CONNECTION_FAILED, OTHER_FAILURE, READ_TIMEOUT, UPSTREAM_ERRORS
+from genai_core.catalog import UseCase
+from genai_core.errors import ApiError, ModelOutputInvalid, Throttled
+from genai_core.errors import GuardrailIntervened
+from genai_core.service import GUARDRAIL_INTERVENED, Result
+# Errors met at Bedrock or in the model's answer, by our stable error code (the README's error tables).
+MODEL_ERROR_CODES = frozenset(
+    [code for _, code, _ in UPSTREAM_ERRORS.values()]
+    + [READ_TIMEOUT[1], CONNECTION_FAILED[1], OTHER_FAILURE[1], ModelOutputInvalid.code]
+)
+BEDROCK_SUBSEGMENT = "## bedrock.converse"
+
+
+def start(metrics: Metrics, use_case: UseCase) -> None:
+    """Dimension this request's metrics by its use case (and, summed, by the service) and count it."""
+    metrics.add_dimension(name="Family", value=use_case.family)
+    metrics.add_dimension(name="Task", value=use_case.task)
+    if metrics.service:
+        metrics.add_dimensions(service=metrics.service)
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+
+
+def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
+    """Add the metrics of a completed request; return the fields of its log line."""
+    intervened = result.guardrail_action == "INTERVENED" or result.stop_reason == GUARDRAIL_INTERVENED
+    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=result.usage["inputTokens"])
+    metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=result.usage["outputTokens"])
+    metrics.add_metric(name="BedrockLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
+    if intervened:
+        metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
+    return {
+        "bedrock_latency_ms": result.latency_ms,
+        "input_tokens": result.usage["inputTokens"],
+        "output_tokens": result.usage["outputTokens"],
+        "stop_reason": result.stop_reason,
+        "guardrail_action": result.guardrail_action or "NOT_APPLIED",
+    }
+
+
+def record_failure(metrics: Metrics, error: ApiError) -> None:
+    """Add the metrics of a request that failed with ``error`` (the handler logs the failure itself)."""
+    if isinstance(error, GuardrailIntervened):
+        metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
+    if error.code not in MODEL_ERROR_CODES:
+        return  # the caller's own mistake (validation, size, encoding): counted in Requests and in the API's 4xx
+    metrics.add_metric(name="ModelErrors", unit=MetricUnit.Count, value=1)
+    if isinstance(error, Throttled):
+        metrics.add_metric(name="BedrockThrottles", unit=MetricUnit.Count, value=1)
+    with single_metric(name="ModelErrors", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as by_code:
+        by_code.add_dimension(name="ErrorCode", value=error.code)
+
+
+def bedrock_subsegment(tracer: Tracer) -> Callable[[UseCase, str], AbstractContextManager[None]]:
+    """A context manager for the core to enter around each Bedrock call: an X-Ray subsegment annotated with the
+    use case and the model (searchable in X-Ray: ``annotation.use_case = "productivity/summarize"``)."""
+
+    @contextmanager
+    def subsegment(use_case: UseCase, model: str) -> Iterator[None]:
+        if tracer.disabled:
+            yield
+            return
+        with tracer.provider.in_subsegment(BEDROCK_SUBSEGMENT) as segment:  # type: ignore[attr-defined]
+            segment.put_annotation("use_case", use_case.id)
+            segment.put_annotation("model", model)
+            yield
+
+    return subsegment

@@ -1,0 +1,255 @@
+"""`make smoke`, offline: the stack outputs come from a Stubber'd CloudFormation client, and the requests go to a
+local HTTP server on 127.0.0.1 that checks each SigV4 signature (recomputed with the test credentials) before
+answering like the API. Only these tests may open sockets, and only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.stub import Stubber
+from genai_core import schema
+from genai_core.catalog import load_catalog
+
+from stacks.catalog import load_routes
+from tools import smoke
+
+CREDENTIALS = Credentials("AKIDSMOKETEST", "smoke-secret", "smoke-session-token")
+REGION = "us-east-1"
+STACK = "GenAiReferenceApi"
+AUTHORIZATION = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=AKIDSMOKETEST/(?P<date>\d{8})/us-east-1/execute-api/aws4_request, "
+    r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
+)
+ROUTES = {route.path for route in load_routes()}
+
+
+class FakeApi(BaseHTTPRequestHandler):
+    """Answers like the deployed API, but only to a correctly signed POST on a route of the catalog."""
+
+    answers: dict[str, tuple[int, dict[str, Any]]] = {}
+    seen: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        route = self.path.removeprefix("/v1")
+        problem = self.signature_problem(body)
+        self.seen.append({"route": route, "body": json.loads(body), "problem": problem})
+        if problem:
+            self.reply(403, {"message": problem})
+        elif route not in ROUTES:
+            self.reply(404, {"error": {"code": "MISSING_AUTHENTICATION_TOKEN", "message": "no such route"}})
+        else:
+            self.reply(*self.answers.get(route, (200, success(route))))
+
+    def signature_problem(self, body: bytes) -> str | None:
+        match = AUTHORIZATION.match(self.headers.get("Authorization", ""))
+        if not match:
+            return f"not a SigV4 execute-api authorization: {self.headers.get('Authorization')!r}"
+        signed = match["signed"].split(";")
+        if not {"host", "x-amz-date", "x-amz-security-token"} <= set(signed):
+            return f"signed headers miss host, x-amz-date or the session token: {signed}"
+        if not self.headers["X-Amz-Date"].startswith(match["date"]):
+            return "the credential scope's date is not the request's"
+        # Recompute the signature over what arrived, with the same credentials, region, service and time.
+        request = AWSRequest(
+            method="POST", url=f"http://{self.headers['Host']}{self.path}", data=body, headers={name: self.headers[name] for name in signed}
+        )
+        request.context["timestamp"] = self.headers["X-Amz-Date"]
+        auth = SigV4Auth(CREDENTIALS, "execute-api", REGION)
+        expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+        return None if expected == match["signature"] else "signature mismatch"
+
+    def reply(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_: Any) -> None:  # keep the test output clean
+        pass
+
+
+def success(route: str) -> dict[str, Any]:
+    return {
+        "useCase": route.lstrip("/"),
+        "output": {},
+        "model": "us.amazon.nova-2-lite-v1:0",
+        "usage": {"inputTokens": 120, "outputTokens": 20, "totalTokens": 140},
+        "stopReason": "end_turn",
+    }
+
+
+@pytest.fixture
+def fake_api() -> Iterator[str]:
+    """A local server on an ephemeral port of 127.0.0.1, in a thread, stopped after the test; yields the ApiUrl."""
+    FakeApi.answers, FakeApi.seen = {}, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def cloudformation() -> Iterator[Callable[..., Any]]:
+    """A real CloudFormation client whose describe_stacks answers come from a Stubber (validated against the model)."""
+    client = boto3.client("cloudformation", region_name=REGION)
+    with Stubber(client) as stubber:
+
+        def expect(outputs: list[dict[str, str]] | None = None, error: str | None = None) -> Any:
+            if error:
+                stubber.add_client_error("describe_stacks", service_error_code="ValidationError", service_message=error, expected_params={"StackName": STACK})
+            else:
+                stack = {"StackName": STACK, "CreationTime": "2026-11-29T00:00:00Z", "StackStatus": "CREATE_COMPLETE", "Outputs": outputs or []}
+                stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK})
+            return client
+
+        yield expect
+        stubber.assert_no_pending_responses()
+
+
+def run_smoke(client: Any, **kwargs: Any) -> tuple[int, str]:
+    out = io.StringIO()
+    code = smoke.run(stack_name=STACK, cloudformation=client, credentials=CREDENTIALS, default_region=REGION, timeout=5, out=out, **kwargs)
+    return code, out.getvalue()
+
+
+def rows(report: str) -> list[list[str]]:
+    lines = report.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("route"))
+    return [re.split(r"\s{2,}", line) for line in lines[header + 1 : -1]]
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_smoke_sends_every_example_signed_and_reports_each_route(fake_api, cloudformation):
+    client = cloudformation(outputs=[{"OutputKey": "FunctionName", "OutputValue": "fn"}, {"OutputKey": "ApiUrl", "OutputValue": fake_api}])
+
+    code, report = run_smoke(client)
+
+    assert code == 0, report
+    assert [seen["problem"] for seen in FakeApi.seen] == [None, None, None]  # every signature checked out
+    examples = {str(path.relative_to(smoke.ROOT)): json.loads(path.read_text()) for path in smoke.EXAMPLES.rglob("*.json")}
+    assert {seen["route"] for seen in FakeApi.seen} == ROUTES
+    assert sorted(json.dumps(seen["body"], sort_keys=True) for seen in FakeApi.seen) == sorted(
+        json.dumps(body, sort_keys=True) for body in examples.values()
+    )
+    table = rows(report)
+    assert sorted(row[0] for row in table) == sorted(ROUTES)
+    for route, source, status, latency, input_tokens, output_tokens, stop_reason in table:
+        assert source == f"examples{route}.json"
+        assert (status, input_tokens, output_tokens, stop_reason) == ("200", "120", "20", "end_turn")
+        assert int(latency) >= 0
+    assert report.splitlines()[-1] == "smoke: 3 of 3 request(s) succeeded"
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_smoke_fails_when_any_route_fails_and_says_why(fake_api, cloudformation):
+    FakeApi.answers["/productivity/summarize"] = (502, {"error": {"code": "model_output_invalid", "message": "..."}})
+    FakeApi.answers["/customer-experience/chat"] = (200, {"unexpected": "shape"})
+
+    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]))
+
+    assert code == 1
+    by_route = {row[0]: row for row in rows(report)}
+    assert by_route["/productivity/summarize"][2] == "502"
+    assert by_route["/productivity/summarize"][-1] == "model_output_invalid"
+    assert by_route["/customer-experience/chat"][-1] == "unexpected response"  # a 200 without the route's answer
+    assert by_route["/process-optimization/extract"][2] == "200"
+    assert report.splitlines()[-1] == "smoke: 1 of 3 request(s) succeeded"
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_route_without_an_example_gets_a_request_built_from_its_schema(fake_api, cloudformation, tmp_path):
+    example = tmp_path / "productivity" / "summarize.json"
+    example.parent.mkdir()
+    example.write_text(json.dumps({"text": "Short text."}))
+
+    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]), examples_dir=tmp_path)
+
+    sources = {row[0]: row[1] for row in rows(report)}
+    assert sources["/productivity/summarize"].endswith("summarize.json")
+    assert sources["/customer-experience/chat"] == sources["/process-optimization/extract"] == "generated"
+    chat = next(seen["body"] for seen in FakeApi.seen if seen["route"] == "/customer-experience/chat")
+    assert chat == {"messages": [{"role": "user", "content": "Smoke test: please answer in one short sentence."}]}
+    assert code == 0
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_an_unreachable_api_is_a_failure_not_a_crash(cloudformation):
+    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": "http://127.0.0.1:9/v1/"}]))
+
+    assert code == 1
+    assert all(row[2] == "-" and row[-1].startswith("no response") for row in rows(report))
+
+
+def test_a_stack_without_the_output_or_that_does_not_exist_stops_with_a_message(cloudformation):
+    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "FunctionName", "OutputValue": "fn"}]))
+    assert (code, report.strip()) == (1, f"smoke: stack {STACK!r} has no ApiUrl output (is it the API stack, and is it deployed?)")
+
+    code, report = run_smoke(cloudformation(error=f"Stack with id {STACK} does not exist"))
+    assert code == 1 and "does not exist" in report
+
+
+def test_without_credentials_nothing_is_sent(cloudformation):
+    out = io.StringIO()
+    client = cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": "https://abc123.execute-api.us-east-1.amazonaws.com/v1/"}])
+
+    code = smoke.run(stack_name=STACK, cloudformation=client, credentials=None, default_region=REGION, out=out)
+
+    assert code == 1
+    assert "no AWS credentials" in out.getvalue()
+
+
+def test_the_region_comes_from_the_api_url():
+    assert smoke.region_of("https://abc123.execute-api.sa-east-1.amazonaws.com/v1/", "us-east-1") == "sa-east-1"
+    assert smoke.region_of("http://127.0.0.1:8080/v1/", "us-east-1") == "us-east-1"
+
+
+def test_every_example_is_a_valid_request_for_its_route():
+    catalog = load_catalog()
+    examples = sorted(smoke.EXAMPLES.rglob("*.json"))
+
+    assert {f"/{path.parent.name}/{path.stem}" for path in examples} == ROUTES  # one per route, for now
+    languages = set()
+    for path in examples:
+        use_case = catalog.get(f"{path.parent.name}/{path.stem}")
+        request = json.loads(path.read_text(encoding="utf-8"))
+        assert schema.first_error(request, use_case.input_schema) is None, path
+        for name in use_case.caller_schemas:
+            assert schema.object_schema_error(request[name], name) is None, path
+        languages.add("pt-BR" if re.search(r"[ãçõé]", json.dumps(request, ensure_ascii=False)) else "en")
+    assert languages == {"pt-BR", "en"}
+
+
+def test_generated_requests_are_valid_where_the_schema_alone_suffices():
+    catalog = load_catalog()
+    for route in load_routes():
+        use_case = catalog.get(f"{route.family}/{route.task}")
+        if use_case.caller_schemas:
+            continue  # extract needs a caller's schema of fields: its example supplies one
+        assert schema.first_error(smoke.minimal_value(route.input_schema), use_case.input_schema) is None, route.path
+
+
+def test_smoke_is_a_make_target():
+    makefile = (Path(smoke.ROOT) / "Makefile").read_text()
+
+    assert re.search(r"^smoke: setup\n\t\$\(PY\) -m tools\.smoke", makefile, re.MULTILINE)
