@@ -59,7 +59,6 @@ os.environ.update(FUNCTION_ENV)
 # in tests, so nothing is ever sent on it, and every connection stays blocked.
 import aws_xray_sdk.core  # noqa: E402, F401
 
-
 # --- infrastructure -------------------------------------------------------------------------------------------
 
 

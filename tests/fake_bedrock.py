@@ -8,29 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.schema_samples import sample
+
 
 def instance_from_schema(schema: dict[str, Any]) -> Any:
-    """The smallest JSON value valid against ``schema`` (the subset genai_core.schema supports)."""
-    if "enum" in schema:
-        return schema["enum"][0]
-    kind = schema.get("type", "object")
-    if isinstance(kind, list):
-        kind = kind[0]
-    if kind == "object":
-        properties = schema.get("properties", {})
-        return {name: instance_from_schema(properties.get(name, {"type": "string"})) for name in schema.get("required", [])}
-    if kind == "array":
-        return [instance_from_schema(schema.get("items", {"type": "string"})) for _ in range(schema.get("minItems", 0))]
-    if kind == "string":
-        return "x" * max(schema.get("minLength", 1), 1) if schema.get("maxLength", 1) >= 1 else ""
-    if kind in ("integer", "number"):
-        low = schema.get("minimum", 0)
-        high = schema.get("maximum", low)
-        value = low if low <= high else high
-        return int(value) if kind == "integer" else value
-    if kind == "boolean":
-        return False
-    return None
+    """The smallest JSON value valid against ``schema``."""
+    return sample(schema)
 
 
 def fake_converse(**request: Any) -> dict[str, Any]:

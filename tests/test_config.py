@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from aws_cdk import RemovalPolicy
 
 from stacks.config import CONTEXT_KEYS, ConfigError, ModelPrice, load_config

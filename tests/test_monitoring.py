@@ -66,7 +66,7 @@ def metric_rows(properties: dict[str, Any]) -> list[list[Any]]:
 def metric_of(row: list[Any]) -> tuple[str, str, dict[str, str]]:
     """A metric row as (namespace, name, dimensions), whatever the order of its dimensions."""
     namespace, name, *pairs = row[:-1]
-    return namespace, name, dict(zip(pairs[::2], pairs[1::2]))
+    return namespace, name, dict(zip(pairs[::2], pairs[1::2], strict=True))
 
 
 def use_case_metric(name: str, family: str, task: str) -> tuple[str, str, dict[str, str]]:

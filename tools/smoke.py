@@ -27,6 +27,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from stacks.catalog import Route, load_routes
+from tools.schema_samples import sample
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -63,28 +64,17 @@ class Outcome:
         if self.ok:
             usage = body.get("usage", {})
             return str(usage.get("inputTokens", "?")), str(usage.get("outputTokens", "?")), str(body.get("stopReason", "?"))
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
-        return "-", "-", str(error.get("code") or self.error or "unexpected response")
+        error = body.get("error")
+        code = error.get("code") if isinstance(error, dict) else None
+        return "-", "-", str(code or self.error or "unexpected response")
 
 
 # --- the requests -------------------------------------------------------------------------------------------------
 
 
 def minimal_value(schema: dict[str, Any]) -> Any:
-    """The smallest value the schema accepts, for a route that has no example yet (best effort)."""
-    if "enum" in schema:
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if kind == "object":
-        properties = schema.get("properties", {})
-        return {name: minimal_value(properties.get(name, {"type": "string"})) for name in schema.get("required", [])}
-    if kind == "array":
-        return [minimal_value(schema.get("items", {"type": "string"})) for _ in range(max(1, schema.get("minItems", 1)))]
-    if kind in ("integer", "number"):
-        return schema.get("minimum", 1)
-    if kind == "boolean":
-        return False
-    return "Smoke test: please answer in one short sentence."
+    """A short, valid request for a route that has no example yet (best effort)."""
+    return sample(schema, text="Smoke test: please answer in one short sentence.", min_items=1)
 
 
 def find_examples(examples_dir: Path, routes: Sequence[Route]) -> list[Example]:
@@ -162,7 +152,7 @@ def table(outcomes: Sequence[Outcome]) -> str:
         (o.example.route, o.example.source, str(o.status or "-"), str(o.latency_ms), *o.detail()) for o in outcomes
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 def run(

@@ -20,12 +20,11 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
 from genai_core.bedrock import CONNECTION_FAILED, OTHER_FAILURE, READ_TIMEOUT, UPSTREAM_ERRORS
 from genai_core.catalog import UseCase
-from genai_core.errors import ApiError, ModelOutputInvalid, Throttled
-from genai_core.errors import GuardrailIntervened
+from genai_core.errors import ApiError, GuardrailIntervened, ModelOutputInvalid, Throttled
 from genai_core.service import GUARDRAIL_INTERVENED, Result
+
 # Errors met at Bedrock or in the model's answer, by our stable error code (the README's error tables).
 MODEL_ERROR_CODES = frozenset(
     [code for _, code, _ in UPSTREAM_ERRORS.values()]

@@ -15,21 +15,14 @@ from collections.abc import Mapping
 from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.catalog import FUNCTION_DIR
+from stacks.components.log_groups import log_group
 from stacks.config import BedrockClientConfig, FunctionConfig
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:{version}"
-R = logs.RetentionDays
-RETENTION = {
-    1: R.ONE_DAY, 3: R.THREE_DAYS, 5: R.FIVE_DAYS, 7: R.ONE_WEEK, 14: R.TWO_WEEKS, 30: R.ONE_MONTH, 60: R.TWO_MONTHS,
-    90: R.THREE_MONTHS, 120: R.FOUR_MONTHS, 150: R.FIVE_MONTHS, 180: R.SIX_MONTHS, 365: R.ONE_YEAR,
-    400: R.THIRTEEN_MONTHS, 545: R.EIGHTEEN_MONTHS, 731: R.TWO_YEARS, 1096: R.THREE_YEARS, 1827: R.FIVE_YEARS,
-    2192: R.SIX_YEARS, 2557: R.SEVEN_YEARS, 2922: R.EIGHT_YEARS, 3288: R.NINE_YEARS, 3653: R.TEN_YEARS,
-}  # every value of stacks.config.LOG_RETENTION_DAYS
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache"]
 SERVICE_NAME = "genai-api"  # POWERTOOLS_SERVICE_NAME: the log lines' "service" and the metrics' "service" dimension
 
@@ -47,11 +40,8 @@ class GenAiFunction(Construct):
         log_removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            retention=RETENTION[config.log_retention_days],
-            removal_policy=log_removal_policy,
+        self.log_group = log_group(
+            self, "LogGroup", retention_days=config.log_retention_days, removal_policy=log_removal_policy
         )
         self.role = iam.Role(
             self,

@@ -18,13 +18,12 @@ from typing import Any
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from stacks.catalog import Route
 from stacks.components.compliance import acknowledge, skip_checkov
-from stacks.components.genai_function import RETENTION
+from stacks.components.log_groups import log_group
 from stacks.config import ApiConfig
 
 ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
@@ -75,11 +74,8 @@ class GenAiRestApi(Construct):
         log_removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=RETENTION[config.log_retention_days],
-            removal_policy=log_removal_policy,
+        self.access_logs = log_group(
+            self, "AccessLogs", retention_days=config.log_retention_days, removal_policy=log_removal_policy
         )
         skip_checkov(self.access_logs, "CKV_AWS_158", "Access logs carry request metadata only (no bodies); CloudWatch Logs encrypts them at rest with service-managed keys, and a customer-managed key would add a fixed monthly cost.")
         iam_auth = config.auth_mode == "iam"
