@@ -13,21 +13,29 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from genai_core.catalog import load_catalog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fake_bedrock import fake_converse
-from tests.support import api_event
+from tests.support import ROOT, api_event
+from tools.schema_samples import sample
 
-ROUTES = ["/customer-experience/chat", "/productivity/summarize", "/process-optimization/extract"]
-VALID = {
-    "/customer-experience/chat": {"messages": [{"role": "user", "content": "Olá!"}], "language": "pt-BR"},
-    "/productivity/summarize": {"text": "Some text.", "style": "bullets", "maxWords": 50},
-    "/process-optimization/extract": {
-        "document": "Invoice 7",
-        "fields": {"type": "object", "required": ["number"], "properties": {"number": {"type": "string"}}},
-    },
-}
+CATALOG = load_catalog()
+ROUTES = sorted(use_case.path for use_case in CATALOG)
+
+
+def valid_request(path: str) -> dict[str, Any]:
+    """The route's example request (examples/<family>/<task>.json), or a sample its input schema accepts."""
+    example = ROOT / "examples" / f"{path.lstrip('/')}.json"
+    if example.exists():
+        return json.loads(example.read_text(encoding="utf-8"))
+    use_case = CATALOG.get(path.lstrip("/"))
+    assert use_case is not None
+    return sample(dict(use_case.input_schema), text="Olá", min_items=1)
+
+
+VALID = {path: valid_request(path) for path in ROUTES}
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 json_values = st.recursive(
@@ -125,6 +133,7 @@ def test_the_fake_model_answers_valid_requests_with_200(handler, path):
 
 
 def test_base64_bodies_are_fuzzed_too(handler):
-    raw = base64.b64encode(json.dumps(VALID[ROUTES[1]]).encode()).decode()
-    body = assert_well_formed(respond(handler, api_event(ROUTES[1], raw=raw, base64_encoded=True)))
+    path = "/productivity/summarize"
+    raw = base64.b64encode(json.dumps(VALID[path]).encode()).decode()
+    body = assert_well_formed(respond(handler, api_event(path, raw=raw, base64_encoded=True)))
     assert body["output"] == {"summary": "A fake answer."}

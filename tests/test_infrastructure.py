@@ -249,11 +249,8 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         properties = method["Properties"]
         assert properties["AuthorizationType"] == "AWS_IAM", properties
         routed[paths[properties["ResourceId"]["Ref"]]] = properties
-    assert set(routed) == ROUTES == {
-        "/customer-experience/chat",
-        "/productivity/summarize",
-        "/process-optimization/extract",
-    }
+    assert set(routed) == ROUTES
+    assert {"/customer-experience/chat", "/productivity/summarize", "/process-optimization/extract"} <= ROUTES
     for properties in routed.values():
         assert properties["HttpMethod"] == "POST"
         assert properties["Integration"]["Type"] == "AWS_PROXY"
