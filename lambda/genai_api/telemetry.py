@@ -23,7 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from genai_core.bedrock import CONNECTION_FAILED, OTHER_FAILURE, READ_TIMEOUT, UPSTREAM_ERRORS
 from genai_core.catalog import UseCase
 from genai_core.errors import ApiError, GuardrailIntervened, ModelOutputInvalid, Throttled
-from genai_core.service import GUARDRAIL_INTERVENED, Result
+from genai_core.service import Result
 
 # Errors met at Bedrock or in the model's answer, by our stable error code (the README's error tables).
 MODEL_ERROR_CODES = frozenset(
@@ -44,7 +44,7 @@ def start(metrics: Metrics, use_case: UseCase) -> None:
 
 def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
     """Add the metrics of a completed request; return the fields of its log line."""
-    intervened = result.guardrail_action == "INTERVENED" or result.stop_reason == GUARDRAIL_INTERVENED
+    intervened = result.guardrail_action == "INTERVENED"  # set by the core only when the guardrail ran
     metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=result.usage["inputTokens"])
     metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=result.usage["outputTokens"])
     metrics.add_metric(name="BedrockLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)

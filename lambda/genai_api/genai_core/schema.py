@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 ASSERTIONS = frozenset(
@@ -221,7 +221,3 @@ def object_schema_error(schema: Any, path: str) -> str | None:
     if not isinstance(properties, dict) or not properties:
         return f"{path} must declare at least one property under \"properties\""
     return None
-
-
-def is_sequence_of_str(value: Any) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, str) and all(isinstance(v, str) for v in value)
