@@ -4,6 +4,7 @@
 #   make synth     synthesize the CloudFormation templates into cdk.out/ (no AWS account or credentials needed)
 #   make test      run the whole test suite, scanners included (no network, no credentials)
 #   make deploy    deploy into the account and region of your current AWS credentials
+#   make openapi   regenerate docs/openapi.json from the use-case catalog (a test fails when it is stale)
 #   make smoke     after deploy: send every examples/ request to the deployed API (SigV4) and print a table
 #   make diff      compare the app with what is deployed
 #   make destroy   delete the stacks (nothing billable is left behind)
@@ -24,7 +25,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Caches the CDK and jsii write under $HOME are harmless; keep pip quiet about upgrades.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test snapshot-update deploy smoke diff destroy clean
+.PHONY: help setup synth test snapshot-update openapi deploy smoke diff destroy clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -44,6 +45,9 @@ $(CHECKOV_STAMP): requirements-scanners.txt
 	touch $@
 
 setup: $(PY_STAMP) $(NODE_STAMP)
+
+openapi: $(PY_STAMP)
+	$(PY) -m tools.openapi
 
 synth: setup
 	$(CDK) synth --quiet

@@ -101,9 +101,13 @@ def handler() -> ModuleType:
 
 
 @pytest.fixture
-def bedrock(handler: ModuleType) -> Iterator[Stubber]:
+def bedrock(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     """A Stubber on the handler's own bedrock-runtime client: every call must be expected, every expected call
-    must happen, and requests and responses are validated against Bedrock's service model."""
+    must happen, and requests and responses are validated against Bedrock's service model.
+
+    The one retry of an invalid structured answer goes through the same stubbed client, so that the queue of
+    expected calls is in the order the function makes them (its own single-attempt client is tested apart)."""
+    monkeypatch.setattr(handler.service, "retry_client", lambda: handler.bedrock_client)
     with Stubber(handler.bedrock_client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()

@@ -242,18 +242,62 @@ def test_extract_forces_a_tool_whose_input_schema_is_the_callers_fields(call, be
         ({"invoiceNumber": "1", "total": 10, "currency": "ARS"}, "currency must be one of"),
     ],
 )
-def test_extract_rejects_a_model_answer_that_breaks_the_fields_schema(call, bedrock, tool_input, message):
-    expect_converse(bedrock, converse_tool_response("record_extracted_fields", tool_input), toolConfig=ANY)
+def test_extract_retries_once_with_the_error_and_then_gives_502(call, bedrock, converse_calls, tool_input, message):
+    expect_converse(bedrock, converse_tool_response("record_extracted_fields", tool_input, tokens=(300, 20)), toolConfig=ANY)
+    expect_converse(bedrock, converse_tool_response("record_extracted_fields", tool_input, tokens=(340, 20)), toolConfig=ANY)
 
     response = call(EXTRACT, {"document": "Invoice 1", "fields": INVOICE_FIELDS})
 
     assert response.status == 502
     assert response.body["error"]["code"] == "model_output_invalid"
     assert message in response.body["error"]["message"]
+    first, retry = converse_calls
+    assert retry["toolConfig"] == first["toolConfig"] and retry["system"] == first["system"]
+    assert retry["messages"][:1] == first["messages"]
+    assistant, feedback = retry["messages"][1:]
+    assert assistant == {"role": "assistant", "content": [{"toolUse": {"toolUseId": "tooluse_0001", "name": "record_extracted_fields", "input": tool_input}}]}
+    (result,) = feedback["content"]
+    assert feedback["role"] == "user" and result["toolResult"]["toolUseId"] == "tooluse_0001"
+    assert message in result["toolResult"]["content"][0]["text"]
+    assert "Call the tool record_extracted_fields again" in result["toolResult"]["content"][0]["text"]
 
 
-def test_extract_rejects_a_model_answer_without_the_tool_call(call, bedrock):
+def test_extract_returns_the_corrected_answer_of_the_retry_with_both_calls_usage(call, bedrock, logs):
+    corrected = {"invoiceNumber": "1", "total": 10.0}
+    expect_converse(bedrock, converse_tool_response("record_extracted_fields", {"invoiceNumber": "1"}, tokens=(300, 20)), toolConfig=ANY)
+    expect_converse(bedrock, converse_tool_response("record_extracted_fields", corrected, tokens=(340, 25)), toolConfig=ANY)
+
+    response = call(EXTRACT, {"document": "Invoice 1 - total 10", "fields": INVOICE_FIELDS})
+
+    assert response.status == 200
+    assert response.body["output"] == corrected
+    assert response.body["usage"] == usage(640, 45)
+    (completed,) = [line for line in logs() if line["message"] == "use case completed"]
+    assert completed["attempts"] == 2
+
+
+def test_an_invalid_answer_is_not_retried_without_time_for_the_retrys_worst_case(call, bedrock, handler, monkeypatch):
+    # The retry client's worst case (connect + read) plus the margin must fit in the time the invocation has left.
+    monkeypatch.setattr(handler.service, "retry_worst_case_seconds", 27.5)  # the fake context has 28 s left
+    expect_converse(bedrock, converse_tool_response("record_extracted_fields", {"invoiceNumber": "1"}), toolConfig=ANY)
+
+    response = call(EXTRACT, {"document": "Invoice 1", "fields": INVOICE_FIELDS})
+
+    assert response.status == 502
+    assert response.body["error"]["code"] == "model_output_invalid"  # and the Stubber saw a single call
+
+
+def test_the_retry_client_makes_a_single_attempt_within_the_same_timeouts(handler):
+    retry_client = handler.make_client(handler.settings.client.single_attempt())
+    config = retry_client.meta.config
+    assert config.retries["total_max_attempts"] == 1
+    assert (config.connect_timeout, config.read_timeout) == (handler.settings.client.connect_timeout, handler.settings.client.read_timeout)
+    assert handler.service.retry_worst_case_seconds == config.connect_timeout + config.read_timeout
+
+
+def test_extract_without_the_tool_call_twice_gives_502(call, bedrock, converse_calls):
     expect_converse(bedrock, converse_text_response("The invoice number is 1.", stop_reason="end_turn"), toolConfig=ANY)
+    expect_converse(bedrock, converse_text_response("It is 1.", stop_reason="end_turn"), toolConfig=ANY)
 
     response = call(EXTRACT, {"document": "Invoice 1", "fields": INVOICE_FIELDS})
 
@@ -262,6 +306,10 @@ def test_extract_rejects_a_model_answer_without_the_tool_call(call, bedrock):
         "code": "model_output_invalid",
         "message": "The model did not return a structured answer (stop reason: end_turn).",
     }
+    assert converse_calls[1]["messages"][1:] == [
+        {"role": "assistant", "content": [{"text": "The invoice number is 1."}]},
+        {"role": "user", "content": [{"text": "The model did not return a structured answer (stop reason: end_turn). Call the tool record_extracted_fields again with an input that is valid against its input schema."}]},
+    ]
 
 
 @pytest.mark.parametrize(

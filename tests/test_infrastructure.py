@@ -249,12 +249,12 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         properties = method["Properties"]
         assert properties["AuthorizationType"] == "AWS_IAM", properties
         routed[paths[properties["ResourceId"]["Ref"]]] = properties
-    assert set(routed) == ROUTES
-    assert {"/customer-experience/chat", "/productivity/summarize", "/process-optimization/extract"} <= ROUTES
-    for properties in routed.values():
-        assert properties["HttpMethod"] == "POST"
+    assert set(routed) == ROUTES | {"/use-cases"}
+    assert len(ROUTES) == 11  # the three families' eleven tasks
+    for path, properties in routed.items():
+        assert properties["HttpMethod"] == ("GET" if path == "/use-cases" else "POST")
         assert properties["Integration"]["Type"] == "AWS_PROXY"
-        assert properties["Integration"]["IntegrationHttpMethod"] == "POST"
+        assert properties["Integration"]["IntegrationHttpMethod"] == "POST"  # Lambda is always invoked with POST
 
 
 def test_the_stage_traces_requests_with_x_ray(api_template):
@@ -302,7 +302,7 @@ def test_api_gateways_own_errors_use_the_json_error_envelope(api_template, respo
 def test_only_api_gateway_may_invoke_the_function_and_only_through_the_stage(templates):
     permissions = resources(templates[API_STACK], "AWS::Lambda::Permission").values()
 
-    assert len(permissions) == len(ROUTES)  # one per method, no test-invoke permissions
+    assert len(permissions) == len(ROUTES) + 1  # one per method (the tasks and GET /use-cases), no test-invoke ones
     for permission in permissions:
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
         assert permission["Properties"]["Action"] == "lambda:InvokeFunction"

@@ -96,7 +96,7 @@ def test_iam_mode_has_no_api_key_and_no_waf(templates):
 def test_api_key_mode_requires_a_key_on_every_method_with_a_throttled_metered_usage_plan(api_key_waf_template):
     template = api_key_waf_template
     methods = methods_by_path(template)
-    assert set(methods) == {route.path for route in ROUTES}
+    assert set(methods) == {route.path for route in ROUTES} | {"/use-cases"}
     for method in methods.values():
         assert method["ApiKeyRequired"] is True
 

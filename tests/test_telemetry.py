@@ -142,6 +142,7 @@ def test_every_model_error_is_counted_by_its_error_code(call, bedrock, emf, hand
 
 def test_a_model_answer_that_breaks_the_schema_is_a_model_error(call, bedrock, emf):
     bedrock.add_response("converse", converse_text_response("Invoice number 7."))
+    bedrock.add_response("converse", converse_text_response("Invoice number 7."))  # the one retry
 
     response = call("/process-optimization/extract", ROUTES["/process-optimization/extract"][0])
 

@@ -11,7 +11,8 @@ from typing import Any
 
 def sample(schema: dict[str, Any], *, text: str = "x", min_items: int = 0) -> Any:
     """The first enum value, or the simplest value of the schema's type: required properties only, ``text`` for a
-    string (cut or padded to its length bounds), the minimum for a number, and max(minItems, ``min_items``) items."""
+    string (cut or padded to its length bounds), the minimum for a number, and max(minItems, ``min_items``) items
+    (distinct ones when the array has ``uniqueItems``)."""
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type", "object")
@@ -25,7 +26,12 @@ def sample(schema: dict[str, Any], *, text: str = "x", min_items: int = 0) -> An
         }
     if kind == "array":
         count = max(schema.get("minItems", 0), min(min_items, schema.get("maxItems", min_items)))
-        return [sample(schema.get("items", {"type": "string"}), text=text, min_items=min_items) for _ in range(count)]
+        items = schema.get("items", {"type": "string"})
+        if schema.get("uniqueItems") and items.get("type") == "string" and "enum" not in items:
+            return [sample(items, text=f"{text}{index + 1}") for index in range(count)]  # distinct strings
+        if schema.get("uniqueItems") and "enum" in items:
+            return items["enum"][:count]
+        return [sample(items, text=text, min_items=min_items) for _ in range(count)]
     if kind == "string":
         low, high = schema.get("minLength", 0), schema.get("maxLength", max(len(text), 1))
         return (text * (low // max(len(text), 1) + 1))[: max(low, min(len(text), high))]

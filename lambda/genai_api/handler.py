@@ -1,6 +1,6 @@
 """API Gateway REST (Lambda proxy) entry point: a thin Powertools adapter over ``genai_core``.
 
-One ``Router`` per family, one POST route per use case of the catalog. Everything else — validation, prompts,
+One ``Router`` per family, one POST route per use case of the catalog, and ``GET /use-cases`` for discovery. Everything else — validation, prompts,
 the Bedrock call, the error taxonomy — lives in ``genai_core`` so that other entry points reuse it unchanged.
 
 Each request leaves one structured log line (correlation id = API Gateway's request id; use case, model, latency,
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import os
 import warnings
@@ -44,9 +45,15 @@ service = UseCaseService(
     guardrail=settings.guardrail,
     log_prompts=settings.log_prompts,
     around_model_call=telemetry.bedrock_subsegment(tracer),
+    # The retry of an invalid structured answer goes through a single-attempt client (built on first use), and
+    # only when the invocation has time left for its worst case: the Lambda timeout is never reached.
+    retry_client=functools.cache(lambda: make_client(settings.client.single_attempt())),
+    retry_worst_case_seconds=settings.client.single_attempt_seconds,
 )
 app = APIGatewayRestResolver()
-ROUTES = frozenset(use_case.path for use_case in catalog)
+DISCOVERY_PATH = "/use-cases"
+# Path -> the method it allows, for 405 answers.
+ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET"}
 # A request that reaches no use case (possible only by invoking the function directly: API Gateway forwards the
 # catalog's routes only) publishes no metric; Powertools would warn about it on every such request.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -76,6 +83,10 @@ def request_bytes(body: str | None, is_base64_encoded: bool) -> bytes:
         raise InvalidEncoding("The request body is not valid UTF-8.") from None
 
 
+def _seconds_left(context: LambdaContext) -> Callable[[], float]:
+    return lambda: context.get_remaining_time_in_millis() / 1000
+
+
 def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]:
     def run_use_case() -> dict[str, Any]:
         event = router.current_event
@@ -83,7 +94,8 @@ def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]
         logger.append_keys(use_case=use_case.id, model=service.model_for(use_case))
         telemetry.start(metrics, use_case)
         try:
-            result = service.run(use_case.id, request_bytes(event.body, bool(event.is_base64_encoded)))
+            body = request_bytes(event.body, bool(event.is_base64_encoded))
+            result = service.run(use_case.id, body, time_left=_seconds_left(router.lambda_context))
         except ApiError as error:
             telemetry.record_failure(metrics, error)
             raise
@@ -107,6 +119,12 @@ for family, family_use_cases in catalog.by_family().items():
     app.include_router(family_router(family_use_cases), prefix=f"/{family}")
 
 
+@app.get(DISCOVERY_PATH)
+def list_use_cases() -> dict[str, Any]:
+    """Discovery: the catalog's public part (families, tasks, summaries, input schemas)."""
+    return catalog.describe()
+
+
 @app.exception_handler(ApiError)
 def handle_api_error(error: ApiError) -> Response[str]:
     log = logger.error if error.status >= 500 else logger.warning
@@ -119,7 +137,9 @@ def handle_api_error(error: ApiError) -> Response[str]:
 def handle_not_found(_: NotFoundError) -> Response[str]:
     path = app.current_event.path
     if path in ROUTES:
-        return handle_api_error(MethodNotAllowed(f"{app.current_event.http_method} is not allowed on {path}; use POST."))
+        allowed = ROUTES[path]
+        message = f"{app.current_event.http_method} is not allowed on {path}; use {allowed}."
+        return handle_api_error(MethodNotAllowed(message, allow=allowed))
     return handle_api_error(NotFound(f"There is no route {path}. Routes: {', '.join(sorted(ROUTES))}."))
 
 

@@ -5,7 +5,8 @@ Metrics go to the namespace in ``POWERTOOLS_METRICS_NAMESPACE`` (set by the stac
 
 - per use case, dimensions ``service, Family, Task``, and the same summed over every use case, dimension ``service``:
   ``Requests`` (every request routed to a use case), ``InputTokens`` and ``OutputTokens`` (Bedrock's usage),
-  ``BedrockLatency`` (milliseconds), ``ModelErrors``, ``BedrockThrottles``, ``GuardrailInterventions``;
+  ``BedrockLatency`` (milliseconds), ``ModelErrors``, ``BedrockThrottles``, ``GuardrailInterventions``,
+  ``OutputRetries`` (a structured answer broke its schema and the model was asked once more);
 - ``ModelErrors`` by error code, dimensions ``service, ErrorCode`` (one small EMF document per failure).
 
 The model is not a dimension: it is a function of the family (the stack's ``models`` setting), so Family already
@@ -50,12 +51,15 @@ def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
     metrics.add_metric(name="BedrockLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
     if intervened:
         metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
+    if result.attempts > 1:
+        metrics.add_metric(name="OutputRetries", unit=MetricUnit.Count, value=result.attempts - 1)
     return {
         "bedrock_latency_ms": result.latency_ms,
         "input_tokens": result.usage["inputTokens"],
         "output_tokens": result.usage["outputTokens"],
         "stop_reason": result.stop_reason,
         "guardrail_action": result.guardrail_action or "NOT_APPLIED",
+        "attempts": result.attempts,
     }
 
 

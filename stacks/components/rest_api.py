@@ -1,4 +1,5 @@
-"""The regional REST API: one POST resource per use case of the catalog, proxied to the function.
+"""The regional REST API: one POST resource per use case of the catalog, and ``GET /use-cases`` for discovery,
+all proxied to the function.
 
 - Every method is authorized: AWS_IAM (SigV4) by default; in ``api-key`` mode an API key with a usage plan
   (throttle and quota).
@@ -26,6 +27,7 @@ from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.log_groups import log_group
 from stacks.config import ApiConfig
 
+DISCOVERY_PATH = "/use-cases"  # GET: the catalog's families, tasks, summaries and input schemas (handler.py)
 ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -129,6 +131,8 @@ class GenAiRestApi(Construct):
                 request_models={"application/json": model},
                 request_validator=validator,
             )
+        # Discovery: the catalog's public part. Authorized like every other method; it takes no input to validate.
+        self.methods[DISCOVERY_PATH] = self.api.root.add_resource(DISCOVERY_PATH.strip("/")).add_method("GET", integration)
         for name, response_type in (("Default4xx", apigw.ResponseType.DEFAULT_4_XX), ("Default5xx", apigw.ResponseType.DEFAULT_5_XX)):
             self.api.add_gateway_response(name, type=response_type, templates={"application/json": ERROR_TEMPLATE})
 

@@ -7,7 +7,7 @@ Every modeled Converse error, and botocore's timeouts and connection errors, map
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -28,6 +28,15 @@ class ClientSettings:
     connect_timeout: float = 2
     read_timeout: float = 11
     max_attempts: int = 2
+
+    def single_attempt(self) -> ClientSettings:
+        """The settings of the client for the one output retry: no botocore retry, so that its worst case
+        (connect + read) is known before it is sent."""
+        return replace(self, max_attempts=1)
+
+    @property
+    def single_attempt_seconds(self) -> float:
+        return self.connect_timeout + self.read_timeout
 
 
 def make_client(settings: ClientSettings) -> BedrockRuntimeClient:

@@ -7,9 +7,18 @@ A file holds:
 - ``family``, ``task``, ``summary``;
 - ``input``: the request's JSON Schema (the draft-04 subset of ``genai_core.schema``);
 - ``callerSchemas``: input properties whose values are themselves JSON Schemas of objects sent by the caller;
+- ``checks`` and ``outputChecks``: rules across fields that JSON Schema cannot say, on the request and on the
+  model's answer (``rules_error``): ``{"distinct": "documents[].id"}`` (those values are distinct) and
+  ``{"conform": "examples", "to": "schema"}`` (each item of ``examples`` is valid against the caller's schema in
+  ``schema``);
 - ``output``: either ``{"text": "<field>"}`` (the model's text becomes ``output[field]``) or
   ``{"tool": {"name", "description"}, "schema": <JSON Schema>}`` for structured output through a forced tool call.
-  In that schema, ``{"$input": "<property>"}`` stands for the value of that request property;
+  The caller's constraints go into that schema through directives, resolved per request (``DIRECTIVES``):
+  ``{"$input": "name"}`` is the request's ``name``, ``{"$input": "name[].field"}`` the list of ``field`` of each
+  item of ``name``, ``{"$count": "name"}`` and ``{"$lastIndex": "name"}`` its length and last index, and
+  ``{"$if": "name", "then": ..., "else": ...}`` a choice on whether the request has ``name``. The model is steered
+  by the resolved schema (enums of the caller's categories, ``minItems`` = ``count``...) and its answer is checked
+  against the same schema;
 - ``prompt``: ``system`` lines (``${name}`` placeholders; ``{"if": name, "text": ...}`` lines appear only when the
   request has ``name``), ``defaults`` and ``vocabulary`` for placeholders, ``data`` (request properties passed to
   the model as delimited data blocks), ``instruction`` (the task, after the data), or ``conversation`` (a request
@@ -20,13 +29,18 @@ A file holds:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genai_core import schema
+
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "use_cases"
 FAMILIES = ("customer-experience", "productivity", "process-optimization")
+
+
+DIRECTIVES = ("$input", "$count", "$lastIndex", "$if")
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,13 @@ class UseCase:
     prompt: Mapping[str, Any]
     inference: Mapping[str, Any]
     caller_schemas: tuple[str, ...] = field(default=())
+    checks: tuple[Mapping[str, str], ...] = field(default=())
+    output_checks: tuple[Mapping[str, str], ...] = field(default=())
+    # The input schema compiled once, when the catalog is loaded (at container start).
+    check_input: schema.Check = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "check_input", schema.compile_schema(self.input_schema))
 
     @property
     def id(self) -> str:
@@ -57,21 +78,153 @@ class UseCase:
         return str(self.output["tool"]["name"])
 
     def output_schema(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """The output schema with ``{"$input": name}`` replaced by the request's values."""
+        """The output schema with its directives resolved against the request."""
         resolved = _resolve(self.output["schema"], request)
         if not isinstance(resolved, dict):
             raise TypeError(f"{self.id}: the output schema must resolve to an object")
         return resolved
 
+    def documented_output_schema(self) -> dict[str, Any]:
+        """The output schema for documentation: a keyword set by a directive is left out and described instead."""
+        if not self.structured:
+            field_name = self.output["text"]
+            return {
+                "type": "object",
+                "required": [field_name],
+                "properties": {field_name: {"type": "string", "description": "The model's answer."}},
+            }
+        documented = _document(self.output["schema"])
+        if not isinstance(documented, dict):
+            raise TypeError(f"{self.id}: the output schema must be an object")
+        return documented
+
+    def input_rules_error(self, request: Mapping[str, Any]) -> str | None:
+        """The first of the use case's ``checks`` that a request (already valid against its schema) breaks."""
+        return rules_error(self.checks, request, request)
+
+    def output_rules_error(self, answer: Mapping[str, Any], request: Mapping[str, Any]) -> str | None:
+        """The first of the use case's ``outputChecks`` that a model's answer (valid against its schema) breaks."""
+        return rules_error(self.output_checks, answer, request)
+
+    def public(self) -> dict[str, Any]:
+        """What a caller may discover about this use case (``GET /use-cases``): no prompt, no inference settings."""
+        return {
+            "family": self.family,
+            "task": self.task,
+            "path": self.path,
+            "method": "POST",
+            "summary": self.summary,
+            "input": self.input_schema,
+        }
+
+
+def _directive(node: Any) -> str | None:
+    if isinstance(node, dict):
+        names = [key for key in node if key in DIRECTIVES]
+        if len(names) == 1:
+            return names[0]
+    return None
+
+
+def _lookup(request: Mapping[str, Any], reference: str) -> Any:
+    name, _, rest = reference.partition("[].")
+    value = request[name]
+    return [item[rest] for item in value] if rest else value
+
+
+def rules_error(rules: Sequence[Mapping[str, str]], data: Mapping[str, Any], request: Mapping[str, Any]) -> str | None:
+    """Check ``data`` (a request, or a model's answer to it) against cross-field rules; the first problem, or None.
+
+    ``{"distinct": "name[].field"}``: the ``field`` of the items of ``data[name]`` are distinct.
+    ``{"conform": "name", "to": "schema"}``: each item of ``data[name]`` is valid against the JSON Schema in the
+    request's ``schema``.
+    """
+    for rule in rules:
+        if "distinct" in rule:
+            if not _present(data, rule["distinct"]):
+                continue
+            name, _, field_name = rule["distinct"].partition("[].")
+            seen: set[str] = set()
+            for index, value in enumerate(_lookup(data, rule["distinct"])):
+                key = json.dumps(value, sort_keys=True)
+                if key in seen:
+                    shown = json.dumps(value, ensure_ascii=False)
+                    return f"{name}[{index}].{field_name} repeats {shown}: each {field_name} must be distinct"
+                seen.add(key)
+        elif "conform" in rule:
+            name, target = rule["conform"], rule["to"]
+            if name in data and target in request:
+                check = schema.compile_schema(request[target])
+                for index, item in enumerate(data[name]):
+                    error = check(item, f"{name}[{index}]")
+                    if error:
+                        return f"{error} (each item of {name} must conform to {target})"
+        else:
+            raise ValueError(f"unknown rule {rule!r}")
+    return None
+
+
+def _present(request: Mapping[str, Any], reference: str) -> bool:
+    return reference.partition("[].")[0] in request
+
 
 def _resolve(node: Any, request: Mapping[str, Any]) -> Any:
+    directive = _directive(node)
+    if directive == "$input":
+        return _lookup(request, node["$input"])
+    if directive == "$count":
+        return len(request[node["$count"]])
+    if directive == "$lastIndex":
+        return len(request[node["$lastIndex"]]) - 1
+    if directive == "$if":
+        return _resolve(node["then"] if node["$if"] in request else node["else"], request)
     if isinstance(node, dict):
-        if set(node) == {"$input"}:
-            return request[node["$input"]]
         return {key: _resolve(value, request) for key, value in node.items()}
     if isinstance(node, list):
         return [_resolve(item, request) for item in node]
     return node
+
+
+def _explain(node: Mapping[str, Any]) -> str:
+    directive = _directive(node)
+    reference = node[directive] if directive else ""
+    if directive == "$input":
+        name, _, rest = reference.partition("[].")
+        return f"the `{rest}` of each item of the request's `{name}`" if rest else f"the request's `{name}`"
+    if directive == "$count":
+        return f"the number of items in the request's `{reference}`"
+    if directive == "$lastIndex":
+        return f"the last index of the request's `{reference}`"
+    return f"set from the request's `{reference}`"
+
+
+def _document(node: Any) -> Any:
+    """A schema with its directives replaced for a reader: a schema set by a directive becomes a described object,
+    a ``$if`` an ``anyOf`` of both forms, and a keyword set by a directive a sentence in the description."""
+    directive = _directive(node)
+    if directive == "$if":
+        return {
+            "anyOf": [_document(node["then"]), _document(node["else"])],
+            "description": f"The first form when the request has `{node['$if']}`, the second otherwise.",
+        }
+    if directive is not None:  # a whole schema set by the caller (extract's fields, augment's rows)
+        return {"type": "object", "description": f"An object that conforms to the JSON Schema in {_explain(node)}."}
+    if not isinstance(node, dict):
+        return node
+    documented: dict[str, Any] = {}
+    notes = []
+    for key, value in node.items():
+        if key == "properties":
+            documented[key] = {name: _document(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            documented[key] = _document(value)
+        elif _directive(value) is not None:
+            notes.append(f"`{key}`: {_explain(value)}.")
+        else:
+            documented[key] = value
+    if notes:
+        documented["description"] = " ".join([documented.get("description", ""), *notes]).strip()
+    return documented
 
 
 @dataclass(frozen=True)
@@ -86,6 +239,15 @@ class Catalog:
 
     def get(self, use_case_id: str) -> UseCase | None:
         return self.use_cases.get(use_case_id)
+
+    def describe(self) -> dict[str, Any]:
+        """The catalog's public part, for discovery: families, then each task's route, summary and input schema."""
+        return {
+            "families": [
+                {"family": family, "useCases": [use_case.public() for use_case in use_cases]}
+                for family, use_cases in self.by_family().items()
+            ]
+        }
 
     def by_family(self) -> dict[str, list[UseCase]]:
         families: dict[str, list[UseCase]] = {family: [] for family in FAMILIES}
@@ -110,6 +272,8 @@ def _load_file(path: Path) -> UseCase:
         prompt=data["prompt"],
         inference=data["inference"],
         caller_schemas=tuple(data.get("callerSchemas", ())),
+        checks=tuple(data.get("checks", ())),
+        output_checks=tuple(data.get("outputChecks", ())),
     )
 
 

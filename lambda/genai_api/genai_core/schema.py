@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 ASSERTIONS = frozenset(
@@ -73,74 +73,144 @@ def _json_equal_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def first_error(instance: Any, schema: Mapping[str, Any], path: str = "") -> str | None:
-    """Return a message for the first way ``instance`` breaks ``schema`` (with a JSON path), or None if valid."""
-    where = _describe(path)
+Check = Callable[[Any, str], "str | None"]
+
+
+def compile_schema(schema: Mapping[str, Any]) -> Check:
+    """Compile ``schema`` once into a check: ``check(instance, path)`` returns a message for the first way
+    ``instance`` breaks the schema (with a JSON path), or None when it is valid.
+
+    Compiling walks the schema once and keeps only the keywords it has, as closures (no generated source, no
+    ``exec``): the catalog's schemas are compiled when the container starts, a caller's schema once per request.
+    """
+    checks: list[Check] = []
     expected = schema.get("type")
     if expected is not None:
         names = [expected] if isinstance(expected, str) else list(expected)
-        if not any(_is_type(instance, name) for name in names):
-            return f"{where} must be of type {' or '.join(names)}"
+        wanted = " or ".join(names)
+
+        def check_type(instance: Any, path: str) -> str | None:
+            if not any(_is_type(instance, name) for name in names):
+                return f"{_describe(path)} must be of type {wanted}"
+            return None
+
+        checks.append(check_type)
 
     if "enum" in schema:
         allowed = schema["enum"]
-        if not any(_json_equal_key(instance) == _json_equal_key(option) for option in allowed):
-            shown = ", ".join(json.dumps(option, ensure_ascii=False) for option in allowed[:20])
-            more = ", ..." if len(allowed) > 20 else ""
-            return f"{where} must be one of: {shown}{more}"
+        keys = frozenset(_json_equal_key(option) for option in allowed)
+        shown = ", ".join(json.dumps(option, ensure_ascii=False) for option in allowed[:20])
+        shown += ", ..." if len(allowed) > 20 else ""
 
-    if isinstance(instance, str):
-        if "minLength" in schema and len(instance) < schema["minLength"]:
-            if schema["minLength"] == 1:
-                return f"{where} must not be empty"
-            return f"{where} must have at least {schema['minLength']} characters"
-        if "maxLength" in schema and len(instance) > schema["maxLength"]:
-            return f"{where} must have at most {schema['maxLength']} characters"
+        def check_enum(instance: Any, path: str) -> str | None:
+            if _json_equal_key(instance) not in keys:
+                return f"{_describe(path)} must be one of: {shown}"
+            return None
 
-    if _is_type(instance, "number"):
-        if "minimum" in schema and instance < schema["minimum"]:
-            return f"{where} must be at least {schema['minimum']}"
-        if "maximum" in schema and instance > schema["maximum"]:
-            return f"{where} must be at most {schema['maximum']}"
+        checks.append(check_enum)
 
-    if isinstance(instance, list):
-        if "minItems" in schema and len(instance) < schema["minItems"]:
-            return f"{where} must have at least {schema['minItems']} item(s)"
-        if "maxItems" in schema and len(instance) > schema["maxItems"]:
-            return f"{where} must have at most {schema['maxItems']} item(s)"
-        if schema.get("uniqueItems"):
-            seen: set[str] = set()
-            for item in instance:
-                key = _json_equal_key(item)
-                if key in seen:
-                    return f"{where} must not contain duplicate items"
-                seen.add(key)
+    if "minLength" in schema or "maxLength" in schema:
+        min_length, max_length = schema.get("minLength"), schema.get("maxLength")
+
+        def check_length(instance: Any, path: str) -> str | None:
+            if not isinstance(instance, str):
+                return None
+            if min_length is not None and len(instance) < min_length:
+                if min_length == 1:
+                    return f"{_describe(path)} must not be empty"
+                return f"{_describe(path)} must have at least {min_length} characters"
+            if max_length is not None and len(instance) > max_length:
+                return f"{_describe(path)} must have at most {max_length} characters"
+            return None
+
+        checks.append(check_length)
+
+    if "minimum" in schema or "maximum" in schema:
+        minimum, maximum = schema.get("minimum"), schema.get("maximum")
+
+        def check_range(instance: Any, path: str) -> str | None:
+            if not _is_type(instance, "number"):
+                return None
+            if minimum is not None and instance < minimum:
+                return f"{_describe(path)} must be at least {minimum}"
+            if maximum is not None and instance > maximum:
+                return f"{_describe(path)} must be at most {maximum}"
+            return None
+
+        checks.append(check_range)
+
+    if any(keyword in schema for keyword in ("minItems", "maxItems", "uniqueItems", "items")):
+        min_items, max_items = schema.get("minItems"), schema.get("maxItems")
+        unique = bool(schema.get("uniqueItems"))
         item_schema = schema.get("items")
-        if isinstance(item_schema, Mapping):
-            for index, item in enumerate(instance):
-                error = first_error(item, item_schema, f"{path}[{index}]")
-                if error:
-                    return error
+        check_item = compile_schema(item_schema) if isinstance(item_schema, Mapping) else None
 
-    if isinstance(instance, dict):
-        for name in schema.get("required", ()):
-            if name not in instance:
-                return f"{_join(path, name)} is required"
-        properties: Mapping[str, Any] = schema.get("properties", {})
+        def check_array(instance: Any, path: str) -> str | None:
+            if not isinstance(instance, list):
+                return None
+            if min_items is not None and len(instance) < min_items:
+                return f"{_describe(path)} must have at least {min_items} item(s)"
+            if max_items is not None and len(instance) > max_items:
+                return f"{_describe(path)} must have at most {max_items} item(s)"
+            if unique:
+                seen: set[str] = set()
+                for item in instance:
+                    key = _json_equal_key(item)
+                    if key in seen:
+                        return f"{_describe(path)} must not contain duplicate items"
+                    seen.add(key)
+            if check_item is not None:
+                for index, item in enumerate(instance):
+                    error = check_item(item, f"{path}[{index}]")
+                    if error:
+                        return error
+            return None
+
+        checks.append(check_array)
+
+    if any(keyword in schema for keyword in ("required", "properties", "additionalProperties")):
+        required = tuple(schema.get("required", ()))
+        properties = {name: compile_schema(sub) for name, sub in schema.get("properties", {}).items()}
         additional = schema.get("additionalProperties", True)
-        for name, value in instance.items():
-            if name in properties:
-                error = first_error(value, properties[name], _join(path, name))
+        closed = additional is False
+        check_additional = compile_schema(additional) if isinstance(additional, Mapping) else None
+        allowed_names = ", ".join(sorted(properties)) or "none"
+
+        def check_object(instance: Any, path: str) -> str | None:
+            if not isinstance(instance, dict):
+                return None
+            for name in required:
+                if name not in instance:
+                    return f"{_join(path, name)} is required"
+            for name, value in instance.items():
+                check_property = properties.get(name)
+                if check_property is not None:
+                    error = check_property(value, _join(path, name))
+                elif closed:
+                    return f"{_join(path, name)} is not allowed (allowed: {allowed_names})"
+                elif check_additional is not None:
+                    error = check_additional(value, _join(path, name))
+                else:
+                    continue
                 if error:
                     return error
-            elif additional is False:
-                allowed_names = ", ".join(sorted(properties)) or "none"
-                return f"{_join(path, name)} is not allowed (allowed: {allowed_names})"
-            elif isinstance(additional, Mapping):
-                error = first_error(value, additional, _join(path, name))
-                if error:
-                    return error
-    return None
+            return None
+
+        checks.append(check_object)
+
+    def check(instance: Any, path: str = "") -> str | None:
+        for one in checks:
+            error = one(instance, path)
+            if error:
+                return error
+        return None
+
+    return check
+
+
+def first_error(instance: Any, schema: Mapping[str, Any], path: str = "") -> str | None:
+    """Compile ``schema`` and check ``instance`` against it (for a schema used once, such as a caller's)."""
+    return compile_schema(schema)(instance, path)
 
 
 def _join(path: str, name: str) -> str:

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 # Entered around each Bedrock call with the use case and the model id: how an entry point traces the call (an X-Ray
 # subsegment, for the API adapter) without the core knowing about tracing.
 ModelCallContext = Callable[[UseCase, str], AbstractContextManager[None]]
+# Seconds left before the entry point's own deadline (the Lambda timeout); None when there is none.
+TimeLeft = Callable[[], float]
+RETRY_MARGIN_SECONDS = 1.0  # kept free after the retry's worst case, to answer the caller
 
 
 def _no_context(use_case: UseCase, model: str) -> AbstractContextManager[None]:
@@ -44,6 +47,7 @@ class Result:
     stop_reason: str
     latency_ms: int
     guardrail_action: str | None = None  # "INTERVENED" or "NONE" when the use case runs under the guardrail
+    attempts: int = 1  # 2 when a structured answer broke its schema and the model was asked once more
     debug: dict[str, Any] | None = None  # prompt and response text, only when prompt logging is switched on
 
     def to_body(self) -> dict[str, Any]:
@@ -69,7 +73,11 @@ class UseCaseService:
         guardrail: GuardrailSettings | None = None,
         log_prompts: bool = False,
         around_model_call: ModelCallContext = _no_context,
+        retry_client: Callable[[], BedrockRuntimeClient] | None = None,
+        retry_worst_case_seconds: float = 0.0,
     ) -> None:
+        """``retry_client`` gives the client for the one retry of an invalid structured answer (default: ``client``);
+        the retry is sent only when the time left exceeds ``retry_worst_case_seconds`` plus a margin."""
         missing = sorted({use_case.family for use_case in catalog} - set(models))
         if missing:
             raise ValueError(f"no model configured for: {', '.join(missing)}")
@@ -79,6 +87,8 @@ class UseCaseService:
         self.guardrail = guardrail
         self.log_prompts = log_prompts
         self.around_model_call = around_model_call
+        self.retry_client = retry_client or (lambda: client)
+        self.retry_worst_case_seconds = retry_worst_case_seconds
 
     def model_for(self, use_case: UseCase) -> str:
         return self.models[use_case.family]
@@ -88,13 +98,13 @@ class UseCaseService:
 
     def validate(self, use_case: UseCase, body: bytes) -> dict[str, Any]:
         request = parse_object(body)
-        error = schema.first_error(request, use_case.input_schema)
+        error = use_case.check_input(request, "")
+        for name in use_case.caller_schemas:
+            if name in request:
+                error = error or schema.object_schema_error(request[name], name)
+        error = error or use_case.input_rules_error(request)
         if error:
             raise ValidationFailed(error + ".")
-        for name in use_case.caller_schemas:
-            error = schema.object_schema_error(request[name], name)
-            if error:
-                raise ValidationFailed(error + ".")
         return request
 
     def build_request(self, use_case: UseCase, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,35 +141,54 @@ class UseCaseService:
             }
         return converse_request
 
-    def run(self, use_case_id: str, body: bytes) -> Result:
+    def run(self, use_case_id: str, body: bytes, *, time_left: TimeLeft | None = None) -> Result:
         use_case = self.catalog.get(use_case_id)
         if use_case is None:
             raise NotFound(f"There is no use case {use_case_id!r}.")
         request = self.validate(use_case, body)
         converse_request = self.build_request(use_case, request)
         started = time.perf_counter()
-        with self.around_model_call(use_case, converse_request["modelId"]):
-            response = converse(self.client, converse_request)
+        response = self._call(self.client, use_case, converse_request)
+        responses = [response]
+        try:
+            output = self._output(use_case, request, response)
+        except ModelOutputInvalid as problem:
+            if not use_case.structured or not self._time_for_retry(time_left):
+                raise
+            # One retry, with the reason fed back to the model; a second invalid answer is the caller's 502.
+            retry = retry_request(use_case, converse_request, response, problem.message)
+            response = self._call(self.retry_client(), use_case, retry)
+            responses.append(response)
+            output = self._output(use_case, request, response)
         latency_ms = round((time.perf_counter() - started) * 1000)
         stop_reason = str(response.get("stopReason", ""))
         intervened = stop_reason == GUARDRAIL_INTERVENED
-        if intervened and use_case.structured:
-            raise GuardrailIntervened(_text(response) or "The guardrail blocked this request.")
-        output = self._output(use_case, request, response)
-        usage = response.get("usage", {})
         return Result(
             use_case=use_case.id,
             output=output,
             model=converse_request["modelId"],
-            usage={key: int(usage.get(key, 0)) for key in ("inputTokens", "outputTokens", "totalTokens")},
+            usage={
+                key: sum(int(one.get("usage", {}).get(key, 0)) for one in responses)
+                for key in ("inputTokens", "outputTokens", "totalTokens")
+            },
             stop_reason=stop_reason,
             latency_ms=latency_ms,
             guardrail_action=("INTERVENED" if intervened else "NONE") if self.guarded(use_case) else None,
+            attempts=len(responses),
             debug={"request": converse_request, "output": output} if self.log_prompts else None,
         )
 
+    def _time_for_retry(self, time_left: TimeLeft | None) -> bool:
+        return time_left is None or time_left() > self.retry_worst_case_seconds + RETRY_MARGIN_SECONDS
+
+    def _call(self, client: BedrockRuntimeClient, use_case: UseCase, converse_request: dict[str, Any]) -> dict[str, Any]:
+        with self.around_model_call(use_case, converse_request["modelId"]):
+            response = converse(client, converse_request)
+        if use_case.structured and response.get("stopReason") == GUARDRAIL_INTERVENED:
+            raise GuardrailIntervened(_text(response) or "The guardrail blocked this request.")
+        return response
+
     def _output(self, use_case: UseCase, request: Mapping[str, Any], response: Mapping[str, Any]) -> dict[str, Any]:
-        content = response.get("output", {}).get("message", {}).get("content", [])
         if not use_case.structured:
             text = _text(response)
             if not text:
@@ -167,19 +196,53 @@ class UseCaseService:
                     f"The model returned no text (stop reason: {response.get('stopReason', 'unknown')})."
                 )
             return {use_case.output["text"]: text}
-        for block in content:
-            tool_use = block.get("toolUse")
-            if tool_use and tool_use.get("name") == use_case.tool_name:
-                answer = tool_use.get("input")
-                if not isinstance(answer, dict):
-                    break
-                error = schema.first_error(answer, use_case.output_schema(request))
-                if error:
-                    raise ModelOutputInvalid(f"The model's answer does not match the output schema: {error}.")
-                return answer
-        raise ModelOutputInvalid(
-            f"The model did not return a structured answer (stop reason: {response.get('stopReason', 'unknown')})."
-        )
+        tool_use = _tool_use(use_case, response)
+        if tool_use is None or not isinstance(tool_use.get("input"), dict):
+            raise ModelOutputInvalid(
+                f"The model did not return a structured answer (stop reason: {response.get('stopReason', 'unknown')})."
+            )
+        answer: dict[str, Any] = tool_use["input"]
+        error = schema.first_error(answer, use_case.output_schema(request)) or use_case.output_rules_error(answer, request)
+        if error:
+            raise ModelOutputInvalid(f"The model's answer does not match the output schema: {error}.")
+        return answer
+
+
+def retry_request(
+    use_case: UseCase, converse_request: Mapping[str, Any], response: Mapping[str, Any], problem: str
+) -> dict[str, Any]:
+    """The Converse request that asks the model once more, telling it what was wrong with its answer.
+
+    The conversation continues: the model's own turn as it came, then the reason. A tool call is answered with a
+    ``toolResult`` (Converse requires one after a ``toolUse``); an answer without one gets a plain user turn.
+    """
+    content = response.get("output", {}).get("message", {}).get("content", [])
+    instruction = (
+        f"{problem} Call the tool {use_case.tool_name} again with an input that is valid against its input schema."
+    )
+    if not content:  # nothing to continue from: ask again
+        return dict(converse_request)
+    tool_use = _tool_use(use_case, response)
+    if tool_use is not None:
+        reply = [{"toolResult": {"toolUseId": tool_use["toolUseId"], "content": [{"text": f"Rejected: {instruction}"}]}}]
+    else:
+        reply = [{"text": instruction}]
+    return {
+        **converse_request,
+        "messages": [
+            *converse_request["messages"],
+            {"role": "assistant", "content": content},
+            {"role": "user", "content": reply},
+        ],
+    }
+
+
+def _tool_use(use_case: UseCase, response: Mapping[str, Any]) -> dict[str, Any] | None:
+    for block in response.get("output", {}).get("message", {}).get("content", []):
+        tool_use = block.get("toolUse")
+        if tool_use and tool_use.get("name") == use_case.tool_name:
+            return dict(tool_use)
+    return None
 
 
 def _text(response: Mapping[str, Any]) -> str:

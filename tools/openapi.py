@@ -1,0 +1,301 @@
+"""Generate ``docs/openapi.json`` (OpenAPI 3.0) from the use-case catalog, the error taxonomy and the examples.
+
+    make openapi                  # or: .venv/bin/python -m tools.openapi [--check]
+
+The document is committed; a test fails when it differs from what this module generates, so it is never stale.
+Everything in it comes from code: routes, summaries and request schemas from the catalog (the same files the stack
+and the function read), response schemas from each task's output (directives described in words), request
+examples from ``examples/``, and error codes from ``genai_core.errors`` and ``genai_core.bedrock``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTION_DIR = ROOT / "lambda" / "genai_api"
+if str(FUNCTION_DIR) not in sys.path:
+    sys.path.insert(0, str(FUNCTION_DIR))
+
+from genai_core import errors  # noqa: E402
+from genai_core.bedrock import CONNECTION_FAILED, OTHER_FAILURE, READ_TIMEOUT, UPSTREAM_ERRORS  # noqa: E402
+from genai_core.catalog import Catalog, UseCase, load_catalog  # noqa: E402
+
+OUTPUT = ROOT / "docs" / "openapi.json"
+EXAMPLES = ROOT / "examples"
+DISCOVERY_PATH = "/use-cases"
+FAMILY_DESCRIPTIONS = {
+    "customer-experience": "Virtual assistant chat, conversation analytics and personalization.",
+    "productivity": "Summarization, content drafting, code generation and question answering over your documents.",
+    "process-optimization": "Document field extraction, classification, synthetic data and anomaly detection.",
+}
+# Errors that API Gateway answers itself, before the function, in the same envelope (code = its response type).
+GATEWAY_ERRORS = {
+    400: ["BAD_REQUEST_BODY (the body does not match the route's request model)"],
+    403: ["MISSING_AUTHENTICATION_TOKEN", "INVALID_SIGNATURE", "ACCESS_DENIED", "INVALID_API_KEY", "WAF_FILTERED"],
+    413: ["REQUEST_TOO_LARGE"],
+    429: ["THROTTLED", "QUOTA_EXCEEDED"],
+    504: ["INTEGRATION_TIMEOUT"],
+}
+
+
+def _function_errors() -> dict[int, set[str]]:
+    by_status: dict[int, set[str]] = defaultdict(set)
+    for error_class in (
+        errors.InvalidJson,
+        errors.InvalidEncoding,
+        errors.ValidationFailed,
+        errors.PayloadTooLarge,
+        errors.GuardrailIntervened,
+        errors.ModelOutputInvalid,
+        errors.ApiError,
+    ):
+        by_status[error_class.status].add(error_class.code)
+    for status, code, _ in [*UPSTREAM_ERRORS.values(), READ_TIMEOUT, CONNECTION_FAILED, OTHER_FAILURE]:
+        by_status[status].add(code)
+    return by_status
+
+
+def _error_responses(statuses: list[int]) -> dict[str, Any]:
+    function_errors = _function_errors()
+    responses = {}
+    for status in statuses:
+        codes = sorted(function_errors.get(status, ())) + GATEWAY_ERRORS.get(status, [])
+        responses[str(status)] = {
+            "description": "Error codes: " + ", ".join(f"`{code}`" for code in codes) + ".",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    return responses
+
+
+def _operation_id(use_case: UseCase) -> str:
+    words = f"{use_case.family}-{use_case.task}".split("-")
+    return words[0] + "".join(word.capitalize() for word in words[1:])
+
+
+def _schema_name(use_case: UseCase, suffix: str) -> str:
+    return "".join(word.capitalize() for word in f"{use_case.family}-{use_case.task}".split("-")) + suffix
+
+
+def _example(use_case: UseCase) -> Any:
+    path = EXAMPLES / use_case.family / f"{use_case.task}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
+    request_content: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{_schema_name(use_case, 'Request')}"}}
+    example = _example(use_case)
+    if example is not None:
+        request_content["example"] = example
+    statuses = [400, 403, 413, 429, 500, 502, 503, 504]
+    if use_case.structured:
+        statuses.insert(3, 422)
+    description = use_case.summary
+    if use_case.structured:
+        description += (
+            " The model answers through a forced tool call whose input schema is the response's `output` schema, "
+            "with the request's constraints resolved into it; an answer that breaks it is retried once, then 502 "
+            "`model_output_invalid`."
+        )
+    return {
+        "post": {
+            "operationId": _operation_id(use_case),
+            "tags": [use_case.family],
+            "summary": use_case.summary,
+            "description": description,
+            "requestBody": {"required": True, "content": {"application/json": request_content}},
+            "responses": {
+                "200": {
+                    "description": "The model's answer in the response envelope.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{_schema_name(use_case, 'Response')}"}}
+                    },
+                },
+                **_error_responses(statuses),
+            },
+        }
+    }
+
+
+def _envelope(use_case: UseCase) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["useCase", "output", "model", "usage", "stopReason"],
+        "properties": {
+            "useCase": {"type": "string", "enum": [use_case.id]},
+            "output": use_case.documented_output_schema(),
+            "model": {"type": "string", "description": "The model or inference profile id that answered."},
+            "usage": {"$ref": "#/components/schemas/Usage"},
+            "stopReason": {"type": "string", "description": "Bedrock's stop reason (end_turn, tool_use, max_tokens, guardrail_intervened...)."},
+            "guardrail": {"$ref": "#/components/schemas/GuardrailResult"},
+        },
+    }
+
+
+def _openapi_schema(node: Any) -> Any:
+    """The catalog's draft-04 subset is valid OpenAPI 3.0 schema, less ``$schema``."""
+    if isinstance(node, dict):
+        return {key: _openapi_schema(value) for key, value in node.items() if key != "$schema"}
+    if isinstance(node, list):
+        return [_openapi_schema(item) for item in node]
+    return node
+
+
+def _discovery_schema() -> dict[str, Any]:
+    use_case = {
+        "type": "object",
+        "required": ["family", "task", "path", "method", "summary", "input"],
+        "properties": {
+            "family": {"type": "string"},
+            "task": {"type": "string"},
+            "path": {"type": "string"},
+            "method": {"type": "string", "enum": ["POST"]},
+            "summary": {"type": "string"},
+            "input": {"type": "object", "description": "The request body's JSON Schema (draft-04)."},
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["families"],
+        "properties": {
+            "families": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["family", "useCases"],
+                    "properties": {"family": {"type": "string"}, "useCases": {"type": "array", "items": use_case}},
+                },
+            }
+        },
+    }
+
+
+def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
+    use_cases = sorted(catalog, key=lambda use_case: use_case.id)
+    schemas: dict[str, Any] = {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string", "description": "A stable code (snake_case from the function, UPPER_CASE from API Gateway)."},
+                        "message": {"type": "string", "description": "A human-readable explanation; never a stack trace."},
+                    },
+                }
+            },
+        },
+        "Usage": {
+            "type": "object",
+            "required": ["inputTokens", "outputTokens", "totalTokens"],
+            "properties": {name: {"type": "integer", "minimum": 0} for name in ("inputTokens", "outputTokens", "totalTokens")},
+        },
+        "GuardrailResult": {
+            "type": "object",
+            "description": "Present when the Bedrock guardrail applies to the use case's family.",
+            "required": ["action"],
+            "properties": {"action": {"type": "string", "enum": ["NONE", "INTERVENED"]}},
+        },
+        "UseCaseCatalog": _discovery_schema(),
+    }
+    paths: dict[str, Any] = {
+        DISCOVERY_PATH: {
+            "get": {
+                "operationId": "listUseCases",
+                "tags": ["discovery"],
+                "summary": "The catalog's public part: families, tasks, summaries and input schemas.",
+                "responses": {
+                    "200": {
+                        "description": "Every use case, by family.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UseCaseCatalog"}}},
+                    },
+                    **_error_responses([403, 429, 500]),
+                },
+            }
+        }
+    }
+    for use_case in use_cases:
+        schemas[_schema_name(use_case, "Request")] = _openapi_schema(dict(use_case.input_schema))
+        schemas[_schema_name(use_case, "Response")] = _envelope(use_case)
+        paths[use_case.path] = _use_case_operation(use_case)
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Generative AI on AWS: reference API",
+            "version": "1.0.0",
+            "description": (
+                "Generative AI use cases on Amazon Bedrock (Converse API) behind an API Gateway REST API, in three "
+                "families: customer experience, productivity and process optimization. Generated from the use-case "
+                "catalog (lambda/genai_api/use_cases) by `make openapi`; do not edit by hand."
+            ),
+        },
+        "servers": [
+            {
+                "url": "https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}",
+                "description": "The deployed stage (the stack's ApiUrl output).",
+                "variables": {
+                    "restApiId": {"default": "abc123defg", "description": "The REST API's id."},
+                    "region": {"default": "us-east-1"},
+                    "stage": {"default": stage_name},
+                },
+            },
+            {"url": "http://127.0.0.1:3000", "description": "A local server (make local), when there is one."},
+        ],
+        "tags": [{"name": family, "description": FAMILY_DESCRIPTIONS[family]} for family in FAMILY_DESCRIPTIONS]
+        + [{"name": "discovery", "description": "What the API offers."}],
+        "security": [{"sigv4": []}, {"apiKey": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "sigv4": {
+                    "type": "apiKey",
+                    "name": "Authorization",
+                    "in": "header",
+                    "description": "AWS Signature Version 4 (service execute-api): the default authMode, iam.",
+                    "x-amazon-apigateway-authtype": "awsSigv4",
+                },
+                "apiKey": {
+                    "type": "apiKey",
+                    "name": "x-api-key",
+                    "in": "header",
+                    "description": "An API key bound to a usage plan: authMode api-key.",
+                },
+            },
+            "schemas": schemas,
+        },
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def current_document() -> str:
+    stage_name = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]["stageName"]
+    return render(generate(load_catalog(), stage_name))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/openapi.json is not current")
+    args = parser.parse_args(argv)
+    text = current_document()
+    if args.check:
+        current = OUTPUT.exists() and OUTPUT.read_text(encoding="utf-8") == text
+        print(f"{OUTPUT.relative_to(ROOT)} is {'current' if current else 'stale: run make openapi'}")
+        return 0 if current else 1
+    OUTPUT.parent.mkdir(exist_ok=True)
+    OUTPUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
