@@ -3,17 +3,19 @@ function and the stack must read the same set of use cases from it."""
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from typing import Any
 
 import pytest
 from genai_core import schema
-from genai_core.catalog import FAMILIES, load_catalog
+from genai_core.catalog import FAMILIES, load_catalog, rules_error
 from genai_core.prompts import render
 
 from stacks.catalog import load_routes
 from tests.fake_bedrock import instance_from_schema
+from tests.support import ROOT
 
 CATALOG = load_catalog()
 USE_CASES = sorted(CATALOG, key=lambda use_case: use_case.id)
@@ -109,3 +111,92 @@ def test_a_minimal_valid_request_renders_a_prompt(use_case, language):
     assert "$" not in prompt.system  # every placeholder was filled
     if language and "language" in use_case.input_schema["properties"]:
         assert f"in this language: {language}." in prompt.system
+
+
+def directives(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        found = [node] if any(key in node for key in ("$input", "$count", "$lastIndex", "$if")) else []
+        return found + [d for value in node.values() for d in directives(value)]
+    if isinstance(node, list):
+        return [d for item in node for d in directives(item)]
+    return []
+
+
+@pytest.mark.parametrize("use_case", [u for u in USE_CASES if u.structured], ids=[u.id for u in USE_CASES if u.structured])
+def test_output_directives_refer_to_the_inputs_they_need(use_case):
+    properties = use_case.input_schema["properties"]
+    required = set(use_case.input_schema["required"])
+    for directive in directives(use_case.output["schema"]):
+        if "$if" in directive:
+            assert directive["$if"] in properties and set(directive) == {"$if", "then", "else"}
+            continue
+        (kind,) = [key for key in directive if key.startswith("$")]
+        name, _, field_name = directive[kind].partition("[].")
+        assert name in properties, directive
+        # Unguarded, an optional input could be absent: only required ones, or ones under a "$if" on them.
+        guarded = any(d.get("$if") == name and directive in directives(d["then"]) for d in directives(use_case.output["schema"]) if "$if" in d)
+        assert name in required or guarded, f"{directive} needs {name}, which is optional"
+        if kind in ("$count", "$lastIndex") or field_name:
+            assert properties[name]["type"] == "array", directive
+        if field_name:
+            assert field_name in properties[name]["items"]["required"], directive
+
+
+@pytest.mark.parametrize("use_case", USE_CASES, ids=IDS)
+def test_free_text_never_reaches_the_system_prompt(use_case):
+    """Placeholders in system lines may name enums (through the vocabulary), integers or defaults; any other
+    caller text is data, passed in a delimited block."""
+    properties = use_case.input_schema["properties"]
+    for line in use_case.prompt["system"]:
+        text = line["text"] if isinstance(line, dict) else line
+        for name in placeholders(text):
+            if name in properties:
+                rules = properties[name]
+                assert "enum" in rules or rules["type"] == "integer", f"{use_case.id}: ${{{name}}} is free text"
+
+
+@pytest.mark.parametrize("use_case", USE_CASES, ids=IDS)
+def test_every_prompt_sets_the_answer_language(use_case):
+    lines = " ".join(line["text"] if isinstance(line, dict) else line for line in use_case.prompt["system"])
+    # A "language" input gets the renderer's rule; a task without one says which language its text follows.
+    assert "language" in use_case.input_schema["properties"] or re.search(r"\b(writ|keep)[^.]*\blanguage\b", lines, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("use_case", USE_CASES, ids=IDS)
+def test_every_task_has_a_valid_example_request(use_case):
+    path = ROOT / "examples" / f"{use_case.id}.json"
+    request = json.loads(path.read_text(encoding="utf-8"))
+    assert use_case.check_input(request, "") is None
+    for name in use_case.caller_schemas:
+        assert schema.object_schema_error(request[name], name) is None
+    assert use_case.input_rules_error(request) is None
+    optional = set(use_case.input_schema["properties"]) - set(use_case.input_schema["required"]) - {"language"}
+    assert len(set(request) & optional) >= min(1, len(optional)), "an example shows at least one option"
+
+
+@pytest.mark.parametrize(
+    ("rules", "data", "message"),
+    [
+        ([{"distinct": "docs[].id"}], {"docs": [{"id": "a"}, {"id": "b"}, {"id": "a"}]}, 'docs[2].id repeats "a": each id must be distinct'),
+        ([{"distinct": "docs[].id"}], {"docs": [{"id": "a"}, {"id": "b"}]}, None),
+        ([{"distinct": "docs[].id"}], {}, None),
+        ([{"conform": "rows", "to": "schema"}], {"schema": {"type": "object", "required": ["a"]}, "rows": [{"a": 1}, {}]}, "rows[1].a is required (each item of rows must conform to schema)"),
+    ],
+)
+def test_cross_field_rules(rules, data, message):
+    assert rules_error(rules, data, data) == message
+
+
+def test_an_unknown_rule_is_a_catalog_error():
+    with pytest.raises(ValueError, match="unknown rule"):
+        rules_error([{"unique": "x"}], {"x": []}, {})
+
+
+def test_directives_resolve_against_the_request():
+    use_case = CATALOG.get("customer-experience/personalize")
+    with_items = use_case.output_schema({"items": [{"id": "p1"}, {"id": "p2"}]})
+    assert with_items["properties"]["recommendations"]["items"]["properties"]["itemId"]["enum"] == ["p1", "p2"]
+    assert with_items["properties"]["recommendations"]["maxItems"] == 2
+    assert use_case.output_schema({})["properties"]["recommendations"]["maxItems"] == 0
+    anomalies = CATALOG.get("process-optimization/detect-anomalies").output_schema({"records": [{}, {}, {}]})
+    assert anomalies["properties"]["anomalies"]["items"]["properties"]["index"]["maximum"] == 2

@@ -298,3 +298,26 @@ def test_the_bedrock_call_is_a_subsegment_annotated_with_the_use_case_and_the_mo
     assert by_name["## lambda_handler"].annotations["Service"] == SERVICE
     # The handler's response holds the model's output: it is never attached to the trace.
     assert reply_marker not in json.dumps([s.metadata for s in provider.subsegments], default=str)
+
+
+def test_a_retried_answer_is_counted_with_the_tokens_of_both_calls(call, bedrock, emf, logs):
+    body = ROUTES["/process-optimization/extract"][0]
+    bedrock.add_response("converse", converse_tool_response("record_extracted_fields", {"number": 7}, tokens=(300, 10)))  # not a string
+    bedrock.add_response("converse", converse_tool_response("record_extracted_fields", {"number": "7"}, tokens=(330, 12)))
+
+    response = call("/process-optimization/extract", body)
+
+    assert response.status == 200, response.body
+    (use_case,) = request_metrics(emf())
+    assert use_case["values"]["OutputRetries"] == [1.0]
+    assert (use_case["values"]["InputTokens"], use_case["values"]["OutputTokens"]) == ([630.0], [22.0])
+    (completed,) = [line for line in logs() if line["message"] == "use case completed"]
+    assert completed["attempts"] == 2
+
+
+def test_a_first_time_answer_has_no_retry_metric(call, bedrock, emf):
+    bedrock.add_response("converse", converse_tool_response("record_extracted_fields", {"number": "7"}))
+
+    call("/process-optimization/extract", ROUTES["/process-optimization/extract"][0])
+
+    assert all("OutputRetries" not in view["values"] for view in request_metrics(emf()))

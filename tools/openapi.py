@@ -289,11 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     text = current_document()
     if args.check:
         current = OUTPUT.exists() and OUTPUT.read_text(encoding="utf-8") == text
-        print(f"{OUTPUT.relative_to(ROOT)} is {'current' if current else 'stale: run make openapi'}")
+        print(f"{OUTPUT} is {'current' if current else 'stale: run make openapi'}")
         return 0 if current else 1
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    print(f"wrote {OUTPUT}")
     return 0
 
 

@@ -1,0 +1,67 @@
+"""docs/openapi.json is generated from the catalog (tools/openapi.py), committed, valid OpenAPI 3, and current."""
+
+from __future__ import annotations
+
+import json
+
+from genai_core.catalog import load_catalog
+from openapi_spec_validator import validate
+
+from tests.support import ROOT
+from tools import openapi
+
+CATALOG = load_catalog()
+COMMITTED = ROOT / "docs" / "openapi.json"
+
+
+def test_the_committed_document_is_current():
+    assert COMMITTED.read_text(encoding="utf-8") == openapi.current_document(), "docs/openapi.json is stale: run make openapi"
+
+
+def test_the_check_mode_reports_a_stale_document(tmp_path, monkeypatch, capsys):
+    stale = tmp_path / "openapi.json"
+    stale.write_text("{}\n", encoding="utf-8")
+    monkeypatch.setattr(openapi, "OUTPUT", stale)
+
+    assert openapi.main(["--check"]) == 1
+    assert "stale: run make openapi" in capsys.readouterr().out
+    assert stale.read_text(encoding="utf-8") == "{}\n"  # --check never writes
+
+
+def test_the_document_is_valid_openapi_3():
+    validate(json.loads(COMMITTED.read_text(encoding="utf-8")))
+
+
+def test_every_task_has_a_post_operation_with_its_schemas_and_example():
+    document = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    schemas = document["components"]["schemas"]
+    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | {"/use-cases"}
+    assert set(document["paths"]["/use-cases"]) == {"get"}
+    for use_case in CATALOG:
+        operation = document["paths"][use_case.path]["post"]
+        body = operation["requestBody"]["content"]["application/json"]
+        assert schemas[body["schema"]["$ref"].split("/")[-1]] == use_case.input_schema
+        assert body["example"] == json.loads((ROOT / "examples" / f"{use_case.id}.json").read_text(encoding="utf-8"))
+        assert {"200", "400", "403", "429", "500", "502", "504"} <= set(operation["responses"])
+        assert ("422" in operation["responses"]) == use_case.structured  # guardrail_intervened on structured tasks
+        envelope = schemas[operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+        assert set(envelope["required"]) == {"useCase", "output", "model", "usage", "stopReason"}
+    assert document["security"] == [{"sigv4": []}, {"apiKey": []}]
+
+
+def test_directives_are_described_not_leaked_into_the_documented_output():
+    document = openapi.current_document()
+    assert '"$input"' not in document and '"$count"' not in document and '"$lastIndex"' not in document and '"$if"' not in document
+    classify = json.loads(document)["components"]["schemas"]["ProcessOptimizationClassifyResponse"]["properties"]["output"]
+    assert "`enum`: the request's `categories`." in classify["properties"]["category"]["description"]
+    assert "enum" not in classify["properties"]["category"]
+
+
+def test_every_error_code_of_the_function_is_documented():
+    from genai_core.bedrock import UPSTREAM_ERRORS
+
+    document = openapi.current_document()
+    for _, code, _ in UPSTREAM_ERRORS.values():
+        assert f"`{code}`" in document
+    for code in ("validation_error", "invalid_json", "payload_too_large", "guardrail_intervened", "model_output_invalid", "internal_error"):
+        assert f"`{code}`" in document
