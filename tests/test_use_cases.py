@@ -277,7 +277,7 @@ def test_analyze_conversation_and_draft_pin_their_enums(call, bedrock, converse_
 BROKEN_ANSWERS = [
     ("process-optimization/classify", lambda r: {"category": "Not a category", "confidence": 0.5, "rationale": "x"}, "category must be one of"),
     ("process-optimization/classify", lambda r: {"category": r["categories"][0], "confidence": 1.5, "rationale": "x"}, "confidence must be at most 1"),
-    ("process-optimization/augment", lambda r: {"rows": [r["examples"][0]] * (r["count"] - 1)}, f"rows must have at least"),
+    ("process-optimization/augment", lambda r: {"rows": [r["examples"][0]] * (r["count"] - 1)}, "rows must have at least"),
     ("process-optimization/augment", lambda r: {"rows": [{"name": "Ana"}] * r["count"]}, "rows[0].email is required"),
     ("productivity/ask", lambda r: {"answer": "x", "citations": ["made-up-id"], "answerable": True}, "citations[0] must be one of"),
     ("productivity/ask", lambda r: {"answer": "x", "citations": [], "answerable": "yes"}, "answerable must be of type boolean"),

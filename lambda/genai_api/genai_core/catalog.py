@@ -120,7 +120,7 @@ class UseCase:
 
 def _directive(node: Any) -> str | None:
     if isinstance(node, dict):
-        names = [key for key in node if key in DIRECTIVES]
+        names: list[str] = [key for key in node if key in DIRECTIVES]
         if len(names) == 1:
             return names[0]
     return None

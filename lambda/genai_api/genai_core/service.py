@@ -223,6 +223,7 @@ def retry_request(
     if not content:  # nothing to continue from: ask again
         return dict(converse_request)
     tool_use = _tool_use(use_case, response)
+    reply: list[dict[str, Any]]
     if tool_use is not None:
         reply = [{"toolResult": {"toolUseId": tool_use["toolUseId"], "content": [{"text": f"Rejected: {instruction}"}]}}]
     else:
