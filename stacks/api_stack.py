@@ -15,12 +15,13 @@ from stacks.components.genai_function import GenAiFunction
 from stacks.components.guardrail import GenAiGuardrail
 from stacks.components.rest_api import GenAiRestApi
 from stacks.config import AppConfig
+from stacks.function_env import app_environment, model_ids
 
 
 class GenAiApiStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, routes: list[Route], **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        models = {family: target.model_id for family, target in config.models.items()}
+        models = model_ids(config)
         self.guardrail = GenAiGuardrail(self, "Guardrail", config=config.guardrail)
         self.handler = GenAiFunction(
             self,
@@ -28,13 +29,7 @@ class GenAiApiStack(Stack):
             config=config.function,
             bedrock=config.bedrock,
             models=models,
-            environment={
-                "GUARDRAIL_ID": self.guardrail.guardrail_id,
-                "GUARDRAIL_VERSION": self.guardrail.version_number,
-                "GUARDRAIL_FAMILIES": ",".join(config.guardrail.families),
-                "LOG_PROMPTS": "true" if config.log_prompts_for_debugging else "false",
-                "POWERTOOLS_METRICS_NAMESPACE": config.monitoring.metrics_namespace,
-            },
+            environment=app_environment(config, guardrail=(self.guardrail.guardrail_id, self.guardrail.version_number)),
             log_removal_policy=config.log_removal_policy,
         )
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())

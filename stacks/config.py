@@ -10,9 +10,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import RemovalPolicy
+if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal policy (make local needs no CDK)
+    from aws_cdk import RemovalPolicy
 
 FAMILIES = ("customer-experience", "productivity", "process-optimization")
 
@@ -168,6 +169,8 @@ class AppConfig:
     @property
     def log_removal_policy(self) -> RemovalPolicy:
         """The removal policy of every log group the app creates (sandbox: DESTROY; production: RETAIN)."""
+        from aws_cdk import RemovalPolicy
+
         return RemovalPolicy.RETAIN if self.retain_logs else RemovalPolicy.DESTROY
 
 

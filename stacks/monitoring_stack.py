@@ -19,8 +19,8 @@ from stacks.components.alarm_topic import AlarmTopic
 from stacks.components.alarms import GenAiAlarms
 from stacks.components.app_metrics import GenAiMetrics
 from stacks.components.dashboard import GenAiDashboard
-from stacks.components.genai_function import SERVICE_NAME
 from stacks.config import AppConfig
+from stacks.function_env import SERVICE_NAME
 
 
 class GenAiMonitoringStack(Stack):

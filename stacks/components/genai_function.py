@@ -9,7 +9,6 @@ actions to the role (X-Ray has no resource-level permissions, so their resource 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy
@@ -20,11 +19,11 @@ from constructs import Construct
 from stacks.catalog import FUNCTION_DIR
 from stacks.components.log_groups import log_group
 from stacks.config import BedrockClientConfig, FunctionConfig
+from stacks.function_env import runtime_environment
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:{version}"
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache"]
-SERVICE_NAME = "genai-api"  # POWERTOOLS_SERVICE_NAME: the log lines' "service" and the metrics' "service" dimension
 
 
 class GenAiFunction(Construct):
@@ -69,15 +68,7 @@ class GenAiFunction(Construct):
             log_group=self.log_group,
             layers=[powertools],
             tracing=lambda_.Tracing.ACTIVE,
-            environment={
-                "MODEL_IDS": json.dumps(dict(models), sort_keys=True),
-                "BEDROCK_CONNECT_TIMEOUT": str(bedrock.connect_timeout_seconds),
-                "BEDROCK_READ_TIMEOUT": str(bedrock.read_timeout_seconds),
-                "BEDROCK_MAX_ATTEMPTS": str(bedrock.max_attempts),
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-                **environment,
-            },
+            environment={**runtime_environment(models, bedrock), **environment},
         )
         # The CDK makes the function depend on its role and the role's policy. The role dependency is already
         # implied by the function's reference to the role's ARN (cfn-lint W3005), so only the policy one is kept.
