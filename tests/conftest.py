@@ -13,6 +13,7 @@ import importlib
 import io
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -189,3 +190,49 @@ def call(handler: ModuleType) -> Callable[..., ApiResponse]:
         return ApiResponse(response["statusCode"], headers, json.loads(response["body"]))
 
     return invoke
+
+
+# --- the deployed API, stood in for (tools that call it: make smoke, tools.client) ---------------------------------
+
+
+@pytest.fixture
+def fake_api() -> Iterator[str]:
+    """A local SigV4-checking stand-in for the API (tests/sigv4_api.py) on an ephemeral port of 127.0.0.1, in a
+    thread, stopped after the test; yields its ApiUrl. Tests that use it need ``allow_hosts(["127.0.0.1"])``."""
+    from http.server import ThreadingHTTPServer
+
+    from tests.sigv4_api import FakeApi
+
+    FakeApi.answers, FakeApi.seen = {}, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def cloudformation() -> Iterator[Callable[..., Any]]:
+    """A real CloudFormation client whose describe_stacks answers come from a Stubber (validated against the model):
+    ``cloudformation(outputs=[...])`` or ``cloudformation(error="...")`` queues one answer and returns the client."""
+    import boto3
+
+    from tests.sigv4_api import REGION, STACK
+
+    client = boto3.client("cloudformation", region_name=REGION)
+    with Stubber(client) as stubber:
+
+        def expect(outputs: list[dict[str, str]] | None = None, error: str | None = None) -> Any:
+            if error:
+                stubber.add_client_error("describe_stacks", service_error_code="ValidationError", service_message=error, expected_params={"StackName": STACK})
+            else:
+                stack = {"StackName": STACK, "CreationTime": "2026-11-29T00:00:00Z", "StackStatus": "CREATE_COMPLETE", "Outputs": outputs or []}
+                stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK})
+            return client
+
+        yield expect
+        stubber.assert_no_pending_responses()

@@ -1,6 +1,6 @@
 """`make smoke`, offline: the stack outputs come from a Stubber'd CloudFormation client, and the requests go to a
 local HTTP server on 127.0.0.1 that checks each SigV4 signature (recomputed with the test credentials) before
-answering like the API. Only these tests may open sockets, and only to 127.0.0.1.
+answering like the API (``tests/sigv4_api.py``). Only these tests may open sockets, and only to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -8,123 +8,16 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from botocore.stub import Stubber
 from genai_core import schema
 from genai_core.catalog import load_catalog
 
 from stacks.catalog import load_routes
+from tests.sigv4_api import CREDENTIALS, REGION, ROUTES, STACK, FakeApi
 from tools import smoke
-
-CREDENTIALS = Credentials("AKIDSMOKETEST", "smoke-secret", "smoke-session-token")
-REGION = "us-east-1"
-STACK = "GenAiReferenceApi"
-AUTHORIZATION = re.compile(
-    r"^AWS4-HMAC-SHA256 Credential=AKIDSMOKETEST/(?P<date>\d{8})/us-east-1/execute-api/aws4_request, "
-    r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
-)
-ROUTES = {route.path for route in load_routes()}
-
-
-class FakeApi(BaseHTTPRequestHandler):
-    """Answers like the deployed API, but only to a correctly signed POST on a route of the catalog."""
-
-    answers: dict[str, tuple[int, dict[str, Any]]] = {}
-    seen: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        route = self.path.removeprefix("/v1")
-        problem = self.signature_problem(body)
-        self.seen.append({"route": route, "body": json.loads(body), "problem": problem})
-        if problem:
-            self.reply(403, {"message": problem})
-        elif route not in ROUTES:
-            self.reply(404, {"error": {"code": "MISSING_AUTHENTICATION_TOKEN", "message": "no such route"}})
-        else:
-            self.reply(*self.answers.get(route, (200, success(route))))
-
-    def signature_problem(self, body: bytes) -> str | None:
-        match = AUTHORIZATION.match(self.headers.get("Authorization", ""))
-        if not match:
-            return f"not a SigV4 execute-api authorization: {self.headers.get('Authorization')!r}"
-        signed = match["signed"].split(";")
-        if not {"host", "x-amz-date", "x-amz-security-token"} <= set(signed):
-            return f"signed headers miss host, x-amz-date or the session token: {signed}"
-        if not self.headers["X-Amz-Date"].startswith(match["date"]):
-            return "the credential scope's date is not the request's"
-        # Recompute the signature over what arrived, with the same credentials, region, service and time.
-        request = AWSRequest(
-            method="POST", url=f"http://{self.headers['Host']}{self.path}", data=body, headers={name: self.headers[name] for name in signed}
-        )
-        request.context["timestamp"] = self.headers["X-Amz-Date"]
-        auth = SigV4Auth(CREDENTIALS, "execute-api", REGION)
-        expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
-        return None if expected == match["signature"] else "signature mismatch"
-
-    def reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *_: Any) -> None:  # keep the test output clean
-        pass
-
-
-def success(route: str) -> dict[str, Any]:
-    return {
-        "useCase": route.lstrip("/"),
-        "output": {},
-        "model": "us.amazon.nova-2-lite-v1:0",
-        "usage": {"inputTokens": 120, "outputTokens": 20, "totalTokens": 140},
-        "stopReason": "end_turn",
-    }
-
-
-@pytest.fixture
-def fake_api() -> Iterator[str]:
-    """A local server on an ephemeral port of 127.0.0.1, in a thread, stopped after the test; yields the ApiUrl."""
-    FakeApi.answers, FakeApi.seen = {}, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def cloudformation() -> Iterator[Callable[..., Any]]:
-    """A real CloudFormation client whose describe_stacks answers come from a Stubber (validated against the model)."""
-    client = boto3.client("cloudformation", region_name=REGION)
-    with Stubber(client) as stubber:
-
-        def expect(outputs: list[dict[str, str]] | None = None, error: str | None = None) -> Any:
-            if error:
-                stubber.add_client_error("describe_stacks", service_error_code="ValidationError", service_message=error, expected_params={"StackName": STACK})
-            else:
-                stack = {"StackName": STACK, "CreationTime": "2026-11-29T00:00:00Z", "StackStatus": "CREATE_COMPLETE", "Outputs": outputs or []}
-                stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK})
-            return client
-
-        yield expect
-        stubber.assert_no_pending_responses()
 
 
 def run_smoke(client: Any, **kwargs: Any) -> tuple[int, str]:

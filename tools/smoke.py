@@ -116,16 +116,31 @@ def region_of(url: str, default: str | None) -> str:
     return default
 
 
-def send(example: Example, base_url: str, credentials: Any, region: str, timeout: float) -> Outcome:
-    """POST the example, signed with SigV4 for execute-api; never raises for an HTTP or network failure."""
+def signed_headers(method: str, url: str, data: bytes | None, credentials: Any, region: str, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """``headers`` plus the SigV4 ones (X-Amz-Date, the session token, Authorization) for ``execute-api`` in
+    ``region``. Send exactly these (the Host header is the URL's): API Gateway recomputes the signature over them."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
 
+    signed = AWSRequest(method=method, url=url, data=data, headers=dict(headers or {}))
+    SigV4Auth(credentials, "execute-api", region).add_auth(signed)
+    return dict(signed.headers.items())
+
+
+def aws_session(region: str | None) -> Any:
+    """A boto3 session in ``region``, else AWS_REGION (which the CDK CLI honours), else boto3's own choice
+    (AWS_DEFAULT_REGION or the profile's region)."""
+    import boto3
+
+    return boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+
+
+def send(example: Example, base_url: str, credentials: Any, region: str, timeout: float) -> Outcome:
+    """POST the example, signed with SigV4 for execute-api; never raises for an HTTP or network failure."""
     url = base_url.rstrip("/") + example.route
     data = json.dumps(example.body, ensure_ascii=False).encode("utf-8")
-    signed = AWSRequest(method="POST", url=url, data=data, headers={"Content-Type": "application/json"})
-    SigV4Auth(credentials, "execute-api", region).add_auth(signed)
-    request = urllib.request.Request(url, data=data, headers=dict(signed.headers.items()), method="POST")
+    headers = signed_headers("POST", url, data, credentials, region, {"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the API's own https URL)
@@ -194,10 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS, help="seconds to wait for each response")
     args = parser.parse_args(argv)
 
-    import boto3
-
-    # The CDK CLI honours AWS_REGION; boto3 reads AWS_DEFAULT_REGION and the profile's region.
-    session = boto3.Session(region_name=args.region or os.environ.get("AWS_REGION") or None)
+    session = aws_session(args.region)
     if not session.region_name:
         print("smoke: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region) or pass --region", file=sys.stderr)
         return 1

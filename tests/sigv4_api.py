@@ -1,0 +1,97 @@
+"""A local stand-in for the deployed API, for the tools that call it (``make smoke``, ``tools.client``): an HTTP
+server on 127.0.0.1 that recomputes each request's SigV4 signature with the test credentials and answers like the
+API only to a correctly signed request on one of its routes. Its fixtures are in conftest.py (``fake_api``,
+``cloudformation``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from stacks.catalog import load_routes
+
+CREDENTIALS = Credentials("AKIDSMOKETEST", "smoke-secret", "smoke-session-token")
+REGION = "us-east-1"
+STACK = "GenAiReferenceApi"
+AUTHORIZATION = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=AKIDSMOKETEST/(?P<date>\d{8})/us-east-1/execute-api/aws4_request, "
+    r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
+)
+ROUTES = {route.path for route in load_routes()}
+DISCOVERY = "/use-cases"
+
+
+class FakeApi(BaseHTTPRequestHandler):
+    """Answers like the deployed API, but only to a correctly signed POST on a route of the catalog (or GET on
+    /use-cases). ``answers`` overrides the answer of a route; ``seen`` records every request."""
+
+    answers: dict[str, tuple[int, dict[str, Any]]] = {}
+    seen: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.serve(ROUTES)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.serve({DISCOVERY})
+
+    def serve(self, routes: set[str]) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        route = self.path.removeprefix("/v1")
+        problem = self.signature_problem(body)
+        self.seen.append({"method": self.command, "route": route, "body": json.loads(body) if body else None, "problem": problem})
+        if problem:
+            self.reply(403, {"message": problem})
+        elif route not in routes:
+            self.reply(403, {"error": {"code": "MISSING_AUTHENTICATION_TOKEN", "message": "Missing Authentication Token"}})
+        else:
+            self.reply(*self.answers.get(route, (200, success(route))))
+
+    def signature_problem(self, body: bytes) -> str | None:
+        match = AUTHORIZATION.match(self.headers.get("Authorization", ""))
+        if not match:
+            return f"not a SigV4 execute-api authorization: {self.headers.get('Authorization')!r}"
+        signed = match["signed"].split(";")
+        if not {"host", "x-amz-date", "x-amz-security-token"} <= set(signed):
+            return f"signed headers miss host, x-amz-date or the session token: {signed}"
+        if not self.headers["X-Amz-Date"].startswith(match["date"]):
+            return "the credential scope's date is not the request's"
+        # Recompute the signature over what arrived, with the same credentials, region, service and time.
+        request = AWSRequest(
+            method=self.command,
+            url=f"http://{self.headers['Host']}{self.path}",
+            data=body,
+            headers={name: self.headers[name] for name in signed},
+        )
+        request.context["timestamp"] = self.headers["X-Amz-Date"]
+        auth = SigV4Auth(CREDENTIALS, "execute-api", REGION)
+        expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+        return None if expected == match["signature"] else "signature mismatch"
+
+    def reply(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_: Any) -> None:  # keep the test output clean
+        pass
+
+
+def success(route: str) -> dict[str, Any]:
+    if route == DISCOVERY:
+        return {"families": [{"family": "productivity", "useCases": [{"path": "/productivity/summarize"}]}]}
+    return {
+        "useCase": route.lstrip("/"),
+        "output": {},
+        "model": "us.amazon.nova-2-lite-v1:0",
+        "usage": {"inputTokens": 120, "outputTokens": 20, "totalTokens": 140},
+        "stopReason": "end_turn",
+    }
