@@ -6,6 +6,10 @@
 #   make deploy    deploy into the account and region of your current AWS credentials
 #   make openapi   regenerate docs/openapi.json from the use-case catalog (a test fails when it is stale)
 #   make smoke     after deploy: send every examples/ request to the deployed API (SigV4) and print a table
+#   make local     serve the API on http://127.0.0.1:$PORT (default 3000) without Docker: the same handler, Bedrock
+#                  with your AWS credentials and region (LOCAL_ARGS=--no-check skips the one-token model check)
+#   client         .venv/bin/python -m tools.client <family>/<task>|use-cases [--local]: one request (signed with
+#                  SigV4) to the deployed API or to make local, the JSON answer pretty-printed
 #   make diff      compare the app with what is deployed
 #   make destroy   delete the stacks (nothing billable is left behind)
 #   make clean     remove cdk.out/, the virtualenv and node_modules/
@@ -25,7 +29,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Caches the CDK and jsii write under $HOME are harmless; keep pip quiet about upgrades.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test snapshot-update openapi deploy smoke diff destroy clean
+.PHONY: help setup synth test snapshot-update openapi deploy smoke local diff destroy clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -65,6 +69,10 @@ deploy: setup
 # Needs the credentials and region you deployed with; SMOKE_ARGS="--stack-name OtherApi" for another deployment.
 smoke: setup
 	$(PY) -m tools.smoke $(SMOKE_ARGS)
+
+# No CDK and no Node.js: the function's environment comes from cdk.json through stacks/config.py. PORT=8080 make local.
+local: $(PY_STAMP)
+	$(PY) -m tools.local_api $(LOCAL_ARGS)
 
 diff: setup
 	$(CDK) diff --all

@@ -1,0 +1,438 @@
+"""`make local` (tools/local_api.py): the event builder against API Gateway's shape, then the server itself over
+real HTTP on 127.0.0.1 (an ephemeral port, the server in a thread), driving the real handler with Bedrock stubbed
+(botocore's Stubber on the handler's client, fixture ``bedrock``), and its start-up message and hints without
+credentials. Only these tests, and only to 127.0.0.1, open sockets.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import botocore.session
+import pytest
+from botocore.stub import ANY
+
+from stacks.config import load_config
+from tests.support import API_STACK, CDK_CONTEXT, EVENTS, ROOT, cdk_context, converse_text_response, converse_tool_response, usage
+from tools import client, local_api
+
+SAMPLE = json.loads((EVENTS / "apigw-rest-proxy.json").read_text())
+STAGE = CDK_CONTEXT["stageName"]
+MODELS = CDK_CONTEXT["models"]
+EXAMPLES = ROOT / "examples"
+# The caller's environment without a guardrail (conftest's function environment has one for the handler tests).
+CALLER_ENV = {key: value for key, value in os.environ.items() if not key.startswith("GUARDRAIL_")}
+
+
+def http_request(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    connection = http.client.HTTPConnection(local_api.HOST, port, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+# --- the event ----------------------------------------------------------------------------------------------------
+
+
+def request_of(method: str = "POST", target: str = "/productivity/summarize", body: bytes = b'{"text": "x"}', headers: list[tuple[str, str]] | None = None) -> local_api.HttpRequest:
+    headers = headers if headers is not None else [("Host", "127.0.0.1:3000"), ("Content-Type", "application/json"), ("User-Agent", "curl/8.5.0")]
+    return local_api.HttpRequest(method, target, headers, body, client_ip="127.0.0.1", protocol="HTTP/1.1", server_port=3000)
+
+
+def build(request: local_api.HttpRequest) -> dict[str, Any]:
+    return local_api.build_event(request, stage=STAGE, request_id="req-1", now=datetime(2026, 11, 29, 7, 5, 9, tzinfo=UTC))
+
+
+def test_the_event_has_the_keys_and_value_types_of_api_gateways_rest_proxy_event():
+    event = build(request_of(target="/productivity/summarize?a=1&a=2&b=", headers=[("Host", "h"), ("Accept", "x"), ("Accept", "y"), ("User-Agent", "ua")]))
+
+    def same_shape(built: dict[str, Any], sample: dict[str, Any], where: str) -> None:
+        assert set(built) == set(sample), where
+        for key, value in sample.items():
+            if key in ("requestContext", "identity"):
+                same_shape(built[key], value, f"{where}.{key}")
+            elif value is not None and built[key] is not None:  # null where API Gateway has nothing to send
+                assert type(built[key]) is type(value), f"{where}.{key}"
+
+    same_shape(event, SAMPLE, "event")
+    assert re.fullmatch(r"\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000", SAMPLE["requestContext"]["requestTime"])
+    assert event["requestContext"]["requestTime"] == "29/Nov/2026:07:05:09 +0000"
+    assert event["requestContext"]["requestTimeEpoch"] == 1795935909000
+
+
+def test_the_event_carries_the_request_as_api_gateway_would():
+    event = build(request_of(target="/productivity/summarize?a=1&a=2&b=", headers=[("Host", "h"), ("Accept", "x"), ("Accept", "y"), ("User-Agent", "ua")]))
+
+    assert (event["path"], event["resource"], event["httpMethod"]) == ("/productivity/summarize",) * 2 + ("POST",)
+    assert (event["body"], event["isBase64Encoded"]) == ('{"text": "x"}', False)
+    assert event["queryStringParameters"] == {"a": "2", "b": ""}  # the last value, as API Gateway does
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": [""]}
+    assert event["headers"]["Accept"] == "y"
+    assert event["multiValueHeaders"]["Accept"] == ["x", "y"]
+    assert event["headers"]["X-Forwarded-For"] == "127.0.0.1" and event["headers"]["X-Forwarded-Proto"] == "http"
+    context = event["requestContext"]
+    assert (context["stage"], context["path"], context["resourcePath"]) == (STAGE, f"/{STAGE}/productivity/summarize", "/productivity/summarize")
+    assert (context["requestId"], context["httpMethod"], context["protocol"]) == ("req-1", "POST", "HTTP/1.1")
+    assert context["identity"]["sourceIp"] == "127.0.0.1" and context["identity"]["userAgent"] == "ua"
+
+
+def test_the_stage_prefix_is_optional_an_empty_body_is_null_and_other_bytes_are_base64():
+    assert build(request_of(target=f"/{STAGE}/use-cases", method="GET", body=b""))["path"] == "/use-cases"
+    event = build(request_of(method="GET", body=b""))
+    assert (event["body"], event["isBase64Encoded"], event["queryStringParameters"]) == (None, False, None)
+
+    event = build(request_of(body=b'{"text": "\xff\xfe"}'))
+
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b'{"text": "\xff\xfe"}'
+
+
+def test_a_proxy_response_merges_its_headers_and_decodes_a_base64_body():
+    response = local_api.proxy_response(
+        {"statusCode": 429, "headers": {"Retry-After": "2", "X-One": "a"}, "multiValueHeaders": {"x-one": ["b", "c"]}, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True}
+    )
+
+    assert response.status == 429
+    assert sorted(response.headers) == [("Retry-After", "2"), ("x-one", "b"), ("x-one", "c")]
+    assert list(response.chunks) == [b"\x00\x01"]
+
+
+def test_the_local_environment_is_the_deployed_functions_from_the_same_config(templates):
+    config = local_api.load_local_config()
+    aws = local_api.AwsSetup("us-west-2", "AWS_REGION", "env")
+    (function,) = [r for r in templates[API_STACK]["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    deployed = dict(function["Properties"]["Environment"]["Variables"])
+    deployed.pop("GUARDRAIL_ID"), deployed.pop("GUARDRAIL_VERSION")
+
+    assert local_api.local_environment(config, aws, {}) == {**deployed, "AWS_REGION": "us-west-2", "POWERTOOLS_TRACE_DISABLED": "true"}
+    guarded = local_api.local_environment(config, aws, {"GUARDRAIL_ID": "gr123"})
+    assert (guarded["GUARDRAIL_ID"], guarded["GUARDRAIL_VERSION"]) == ("gr123", "DRAFT")
+
+
+def test_the_region_is_aws_region_else_botocores_else_the_models_geography(monkeypatch):
+    config = local_api.load_local_config()
+    session = botocore.session.Session()
+
+    assert local_api.inspect_aws(session, {"AWS_REGION": "eu-west-1"}, config).region == "eu-west-1"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    assert local_api.inspect_aws(botocore.session.Session(), {}, config).region == "us-west-2"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert local_api.inspect_aws(botocore.session.Session(), {}, config).region == "us-east-1"
+    eu = load_config(cdk_context(models=dict.fromkeys(MODELS, "eu.amazon.nova-2-lite-v1:0")))
+    assert local_api.inspect_aws(botocore.session.Session(), {}, eu).region == CDK_CONTEXT["inferenceProfileRegions"]["eu"][0]
+
+
+# --- the server -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Local:
+    port: int
+    output: str
+    api: local_api.LocalApi
+
+    def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, http.client.HTTPMessage, Any]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False).encode())
+        status, headers, payload = http_request(self.port, method, path, data, {"Content-Type": "application/json"} if data is not None else {})
+        return status, headers, json.loads(payload)
+
+
+@pytest.fixture
+def serve(handler) -> Iterator[Callable[..., Local]]:
+    """Start the local server as ``make local`` does (minus serving forever), on an ephemeral port, in a thread."""
+    started = []
+
+    def start(session: Any = None, check: bool = False, environ: dict[str, str] | None = None) -> Local:
+        out = io.StringIO()
+        server, function = local_api.start(0, environ=dict(CALLER_ENV if environ is None else environ), session=session or botocore.session.Session(), check=check, out=out, quiet=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        started.append((server, function, thread))
+        return Local(server.server_address[1], out.getvalue(), server.RequestHandlerClass.api)  # type: ignore[attr-defined]
+
+    yield start
+    for server, function, thread in started:
+        server.shutdown()
+        server.server_close()
+        function.close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_text_task_answers_200_through_the_real_handler(serve, bedrock, converse_calls):
+    example = json.loads((EXAMPLES / "productivity" / "summarize.json").read_text())
+    bedrock.add_response("converse", converse_text_response("- Revenue grew 12%.", tokens=(398, 83)), {"modelId": MODELS["productivity"], "system": ANY, "messages": ANY, "inferenceConfig": ANY})
+    local = serve()
+
+    status, headers, body = local.call("POST", "/productivity/summarize", example)
+
+    assert (status, headers["Content-Type"]) == (200, "application/json")
+    assert body == {"useCase": "productivity/summarize", "output": {"summary": "- Revenue grew 12%."}, "model": MODELS["productivity"], "usage": usage(398, 83), "stopReason": "end_turn"}
+    assert example["text"] in json.dumps(converse_calls[0]["messages"], ensure_ascii=False)
+    assert local_api.HINT_HEADER not in headers
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_structured_task_answers_200_under_the_stage_prefix_too(serve, bedrock, handler):
+    example = json.loads((EXAMPLES / "process-optimization" / "classify.json").read_text())
+    answer = {"category": example["categories"][0], "confidence": 0.92, "rationale": "Um Pix em processamento."}
+    tool = handler.catalog.get("process-optimization/classify").tool_name
+    bedrock.add_response("converse", converse_tool_response(tool, answer), None)
+    local = serve()
+
+    status, _, body = local.call("POST", f"/{STAGE}/process-optimization/classify", example)
+
+    assert status == 200
+    assert (body["useCase"], body["output"], body["stopReason"]) == ("process-optimization/classify", answer, "tool_use")
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_errors_come_back_as_the_handlers_envelope(serve, bedrock):
+    local = serve()
+
+    status, _, body = local.call("POST", "/productivity/summarize", {})
+    assert (status, body["error"]["code"]) == (400, "validation_error")
+    status, _, body = local.call("GET", "/no/such/route")
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, headers, body = local.call("GET", "/productivity/summarize")
+    assert (status, body["error"]["code"], headers["Allow"]) == (405, "method_not_allowed", "POST")
+    status, _, body = local.call("POST", "/productivity/summarize", raw=b'{"text": "caf\xe9"}')  # Latin-1, not UTF-8
+    assert (status, body["error"]["code"]) == (400, "invalid_encoding")
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_get_use_cases_lists_the_catalog(serve, handler):
+    local = serve()
+
+    status, _, body = local.call("GET", "/use-cases")
+
+    assert status == 200
+    assert body == json.loads(json.dumps(handler.catalog.describe()))
+    assert len([u for family in body["families"] for u in family["useCases"]]) == len(handler.catalog)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_the_handler_gets_a_fresh_request_id_and_the_functions_timeout(serve, handler, monkeypatch):
+    seen: list[tuple[dict[str, Any], int, str]] = []
+    real = handler.lambda_handler
+
+    def spy(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        seen.append((event, context.get_remaining_time_in_millis(), context.aws_request_id))
+        return real(event, context)
+
+    monkeypatch.setattr(handler, "lambda_handler", spy)
+    local = serve()
+    local.call("GET", "/use-cases")
+    local.call("GET", "/use-cases")
+
+    (first, remaining, request_id), (second, _, _) = seen
+    assert first["requestContext"]["requestId"] != second["requestContext"]["requestId"]
+    assert first["requestContext"]["stage"] == STAGE and first["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
+    assert CDK_CONTEXT["lambdaTimeoutSeconds"] * 1000 - 2000 < remaining <= CDK_CONTEXT["lambdaTimeoutSeconds"] * 1000
+    assert re.fullmatch(r"[0-9a-f-]{36}", request_id)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_throttling_keeps_its_retry_after_header(serve, bedrock):
+    bedrock.add_client_error("converse", service_error_code="ThrottlingException", service_message="slow down", http_status_code=429)
+    local = serve()
+
+    status, headers, body = local.call("POST", "/productivity/summarize", {"text": "Hello."})
+
+    assert (status, headers["Retry-After"], body["error"]["code"]) == (429, "2", "throttled")
+    assert local_api.HINT_HEADER not in headers
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+@pytest.mark.parametrize(
+    ("bedrock_error", "status", "code", "fix"),
+    [
+        ("AccessDeniedException", 502, "upstream_access_denied", "Model catalog"),
+        ("ResourceNotFoundException", 502, "model_not_found", "export AWS_REGION="),
+        ("ExpiredTokenException", 502, "upstream_error", "aws sso login"),
+        ("UnrecognizedClientException", 502, "upstream_error", "aws configure"),
+    ],
+)
+def test_errors_the_local_set_up_causes_carry_a_hint(serve, bedrock, bedrock_error, status, code, fix):
+    bedrock.add_client_error("converse", service_error_code=bedrock_error, service_message="no", http_status_code=403)
+    local = serve()
+
+    got, headers, body = local.call("POST", "/productivity/summarize", {"text": "Hello."})
+
+    assert (got, body["error"]["code"]) == (status, code)
+    assert fix in headers[local_api.HINT_HEADER]
+    assert body["error"]["hint"] == headers[local_api.HINT_HEADER]
+    assert set(body["error"]) == {"code", "message", "hint"}
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_an_upstream_fault_with_credentials_gets_no_hint(serve, bedrock):
+    bedrock.add_client_error("converse", service_error_code="InternalServerException", service_message="boom", http_status_code=500)
+    local = serve()
+
+    status, headers, body = local.call("POST", "/productivity/summarize", {"text": "Hello."})
+
+    assert (status, body["error"]["code"]) == (502, "upstream_error")
+    assert local_api.HINT_HEADER not in headers and "hint" not in body["error"]
+
+
+@pytest.fixture
+def no_credentials(monkeypatch, handler) -> Any:
+    """A botocore session that finds no credentials (no keys in the environment, no files, no instance metadata),
+    and the handler's Bedrock client replaced by one built from it, as the handler builds it without credentials."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    session = botocore.session.Session()
+    assert session.get_credentials() is None
+    monkeypatch.setattr(handler.service, "client", session.create_client("bedrock-runtime", region_name="us-east-1"))
+    return session
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_without_credentials_it_starts_says_how_to_fix_it_and_hints_on_each_failure(serve, no_credentials):
+    environ = {key: value for key, value in CALLER_ENV.items() if not key.startswith("AWS_")}
+    local = serve(session=no_credentials, check=True, environ=environ)
+
+    output = local.output
+    assert re.search(r"^  credentials\s+none found$", output, re.MULTILINE)
+    assert re.search(r"^  region\s+us-east-1 \(none configured", output, re.MULTILINE)
+    for model in set(MODELS.values()):
+        assert model in output
+    assert re.search(r"^  guardrail\s+none locally", output, re.MULTILINE)
+    assert re.search(r"^  model access\s+not checked \(no usable credentials\)$", output, re.MULTILINE)
+    message = " ".join(output.split())
+    assert "No AWS credentials found." in message
+    for fix in ("aws configure", "export AWS_PROFILE=<profile>", "aws sso login", "Model catalog"):
+        assert fix in message
+
+    status, headers, body = local.call("POST", "/productivity/summarize", {"text": "Hello."})
+
+    # What the core answers when botocore has no credentials: NoCredentialsError is a BotoCoreError -> upstream_error.
+    assert (status, body["error"]["code"]) == (502, "upstream_error")
+    assert "NoCredentialsError" in headers[local_api.HINT_HEADER] and "aws sso login" in headers[local_api.HINT_HEADER]
+    status, _, _ = local.call("GET", "/use-cases")
+    assert status == 200  # what needs no model still works
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_with_credentials_it_checks_each_model_with_a_one_token_call(serve, bedrock):
+    model = MODELS["productivity"]
+    assert set(MODELS.values()) == {model}  # one distinct model by default: one call
+    probe = {"modelId": model, "messages": [{"role": "user", "content": [{"text": "Reply with OK."}]}], "inferenceConfig": {"maxTokens": 1}}
+    bedrock.add_client_error("converse", service_error_code="AccessDeniedException", service_message="no access", http_status_code=403, expected_params=probe)
+
+    output = serve(check=True).output
+
+    assert re.search(r"^  credentials\s+env, access key \.\.\.ting$", output, re.MULTILINE)
+    assert f"{model}: upstream_access_denied (AccessDeniedException)" in output
+    assert "Model catalog" in " ".join(output.split())
+
+    bedrock.add_response("converse", converse_text_response("OK", tokens=(9, 1)), probe)
+    assert f"{model}: ok" in serve(check=True).output
+
+
+def test_a_region_outside_the_profiles_geography_is_called_out():
+    config = local_api.load_local_config()
+    message = local_api.startup_message(config, local_api.AwsSetup("eu-west-1", "AWS_REGION", "env"), {}, 3000, None)
+
+    assert "export AWS_REGION=us-east-1" in message
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_route_can_stream_its_body_in_chunks_as_they_are_produced(serve):
+    """The dispatcher takes another route beside the function's (the SSE chat stream will be one): its chunks are
+    written and flushed one by one. The second chunk waits until the test has read the first."""
+    local = serve()
+    first_read = threading.Event()
+    waited: list[bool] = []
+
+    def stream(_: local_api.HttpRequest) -> local_api.HttpResponse:
+        def chunks() -> Iterator[bytes]:
+            yield b'event: delta\ndata: {"text":"Ol\xc3\xa1"}\n\n'
+            waited.append(first_read.wait(timeout=5))
+            yield b'event: done\ndata: {}\n\n'
+
+        return local_api.HttpResponse(200, {"Content-Type": "text/event-stream"}, chunks(), streamed=True)
+
+    local.api.routes["/customer-experience/chat/stream"] = stream
+    connection = http.client.HTTPConnection(local_api.HOST, local.port, timeout=10)
+    connection.request("POST", "/customer-experience/chat/stream", body=b"{}")
+    response = connection.getresponse()
+
+    assert (response.status, response.headers["Transfer-Encoding"], response.headers["Content-Type"]) == (200, "chunked", "text/event-stream")
+    assert response.read1(65536) == 'event: delta\ndata: {"text":"Olá"}\n\n'.encode()
+    first_read.set()
+    assert response.read() == b"event: done\ndata: {}\n\n"
+    assert waited == [True]  # the first chunk arrived while the second was still being produced
+    connection.close()
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_body_over_api_gateways_limit_is_refused_before_it_is_read(serve):
+    local = serve()
+    connection = http.client.HTTPConnection(local_api.HOST, local.port, timeout=10)
+    connection.putrequest("POST", "/productivity/summarize")
+    connection.putheader("Content-Length", str(local_api.MAX_BODY_BYTES + 1))
+    connection.endheaders()
+    response = connection.getresponse()
+
+    assert response.status == 413
+    assert json.loads(response.read())["error"]["code"] == "REQUEST_TOO_LARGE"
+    connection.close()
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_chunked_request_body_is_read(serve, bedrock):
+    bedrock.add_response("converse", converse_text_response("Short."), None)
+    local = serve()
+    connection = http.client.HTTPConnection(local_api.HOST, local.port, timeout=10)
+    connection.request("POST", "/productivity/summarize", body=iter([b'{"text": ', b'"Hello."}']), headers={"Content-Type": "application/json"}, encode_chunked=True)
+    response = connection.getresponse()
+
+    assert response.status == 200
+    assert json.loads(response.read())["output"] == {"summary": "Short."}
+    connection.close()
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_the_client_calls_the_local_server(serve, bedrock):
+    bedrock.add_response("converse", converse_text_response("A summary."), None)
+    local = serve()
+    out, err = io.StringIO(), io.StringIO()
+
+    code = client.main(["productivity/summarize", "--local", "--port", str(local.port)], session=boto3.Session(), out=out, err=err)
+
+    assert code == 0, err.getvalue()
+    assert json.loads(out.getvalue())["output"] == {"summary": "A summary."}
+    assert f"POST http://127.0.0.1:{local.port}/productivity/summarize -> 200 OK" in err.getvalue()
+
+    bedrock.add_client_error("converse", service_error_code="AccessDeniedException", service_message="no", http_status_code=403)
+    out, err = io.StringIO(), io.StringIO()
+    code = client.main(["productivity/summarize", "--local", "--port", str(local.port)], session=boto3.Session(), out=out, err=err)
+    assert code == 1
+    assert json.loads(out.getvalue())["error"]["code"] == "upstream_access_denied"
+    assert "hint: Your credentials may not invoke" in err.getvalue()
+
+
+def test_make_local_is_a_target_that_sets_itself_up_and_make_help_lists_it():
+    makefile = (ROOT / "Makefile").read_text()
+
+    assert re.search(r"^local: \$\(PY_STAMP\)\n\t\$\(PY\) -m tools\.local_api", makefile, re.MULTILINE)
+    assert re.search(r"^#   make local ", makefile, re.MULTILINE)
+    assert re.search(r"^#   .*python -m tools\.client", makefile, re.MULTILINE)

@@ -1,0 +1,172 @@
+"""Call the API once and pretty-print its JSON answer: the deployed API (SigV4-signed) or the local server.
+
+    python -m tools.client productivity/summarize               # sends examples/productivity/summarize.json
+    python -m tools.client use-cases                            # GET /use-cases (discovery)
+    python -m tools.client process-optimization/classify --body my-request.json
+    echo '{"text": "..."}' | python -m tools.client productivity/summarize --body -
+    python -m tools.client customer-experience/chat --local     # make local, on $PORT or 3000 (--port N)
+    python -m tools.client productivity/ask --url https://abc123.execute-api.us-east-1.amazonaws.com/v1/
+
+The deployed API's URL is the ``ApiUrl`` output of the stack (``--stack-name``, default GenAiReferenceApi), read
+with your credentials, which also sign the request (``execute-api``, in the URL's region). With ``--local`` a
+signature is not needed: it is added when credentials are at hand, and harmless. The status goes to stderr, with
+the local server's hint if any; the body to stdout. Exit status: 0 for a 2xx answer, 1 for any other status,
+2 when no request could be sent (no stack output, no credentials, nothing listening...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+from urllib.parse import urlsplit
+
+from tools.local_api import DEFAULT_PORT, HINT_HEADER, HOST
+from tools.smoke import DEFAULT_STACK, EXAMPLES, TIMEOUT_SECONDS, SmokeError, api_url, aws_session, region_of, signed_headers
+
+DISCOVERY = "use-cases"
+CHUNK_BYTES = 64 * 1024
+
+
+class ClientError(Exception):
+    """No request can be sent (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    route: str  # relative to the base URL: "productivity/summarize", "use-cases"
+    body: bytes | None
+
+
+def call_for(command: str, body: str | None, stdin: BinaryIO) -> Call:
+    """``use-cases`` or ``<family>/<task>`` with a body from ``body`` (a file, or ``-`` for stdin), by default the
+    task's example in examples/."""
+    if command == DISCOVERY:
+        if body is not None:
+            raise ClientError("use-cases takes no body")
+        return Call("GET", DISCOVERY, None)
+    parts = command.strip("/").split("/")
+    if len(parts) != 2 or not all(parts):
+        raise ClientError(f"expected <family>/<task> or {DISCOVERY}, got {command!r}")
+    if body == "-":
+        data = stdin.read()
+    else:
+        path = Path(body) if body is not None else EXAMPLES / parts[0] / f"{parts[1]}.json"
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            hint = "" if body is not None else " (no example for this task: pass --body FILE or --body -)"
+            raise ClientError(f"cannot read {path}: {error.strerror}{hint}") from None
+    return Call("POST", "/".join(parts), data)
+
+
+@dataclass(frozen=True)
+class Target:
+    base_url: str
+    credentials: Any  # botocore credentials, or None to send unsigned (local server only)
+    region: str | None
+
+
+def resolve_target(args: argparse.Namespace, session: Any) -> Target:
+    """Where to send and how to sign: ``--url``, ``--local`` or the stack's ApiUrl output."""
+    credentials = session.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials else None
+    if args.local:
+        port = args.port or int(os.environ.get("PORT") or DEFAULT_PORT)
+        region = session.region_name
+        return Target(f"http://{HOST}:{port}/", frozen if region else None, region)
+    if args.url:
+        base_url = args.url
+    else:
+        try:
+            base_url = api_url(session.client("cloudformation"), args.stack_name)
+        except SmokeError as error:
+            raise ClientError(str(error)) from None
+        except Exception as error:  # botocore: no region, no credentials...
+            raise ClientError(f"cannot read the stack's ApiUrl output: {error}") from None
+    if frozen is None:
+        raise ClientError("no AWS credentials: the API requires SigV4-signed requests (aws configure, AWS_PROFILE or aws sso login)")
+    try:
+        region = region_of(base_url, session.region_name)
+    except SmokeError as error:
+        raise ClientError(str(error)) from None
+    return Target(base_url, frozen, region)
+
+
+def open_response(call: Call, target: Target, timeout: float) -> http.client.HTTPResponse:
+    """Send the call (signed when there are credentials) and return the response with its body not yet read."""
+    url = target.base_url.rstrip("/") + "/" + call.route
+    headers = {"Content-Type": "application/json"} if call.body is not None else {}
+    if target.credentials is not None and target.region:
+        headers = signed_headers(call.method, url, call.body, target.credentials, target.region, headers)
+    parts = urlsplit(url)
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(parts.netloc, timeout=timeout)
+    connection.request(call.method, parts.path + (f"?{parts.query}" if parts.query else ""), body=call.body, headers=headers)
+    return connection.getresponse()
+
+
+def chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
+    """The body as it arrives (a chunked or streamed body piece by piece): what a ``--stream`` printer would consume."""
+    while chunk := response.read1(CHUNK_BYTES):
+        yield chunk
+
+
+def show_json(pieces: Iterator[bytes], out: IO[str]) -> None:
+    """Pretty-print a JSON body (or print it as text if it is not JSON)."""
+    text = b"".join(pieces).decode("utf-8", errors="replace")
+    try:
+        print(json.dumps(json.loads(text), indent=2, ensure_ascii=False), file=out)
+    except ValueError:
+        print(text, file=out)
+
+
+def run(call: Call, target: Target, *, timeout: float = TIMEOUT_SECONDS, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
+    started = time.perf_counter()
+    try:
+        response = open_response(call, target, timeout)
+        status, reason, hint = response.status, response.reason, response.getheader(HINT_HEADER)
+        with response:
+            show_json(chunks(response), out)
+    except (OSError, http.client.HTTPException) as error:
+        print(f"client: no response from {target.base_url}: {error}", file=err)
+        return 2
+    print(f"{call.method} {target.base_url.rstrip('/')}/{call.route} -> {status} {reason} ({round((time.perf_counter() - started) * 1000)} ms)", file=err)
+    if hint:
+        print(f"hint: {hint}", file=err)
+    return 0 if 200 <= status < 300 else 1
+
+
+def main(argv: Sequence[str] | None = None, *, session: Any = None, stdin: BinaryIO | None = None, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.client", description=__doc__.splitlines()[0])
+    parser.add_argument("command", help=f"<family>/<task> (POST) or {DISCOVERY} (GET)")
+    parser.add_argument("--body", metavar="FILE|-", help="the request body (default: examples/<family>/<task>.json; - for stdin)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--url", help="the API's base URL (default: the stack's ApiUrl output)")
+    where.add_argument("--local", action="store_true", help=f"the local server (make local) on {HOST}")
+    parser.add_argument("--port", type=int, help=f"with --local: default $PORT or {DEFAULT_PORT}")
+    parser.add_argument("--stack-name", default=DEFAULT_STACK, help=f"the API stack (default: {DEFAULT_STACK})")
+    parser.add_argument("--region", help="default: AWS_REGION, else your AWS configuration's region")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS, help="seconds to wait for the answer")
+    args = parser.parse_args(argv)
+    if args.port is not None and not args.local:
+        parser.error("--port goes with --local")
+    try:
+        call = call_for(args.command, args.body, stdin or sys.stdin.buffer)
+        target = resolve_target(args, session or aws_session(args.region))
+    except ClientError as error:
+        print(f"client: {error}", file=err)
+        return 2
+    return run(call, target, timeout=args.timeout, out=out, err=err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,621 @@
+"""Serve the API on 127.0.0.1 without Docker: each HTTP request becomes the REST proxy event API Gateway would send,
+handed to the same ``handler.lambda_handler`` the deployed function runs, and its proxy response is written back.
+
+    make local                          # http://127.0.0.1:3000 (PORT=8080 make local for another port)
+    python -m tools.local_api --no-check
+
+The function's environment comes from the same code and configuration as the stack's (``stacks/function_env.py``,
+``cdk.json``); Bedrock is called with your AWS credentials and region. Without credentials it still starts, says how
+to get them, and failed requests carry a hint (``X-Local-Hint`` header and ``error.hint``). No guardrail unless
+``GUARDRAIL_ID`` (and ``GUARDRAIL_VERSION``, default ``DRAFT``) are set.
+
+Structure: ``build_event`` (pure: an HTTP request -> the proxy event), a dispatcher (``LocalApi.routes``: path ->
+callable returning an ``HttpResponse``; every path of the function goes to ``LambdaRoute``, and a route that
+streams can be added beside them), ``write_response`` (a whole body, or a chunked one flushed chunk by chunk), and
+``main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import importlib
+import json
+import os
+import sys
+import textwrap
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import IO, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from stacks.catalog import FUNCTION_DIR
+from stacks.config import CONTEXT_KEYS, AppConfig, load_config
+from stacks.function_env import function_environment, model_ids
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON = ROOT / "cdk.json"
+HOST = "127.0.0.1"  # never another interface: the local server checks no signature and spends your AWS account
+DEFAULT_PORT = 3000
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit; the function's own (256 KiB) applies after it
+FALLBACK_REGION = "us-east-1"
+HINT_HEADER = "X-Local-Hint"
+FIX_CREDENTIALS = (
+    "`aws configure` (access keys), `export AWS_PROFILE=<profile>`, or `aws sso login --profile <profile>` "
+    "(then `export AWS_PROFILE=<profile>`)"
+)
+# Bedrock (or botocore) errors that mean the credentials, not the request, are the problem. Botocore raises the
+# first ones before anything is sent; the others are the service's answers to a missing, bad or expired signature.
+CREDENTIAL_ERRORS = frozenset(
+    {
+        "NoCredentialsError",
+        "PartialCredentialsError",
+        "CredentialRetrievalError",
+        "UnauthorizedSSOTokenError",
+        "SSOTokenLoadError",
+        "SSOError",
+        "TokenRetrievalError",
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "InvalidClientTokenId",
+        "IncompleteSignatureException",
+    }
+)
+
+
+# --- configuration and the caller's AWS set-up --------------------------------------------------------------------
+
+
+def load_local_config(path: Path = CDK_JSON) -> AppConfig:
+    """The app's configuration from cdk.json's context, validated by the same loader as synth (no ``-c`` overrides)."""
+    context = json.loads(path.read_text(encoding="utf-8"))["context"]
+    return load_config({key: context.get(key) for key in CONTEXT_KEYS})
+
+
+@dataclass(frozen=True)
+class AwsSetup:
+    """What the server found of the caller's AWS configuration at start-up."""
+
+    region: str
+    region_source: str
+    credentials: str | None  # how botocore found them (and the key's last characters), or None
+    problem: str | None = None  # why there are none, when botocore said
+
+
+def default_region(config: AppConfig) -> str:
+    """The first region of the first configured inference profile's geography (us-east-1 for a us. profile)."""
+    for target in config.models.values():
+        regions = [region for region in target.profile_regions or () if region != "*"]
+        if regions:
+            return regions[0]
+    return FALLBACK_REGION
+
+
+def inspect_aws(session: Any, environ: Mapping[str, str], config: AppConfig) -> AwsSetup:
+    """The region (AWS_REGION, else botocore's: AWS_DEFAULT_REGION or the profile's) and the credentials botocore
+    finds, from a ``botocore.session.Session``. Never raises for missing credentials: the server starts anyway."""
+    from botocore.exceptions import BotoCoreError
+
+    region, source = environ.get("AWS_REGION"), "AWS_REGION"
+    if not region:
+        profile_region = session.get_config_variable("region")
+        region, source = profile_region, "AWS_DEFAULT_REGION or the profile's region"
+    if not region:
+        region, source = default_region(config), "none configured: the models' default, set AWS_REGION to choose"
+    try:
+        credentials = session.get_credentials()
+        problem = None
+    except BotoCoreError as error:  # a profile that does not exist, a broken SSO configuration...
+        credentials, problem = None, f"{type(error).__name__}: {error}"
+    if credentials is None:
+        return AwsSetup(region, source, None, problem)
+    profile = session.get_config_variable("profile") or environ.get("AWS_PROFILE")
+    found = f"{credentials.method}" + (f" (profile {profile})" if profile else "")
+    try:
+        found += f", access key ...{credentials.get_frozen_credentials().access_key[-4:]}"
+    except BotoCoreError as error:  # e.g. an expired SSO token: found, but unusable
+        return AwsSetup(region, source, found, f"{type(error).__name__}: {error}")
+    return AwsSetup(region, source, found)
+
+
+def guardrail_from(environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """A deployed guardrail to use locally (GUARDRAIL_ID, GUARDRAIL_VERSION or DRAFT); by default none."""
+    identifier = environ.get("GUARDRAIL_ID")
+    return (identifier, environ.get("GUARDRAIL_VERSION") or "DRAFT") if identifier else None
+
+
+def local_environment(config: AppConfig, aws: AwsSetup, environ: Mapping[str, str]) -> dict[str, str]:
+    """The function's environment as the stack sets it, plus the region and tracing off (no X-Ray daemon here)."""
+    return {
+        **function_environment(config, guardrail=guardrail_from(environ)),
+        "AWS_REGION": aws.region,
+        "POWERTOOLS_TRACE_DISABLED": environ.get("POWERTOOLS_TRACE_DISABLED", "true"),
+    }
+
+
+# --- the event and the response -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    target: str  # the request line's path and query, as sent
+    headers: Sequence[tuple[str, str]]  # in order, repeated names kept
+    body: bytes
+    client_ip: str = HOST
+    protocol: str = "HTTP/1.1"
+    server_port: int = DEFAULT_PORT
+
+    def path(self, stage: str) -> str:
+        """The path without the query, and without a leading ``/<stage>`` (so the deployed URL's shape works too)."""
+        path = urlsplit(self.target).path or "/"
+        prefix = f"/{stage}"
+        if path == prefix or path.startswith(prefix + "/"):
+            path = path[len(prefix) :] or "/"
+        return path
+
+
+@dataclass
+class HttpResponse:
+    """What a route answers: a whole body, or (``streamed``) chunks written and flushed as they come."""
+
+    status: int
+    headers: Sequence[tuple[str, str]] | Mapping[str, str]
+    chunks: Iterable[bytes]
+    streamed: bool = False
+
+
+def build_event(request: HttpRequest, *, stage: str, request_id: str, now: datetime) -> dict[str, Any]:
+    """The REST API Lambda proxy event for ``request`` on ``stage``: the keys and the shapes API Gateway sends."""
+    path = request.path(stage)
+    headers = list(request.headers)
+    names = {name.lower() for name, _ in headers}
+    for name, value in (("X-Forwarded-For", request.client_ip), ("X-Forwarded-Port", str(request.server_port)), ("X-Forwarded-Proto", "http")):
+        if name.lower() not in names:
+            headers.append((name, value))
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        multi_headers.setdefault(name, []).append(value)
+    query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(urlsplit(request.target).query, keep_blank_values=True):
+        query.setdefault(name, []).append(value)
+    body: str | None
+    if not request.body:
+        body, encoded = None, False
+    else:
+        try:
+            body, encoded = request.body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            body, encoded = base64.b64encode(request.body).decode("ascii"), True
+    user_agent = multi_headers.get("User-Agent", [None])[-1]
+    return {
+        "body": body,
+        "resource": path,  # one API resource per route (no proxy resource)
+        "path": path,
+        "httpMethod": request.method,
+        "isBase64Encoded": encoded,
+        "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "headers": {name: values[-1] for name, values in multi_headers.items()},
+        "multiValueHeaders": multi_headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "resourceId": "local",
+            "stage": stage,
+            "requestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "identity": {
+                "cognitoIdentityPoolId": None,
+                "accountId": None,
+                "cognitoIdentityId": None,
+                "caller": None,
+                "accessKey": None,
+                "sourceIp": request.client_ip,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "userArn": None,
+                "userAgent": user_agent,
+                "user": None,
+            },
+            "path": f"/{stage}{path}",
+            "resourcePath": path,
+            "httpMethod": request.method,
+            "apiId": "local",
+            "protocol": request.protocol,
+        },
+    }
+
+
+def proxy_response(result: Mapping[str, Any]) -> HttpResponse:
+    """The HTTP response for a Lambda proxy result: ``multiValueHeaders`` and ``headers`` merged as API Gateway
+    does (a name in both keeps the multi-value list), the body base64-decoded when ``isBase64Encoded``."""
+    headers = [(name, str(value)) for name, values in (result.get("multiValueHeaders") or {}).items() for value in values]
+    multi = {name.lower() for name, _ in headers}
+    headers += [(name, str(value)) for name, value in (result.get("headers") or {}).items() if name.lower() not in multi]
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+    return HttpResponse(int(result["statusCode"]), headers, [data])
+
+
+def json_response(status: int, body: Mapping[str, Any], headers: Sequence[tuple[str, str]] = ()) -> HttpResponse:
+    return HttpResponse(status, [("Content-Type", "application/json"), *headers], [json.dumps(body, ensure_ascii=False).encode()])
+
+
+@dataclass
+class LocalLambdaContext:
+    """What the Lambda runtime passes as ``context``; the remaining time counts down from the function's timeout."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    timeout_seconds: int
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
+
+
+# --- hints for errors a local caller can fix -----------------------------------------------------------------------
+
+
+def hint_for(code: str, upstream: str | None, *, models: Sequence[str], region: str, credentials_found: bool) -> str | None:
+    """What to do about an error the local set-up causes (credentials, model access, region), or None."""
+    shown = ", ".join(sorted(set(models)))
+    if upstream in CREDENTIAL_ERRORS or (code == "upstream_error" and not credentials_found):
+        return f"No usable AWS credentials (Bedrock call failed with {upstream or 'no credentials'}). Fix: {FIX_CREDENTIALS}; then restart make local."
+    if code == "upstream_access_denied":
+        return (
+            f"Your credentials may not invoke {shown} in {region}: enable access to the model in the Amazon Bedrock "
+            "console (Model catalog) for this account and region, and allow bedrock:InvokeModel on the inference "
+            "profile and the foundation models it routes to for your IAM principal."
+        )
+    if code == "model_not_found":
+        return (
+            f"{shown} is not available in {region}: call an inference profile from a region of its geography "
+            "(for us.: us-east-1, us-east-2, us-west-2), e.g. `export AWS_REGION=us-east-1`, or change `models` in cdk.json."
+        )
+    return None
+
+
+def with_hint(response: HttpResponse, hint: str) -> HttpResponse:
+    """The response with ``hint`` in an ``X-Local-Hint`` header and, for the JSON error envelope, in ``error.hint``."""
+    body = b"".join(response.chunks)
+    try:
+        envelope = json.loads(body)
+        envelope["error"]["hint"] = hint
+        body = json.dumps(envelope, ensure_ascii=False).encode()
+    except (ValueError, TypeError, KeyError):
+        pass
+    headers = [*_header_pairs(response.headers), (HINT_HEADER, hint)]
+    return replace(response, headers=headers, chunks=[body])
+
+
+class UpstreamErrors:
+    """Records the name of the last error of a Bedrock call on a client (botocore's own events): the response
+    envelope says ``upstream_error`` for many causes, the server needs to know which to hint at."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.last: str | None = None
+        self.unique_id = f"local-api-upstream-errors-{id(self)}"
+        events = client.meta.events
+        events.register("after-call.bedrock-runtime", self._after_call, unique_id=self.unique_id + "-call")
+        events.register("after-call-error.bedrock-runtime", self._after_error, unique_id=self.unique_id + "-error")
+
+    def _after_call(self, parsed: Mapping[str, Any] | None = None, **_: Any) -> None:
+        code = (parsed or {}).get("Error", {}).get("Code")
+        if code:
+            self.last = str(code)
+
+    def _after_error(self, exception: BaseException | None = None, **_: Any) -> None:
+        if exception is not None:
+            self.last = type(exception).__name__
+
+    def close(self) -> None:
+        events = self.client.meta.events
+        events.unregister("after-call.bedrock-runtime", unique_id=self.unique_id + "-call")
+        events.unregister("after-call-error.bedrock-runtime", unique_id=self.unique_id + "-error")
+
+
+# --- the dispatcher --------------------------------------------------------------------------------------------------
+
+Route = Callable[[HttpRequest], HttpResponse]
+
+
+class LambdaRoute:
+    """Invokes the handler as one Lambda execution environment does: one request at a time, a fresh request id,
+    a context whose remaining time counts down from the function's configured timeout."""
+
+    def __init__(self, handler: ModuleType, config: AppConfig, aws: AwsSetup) -> None:
+        self.handler = handler
+        self.config = config
+        self.aws = aws
+        self.lock = threading.Lock()
+        self.upstream = UpstreamErrors(handler.service.client)
+        self.function_name = f"{config.stack_name}Api-local"
+
+    def context(self, request_id: str) -> LocalLambdaContext:
+        return LocalLambdaContext(
+            function_name=self.function_name,
+            memory_limit_in_mb=self.config.function.memory_mb,
+            invoked_function_arn=f"arn:aws:lambda:{self.aws.region}:000000000000:function:{self.function_name}",
+            aws_request_id=str(uuid.uuid4()),
+            timeout_seconds=self.config.function.timeout_seconds,
+            log_group_name=f"/aws/lambda/{self.function_name}",
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        event = build_event(request, stage=self.config.api.stage_name, request_id=request_id, now=datetime.now(UTC))
+        with self.lock:
+            self.upstream.last = None
+            try:
+                result = self.handler.lambda_handler(event, self.context(request_id))
+            except Exception as error:  # the handler answers every error itself; this is a crash
+                traceback.print_exc()
+                return json_response(502, {"error": {"code": "local_invocation_failed", "message": f"The function raised {type(error).__name__}; see the server's output."}})
+            upstream = self.upstream.last
+        response = proxy_response(result)
+        code = _error_code(result.get("body"))
+        hint = code and hint_for(code, upstream, models=self.models_for(event["path"]), region=self.aws.region, credentials_found=self.aws.credentials is not None)
+        return with_hint(response, hint) if hint else response
+
+    def models_for(self, path: str) -> list[str]:
+        family = path.strip("/").split("/")[0]
+        models = model_ids(self.config)
+        return [models[family]] if family in models else list(models.values())
+
+    def close(self) -> None:
+        self.upstream.close()
+
+
+def _error_code(body: Any) -> str | None:
+    try:
+        code = json.loads(body)["error"]["code"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return code if isinstance(code, str) else None
+
+
+@dataclass
+class LocalApi:
+    """Path -> route. Every path the function serves goes to the function; so does any other path (the function
+    answers 404 itself, where the deployed API would answer with API Gateway's 403)."""
+
+    stage: str
+    routes: dict[str, Route]
+    fallback: Route
+
+    def route_for(self, request: HttpRequest) -> Route:
+        return self.routes.get(request.path(self.stage), self.fallback)
+
+
+def lambda_api(handler: ModuleType, config: AppConfig, aws: AwsSetup) -> tuple[LocalApi, LambdaRoute]:
+    function = LambdaRoute(handler, config, aws)
+    routes: dict[str, Route] = dict.fromkeys(handler.ROUTES, function)
+    return LocalApi(config.api.stage_name, routes, function), function
+
+
+# --- HTTP -------------------------------------------------------------------------------------------------------------
+
+
+def _header_pairs(headers: Sequence[tuple[str, str]] | Mapping[str, str]) -> list[tuple[str, str]]:
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+
+
+def write_response(handler: BaseHTTPRequestHandler, response: HttpResponse) -> None:
+    """Write ``response`` on HTTP/1.1: with a Content-Length, or chunk by chunk (each flushed) when streamed."""
+    handler.send_response(response.status)
+    pairs = [(name, value) for name, value in _header_pairs(response.headers) if name.lower() not in ("content-length", "transfer-encoding")]
+    for name, value in pairs:
+        handler.send_header(name, value)
+    if not response.streamed:
+        body = b"".join(response.chunks)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+        return
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    for chunk in response.chunks:
+        if chunk:  # an empty chunk would end the body
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            handler.wfile.flush()
+    handler.wfile.write(b"0\r\n\r\n")
+    handler.wfile.flush()
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "genai-local"
+    api: LocalApi  # set on the subclass that create_server makes
+
+    def _serve(self) -> None:
+        body = self._read_body()
+        if body is None:
+            return
+        request = HttpRequest(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=body,
+            client_ip=self.client_address[0],
+            protocol=self.request_version,
+            server_port=self.server.server_address[1],
+        )
+        write_response(self, self.api.route_for(request)(request))
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
+
+    def _read_body(self) -> bytes | None:
+        """The request body (Content-Length or chunked); None after answering a body that is too large."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            data = b""
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                data += self.rfile.read(size)
+                self.rfile.readline()
+                if len(data) > MAX_BODY_BYTES:
+                    break
+            else:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return data
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length <= MAX_BODY_BYTES:
+                return self.rfile.read(length) if length else b""
+        self.close_connection = True
+        message = f"Request body larger than API Gateway's {MAX_BODY_BYTES // (1024 * 1024)} MB limit."
+        write_response(self, json_response(413, {"error": {"code": "REQUEST_TOO_LARGE", "message": message}}, [("Connection", "close")]))
+        return None
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        sys.stderr.write(f"local: {self.address_string()} {format % args}\n")
+
+
+def create_server(api: LocalApi, port: int, *, quiet: bool = False) -> ThreadingHTTPServer:
+    """A threaded HTTP/1.1 server on 127.0.0.1:``port`` (0: any free port) that serves ``api``."""
+    attributes: dict[str, Any] = {"api": api}
+    if quiet:
+        attributes["log_message"] = lambda *_: None
+    handler = type("LocalRequestHandler", (RequestHandler,), attributes)
+    server = ThreadingHTTPServer((HOST, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+# --- start-up ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    model: str
+    code: str | None = None  # None: the model answered
+    upstream: str | None = None
+
+
+def check_models(client: Any, models: Iterable[str]) -> list[ModelCheck]:
+    """One Converse call of at most one output token per distinct model: proves credentials, region and access."""
+    from genai_core.bedrock import converse
+    from genai_core.errors import ApiError
+
+    checks = []
+    for model in sorted(set(models)):
+        request = {"modelId": model, "messages": [{"role": "user", "content": [{"text": "Reply with OK."}]}], "inferenceConfig": {"maxTokens": 1}}
+        try:
+            converse(client, request)
+            checks.append(ModelCheck(model))
+        except ApiError as error:
+            checks.append(ModelCheck(model, error.code, getattr(error, "upstream", None)))
+    return checks
+
+
+def startup_message(config: AppConfig, aws: AwsSetup, environ: Mapping[str, str], port: int, checks: Sequence[ModelCheck] | None) -> str:
+    """What the server runs with, and what to fix before a use case can answer."""
+    guardrail = guardrail_from(environ)
+    rows = [
+        ("function", f"handler.lambda_handler from {FUNCTION_DIR.relative_to(ROOT)}: timeout {config.function.timeout_seconds} s, environment as the stack sets it from cdk.json"),
+        ("region", f"{aws.region} ({aws.region_source})"),
+        ("credentials", aws.credentials or "none found" + (f" ({aws.problem})" if aws.problem else "")),
+        *(("model", f"{model} ({family})") for family, model in model_ids(config).items()),
+        (
+            "guardrail",
+            f"{guardrail[0]} version {guardrail[1]} on {', '.join(config.guardrail.families)} (GUARDRAIL_ID)"
+            if guardrail
+            else "none locally (the deployed API has its own; set GUARDRAIL_ID and GUARDRAIL_VERSION to use one)",
+        ),
+    ]
+    if checks is None:
+        rows.append(("model access", "not checked" + (" (no usable credentials)" if aws.credentials is None or aws.problem else " (--no-check)")))
+    problems = []
+    for check in checks or ():
+        rows.append(("model access", f"{check.model}: " + ("ok (a one-token Converse call answered)" if check.code is None else f"{check.code} ({check.upstream})")))
+        hint = check.code and hint_for(check.code, check.upstream, models=[check.model], region=aws.region, credentials_found=aws.credentials is not None)
+        if hint:
+            problems.append(hint)
+    for target in {target.model_id: target for target in config.models.values()}.values():
+        regions = target.profile_regions or ("*",)
+        if "*" not in regions and aws.region not in regions:
+            problems.append(f"{target.model_id} is an inference profile called from {', '.join(regions)}, not {aws.region}: `export AWS_REGION={regions[0]}`.")
+    if aws.credentials is None or aws.problem:
+        problems.insert(
+            0,
+            ("No AWS credentials found." if aws.credentials is None else "The AWS credentials cannot be used.")
+            + " The server runs, but every use case will answer 502 upstream_error with a hint."
+            + f" Fix: {FIX_CREDENTIALS}; then restart make local. Also make sure the account may use the models"
+            + f" above in {aws.region} (Amazon Bedrock console -> Model catalog).",
+        )
+    width = max(len(label) for label, _ in rows)
+    lines = [f"local API on http://{HOST}:{port}/ (and /{config.api.stage_name}/..., like the deployed URL); no signature is checked"]
+    lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]
+    lines += [f"\n{textwrap.fill(problem, 110)}" for problem in problems]
+    return "\n".join(lines)
+
+
+def load_handler() -> ModuleType:
+    """The function's handler, imported as the Lambda runtime does (its folder on sys.path), after the environment
+    is set: it reads its settings when imported."""
+    if str(FUNCTION_DIR) not in sys.path:
+        sys.path.insert(0, str(FUNCTION_DIR))
+    return importlib.import_module("handler")
+
+
+def start(
+    port: int,
+    *,
+    environ: MutableMapping[str, str],
+    session: Any = None,
+    check: bool = True,
+    out: IO[str] = sys.stdout,
+    quiet: bool = False,
+) -> tuple[ThreadingHTTPServer, LambdaRoute]:
+    """Everything before serving: the config, the caller's AWS set-up, the function's environment (written into
+    ``environ``), the handler, the model check, the start-up message, and the bound server."""
+    import botocore.session
+
+    config = load_local_config()
+    aws = inspect_aws(session or botocore.session.Session(), environ, config)
+    environ.update(local_environment(config, aws, environ))
+    handler = load_handler()
+    checks = check_models(handler.service.client, model_ids(config).values()) if check and aws.credentials and not aws.problem else None
+    api, function = lambda_api(handler, config, aws)
+    server = create_server(api, port, quiet=quiet)
+    print(startup_message(config, aws, environ, server.server_address[1], checks), file=out, flush=True)
+    return server, function
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or DEFAULT_PORT), help=f"default: $PORT or {DEFAULT_PORT}")
+    parser.add_argument("--no-check", action="store_true", help="skip the one-token Converse call per model at start-up")
+    args = parser.parse_args(argv)
+    server, function = start(args.port, environ=os.environ, check=not args.no_check)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        function.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
