@@ -249,6 +249,20 @@ def test_the_handler_gets_a_fresh_request_id_and_the_functions_timeout(serve, ha
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_crash_of_the_function_is_a_502_envelope_and_a_traceback_on_the_console(serve, handler, monkeypatch, capsys):
+    def crash(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(handler, "lambda_handler", crash)
+    local = serve()
+
+    status, _, body = local.call("GET", "/use-cases")
+
+    assert (status, body["error"]["code"]) == (502, "local_invocation_failed")
+    assert "RuntimeError: boom" in capsys.readouterr().err
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
 def test_throttling_keeps_its_retry_after_header(serve, bedrock):
     bedrock.add_client_error("converse", service_error_code="ThrottlingException", service_message="slow down", http_status_code=429)
     local = serve()

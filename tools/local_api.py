@@ -28,7 +28,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -351,7 +351,7 @@ class LambdaRoute:
         self.upstream = UpstreamErrors(handler.service.client)
         self.function_name = f"{config.stack_name}Api-local"
 
-    def context(self, request_id: str) -> LocalLambdaContext:
+    def context(self) -> LocalLambdaContext:
         return LocalLambdaContext(
             function_name=self.function_name,
             memory_limit_in_mb=self.config.function.memory_mb,
@@ -367,14 +367,16 @@ class LambdaRoute:
         with self.lock:
             self.upstream.last = None
             try:
-                result = self.handler.lambda_handler(event, self.context(request_id))
+                result = self.handler.lambda_handler(event, self.context())
             except Exception as error:  # the handler answers every error itself; this is a crash
                 traceback.print_exc()
-                return json_response(502, {"error": {"code": "local_invocation_failed", "message": f"The function raised {type(error).__name__}; see the server's output."}})
+                message = f"The function raised {type(error).__name__}; see the server's output."
+                return json_response(502, {"error": {"code": "local_invocation_failed", "message": message}})
             upstream = self.upstream.last
         response = proxy_response(result)
         code = _error_code(result.get("body"))
-        hint = code and hint_for(code, upstream, models=self.models_for(event["path"]), region=self.aws.region, credentials_found=self.aws.credentials is not None)
+        found = self.aws.credentials is not None
+        hint = code and hint_for(code, upstream, models=self.models_for(event["path"]), region=self.aws.region, credentials_found=found)
         return with_hint(response, hint) if hint else response
 
     def models_for(self, path: str) -> list[str]:
@@ -458,7 +460,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             body=body,
             client_ip=self.client_address[0],
             protocol=self.request_version,
-            server_port=self.server.server_address[1],
+            server_port=int(self.connection.getsockname()[1]),
         )
         write_response(self, self.api.route_for(request)(request))
 
@@ -531,7 +533,8 @@ def startup_message(config: AppConfig, aws: AwsSetup, environ: Mapping[str, str]
     """What the server runs with, and what to fix before a use case can answer."""
     guardrail = guardrail_from(environ)
     rows = [
-        ("function", f"handler.lambda_handler from {FUNCTION_DIR.relative_to(ROOT)}: timeout {config.function.timeout_seconds} s, environment as the stack sets it from cdk.json"),
+        ("function", f"handler.lambda_handler from {FUNCTION_DIR.relative_to(ROOT)}: timeout {config.function.timeout_seconds} s"),
+        ("environment", "as the stack sets it, from cdk.json (stacks/function_env.py)"),
         ("region", f"{aws.region} ({aws.region_source})"),
         ("credentials", aws.credentials or "none found" + (f" ({aws.problem})" if aws.problem else "")),
         *(("model", f"{model} ({family})") for family, model in model_ids(config).items()),
@@ -546,8 +549,9 @@ def startup_message(config: AppConfig, aws: AwsSetup, environ: Mapping[str, str]
         rows.append(("model access", "not checked" + (" (no usable credentials)" if aws.credentials is None or aws.problem else " (--no-check)")))
     problems = []
     for check in checks or ():
-        rows.append(("model access", f"{check.model}: " + ("ok (a one-token Converse call answered)" if check.code is None else f"{check.code} ({check.upstream})")))
-        hint = check.code and hint_for(check.code, check.upstream, models=[check.model], region=aws.region, credentials_found=aws.credentials is not None)
+        outcome = "ok (a one-token Converse call answered)" if check.code is None else f"{check.code} ({check.upstream})"
+        rows.append(("model access", f"{check.model}: {outcome}"))
+        hint = check.code and hint_for(check.code, check.upstream, models=[check.model], region=aws.region, credentials_found=True)
         if hint:
             problems.append(hint)
     for target in {target.model_id: target for target in config.models.values()}.values():
