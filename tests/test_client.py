@@ -33,6 +33,10 @@ class FakeSession:
         return self.cloudformation
 
 
+class NoRegion(FakeSession):
+    region_name = None
+
+
 def run(argv: list[str], session: FakeSession, stdin: bytes = b"") -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = client.main(argv, session=session, stdin=io.BytesIO(stdin), out=out, err=err)
@@ -114,6 +118,8 @@ def test_what_stops_the_client_before_sending_exits_2_with_a_message(cloudformat
         (["productivity/summarize"], FakeSession(cloudformation(outputs=[{"OutputKey": "FunctionName", "OutputValue": "fn"}])), "has no ApiUrl output"),
         (["productivity/summarize"], FakeSession(cloudformation(error="Stack with id GenAiReferenceApi does not exist")), "does not exist"),
         (["productivity/summarize", "--url", "https://abc123.execute-api.us-east-1.amazonaws.com/v1/"], FakeSession(credentials=None), "no AWS credentials"),
+        (["productivity/summarize"], FakeSession(credentials=None), "no AWS credentials"),
+        (["productivity/summarize"], NoRegion(), "no AWS region to find the stack in"),
         (["productivity", "--url", "http://127.0.0.1:9/"], FakeSession(), "expected <family>/<task> or use-cases"),
         (["productivity/no-example", "--url", "http://127.0.0.1:9/"], FakeSession(), "pass --body FILE or --body -"),
         (["use-cases", "--body", "-", "--url", "http://127.0.0.1:9/"], FakeSession(), "use-cases takes no body"),

@@ -361,6 +361,15 @@ def test_with_credentials_it_checks_each_model_with_a_one_token_call(serve, bedr
     assert f"{model}: ok" in serve(check=True).output
 
 
+def test_a_profile_that_does_not_exist_stops_the_start_with_a_message(monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")  # botocore would answer the region from it without reading the profile
+
+    for environ in ({}, {"AWS_REGION": "us-east-1"}):
+        with pytest.raises(local_api.LocalSetupError, match=r"\(no-such-profile\) could not be found. Fix: `aws configure --profile"):
+            local_api.inspect_aws(botocore.session.Session(), environ, local_api.load_local_config())
+
+
 def test_a_region_outside_the_profiles_geography_is_called_out():
     config = local_api.load_local_config()
     message = local_api.startup_message(config, local_api.AwsSetup("eu-west-1", "AWS_REGION", "env"), {}, 3000, None)

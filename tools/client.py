@@ -83,17 +83,17 @@ def resolve_target(args: argparse.Namespace, session: Any) -> Target:
         port = args.port or int(os.environ.get("PORT") or DEFAULT_PORT)
         region = session.region_name
         return Target(f"http://{HOST}:{port}/", frozen if region else None, region)
+    if frozen is None:
+        raise ClientError("no AWS credentials: the API requires SigV4-signed requests (aws configure, AWS_PROFILE or aws sso login)")
     if args.url:
         base_url = args.url
+    elif not session.region_name:
+        raise ClientError("no AWS region to find the stack in: set AWS_REGION or pass --region (or --url)")
     else:
         try:
             base_url = api_url(session.client("cloudformation"), args.stack_name)
         except SmokeError as error:
             raise ClientError(str(error)) from None
-        except Exception as error:  # botocore: no region, no credentials...
-            raise ClientError(f"cannot read the stack's ApiUrl output: {error}") from None
-    if frozen is None:
-        raise ClientError("no AWS credentials: the API requires SigV4-signed requests (aws configure, AWS_PROFILE or aws sso login)")
     try:
         region = region_of(base_url, session.region_name)
     except SmokeError as error:
@@ -159,10 +159,12 @@ def main(argv: Sequence[str] | None = None, *, session: Any = None, stdin: Binar
     args = parser.parse_args(argv)
     if args.port is not None and not args.local:
         parser.error("--port goes with --local")
+    from botocore.exceptions import BotoCoreError
+
     try:
         call = call_for(args.command, args.body, stdin or sys.stdin.buffer)
         target = resolve_target(args, session or aws_session(args.region))
-    except ClientError as error:
+    except (ClientError, BotoCoreError) as error:  # botocore: a profile that does not exist, a broken SSO set-up...
         print(f"client: {error}", file=err)
         return 2
     return run(call, target, timeout=args.timeout, out=out, err=err)

@@ -82,6 +82,10 @@ def load_local_config(path: Path = CDK_JSON) -> AppConfig:
     return load_config({key: context.get(key) for key in CONTEXT_KEYS})
 
 
+class LocalSetupError(Exception):
+    """The server cannot start (a profile that does not exist)."""
+
+
 @dataclass(frozen=True)
 class AwsSetup:
     """What the server found of the caller's AWS configuration at start-up."""
@@ -104,19 +108,21 @@ def default_region(config: AppConfig) -> str:
 def inspect_aws(session: Any, environ: Mapping[str, str], config: AppConfig) -> AwsSetup:
     """The region (AWS_REGION, else botocore's: AWS_DEFAULT_REGION or the profile's) and the credentials botocore
     finds, from a ``botocore.session.Session``. Never raises for missing credentials: the server starts anyway."""
-    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import BotoCoreError, ProfileNotFound
 
     region, source = environ.get("AWS_REGION"), "AWS_REGION"
-    if not region:
+    try:
         profile_region = session.get_config_variable("region")
+        credentials = session.get_credentials()
+        problem = None
+    except ProfileNotFound as error:  # the handler could not even create its client: nothing to serve
+        raise LocalSetupError(f"{error}. Fix: `aws configure --profile <name>` or `aws configure sso`, or unset AWS_PROFILE.") from None
+    except BotoCoreError as error:  # a broken SSO or credential-process configuration...
+        profile_region, credentials, problem = None, None, f"{type(error).__name__}: {error}"
+    if not region:
         region, source = profile_region, "AWS_DEFAULT_REGION or the profile's region"
     if not region:
         region, source = default_region(config), "none configured: the models' default, set AWS_REGION to choose"
-    try:
-        credentials = session.get_credentials()
-        problem = None
-    except BotoCoreError as error:  # a profile that does not exist, a broken SSO configuration...
-        credentials, problem = None, f"{type(error).__name__}: {error}"
     if credentials is None:
         return AwsSetup(region, source, None, problem)
     profile = session.get_config_variable("profile") or environ.get("AWS_PROFILE")
@@ -610,7 +616,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or DEFAULT_PORT), help=f"default: $PORT or {DEFAULT_PORT}")
     parser.add_argument("--no-check", action="store_true", help="skip the one-token Converse call per model at start-up")
     args = parser.parse_args(argv)
-    server, function = start(args.port, environ=os.environ, check=not args.no_check)
+    try:
+        server, function = start(args.port, environ=os.environ, check=not args.no_check)
+    except LocalSetupError as error:
+        print(f"local: {error}", file=sys.stderr)
+        return 2
     try:
         server.serve_forever()
     except KeyboardInterrupt:
