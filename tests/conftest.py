@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -82,6 +83,30 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="session")
 def templates(assembly: Any) -> dict[str, dict[str, Any]]:
     return {stack.stack_name: stack.template for stack in assembly.stacks}
+
+
+@pytest.fixture(scope="session")
+def template_files(assembly: Any) -> list[str]:
+    return [str(Path(assembly.directory) / stack.template_file) for stack in assembly.stacks]
+
+
+@pytest.fixture(scope="session")
+def cfn_lint_run(template_files: list[str]) -> Any:
+    """cfn-lint on every template, once per session (tests/test_scanners.py and the review report read it)."""
+    from tools.scanners import run_cfn_lint
+
+    return run_cfn_lint(template_files)
+
+
+@pytest.fixture(scope="session")
+def checkov_run(template_files: list[str]) -> Any:
+    """checkov on every template, once per session, from its own virtualenv (created by `make test`)."""
+    from tools.scanners import run_checkov
+
+    try:
+        return run_checkov(template_files)
+    except FileNotFoundError as missing:
+        pytest.fail(str(missing))
 
 
 @pytest.fixture(scope="session")

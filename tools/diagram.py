@@ -12,7 +12,6 @@ change here. The same templates give the same bytes (a test compares the committ
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -26,6 +25,7 @@ from xml.sax.saxutils import escape
 
 from tools import templates as t
 from tools.assembly import ROOT, cdk_json_context, synthesize
+from tools.generated import write_or_check
 
 OUTPUT = ROOT / "docs" / "architecture.svg"
 
@@ -515,18 +515,9 @@ def current_templates() -> Mapping[str, Mapping[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/architecture.svg is not current")
-    args = parser.parse_args(argv)
-    svg = render_svg(current_templates())
-    if args.check:
-        current = OUTPUT.exists() and OUTPUT.read_text(encoding="utf-8") == svg
-        print(f"{OUTPUT.relative_to(ROOT)} is {'current' if current else 'stale: run make diagram'}")
-        return 0 if current else 1
-    OUTPUT.parent.mkdir(exist_ok=True)
-    OUTPUT.write_text(svg, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    return write_or_check(
+        argv, description=__doc__.split("\n")[0], output=OUTPUT, generate=lambda: render_svg(current_templates()), target="diagram"
+    )
 
 
 if __name__ == "__main__":
