@@ -70,7 +70,8 @@ def test_the_diagram_is_deterministic_and_grows_with_the_templates(templates):
     method = copy.deepcopy(resources[method_id])
     method["Properties"]["ResourceId"] = {"Ref": "RestApiChatStream0A1B2C3D"}
     method["Properties"]["Integration"]["ResponseTransferMode"] = "STREAM"
-    method["Properties"]["Integration"]["Uri"] = {"Fn::Join": ["", ["arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/", {"Fn::GetAtt": ["ChatStreamFunction0A1B2C3D", "Arn"]}, "/response-streaming-invocations"]]}
+    uri = ["arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/", {"Fn::GetAtt": ["ChatStreamFunction0A1B2C3D", "Arn"]}, "/response-streaming-invocations"]
+    method["Properties"]["Integration"]["Uri"] = {"Fn::Join": ["", uri]}
     resources["RestApiChatStreamPOST0A1B2C3D"] = method
 
     words = texts(diagram.render_svg(grown))

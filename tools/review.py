@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -63,7 +62,7 @@ IDLE_FREE_TYPES = {
 # What each priced type costs at idle is computed below; anything else is listed as "not priced by this report".
 PRICED_TYPES = {"AWS::KMS::Key", "AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::WAFv2::WebACL"}
 # The worked example of the README's Cost section.
-EXAMPLE = {"input_tokens": 1500, "output_tokens": 200, "duration_s": Decimal(2)}
+EXAMPLE_INPUT_TOKENS, EXAMPLE_OUTPUT_TOKENS, EXAMPLE_SECONDS = 1500, 200, Decimal(2)
 # AWS managed policies the templates may attach, as the AWS managed policy reference documents them.
 KNOWN_MANAGED_POLICIES = {
     "AmazonAPIGatewayPushToCloudWatchLogs": (
@@ -384,8 +383,8 @@ def section_api(inputs: Inputs) -> list[str]:
     stage_by_api = {(stage.stack, stage.api): stage for stage in stages}
     rows = []
     for route in routes:
-        stage = stage_by_api.get((route.stack, route.api))
-        throttle = stage.throttle_for(route.method, route.path) if stage else None
+        route_stage = stage_by_api.get((route.stack, route.api))
+        throttle = route_stage.throttle_for(route.method, route.path) if route_stage else None
         auth = route.auth_label if route.auth_label != "NONE" else "⚠ NONE"
         integration = route.integration
         if route.function:
@@ -406,7 +405,7 @@ def section_api(inputs: Inputs) -> list[str]:
                 integration,
             ]
         )
-    auth_counts = defaultdict(int)
+    auth_counts: dict[str, int] = defaultdict(int)
     for route in routes:
         auth_counts[route.auth_label] += 1
     summary = ", ".join(f"{label} on {count}" for label, count in sorted(auth_counts.items()))
@@ -443,9 +442,9 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
         ]
         lines += table(["filter", "input", "output"], [(code(kind), code(i), code(o)) for kind, i, o in guardrail.content_filters])
         lines += ["", "Sensitive information:", ""]
-        rows = [(code(kind), "managed PII entity", "—", code(action)) for kind, action in guardrail.pii_entities]
-        rows += [(code(name), f"regex: {description}", code(pattern), code(action)) for name, pattern, action, description in guardrail.regexes]
-        lines += table(["entity", "kind", "pattern", "action"], rows or [("—", "none", "—", "—")])
+        sensitive = [(code(kind), "managed PII entity", "—", code(action)) for kind, action in guardrail.pii_entities]
+        sensitive += [(code(name), f"regex: {description}", code(pattern), code(action)) for name, pattern, action, description in guardrail.regexes]
+        lines += table(["entity", "kind", "pattern", "action"], sensitive or [("—", "none", "—", "—")])
         lines.append("")
 
     lines += ["### Models per family", "", "From the context (`models`, `modelPrices`); the function's `MODEL_IDS` must name the same.", ""]
@@ -476,7 +475,7 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
 
     grants = []
     for role in t.roles(inputs.templates):
-        for policy, statement in role.statements:
+        for _, statement in role.statements:
             for action in statement.actions:
                 if action.startswith("bedrock:"):
                     for resource in statement.resources:
@@ -506,7 +505,7 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
 def _common_prefix(paths: Sequence[str]) -> str:
     parts = [path.split("/") for path in paths]
     prefix = []
-    for column in zip(*parts):
+    for column in zip(*parts, strict=False):
         if len(set(column)) != 1:
             break
         prefix.append(column[0])
@@ -552,7 +551,7 @@ def section_scanners(inputs: Inputs) -> list[str]:
         lines += ["Not run.", ""]
     else:
         findings = inputs.cfn_lint.output
-        levels = defaultdict(int)
+        levels: dict[str, int] = defaultdict(int)
         for finding in findings:
             levels[finding.get("Level", "?")] += 1
         by_level = ", ".join(f"{level} {count}" for level, count in sorted(levels.items()))
@@ -562,7 +561,7 @@ def section_scanners(inputs: Inputs) -> list[str]:
             "",
         ]
         if findings:
-            rows = sorted(
+            lint_rows = sorted(
                 (
                     code(f.get("Rule", {}).get("Id", "?")),
                     f.get("Level", "?"),
@@ -572,7 +571,7 @@ def section_scanners(inputs: Inputs) -> list[str]:
                 )
                 for f in findings
             )
-            lines += table(["rule", "level", "template", "path", "message"], rows)
+            lines += table(["rule", "level", "template", "path", "message"], lint_rows)
             lines.append("")
 
     lines += ["### checkov (CloudFormation checks)", ""]
@@ -589,15 +588,15 @@ def section_scanners(inputs: Inputs) -> list[str]:
         )
         lines.append("")
     reported = {(c["check_id"], c.get("resource", "")) for c in skipped}
-    rows = []
+    skip_rows: list[tuple[str, str, str, str]] = []
     for stack, logical_id, resource in t.resources(inputs.templates):
         for skip in ((resource.get("Metadata") or {}).get("checkov") or {}).get("skip", []):
             address = f"{resource['Type']}.{logical_id}"
             seen = "" if (skip["id"], address) in reported else " ⚠ (not reported as skipped by checkov)"
-            rows.append((code(skip["id"]), cell(names.get(skip["id"], "")), f"{code(logical_id)} ({stack})", cell(skip.get("comment", "")) + seen))
-    if rows:
+            skip_rows.append((code(skip["id"]), cell(names.get(skip["id"], "")), f"{code(logical_id)} ({stack})", cell(skip.get("comment", "")) + seen))
+    if skip_rows:
         lines += ["Skips recorded in the templates' metadata (`Metadata.checkov.skip`), with their reasons:", ""]
-        lines += table(["check", "name", "resource", "reason"], sorted(rows))
+        lines += table(["check", "name", "resource", "reason"], sorted(skip_rows))
         lines.append("")
     return lines
 
@@ -627,7 +626,12 @@ def _fixed_costs(inputs: Inputs) -> tuple[list[list[str]], Decimal, Decimal, lis
         metrics = sum(alarm.metrics for alarm in alarms)
         amount = PRICE["alarm_metric_month"] * metrics
         rows.append(
-            ["CloudWatch alarms", f"{plural(len(alarms), 'alarm')} on {plural(metrics, 'metric')} (standard resolution)", f"{money(PRICE['alarm_metric_month'])} per alarm metric (first {FREE_ALARM_METRICS} per account free)", money(amount)]
+            [
+                "CloudWatch alarms",
+                f"{plural(len(alarms), 'alarm')} on {plural(metrics, 'metric')} (standard resolution)",
+                f"{money(PRICE['alarm_metric_month'])} per alarm metric (first {FREE_ALARM_METRICS} per account free)",
+                money(amount),
+            ]
         )
         total += amount
         free_tier += PRICE["alarm_metric_month"] * max(0, metrics - FREE_ALARM_METRICS)
@@ -666,15 +670,15 @@ def _per_request(inputs: Inputs, config: AppConfig) -> tuple[list[str], list[lis
         "```",
     ]
     rows = []
-    seconds = EXAMPLE["duration_s"]
+    seconds = EXAMPLE_SECONDS
     fixed_part = PRICE["rest_api_per_million"] / million + PRICE["lambda_per_million"] / million
     fixed_part += seconds * Decimal(memory) / Decimal(1024) * gb_second
     if waf:
         fixed_part += PRICE["waf_per_million"] / million
     for model_id in sorted({target.model_id for target in config.models.values()}):
         price = config.monitoring.prices[model_id]
-        tokens = Decimal(EXAMPLE["input_tokens"]) / 1000 * Decimal(str(price.input_per_1k_tokens))
-        tokens += Decimal(EXAMPLE["output_tokens"]) / 1000 * Decimal(str(price.output_per_1k_tokens))
+        tokens = Decimal(EXAMPLE_INPUT_TOKENS) / 1000 * Decimal(str(price.input_per_1k_tokens))
+        tokens += Decimal(EXAMPLE_OUTPUT_TOKENS) / 1000 * Decimal(str(price.output_per_1k_tokens))
         total = fixed_part + tokens
         families = ", ".join(code(f) for f in sorted(f for f, x in config.models.items() if x.model_id == model_id))
         rows.append(
@@ -716,11 +720,12 @@ def section_cost(inputs: Inputs, config: AppConfig) -> list[str]:
     formula, examples = _per_request(inputs, config)
     lines += ["### Per request", "", *formula, ""]
     lines += [
-        f"Worked example (the README's): {EXAMPLE['input_tokens']:,} input tokens, {EXAMPLE['output_tokens']:,} output "
-        f"tokens, {EXAMPLE['duration_s']} s of function time at the configured memory:",
+        f"Worked example (the README's): {EXAMPLE_INPUT_TOKENS:,} input tokens, {EXAMPLE_OUTPUT_TOKENS:,} output "
+        f"tokens, {EXAMPLE_SECONDS} s of function time at the configured memory:",
         "",
     ]
-    lines += table(["model", "API Gateway + Lambda" + (" + WAF" if any(True for _ in t.resources(inputs.templates, "AWS::WAFv2::WebACL")) else ""), "tokens", "per request", "per 1,000 requests", "tokens' share"], examples)
+    waf = " + WAF" if any(True for _ in t.resources(inputs.templates, "AWS::WAFv2::WebACL")) else ""
+    lines += table(["model", f"API Gateway + Lambda{waf}", "tokens", "per request", "per 1,000 requests", "tokens' share"], examples)
     lines.append("")
     return lines
 
@@ -794,7 +799,7 @@ def section_summary(inputs: Inputs, config: AppConfig, roles: Sequence[JudgedRol
         f"{stack} ({plural(sum(n for k, n in t.count_types(inputs.templates[stack]).items() if k != 'AWS::CDK::Metadata'), 'resource')})"
         for stack in sorted(inputs.templates)
     )
-    auth = defaultdict(int)
+    auth: dict[str, int] = defaultdict(int)
     for route in routes:
         auth[route.auth_label] += 1
     acknowledged = sum(1 for f in findings if f.acknowledged)
@@ -828,7 +833,7 @@ def section_summary(inputs: Inputs, config: AppConfig, roles: Sequence[JudgedRol
         f"- **Scanners**: {nag_line}; {lint_line}; {checkov_line}.",
         f"- **Cost**: {money(free_tier)} to {money(total)} a month at idle; per request "
         + ("; ".join(f"{row[3]} with {row[0].split(' (')[0]}" for row in examples) or "—")
-        + f" for the worked example ({EXAMPLE['input_tokens']:,} in, {EXAMPLE['output_tokens']:,} out tokens).",
+        + f" for the worked example ({EXAMPLE_INPUT_TOKENS:,} in, {EXAMPLE_OUTPUT_TOKENS:,} out tokens).",
         "",
         "**Needs attention:** " + ("nothing found." if not attention else ""),
     ]

@@ -131,7 +131,7 @@ def _resource_paths(template: Mapping[str, Any]) -> dict[str, str]:
         node = nodes[logical_id]
         parent = node.get("ParentId")
         parent_id = parent.get("Ref") if isinstance(parent, dict) else None
-        prefix = path_of(parent_id, depth + 1) if parent_id in nodes and depth < 50 else ""
+        prefix = path_of(str(parent_id), depth + 1) if parent_id in nodes and depth < 50 else ""
         paths[logical_id] = f"{prefix}/{node.get('PathPart', '')}"
         return paths[logical_id]
 
