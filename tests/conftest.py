@@ -110,6 +110,27 @@ def checkov_run(template_files: list[str]) -> Any:
 
 
 @pytest.fixture(scope="session")
+def variant_assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The app with every optional edge feature on (api-key mode, WAF), synthesized once per session."""
+    from app import build_app
+
+    context = cdk_context(authMode="api-key", enableWaf=True, wafRateLimitPer5Minutes=300)
+    return build_app(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out.variant"))).synth()
+
+
+@pytest.fixture(scope="session")
+def variant_checkov_run(variant_assembly: Any) -> Any:
+    """checkov on the variant's API template: the options must pass the same checks as the defaults."""
+    from tools.scanners import run_checkov
+
+    stack = variant_assembly.get_stack_by_name(API_STACK)
+    try:
+        return run_checkov([str(Path(variant_assembly.directory) / stack.template_file)])
+    except FileNotFoundError as missing:
+        pytest.fail(str(missing))
+
+
+@pytest.fixture(scope="session")
 def api_template(templates: dict[str, dict[str, Any]]) -> Any:
     from aws_cdk.assertions import Template
 

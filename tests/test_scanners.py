@@ -70,6 +70,15 @@ def test_cfn_lint_reports_no_errors_and_no_warnings(cfn_lint_run):
 # --- checkov ----------------------------------------------------------------------------------------------------
 
 
+def test_checkov_passes_the_api_key_and_waf_variant_too(variant_checkov_run):
+    failed = [(c["check_id"], c["resource"]) for c in checkov_checks(variant_checkov_run, "failed")]
+    passed = {c["check_id"] for c in checkov_checks(variant_checkov_run, "passed")}
+
+    assert failed == []
+    assert {"CKV_AWS_192"} <= passed  # the web ACL protects against Log4j-style inputs
+    assert variant_checkov_run.returncode == 0
+
+
 def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason(checkov_run):
     failed = [(c["check_id"], c["resource"]) for c in checkov_checks(checkov_run, "failed")]
     passed = checkov_checks(checkov_run, "passed")
