@@ -6,6 +6,8 @@
 #   make deploy    deploy into the account and region of your current AWS credentials
 #   make openapi   regenerate docs/openapi.json from the use-case catalog (a test fails when it is stale)
 #   make smoke     after deploy: send every examples/ request to the deployed API (SigV4) and print a table
+#   make review    no AWS account: synth, scanners, one Markdown report (IAM, routes, guardrail, cost) in cdk.out/review.md
+#   make diagram   regenerate docs/architecture.svg from the synthesized templates (a test fails when it is stale)
 #   make local     serve the API on http://127.0.0.1:$PORT (default 3000) without Docker: the same handler, Bedrock
 #                  with your AWS credentials and region (LOCAL_ARGS=--no-check skips the one-token model check)
 #   client         .venv/bin/python -m tools.client <family>/<task>|use-cases [--local]: one request (signed with
@@ -29,7 +31,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Caches the CDK and jsii write under $HOME are harmless; keep pip quiet about upgrades.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test snapshot-update openapi deploy smoke local diff destroy clean
+.PHONY: help setup synth test snapshot-update openapi review diagram deploy smoke local diff destroy clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -52,6 +54,13 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 
 openapi: $(PY_STAMP)
 	$(PY) -m tools.openapi
+
+# REVIEW_ARGS="-c enableWaf=true" reviews another context (CDK's -c key=value).
+review: setup $(CHECKOV_STAMP)
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m tools.review $(REVIEW_ARGS)
+
+diagram: setup
+	$(PY) -m tools.diagram
 
 synth: setup
 	$(CDK) synth --quiet

@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -83,6 +84,51 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="session")
 def templates(assembly: Any) -> dict[str, dict[str, Any]]:
     return {stack.stack_name: stack.template for stack in assembly.stacks}
+
+
+@pytest.fixture(scope="session")
+def template_files(assembly: Any) -> list[str]:
+    return [str(Path(assembly.directory) / stack.template_file) for stack in assembly.stacks]
+
+
+@pytest.fixture(scope="session")
+def cfn_lint_run(template_files: list[str]) -> Any:
+    """cfn-lint on every template, once per session (tests/test_scanners.py and the review report read it)."""
+    from tools.scanners import run_cfn_lint
+
+    return run_cfn_lint(template_files)
+
+
+@pytest.fixture(scope="session")
+def checkov_run(template_files: list[str]) -> Any:
+    """checkov on every template, once per session, from its own virtualenv (created by `make test`)."""
+    from tools.scanners import run_checkov
+
+    try:
+        return run_checkov(template_files)
+    except FileNotFoundError as missing:
+        pytest.fail(str(missing))
+
+
+@pytest.fixture(scope="session")
+def variant_assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The app with every optional edge feature on (api-key mode, WAF), synthesized once per session."""
+    from app import build_app
+
+    context = cdk_context(authMode="api-key", enableWaf=True, wafRateLimitPer5Minutes=300)
+    return build_app(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out.variant"))).synth()
+
+
+@pytest.fixture(scope="session")
+def variant_checkov_run(variant_assembly: Any) -> Any:
+    """checkov on the variant's API template: the options must pass the same checks as the defaults."""
+    from tools.scanners import run_checkov
+
+    stack = variant_assembly.get_stack_by_name(API_STACK)
+    try:
+        return run_checkov([str(Path(variant_assembly.directory) / stack.template_file)])
+    except FileNotFoundError as missing:
+        pytest.fail(str(missing))
 
 
 @pytest.fixture(scope="session")

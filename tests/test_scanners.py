@@ -1,5 +1,8 @@
 """The scanners, inside `make test`: cdk-nag (AwsSolutions), cfn-lint and checkov find nothing unexplained.
 
+cfn-lint and checkov run once per session (tests/conftest.py, with tools/scanners.py); `make review` reports the same
+runs.
+
 Each exception is recorded where it applies, with its reason: cdk-nag acknowledgments on the violating construct
 (stacks/components/compliance.py), checkov skips in the resource's metadata, cfn-lint ignores in .cfnlintrc.yaml.
 """
@@ -7,22 +10,16 @@ Each exception is recorded where it applies, with its reason: cdk-nag acknowledg
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import aws_apigateway as apigw
 
-from tests.support import API_STACK, ROOT, cdk_context
+from tests.support import API_STACK, cdk_context
+from tools.scanners import checkov_checks
 
 MIN_REASON = 40  # characters: a reason says why, not just "ok"
-
-
-def template_files(assembly: Any) -> list[str]:
-    return [str(Path(assembly.directory) / stack.template_file) for stack in assembly.stacks]
 
 
 def nag_report(assembly: Any) -> dict[str, Any]:
@@ -64,50 +61,31 @@ def test_cdk_nag_stops_synth_on_an_unacknowledged_finding():
 # --- cfn-lint ---------------------------------------------------------------------------------------------------
 
 
-def test_cfn_lint_reports_no_errors_and_no_warnings(assembly):
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc.yaml"), "--format", "json", *template_files(assembly)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-    assert "Traceback" not in result.stderr, result.stderr
-    findings = json.loads(result.stdout or "[]")
-    assert findings == [], json.dumps(findings, indent=2)
-    assert result.returncode == 0
+def test_cfn_lint_reports_no_errors_and_no_warnings(cfn_lint_run):
+    assert "Traceback" not in cfn_lint_run.stderr, cfn_lint_run.stderr
+    assert cfn_lint_run.output == [], json.dumps(cfn_lint_run.output, indent=2)
+    assert cfn_lint_run.returncode == 0
 
 
 # --- checkov ----------------------------------------------------------------------------------------------------
 
 
-def checkov_binary() -> str:
-    binary = os.environ.get("CHECKOV") or str(ROOT / ".venv-checkov" / "bin" / "checkov")
-    if not Path(binary).exists():
-        pytest.fail(f"checkov is not installed at {binary}: run `make test`, which creates .venv-checkov")
-    return binary
+def test_checkov_passes_the_api_key_and_waf_variant_too(variant_checkov_run):
+    failed = [(c["check_id"], c["resource"]) for c in checkov_checks(variant_checkov_run, "failed")]
+    passed = {c["check_id"] for c in checkov_checks(variant_checkov_run, "passed")}
+
+    assert failed == []
+    assert {"CKV_AWS_192"} <= passed  # the web ACL protects against Log4j-style inputs
+    assert variant_checkov_run.returncode == 0
 
 
-def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason(assembly):
-    files = template_files(assembly)
-    result = subprocess.run(
-        [checkov_binary(), "--framework", "cloudformation", "--skip-download", "--output", "json", "--file", *files],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
-    )
-    report = json.loads(result.stdout)
-    reports = report if isinstance(report, list) else [report]
-
-    failed = [(c["check_id"], c["resource"]) for r in reports for c in r["results"]["failed_checks"]]
-    passed = [c for r in reports for c in r["results"]["passed_checks"]]
-    skipped = [c for r in reports for c in r["results"]["skipped_checks"]]
+def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason(checkov_run):
+    failed = [(c["check_id"], c["resource"]) for c in checkov_checks(checkov_run, "failed")]
+    passed = checkov_checks(checkov_run, "passed")
+    skipped = checkov_checks(checkov_run, "skipped")
     assert failed == []
     assert len(passed) > 20  # it really checked the templates
     assert skipped, "the recorded skips are visible to checkov"
     for check in skipped:
         assert len(check["check_result"].get("suppress_comment", "")) >= MIN_REASON, check["check_id"]
-    assert result.returncode == 0
+    assert checkov_run.returncode == 0

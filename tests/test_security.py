@@ -19,8 +19,8 @@ ROUTES = load_routes()
 
 
 @pytest.fixture(scope="module")
-def api_key_waf_template() -> dict[str, Any]:
-    return synthesize(cdk_context(authMode="api-key", enableWaf=True, wafRateLimitPer5Minutes=300))[API_STACK]
+def api_key_waf_template(variant_assembly: Any) -> dict[str, Any]:
+    return dict(variant_assembly.get_stack_by_name(API_STACK).template)
 
 
 def methods_by_path(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -118,6 +118,9 @@ def test_waf_mode_puts_a_web_acl_with_the_common_rules_and_a_rate_limit_in_front
     common = rules["AwsCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
     assert (common["VendorName"], common["Name"]) == ("AWS", "AWSManagedRulesCommonRuleSet")
     assert common["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+    bad_inputs = rules["AwsKnownBadInputsRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert (bad_inputs["VendorName"], bad_inputs["Name"]) == ("AWS", "AWSManagedRulesKnownBadInputsRuleSet")
+    assert [rule["Priority"] for rule in acl["Rules"]] == [0, 1, 2]
     rate = rules["RateLimitPerIp"]
     assert rate["Action"] == {"Block": {}}
     assert rate["Statement"]["RateBasedStatement"] == {"AggregateKeyType": "IP", "Limit": 300}

@@ -10,7 +10,6 @@ examples from ``examples/``, and error codes from ``genai_core.errors`` and ``ge
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import defaultdict
@@ -25,6 +24,8 @@ if str(FUNCTION_DIR) not in sys.path:
 from genai_core import errors  # noqa: E402
 from genai_core.bedrock import CONNECTION_FAILED, OTHER_FAILURE, READ_TIMEOUT, UPSTREAM_ERRORS  # noqa: E402
 from genai_core.catalog import Catalog, UseCase, load_catalog  # noqa: E402
+
+from tools.generated import write_or_check  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "openapi.json"
 EXAMPLES = ROOT / "examples"
@@ -283,18 +284,7 @@ def current_document() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/openapi.json is not current")
-    args = parser.parse_args(argv)
-    text = current_document()
-    if args.check:
-        current = OUTPUT.exists() and OUTPUT.read_text(encoding="utf-8") == text
-        print(f"{OUTPUT} is {'current' if current else 'stale: run make openapi'}")
-        return 0 if current else 1
-    OUTPUT.parent.mkdir(exist_ok=True)
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT}")
-    return 0
+    return write_or_check(argv, description=__doc__.split("\n")[0], output=OUTPUT, generate=current_document, target="openapi")
 
 
 if __name__ == "__main__":

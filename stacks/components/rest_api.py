@@ -185,8 +185,20 @@ class GenAiRestApi(Construct):
                     visibility_config=visibility("AwsCommonRuleSet"),
                 ),
                 wafv2.CfnWebACL.RuleProperty(
-                    name="RateLimitPerIp",
+                    # Request patterns known to be invalid or to exploit vulnerabilities (Log4j's JNDI lookups...).
+                    name="AwsKnownBadInputsRuleSet",
                     priority=1,
+                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                            vendor_name="AWS", name="AWSManagedRulesKnownBadInputsRuleSet"
+                        )
+                    ),
+                    visibility_config=visibility("AwsKnownBadInputsRuleSet"),
+                ),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RateLimitPerIp",
+                    priority=2,
                     action=wafv2.CfnWebACL.RuleActionProperty(block={}),
                     statement=wafv2.CfnWebACL.StatementProperty(
                         rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(

@@ -1,0 +1,208 @@
+"""`make review` (tools/review.py): the report generated from this session's synthesis and scanner runs.
+
+The report is a pure function of the templates, cdk-nag's report, the scanners' outputs and the context, so these
+tests pass it the session's real inputs (checkov and cfn-lint ran once, in tests/conftest.py) and edited copies of
+the templates, without running a scanner again.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.catalog import load_routes
+from stacks.components.rest_api import DISCOVERY_PATH, model_name
+from stacks.config import CONTEXT_KEYS
+from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, ROOT, cdk_context
+from tools import review
+from tools.assembly import load, parse_overrides
+from tools.scanners import ScannerRun, checkov_checks
+
+PARTITION, REGION, ACCOUNT = "${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}"
+
+
+@pytest.fixture(scope="module")
+def inputs(assembly, templates, cfn_lint_run, checkov_run) -> review.Inputs:
+    synthesized = load(Path(assembly.directory))
+    return review.Inputs(
+        templates=templates,
+        context=cdk_context(),
+        nag=synthesized.nag,
+        logical_ids=synthesized.logical_ids,
+        cfn_lint=cfn_lint_run,
+        checkov=checkov_run,
+    )
+
+
+@pytest.fixture(scope="module")
+def report(inputs) -> str:
+    return review.report(inputs)
+
+
+def table_after(text: str, heading: str) -> list[list[str]]:
+    """The cells of the first Markdown table after ``heading`` (escaped pipes kept inside their cell)."""
+    lines = text[text.index(heading) :].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+def unquote(cell: str) -> str:
+    return cell.strip("`")
+
+
+def with_statement(templates: Any, statement: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the templates whose function policy has one more statement."""
+    planted = copy.deepcopy(templates)
+    for resource in planted[API_STACK]["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Policy":
+            resource["Properties"]["PolicyDocument"]["Statement"].append(statement)
+    return planted
+
+
+def test_the_report_lists_every_bedrock_permission_with_its_resource_arns(report, templates):
+    (guardrail,) = [key for key, r in templates[API_STACK]["Resources"].items() if r["Type"] == "AWS::Bedrock::Guardrail"]
+    foundation = MODEL_ID.split(".", 1)[1]
+    profile = f"arn:{PARTITION}:bedrock:{REGION}:{ACCOUNT}:inference-profile/{MODEL_ID}"
+    expected = {("bedrock:InvokeModel", profile), ("bedrock:ApplyGuardrail", f"${{{guardrail}.GuardrailArn}}")}
+    expected |= {
+        ("bedrock:InvokeModel", f"arn:{PARTITION}:bedrock:{region}::foundation-model/{foundation}")
+        for region in CDK_CONTEXT["inferenceProfileRegions"][MODEL_ID.split(".")[0]]
+    }
+
+    rows = table_after(report, "### Bedrock permissions")
+    assert {(unquote(row[1]), unquote(row[2])) for row in rows} == expected
+    # the routed foundation models only through the configured profile
+    routed = [row for row in rows if "foundation-model" in row[2]]
+    assert routed and all(unquote(row[3]) == f"StringEquals bedrock:InferenceProfileArn: {profile}" for row in routed)
+    per_model = report.split("What each configured model may be invoked through:")[1].split("##")[0]
+    for action, resource in expected:
+        if action == "bedrock:InvokeModel":
+            assert f"`bedrock:InvokeModel` on `{resource}`" in per_model
+
+
+def test_the_report_gives_the_authorization_model_validator_and_throttling_of_every_route(report):
+    rows = {(row[0], unquote(row[1])): row for row in table_after(report, "| method | path | authorization |")}
+    catalog = load_routes()
+
+    assert set(rows) == {("POST", route.path) for route in catalog} | {("GET", DISCOVERY_PATH)}
+    assert len(rows) == len(catalog) + 1 == 12
+    throttling = f"{CDK_CONTEXT['throttlingRateLimit']}/s, burst {CDK_CONTEXT['throttlingBurstLimit']}"
+    for (method, path), row in rows.items():
+        assert row[2] == "AWS_IAM", (method, path)
+        assert row[5] == throttling
+    for route in catalog:
+        row = rows[("POST", route.path)]
+        assert unquote(row[3]) == f"{model_name(route)} (application/json)"
+        assert row[4] == "body + parameters"
+    assert rows[("GET", DISCOVERY_PATH)][3] == "— (no body)"
+    assert "authorization: AWS_IAM on 12." in report
+
+
+def test_the_xray_wildcard_is_shown_as_acknowledged_and_nothing_needs_attention(report):
+    (xray,) = [row for row in table_after(report, "### Role `GenAiRole") if "xray:PutTraceSegments" in row[3]]
+    assert xray[4] == "`*`"
+    assert xray[6] == "⚑ resource `*` — acknowledged"
+    assert "acknowledged: cdk-nag `IAM5[Resource::*]`: Only xray:PutTraceSegments and xray:PutTelemetryRecords" in report
+    assert "**Needs attention:** nothing found." in report
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, "resource `*`"),
+        ({"Effect": "Allow", "Action": "bedrock:*", "Resource": "arn:aws:bedrock:us-east-1::foundation-model/x"}, "wildcard action `bedrock:*`"),
+        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"}, "wildcard in `arn:aws:s3:::bucket/*`"),
+    ],
+)
+def test_a_planted_wildcard_is_flagged_and_not_taken_as_acknowledged(inputs, statement, reason):
+    # The X-Ray acknowledgment (IAM5[Resource::*]) sits on the same policy: it must not cover an S3 action.
+    text = review.report(review.Inputs(**{**vars(inputs), "templates": with_statement(inputs.templates, statement)}))
+
+    (row,) = [row for row in table_after(text, "### Role `GenAiRole") if unquote(row[3]) == statement["Action"]]
+    assert row[6].startswith("⚠ ") and reason in row[6] and "NOT acknowledged" in row[6]
+    assert "**Needs attention:** \n- ⚠ IAM: `#6`" in text
+    assert "1 not covered" in text
+
+
+def test_a_method_without_authorization_is_flagged(inputs):
+    planted = copy.deepcopy(inputs.templates)
+    method = planted[API_STACK]["Resources"]["RestApiusecasesGET06FBFDE1"]
+    method["Properties"]["AuthorizationType"] = "NONE"
+
+    text = review.report(review.Inputs(**{**vars(inputs), "templates": planted}))
+    row = {(r[0], unquote(r[1])): r for r in table_after(text, "| method | path | authorization |")}[("GET", DISCOVERY_PATH)]
+    assert row[2] == "⚠ NONE"
+    assert "- ⚠ API: GET `/use-cases` has no authorization." in text
+
+
+def test_two_generations_are_byte_identical_and_independent_of_input_order(inputs, report, assembly):
+    shuffled = {
+        stack: {**template, "Resources": dict(reversed(list(template["Resources"].items())))}
+        for stack, template in reversed(list(inputs.templates.items()))
+    }
+    again = review.report(review.Inputs(**{**vars(inputs), "templates": shuffled}))
+
+    assert review.report(inputs).encode() == report.encode() == again.encode()
+    assert str(assembly.directory) not in report and "/tmp" not in report  # no temporary paths
+
+
+def test_the_scanner_section_shows_the_runs_it_was_given(inputs, report):
+    passed, skipped = (len(checkov_checks(inputs.checkov, outcome)) for outcome in ("passed", "skipped"))
+    recorded = sum(len(r.get("Metadata", {}).get("checkov", {}).get("skip", [])) for t in inputs.templates.values() for r in t["Resources"].values())
+    assert skipped == recorded > 0
+    assert f"{passed} passed, 0 failed, {skipped} skipped (exit code 0)." in report
+    assert f"{len(inputs.cfn_lint.output)} findings on {len(inputs.templates)} templates" in report
+    for resource in inputs.templates[API_STACK]["Resources"].values():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert skip["comment"] in report
+    for violation in inputs.nag["suppressedViolations"]:
+        assert violation["reason"] in report
+
+    failing = ScannerRun(
+        [{"results": {"passed_checks": [], "skipped_checks": [], "failed_checks": [{"check_id": "CKV_AWS_999", "check_name": "A planted failure", "resource": "AWS::Lambda::Function.X"}]}}],
+        1,
+        "",
+    )
+    lint = ScannerRun([{"Rule": {"Id": "W1234"}, "Level": "Warning", "Filename": "/somewhere/Api.template.json", "Location": {"Path": ["Resources", "X"]}, "Message": "planted"}], 4, "")
+    text = review.report(review.Inputs(**{**vars(inputs), "checkov": failing, "cfn_lint": lint}))
+    assert "| `CKV_AWS_999` | A planted failure | `AWS::Lambda::Function.X` |" in text
+    assert "| `W1234` | Warning | `Api.template.json` | `Resources/X` | planted |" in text
+    assert "- ⚠ checkov: 1 failed check." in text and "- ⚠ cfn-lint: 1 finding." in text
+    assert "/somewhere" not in text
+
+
+def test_the_cost_section_agrees_with_the_readme(report):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # The README's worked example and its count of alarm metrics, derived here from the templates and modelPrices.
+    assert "**about $0.00096**" in readme
+    assert "| $0.00096 | $0.96 | 99 % |" in report
+    assert "5 alarms on 6 metrics" in readme and "5 alarms on 6 metrics" in report
+    fixed = table_after(report, "### Fixed monthly cost at idle")
+    assert [row[0] for row in fixed] == ["KMS customer managed keys", "CloudWatch dashboards", "CloudWatch alarms"]
+    assert "**About $1.00 to $4.60 a month at idle**" in report
+    assert f"({CDK_CONTEXT['lambdaMemoryMb']} MB / 1024)" in report
+
+
+def test_the_context_section_lists_every_key_and_marks_overrides(inputs):
+    rows = {unquote(row[0]): row for row in table_after(review.report(inputs), "## 7. Context in effect")}
+    assert set(rows) == set(CONTEXT_KEYS)
+    assert all(row[2] in ("cdk.json", "default (unset)") for row in rows.values())
+
+    overridden = review.section_context(review.Inputs(**{**vars(inputs), "context": {**inputs.context, **parse_overrides(["lambdaMemoryMb=512"])}}))
+    (row,) = [line for line in overridden if line.startswith("| `lambdaMemoryMb` |")]
+    assert row == "| `lambdaMemoryMb` | `512` | **override** (cdk.json: `256`) |"
+
+
+def test_parse_overrides_takes_cdk_style_pairs():
+    assert parse_overrides(["a=1", "b={\"x\": 1}", "c="]) == {"a": "1", "b": '{"x": 1}', "c": ""}
+    with pytest.raises(ValueError, match="key=value"):
+        parse_overrides(["novalue"])
