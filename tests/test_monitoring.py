@@ -95,7 +95,7 @@ def test_the_app_has_an_api_stack_and_a_monitoring_stack_that_depends_on_it(asse
 
 def test_the_monitoring_inputs_come_from_the_api_stack(templates, dashboard):
     api, monitoring = templates[API_STACK], templates[MONITORING_STACK]
-    function_id, _ = only(api, "AWS::Lambda::Function")
+    (function_id,) = [key for key, r in resources(api, "AWS::Lambda::Function").items() if r["Properties"]["Handler"] == "handler.lambda_handler"]
     stage_id, _ = only(api, "AWS::ApiGateway::Stage")
     function_output = f"<Output {API_STACK}.{published_output(api, function_id)}>"
     stage_output = f"<Output {API_STACK}.{published_output(api, stage_id)}>"
