@@ -47,6 +47,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
         routes=routes,
         stage=api.rest_api.api.deployment_stage,
         function=api.handler.function,
+        stream_function=api.stream_handler.function if api.stream_handler is not None else None,
         env=env,
         description="Generative AI reference architecture: dashboard and alarms of the API",
     )

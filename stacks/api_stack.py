@@ -14,6 +14,7 @@ from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.genai_function import GenAiFunction
 from stacks.components.guardrail import GenAiGuardrail
 from stacks.components.rest_api import GenAiRestApi
+from stacks.components.streaming import StreamingFunction
 from stacks.config import AppConfig
 from stacks.function_env import app_environment, model_ids
 
@@ -23,30 +24,61 @@ class GenAiApiStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         models = model_ids(config)
         self.guardrail = GenAiGuardrail(self, "Guardrail", config=config.guardrail)
+        environment = app_environment(config, guardrail=(self.guardrail.guardrail_id, self.guardrail.version_number))
         self.handler = GenAiFunction(
             self,
             "GenAi",
             config=config.function,
             bedrock=config.bedrock,
             models=models,
-            environment=app_environment(config, guardrail=(self.guardrail.guardrail_id, self.guardrail.version_number)),
+            environment=environment,
             log_removal_policy=config.log_removal_policy,
         )
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())
         self.bedrock.grant_invoke(self.handler.function)
         self.guardrail.grant_apply(self.handler.function)
+        # Streaming routes (catalog "streaming": true) are served by a second function over the same asset, run by
+        # the Lambda Web Adapter, which may only stream (ConverseStream) from the same models.
+        self.stream_handler = (
+            StreamingFunction(
+                self,
+                "GenAiStream",
+                config=config.function,
+                streaming=config.streaming,
+                bedrock=config.bedrock,
+                models=models,
+                environment=environment,
+                log_removal_policy=config.log_removal_policy,
+            ).handler
+            if any(route.streaming for route in routes)
+            else None
+        )
+        if self.stream_handler is not None:
+            self.bedrock.grant_invoke_stream(self.stream_handler.function)
+            self.guardrail.grant_apply(self.stream_handler.function)
         self.rest_api = GenAiRestApi(
             self,
             "Rest",
             config=config.api,
             function=self.handler.function,
+            stream_function=self.stream_handler.function if self.stream_handler else None,
+            stream_integration_timeout_seconds=config.streaming.integration_timeout_seconds,
             routes=routes,
             log_removal_policy=config.log_removal_policy,
         )
-        self._record_function_exceptions()
+        for function in (self.handler, self.stream_handler):
+            if function is not None:
+                self._record_function_exceptions(function)
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.api.url, description="Base URL of the API")
         CfnOutput(self, "FunctionName", value=self.handler.function.function_name, description="The Lambda function")
+        if self.stream_handler is not None:
+            CfnOutput(
+                self,
+                "StreamFunctionName",
+                value=self.stream_handler.function.function_name,
+                description="The streaming Lambda function (Lambda Web Adapter)",
+            )
         CfnOutput(self, "GuardrailId", value=self.guardrail.guardrail_id, description="The Bedrock guardrail")
         if self.rest_api.api_key is not None:
             CfnOutput(
@@ -56,10 +88,10 @@ class GenAiApiStack(Stack):
                 description="aws apigateway get-api-key --include-value --api-key <id> shows the key",
             )
 
-    def _record_function_exceptions(self) -> None:
-        function = self.handler.function
+    def _record_function_exceptions(self, handler: GenAiFunction) -> None:
+        function = handler.function
         acknowledge(
-            self.handler.role.node.find_child("DefaultPolicy"),
+            handler.role.node.find_child("DefaultPolicy"),
             "IAM5[Resource::*]",
             "Only xray:PutTraceSegments and xray:PutTelemetryRecords have the * resource: X-Ray supports no resource-level permissions for them. Every Bedrock and Logs statement names its resources.",
         )
@@ -67,4 +99,4 @@ class GenAiApiStack(Stack):
         skip_checkov(function, "CKV_AWS_117", "No VPC resources are used; Bedrock is reached over its TLS, SigV4-signed public endpoint. A VPC would add NAT or endpoint costs for no isolation gain.")
         skip_checkov(function, "CKV_AWS_115", "Concurrency is bounded at the edge by stage throttling (and the usage plan in api-key mode); reserved concurrency fails in sandbox accounts with the minimum unreserved pool.")
         skip_checkov(function, "CKV_AWS_173", "The environment holds no secrets (model ids, guardrail id, timeouts), so the default AWS-managed encryption suffices.")
-        skip_checkov(self.handler.log_group, "CKV_AWS_158", "CloudWatch Logs encrypts at rest with service-managed keys; no prompt or response text is logged, and a customer-managed key would add a fixed monthly cost.")
+        skip_checkov(handler.log_group, "CKV_AWS_158", "CloudWatch Logs encrypts at rest with service-managed keys; no prompt or response text is logged, and a customer-managed key would add a fixed monthly cost.")

@@ -21,17 +21,22 @@ class Route:
     task: str
     summary: str
     input_schema: dict[str, Any]
+    streaming: bool = False  # also served as Server-Sent Events at <path>/stream, by the streaming function
 
     @property
     def path(self) -> str:
         return f"/{self.family}/{self.task}"
+
+    @property
+    def stream_path(self) -> str:
+        return f"{self.path}/stream"
 
 
 def load_routes(directory: Path = CATALOG_DIR) -> list[Route]:
     routes = []
     for path in sorted(directory.glob("*/*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
-        routes.append(Route(data["family"], data["task"], data["summary"], data["input"]))
+        routes.append(Route(data["family"], data["task"], data["summary"], data["input"], bool(data.get("streaming", False))))
     if not routes:
         raise FileNotFoundError(f"no use cases found under {directory}")
     return routes

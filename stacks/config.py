@@ -20,6 +20,7 @@ FAMILIES = ("customer-experience", "productivity", "process-optimization")
 # Values CloudWatch Logs accepts for a log group's retention, in days.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 MAX_INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway's default maximum for a REST integration
+MAX_STREAM_SECONDS = 900  # API Gateway streams a response for at most 15 minutes; a Lambda function runs at most 15
 
 # A foundation model id (amazon.nova-2-lite-v1:0) or a system-defined inference profile id (us.amazon.nova-2-lite-v1:0).
 MODEL_ID = re.compile(r"^(?:(?P<geo>[a-z]{2,6}(?:-[a-z]+)?)\.)?(?P<model>[a-z0-9-]+\.[A-Za-z0-9._:-]+)$")
@@ -45,6 +46,9 @@ CONTEXT_KEYS = (
     "lambdaMemoryMb",
     "lambdaTimeoutSeconds",
     "powertoolsLayerVersion",
+    "lambdaWebAdapterLayerVersion",
+    "streamFunctionTimeoutSeconds",
+    "streamIntegrationTimeoutSeconds",
     "logRetentionDays",
     "stageName",
     "apiIntegrationTimeoutSeconds",
@@ -109,6 +113,15 @@ class FunctionConfig:
 
 
 @dataclass(frozen=True)
+class StreamingConfig:
+    """The streaming function (Lambda Web Adapter) and its STREAM integration: both may outlast the 29-second limit."""
+
+    function_timeout_seconds: int
+    integration_timeout_seconds: int
+    web_adapter_layer_version: int
+
+
+@dataclass(frozen=True)
 class ApiConfig:
     stage_name: str
     integration_timeout_seconds: int
@@ -155,6 +168,7 @@ class AppConfig:
     models: Mapping[str, ModelTarget]  # family -> target
     bedrock: BedrockClientConfig
     function: FunctionConfig
+    streaming: StreamingConfig
     api: ApiConfig
     guardrail: GuardrailConfig
     log_prompts_for_debugging: bool
@@ -363,6 +377,19 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
             f"({bedrock.worst_case_seconds}) < lambdaTimeoutSeconds ({function.timeout_seconds}) "
             f"< apiIntegrationTimeoutSeconds ({api.integration_timeout_seconds})"
         )
+    streaming = StreamingConfig(
+        function_timeout_seconds=ctx.integer("streamFunctionTimeoutSeconds", 10, MAX_STREAM_SECONDS),
+        integration_timeout_seconds=ctx.integer("streamIntegrationTimeoutSeconds", 10, MAX_STREAM_SECONDS),
+        web_adapter_layer_version=ctx.integer("lambdaWebAdapterLayerVersion", 1, 10000),
+    )
+    # The stream's chain: a Bedrock call gives up before the function does (so the stream ends with an error
+    # event), and the function ends before API Gateway cuts the stream.
+    if not bedrock.worst_case_seconds < streaming.function_timeout_seconds < streaming.integration_timeout_seconds:
+        raise ConfigError(
+            "streaming timeouts must chain: (bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds) x "
+            f"bedrockMaxAttempts ({bedrock.worst_case_seconds}) < streamFunctionTimeoutSeconds "
+            f"({streaming.function_timeout_seconds}) < streamIntegrationTimeoutSeconds ({streaming.integration_timeout_seconds})"
+        )
     models = _model_targets(ctx)
     namespace = ctx.raw("metricsNamespace")
     if not isinstance(namespace, str) or not NAMESPACE.match(namespace):
@@ -383,6 +410,7 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         models=models,
         bedrock=bedrock,
         function=function,
+        streaming=streaming,
         api=api,
         guardrail=guardrail,
         log_prompts_for_debugging=ctx.boolean("logPromptsForDebugging"),

@@ -33,11 +33,18 @@ class GenAiMonitoringStack(Stack):
         routes: list[Route],
         stage: apigw.Stage,
         function: lambda_.IFunction,
+        stream_function: lambda_.IFunction | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         alarm_prefix = f"{self.stack_name}-"
-        metrics = GenAiMetrics(namespace=config.monitoring.metrics_namespace, service=SERVICE_NAME, stage=stage, function=function)
+        metrics = GenAiMetrics(
+            namespace=config.monitoring.metrics_namespace,
+            service=SERVICE_NAME,
+            stage=stage,
+            function=function,
+            stream_function=stream_function,
+        )
         self.alarm_topic = AlarmTopic(self, "AlarmTopic", alarm_name_prefix=alarm_prefix, email=config.monitoring.alarm_email)
         self.alarms = GenAiAlarms(
             self, "Alarms", metrics=metrics, config=config.monitoring, topic=self.alarm_topic.topic, name_prefix=alarm_prefix

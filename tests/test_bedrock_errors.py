@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, NoCredentialsError, PartialCredentialsError, ReadTimeoutError
 from genai_core.bedrock import UPSTREAM_ERRORS
 
 from tests.support import ROOT
@@ -87,6 +87,8 @@ def test_an_unknown_bedrock_error_is_a_502(call, bedrock):
         (ReadTimeoutError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"), (504, "model_timeout")),
         (ConnectTimeoutError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"), (503, "upstream_unavailable")),
         (EndpointConnectionError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"), (503, "upstream_unavailable")),
+        (NoCredentialsError(), (500, "bedrock_credentials_error")),
+        (PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"), (500, "bedrock_credentials_error")),
     ],
 )
 def test_transport_failures_get_their_documented_status(call, handler, monkeypatch, error, expected):
@@ -99,6 +101,16 @@ def test_transport_failures_get_their_documented_status(call, handler, monkeypat
     response = call(CHAT, BODY)
 
     assert (response.status, response.body["error"]["code"]) == expected
+
+
+@pytest.mark.parametrize("code", ["UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException"])
+def test_rejected_credentials_are_the_functions_problem_not_the_models(call, bedrock, code):
+    bedrock.add_client_error("converse", service_error_code=code, http_status_code=403)
+
+    response = call(CHAT, BODY)
+
+    assert response.status == 500
+    assert response.body["error"] == {"code": "bedrock_credentials_error", "message": "The function has no valid AWS credentials to call Amazon Bedrock."}
 
 
 def test_the_readme_documents_every_mapped_error():

@@ -147,3 +147,66 @@ def test_local_needs_no_credentials_and_takes_its_port_from_port_or_the_flag(mon
     assert client.resolve_target(namespace, FakeSession()).base_url == "http://127.0.0.1:4001/"
     with pytest.raises(SystemExit):
         client.main(["use-cases", "--port", "4001"], session=FakeSession())  # --port goes with --local
+
+
+@pytest.fixture
+def sse_api() -> Any:
+    """A stand-in for the stream route: answers POST .../stream with chunked Server-Sent Events."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from http_io import write_response
+
+    seen: list[str] = []
+    ending = [b'event: done\ndata: {"stopReason":"end_turn","usage":{"inputTokens":9,"outputTokens":4,"totalTokens":13}}\n\n']
+
+    class Response:
+        def __init__(self, chunks: list[bytes]) -> None:
+            self.status, self.headers, self.chunks, self.streamed = 200, {"Content-Type": "text/event-stream; charset=utf-8"}, iter(chunks), True
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(self.path)
+            write_response(self, Response([b'event: delta\ndata: {"text":"Ol\xc3\xa1, "}\n\n', b'event: delta\ndata: {"text":"tudo bem?"}\n\n', *ending]))
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1/", seen, ending
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_stream_posts_to_the_stream_route_and_prints_the_text_as_it_comes(sse_api):
+    url, seen, _ = sse_api
+
+    code, out, err = run(["customer-experience/chat", "--url", url, "--stream"], FakeSession())
+
+    assert code == 0
+    assert seen == ["/v1/customer-experience/chat/stream"]
+    assert out == "Olá, tudo bem?\n"
+    assert 'done: {"stopReason": "end_turn"' in err
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_stream_that_ends_in_an_error_event_exits_1(sse_api):
+    url, _, ending = sse_api
+    ending[0] = b'event: error\ndata: {"error":{"code":"throttled","message":"slow down"}}\n\n'
+
+    code, out, err = run(["customer-experience/chat", "--url", url, "--stream"], FakeSession())
+
+    assert code == 1
+    assert out == "Olá, tudo bem?\n"
+    assert 'error event: {"error": {"code": "throttled"' in err
+
+
+def test_stream_needs_a_task():
+    code, _, err = run(["use-cases", "--stream", "--url", "http://127.0.0.1:9/"], FakeSession())
+
+    assert code == 2 and "--stream goes with" in err

@@ -146,3 +146,23 @@ def test_a_bad_value_names_the_key_and_what_it_allows(overrides, message):
         load_config(context_values(**overrides))
 
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"streamFunctionTimeoutSeconds": 20}, r"streaming timeouts must chain: .* \(26\) < streamFunctionTimeoutSeconds \(20\)"),
+        ({"streamIntegrationTimeoutSeconds": 120}, r"< streamIntegrationTimeoutSeconds \(120\)"),
+        ({"streamIntegrationTimeoutSeconds": 901}, "context key 'streamIntegrationTimeoutSeconds' must be an integer from 10 to 900"),
+        ({"lambdaWebAdapterLayerVersion": 0}, "context key 'lambdaWebAdapterLayerVersion'"),
+    ],
+)
+def test_streaming_settings_are_checked(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(context_values(**overrides))
+
+
+def test_the_stream_may_outlast_the_29_second_limit_up_to_15_minutes():
+    config = load_config(context_values(streamFunctionTimeoutSeconds=890, streamIntegrationTimeoutSeconds=900))
+
+    assert (config.streaming.function_timeout_seconds, config.streaming.integration_timeout_seconds) == (890, 900)

@@ -15,6 +15,7 @@ from tests.conftest import FUNCTION_ENV, synthesize
 from tests.support import API_STACK, CDK_CONTEXT, cdk_context
 
 ROUTES = {route.path for route in load_routes()}
+STREAM_ROUTES = {route.stream_path for route in load_routes() if route.streaming}
 # X-Ray has no resource-level permissions: the trace-writing statement that active tracing adds is the one "*".
 XRAY_WRITE = {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
 
@@ -26,6 +27,16 @@ def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[st
 def the_one(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
     (resource,) = resources(template, resource_type).values()
     return resource["Properties"]
+
+
+def function(template: dict[str, Any], handler: str = "handler.lambda_handler") -> tuple[str, dict[str, Any]]:
+    """The function whose handler is ``handler`` (the buffered API's by default; ``run.sh``: the streaming one)."""
+    (found,) = [(key, r) for key, r in resources(template, "AWS::Lambda::Function").items() if r["Properties"]["Handler"] == handler]
+    return found
+
+
+def api_function(template: dict[str, Any]) -> dict[str, Any]:
+    return function(template)[1]["Properties"]
 
 
 def resource_paths(template: dict[str, Any]) -> dict[str, str]:
@@ -72,7 +83,7 @@ def test_the_function_runs_python_on_arm64_with_explicit_memory_and_timeout(api_
 
 def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
     template = templates[API_STACK]
-    environment = dict(the_one(template, "AWS::Lambda::Function")["Environment"]["Variables"])
+    environment = dict(api_function(template)["Environment"]["Variables"])
     (guardrail_id,) = resources(template, "AWS::Bedrock::Guardrail")
     (version_id,) = resources(template, "AWS::Bedrock::GuardrailVersion")
 
@@ -85,17 +96,18 @@ def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
 
 def test_the_function_logs_to_its_own_log_group_with_a_retention(templates):
     template = templates[API_STACK]
-    log_group_id = the_one(template, "AWS::Lambda::Function")["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group_id = api_function(template)["LoggingConfig"]["LogGroup"]["Ref"]
     log_group = template["Resources"][log_group_id]
     assert log_group["Type"] == "AWS::Logs::LogGroup"
     assert log_group["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
 
 
-def test_the_function_waits_for_its_roles_policy_and_nothing_redundant(templates):
+@pytest.mark.parametrize(("handler", "role"), [("handler.lambda_handler", "GenAiRole"), ("run.sh", "GenAiStreamFunctionRole")])
+def test_each_function_waits_for_its_roles_policy_and_nothing_redundant(templates, handler, role):
     template = templates[API_STACK]
-    (function,) = resources(template, "AWS::Lambda::Function").values()
-    (policy_id,) = [key for key, r in resources(template, "AWS::IAM::Policy").items() if "GenAiRole" in key]
-    assert function["DependsOn"] == [policy_id]
+    _, found = function(template, handler)
+    (policy_id,) = [key for key, r in resources(template, "AWS::IAM::Policy").items() if key.startswith(role)]
+    assert found["DependsOn"] == [policy_id]
 
 
 @pytest.mark.parametrize(("profile", "policy"), [("sandbox", "Delete"), ("production", "Retain")])
@@ -103,7 +115,7 @@ def test_the_profile_decides_whether_the_log_groups_outlive_the_stack(templates,
     template = templates[API_STACK] if profile == CDK_CONTEXT["profile"] else synthesize(cdk_context(profile=profile))[API_STACK]
     log_groups = resources(template, "AWS::Logs::LogGroup").values()
 
-    assert len(log_groups) == 2  # the function's and the API's access logs
+    assert len(log_groups) == 3  # the two functions' and the API's access logs
     for log_group in log_groups:
         assert (log_group["DeletionPolicy"], log_group["UpdateReplacePolicy"]) == (policy, policy)
         assert log_group["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
@@ -118,30 +130,35 @@ def test_the_function_traces_actively_and_may_write_traces(api_template):
 
 
 def test_the_function_publishes_metrics_to_the_configured_namespace(templates):
-    environment = the_one(templates[API_STACK], "AWS::Lambda::Function")["Environment"]["Variables"]
+    environment = api_function(templates[API_STACK])["Environment"]["Variables"]
 
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == CDK_CONTEXT["metricsNamespace"] == "GenAiReference"
 
 
 def test_timeouts_chain_from_bedrock_to_the_function_to_the_api(templates):
     template = templates[API_STACK]
-    function = the_one(template, "AWS::Lambda::Function")
+    function = api_function(template)
     env = function["Environment"]["Variables"]
     bedrock_worst_case = (int(env["BEDROCK_CONNECT_TIMEOUT"]) + int(env["BEDROCK_READ_TIMEOUT"])) * int(env["BEDROCK_MAX_ATTEMPTS"])
     integration_timeouts = {
-        method["Properties"]["Integration"]["TimeoutInMillis"] for method in resources(template, "AWS::ApiGateway::Method").values()
+        method["Properties"]["Integration"]["TimeoutInMillis"]
+        for method in resources(template, "AWS::ApiGateway::Method").values()
+        if "ResponseTransferMode" not in method["Properties"]["Integration"]  # the stream's chain is its own
     }
 
     assert len(integration_timeouts) == 1
-    assert bedrock_worst_case < function["Timeout"] < integration_timeouts.pop() / 1000
+    assert bedrock_worst_case < function["Timeout"] < integration_timeouts.pop() / 1000 <= 29
 
 
 # --- IAM --------------------------------------------------------------------------------------------------------
 
 
-def bedrock_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+def bedrock_statements(template: dict[str, Any], role: str = "GenAiRole") -> list[dict[str, Any]]:
+    """The Bedrock statements of one function's role policy (the buffered API's by default)."""
     statements = []
-    for policy in resources(template, "AWS::IAM::Policy").values():
+    for key, policy in resources(template, "AWS::IAM::Policy").items():
+        if not key.startswith(role):
+            continue
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(action.startswith("bedrock:") for action in actions):
@@ -192,7 +209,7 @@ def test_no_statement_uses_a_wildcard_action_or_a_wildcard_resource(templates):
         for policy in resources(templates[API_STACK], "AWS::IAM::Policy").values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
-    assert statements.count(XRAY_WRITE) == 1
+    assert statements.count(XRAY_WRITE) == 2  # one per function
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not any(action == "*" or action.endswith(":*") for action in actions), statement
@@ -227,7 +244,7 @@ def test_models_configured_per_family_are_each_granted():
     routed = statements["InvokeRoutedFoundationModelsThroughProfilesOnly"]["Resource"]
     expected_regions = CDK_CONTEXT["inferenceProfileRegions"]["us"] + CDK_CONTEXT["inferenceProfileRegions"]["eu"]
     assert len(routed) == len(set(expected_regions))
-    assert json.loads(the_one(template, "AWS::Lambda::Function")["Environment"]["Variables"]["MODEL_IDS"]) == models
+    assert json.loads(api_function(template)["Environment"]["Variables"]["MODEL_IDS"]) == models
     source_region_rules = [key for key in template["Rules"] if key != "CheckBootstrapVersion"]
     assert len(source_region_rules) == 2  # one per geographic profile; none for a foundation model
 
@@ -249,8 +266,9 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         properties = method["Properties"]
         assert properties["AuthorizationType"] == "AWS_IAM", properties
         routed[paths[properties["ResourceId"]["Ref"]]] = properties
-    assert set(routed) == ROUTES | {"/use-cases"}
+    assert set(routed) == ROUTES | STREAM_ROUTES | {"/use-cases"}
     assert len(ROUTES) == 11  # the three families' eleven tasks
+    assert STREAM_ROUTES == {"/customer-experience/chat/stream"}
     for path, properties in routed.items():
         assert properties["HttpMethod"] == ("GET" if path == "/use-cases" else "POST")
         assert properties["Integration"]["Type"] == "AWS_PROXY"
@@ -302,7 +320,8 @@ def test_api_gateways_own_errors_use_the_json_error_envelope(api_template, respo
 def test_only_api_gateway_may_invoke_the_function_and_only_through_the_stage(templates):
     permissions = resources(templates[API_STACK], "AWS::Lambda::Permission").values()
 
-    assert len(permissions) == len(ROUTES) + 1  # one per method (the tasks and GET /use-cases), no test-invoke ones
+    # One per method (the tasks, their streams and GET /use-cases), no test-invoke ones.
+    assert len(permissions) == len(ROUTES) + len(STREAM_ROUTES) + 1
     for permission in permissions:
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
         assert permission["Properties"]["Action"] == "lambda:InvokeFunction"
@@ -331,7 +350,7 @@ def test_synth_with_an_explicit_account_and_region():
     app = build_app(context=cdk_context(account="123456789012", region="sa-east-1"))
     stack = app.node.find_child(API_STACK)
     assert (stack.account, stack.region) == ("123456789012", "sa-east-1")
-    Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 1)
+    Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 2)  # the API's and the streaming one
 
 
 def test_a_bad_context_value_fails_synth_with_a_message_naming_the_key():

@@ -116,7 +116,7 @@ def test_a_proxy_response_merges_its_headers_and_decodes_a_base64_body():
 def test_the_local_environment_is_the_deployed_functions_from_the_same_config(templates):
     config = local_api.load_local_config()
     aws = local_api.AwsSetup("us-west-2", "AWS_REGION", "env")
-    (function,) = [r for r in templates[API_STACK]["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    (function,) = [r for r in templates[API_STACK]["Resources"].values() if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "handler.lambda_handler"]
     deployed = dict(function["Properties"]["Environment"]["Variables"])
     deployed.pop("GUARDRAIL_ID"), deployed.pop("GUARDRAIL_VERSION")
 
@@ -279,8 +279,8 @@ def test_throttling_keeps_its_retry_after_header(serve, bedrock):
     [
         ("AccessDeniedException", 502, "upstream_access_denied", "Model catalog"),
         ("ResourceNotFoundException", 502, "model_not_found", "export AWS_REGION="),
-        ("ExpiredTokenException", 502, "upstream_error", "aws sso login"),
-        ("UnrecognizedClientException", 502, "upstream_error", "aws configure"),
+        ("ExpiredTokenException", 500, "bedrock_credentials_error", "aws sso login"),
+        ("UnrecognizedClientException", 500, "bedrock_credentials_error", "aws configure"),
     ],
 )
 def test_errors_the_local_set_up_causes_carry_a_hint(serve, bedrock, bedrock_error, status, code, fix):
@@ -337,8 +337,8 @@ def test_without_credentials_it_starts_says_how_to_fix_it_and_hints_on_each_fail
 
     status, headers, body = local.call("POST", "/productivity/summarize", {"text": "Hello."})
 
-    # What the core answers when botocore has no credentials: NoCredentialsError is a BotoCoreError -> upstream_error.
-    assert (status, body["error"]["code"]) == (502, "upstream_error")
+    # Bedrock never saw the request: the core says it is the function's credentials, not the model.
+    assert (status, body["error"]["code"]) == (500, "bedrock_credentials_error")
     assert "NoCredentialsError" in headers[local_api.HINT_HEADER] and "aws sso login" in headers[local_api.HINT_HEADER]
     status, _, _ = local.call("GET", "/use-cases")
     assert status == 200  # what needs no model still works
@@ -459,3 +459,34 @@ def test_make_local_is_a_target_that_sets_itself_up_and_make_help_lists_it():
     assert re.search(r"^local: \$\(PY_STAMP\)\n\t\$\(PY\) -m tools\.local_api", makefile, re.MULTILINE)
     assert re.search(r"^#   make local ", makefile, re.MULTILINE)
     assert re.search(r"^#   .*python -m tools\.client", makefile, re.MULTILINE)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_make_local_streams_the_chat_through_the_streaming_adapter(serve, monkeypatch):
+    """The real route: POST /customer-experience/chat/stream goes to stream_app.handle (ConverseStream faked at its
+    client), and the deltas reach the caller as Server-Sent Events, then the final event."""
+    import stream_app
+    from genai_core import sse
+
+    local = serve()
+    events = [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"delta": {"text": "Olá! "}, "contentBlockIndex": 0}},
+        {"contentBlockDelta": {"delta": {"text": "Tudo bem?"}, "contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "end_turn"}},
+        {"metadata": {"usage": {"inputTokens": 9, "outputTokens": 4, "totalTokens": 13}, "metrics": {"latencyMs": 5}}},
+    ]
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(stream_app.bedrock_client, "converse_stream", lambda **request: calls.append(request) or {"stream": iter(events)})
+    body = json.dumps({"messages": [{"role": "user", "content": "Oi"}]}).encode()
+
+    status, headers, raw = http_request(local.port, "POST", f"/{local.api.stage}/customer-experience/chat/stream", body)
+
+    assert (status, headers["Transfer-Encoding"]) == (200, "chunked")
+    parsed = sse.parse(raw)
+    assert parsed[:2] == [("delta", {"text": "Olá! "}), ("delta", {"text": "Tudo bem?"})]
+    assert parsed[2][0] == "done" and parsed[2][1]["usage"] == {"inputTokens": 9, "outputTokens": 4, "totalTokens": 13}
+    assert calls[0]["messages"] == [{"role": "user", "content": [{"text": "Oi"}]}]
+    # Before the first byte, the usual JSON error.
+    status, _, raw = http_request(local.port, "POST", "/customer-experience/chat/stream", b'{"messages": []}')
+    assert (status, json.loads(raw)["error"]["code"]) == (400, "validation_error")

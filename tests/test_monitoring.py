@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match, Template
 from stacks.catalog import load_routes
 from stacks.components.app_metrics import FUNCTION_METRICS
 from tests.conftest import synthesize
-from tests.support import API_STACK, CDK_CONTEXT, MONITORING_STACK, cdk_context, converse_text_response
+from tests.support import API_STACK, CDK_CONTEXT, MONITORING_STACK, cdk_context, converse_text_response, converse_tool_response
 
 ROUTES = load_routes()
 NAMESPACE = CDK_CONTEXT["metricsNamespace"]
@@ -95,7 +95,7 @@ def test_the_app_has_an_api_stack_and_a_monitoring_stack_that_depends_on_it(asse
 
 def test_the_monitoring_inputs_come_from_the_api_stack(templates, dashboard):
     api, monitoring = templates[API_STACK], templates[MONITORING_STACK]
-    function_id, _ = only(api, "AWS::Lambda::Function")
+    (function_id,) = [key for key, r in resources(api, "AWS::Lambda::Function").items() if r["Properties"]["Handler"] == "handler.lambda_handler"]
     stage_id, _ = only(api, "AWS::ApiGateway::Stage")
     function_output = f"<Output {API_STACK}.{published_output(api, function_id)}>"
     stage_output = f"<Output {API_STACK}.{published_output(api, stage_id)}>"
@@ -140,6 +140,9 @@ def test_the_dashboard_has_every_widget_operators_need(dashboard):
         "Model errors by code",
         "Bedrock throttles per use case",
         "Guardrail interventions per use case",
+        "Structured-output retries per use case",
+        "Streaming: time to first token",
+        "Streaming function errors",
     ]
 
 
@@ -244,12 +247,13 @@ def single_metric(alarm: dict[str, Any]) -> tuple[str, str, str]:
     return stat["Metric"]["Namespace"], stat["Metric"]["MetricName"], stat["Stat"]
 
 
-def test_five_alarms_each_notify_the_topic_when_firing_and_when_recovering(monitoring):
+def test_six_alarms_each_notify_the_topic_when_firing_and_when_recovering(monitoring):
     topic_id, _ = only(monitoring, "AWS::SNS::Topic")
     alarms = alarms_by_name(monitoring)
 
     assert set(alarms) == {
-        f"{ALARM_PREFIX}{name}" for name in ("Api5xxRate", "ApiP99Latency", "FunctionErrors", "FunctionThrottles", "BedrockThrottles")
+        f"{ALARM_PREFIX}{name}"
+        for name in ("Api5xxRate", "ApiP99Latency", "FunctionErrors", "FunctionThrottles", "BedrockThrottles", "StreamFunctionErrors")
     }
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
@@ -283,6 +287,7 @@ def test_the_latency_alarm_watches_the_api_p99(monitoring):
     ("name", "metric"),
     [
         ("FunctionErrors", ("AWS/Lambda", "Errors", "Sum")),
+        ("StreamFunctionErrors", ("AWS/Lambda", "Errors", "Sum")),
         ("FunctionThrottles", ("AWS/Lambda", "Throttles", "Sum")),
         ("BedrockThrottles", (NAMESPACE, "BedrockThrottles", "Sum")),
     ],
@@ -398,11 +403,22 @@ def test_in_production_the_monitoring_stack_still_holds_no_data_to_retain():
 # --- the dashboard reads what the function prints -----------------------------------------------------------------
 
 
-def test_the_metrics_the_stacks_read_are_the_metrics_the_function_prints(call, bedrock, emf):
+def test_the_metrics_the_stacks_read_are_the_metrics_the_function_prints(call, bedrock, emf, monkeypatch):
     bedrock.add_response("converse", converse_text_response("Blocked.", stop_reason="guardrail_intervened"))
     call("/customer-experience/chat", {"messages": [{"role": "user", "content": "Hi"}]})
     bedrock.add_client_error("converse", service_error_code="ThrottlingException", http_status_code=429)
     call("/customer-experience/chat", {"messages": [{"role": "user", "content": "Hi"}]})
+    fields = {"type": "object", "required": ["n"], "properties": {"n": {"type": "string"}}}
+    bedrock.add_response("converse", converse_tool_response("record_extracted_fields", {}))  # retried once
+    bedrock.add_response("converse", converse_tool_response("record_extracted_fields", {"n": "7"}))
+    call("/process-optimization/extract", {"document": "Invoice 7", "fields": fields})
+    # And the streaming function, which prints its own (the same namespace and dimensions).
+    import stream_app
+
+    delta = {"contentBlockDelta": {"delta": {"text": "Oi"}, "contentBlockIndex": 0}}
+    usage = {"metadata": {"usage": {"inputTokens": 5, "outputTokens": 1, "totalTokens": 6}, "metrics": {"latencyMs": 9}}}
+    monkeypatch.setattr(stream_app.bedrock_client, "converse_stream", lambda **_: {"stream": iter([delta, {"messageStop": {"stopReason": "end_turn"}}, usage])})
+    b"".join(stream_app.handle("POST", "/customer-experience/chat/stream", b'{"messages": [{"role": "user", "content": "Oi"}]}').chunks)
 
     printed: dict[str, str] = {}
     for document in emf():

@@ -35,7 +35,9 @@ def test_the_document_is_valid_openapi_3():
 def test_every_task_has_a_post_operation_with_its_schemas_and_example():
     document = json.loads(COMMITTED.read_text(encoding="utf-8"))
     schemas = document["components"]["schemas"]
-    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | {"/use-cases"}
+    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | {"/use-cases", "/customer-experience/chat/stream"}
+    stream = document["paths"]["/customer-experience/chat/stream"]["post"]
+    assert set(stream["responses"]["200"]["content"]) == {"text/event-stream"}
     assert set(document["paths"]["/use-cases"]) == {"get"}
     for use_case in CATALOG:
         operation = document["paths"][use_case.path]["post"]

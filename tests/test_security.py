@@ -96,7 +96,7 @@ def test_iam_mode_has_no_api_key_and_no_waf(templates):
 def test_api_key_mode_requires_a_key_on_every_method_with_a_throttled_metered_usage_plan(api_key_waf_template):
     template = api_key_waf_template
     methods = methods_by_path(template)
-    assert set(methods) == {route.path for route in ROUTES} | {"/use-cases"}
+    assert set(methods) == {route.path for route in ROUTES} | {route.stream_path for route in ROUTES if route.streaming} | {"/use-cases"}
     for method in methods.values():
         assert method["ApiKeyRequired"] is True
 
@@ -175,10 +175,11 @@ def test_a_pinned_guardrail_version_follows_the_configuration(templates):
     assert other_version_id != version_id  # a policy change publishes a new version
 
 
-def test_guardrail_families_are_passed_to_the_function(templates):
-    environment = the_one(templates[API_STACK], "AWS::Lambda::Function")["Environment"]["Variables"]
-    assert environment["GUARDRAIL_FAMILIES"] == ",".join(CDK_CONTEXT["guardrailFamilies"])
-    assert environment["LOG_PROMPTS"] == "false"  # privacy by default
+def test_guardrail_families_are_passed_to_both_functions(templates):
+    for function in resources(templates[API_STACK], "AWS::Lambda::Function").values():
+        environment = function["Properties"]["Environment"]["Variables"]
+        assert environment["GUARDRAIL_FAMILIES"] == ",".join(CDK_CONTEXT["guardrailFamilies"])
+        assert environment["LOG_PROMPTS"] == "false"  # privacy by default
 
 
 # --- least privilege --------------------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def test_no_bedrock_statement_has_a_wildcard(templates, api_key_waf_template):
                     assert "*" not in json.dumps(statement["Resource"]), statement
 
 
-def test_nothing_secret_is_in_the_function_environment(templates):
-    environment = the_one(templates[API_STACK], "AWS::Lambda::Function")["Environment"]["Variables"]
-    for name in environment:
-        assert not any(word in name for word in ("SECRET", "PASSWORD", "TOKEN", "KEY")), name
+def test_nothing_secret_is_in_either_functions_environment(templates):
+    for function in resources(templates[API_STACK], "AWS::Lambda::Function").values():
+        for name in function["Properties"]["Environment"]["Variables"]:
+            assert not any(word in name for word in ("SECRET", "PASSWORD", "TOKEN", "KEY")), name

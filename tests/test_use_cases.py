@@ -507,6 +507,7 @@ def test_get_use_cases_lists_the_public_catalog(call):
             "method": "POST",
             "summary": use_case.summary,
             "input": use_case.input_schema,
+            **({"streamPath": f"{use_case.path}/stream"} if use_case.id == "customer-experience/chat" else {}),
         }  # no prompt, no inference settings, no output tool
 
 

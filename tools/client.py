@@ -6,11 +6,13 @@
     echo '{"text": "..."}' | python -m tools.client productivity/summarize --body -
     python -m tools.client customer-experience/chat --local     # make local, on $PORT or 3000 (--port N)
     python -m tools.client productivity/ask --url https://abc123.execute-api.us-east-1.amazonaws.com/v1/
+    python -m tools.client customer-experience/chat --stream    # POST .../chat/stream: prints the reply as it comes
 
 The deployed API's URL is the ``ApiUrl`` output of the stack (``--stack-name``, default GenAiReferenceApi), read
 with your credentials, which also sign the request (``execute-api``, in the URL's region). With ``--local`` a
 signature is not needed: it is added when credentials are at hand, and harmless. The status goes to stderr, with
-the local server's hint if any; the body to stdout. Exit status: 0 for a 2xx answer, 1 for any other status,
+the local server's hint if any; the body to stdout (with ``--stream``, the reply's text as it arrives, and the final
+event's usage, stop reason and latencies on stderr). Exit status: 0 for a 2xx answer, 1 for any other status,
 2 when no request could be sent (no stack output, no credentials, nothing listening...).
 """
 
@@ -129,20 +131,52 @@ def show_json(pieces: Iterator[bytes], out: IO[str]) -> None:
         print(text, file=out)
 
 
+def sse_events(pieces: Iterator[bytes]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Server-Sent Events as they complete (an event ends with a blank line), from a body read piece by piece."""
+    buffer = b""
+    for piece in pieces:
+        buffer += piece
+        while b"\n\n" in buffer:
+            block, buffer = buffer.split(b"\n\n", 1)
+            fields = dict(line.split(": ", 1) for line in block.decode("utf-8").split("\n") if ": " in line)
+            if "data" in fields:
+                yield fields.get("event", "message"), json.loads(fields["data"])
+
+
+def show_stream(pieces: Iterator[bytes], out: IO[str], err: IO[str]) -> bool:
+    """Print each delta's text as it arrives; the final event goes to stderr. False if the stream ended in error."""
+    ok = False
+    for event, data in sse_events(pieces):
+        if event == "delta":
+            print(data.get("text", ""), end="", file=out, flush=True)
+        elif event == "done":
+            print(file=out, flush=True)
+            print(f"done: {json.dumps(data, ensure_ascii=False)}", file=err)
+            ok = True
+        elif event == "error":
+            print(file=out, flush=True)
+            print(f"error event: {json.dumps(data, ensure_ascii=False)}", file=err)
+    return ok
+
+
 def run(call: Call, target: Target, *, timeout: float = TIMEOUT_SECONDS, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
     started = time.perf_counter()
+    streamed_ok = True
     try:
         response = open_response(call, target, timeout)
         status, reason, hint = response.status, response.reason, response.getheader(HINT_HEADER)
         with response:
-            show_json(chunks(response), out)
+            if (response.getheader("Content-Type") or "").startswith("text/event-stream"):
+                streamed_ok = show_stream(chunks(response), out, err)
+            else:
+                show_json(chunks(response), out)
     except (OSError, http.client.HTTPException) as error:
         print(f"client: no response from {target.base_url}: {error}", file=err)
         return 2
     print(f"{call.method} {target.base_url.rstrip('/')}/{call.route} -> {status} {reason} ({round((time.perf_counter() - started) * 1000)} ms)", file=err)
     if hint:
         print(f"hint: {hint}", file=err)
-    return 0 if 200 <= status < 300 else 1
+    return 0 if 200 <= status < 300 and streamed_ok else 1
 
 
 def main(argv: Sequence[str] | None = None, *, session: Any = None, stdin: BinaryIO | None = None, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
@@ -156,6 +190,7 @@ def main(argv: Sequence[str] | None = None, *, session: Any = None, stdin: Binar
     parser.add_argument("--stack-name", default=DEFAULT_STACK, help=f"the API stack (default: {DEFAULT_STACK})")
     parser.add_argument("--region", help="default: AWS_REGION, else your AWS configuration's region")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS, help="seconds to wait for the answer")
+    parser.add_argument("--stream", action="store_true", help="POST <family>/<task>/stream and print the reply as it is written")
     args = parser.parse_args(argv)
     if args.port is not None and not args.local:
         parser.error("--port goes with --local")
@@ -163,6 +198,10 @@ def main(argv: Sequence[str] | None = None, *, session: Any = None, stdin: Binar
 
     try:
         call = call_for(args.command, args.body, stdin or sys.stdin.buffer)
+        if args.stream:
+            if call.method != "POST":
+                raise ClientError("--stream goes with a <family>/<task> that streams (customer-experience/chat)")
+            call = Call(call.method, f"{call.route}/stream", call.body)
         target = resolve_target(args, session or aws_session(args.region))
     except (ClientError, BotoCoreError) as error:  # botocore: a profile that does not exist, a broken SSO set-up...
         print(f"client: {error}", file=err)

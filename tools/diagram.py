@@ -223,7 +223,8 @@ def function_boxes(templates: t.Templates) -> list[Box]:
         if function.tracing == "Active":
             lines.append(Line("X-Ray active tracing"))
         if function.models:
-            lines.append(Line(f"Converse on {len(set(function.models.values()))} model(s), {len(function.models)} families"))
+            api = "ConverseStream" if any(r.transfer_mode for r in served) else "Converse"
+            lines.append(Line(f"{api} on {len(set(function.models.values()))} model(s), {len(function.models)} families"))
         boxes.append(Box(f"fn:{function.logical_id}", f"Lambda {short_id(function.logical_id)}", lines, "lambda"))
     return boxes
 
@@ -416,8 +417,10 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         y = box.y + 36
         diagram.arrows.append(Arrow([(api.right, y), (box.x, y)], "proxy", label_at=((api.right + box.x) // 2, y - 6)))
         fn = next(f for f in functions if f"fn:{f.logical_id}" == box.key)
-        if any(action.startswith("bedrock:Invoke") for role in t.roles(templates) if role.logical_id == fn.role for _, s in role.statements for action in s.actions):
-            diagram.arrows.append(Arrow([(box.right, y), (bedrock.x, y)], "Converse", label_at=((box.right + bedrock.x) // 2, y - 6)))
+        actions = {action for role in t.roles(templates) if role.logical_id == fn.role for _, s in role.statements for action in s.actions}
+        if any(action.startswith("bedrock:Invoke") for action in actions):
+            label = "Converse" if "bedrock:InvokeModel" in actions else "ConverseStream"
+            diagram.arrows.append(Arrow([(box.right, y), (bedrock.x, y)], label, label_at=((box.right + bedrock.x) // 2, y - 6)))
         gx, ly = (api.right + box.x) // 2, box.bottom - 14
         diagram.arrows.append(Arrow([(box.x, ly), (gx, ly), (gx, logs.y)], "logs", dashed=True, label_at=(gx + 6, logs.y - 8), anchor="start"))
     if guard:

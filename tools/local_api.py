@@ -10,9 +10,10 @@ to get them, and failed requests carry a hint (``X-Local-Hint`` header and ``err
 ``GUARDRAIL_ID`` (and ``GUARDRAIL_VERSION``, default ``DRAFT``) are set.
 
 Structure: ``build_event`` (pure: an HTTP request -> the proxy event), a dispatcher (``LocalApi.routes``: path ->
-callable returning an ``HttpResponse``; every path of the function goes to ``LambdaRoute``, and a route that
-streams can be added beside them), ``write_response`` (a whole body, or a chunked one flushed chunk by chunk), and
-``main``.
+callable returning an ``HttpResponse``; every path of the function goes to ``LambdaRoute``, and every streaming path
+(``POST /customer-experience/chat/stream``) to ``StreamRoute``, which calls the streaming function's adapter,
+``stream_app.handle``, and writes its Server-Sent Events as they come), ``http_io.write_response`` (a whole body, or
+a chunked one flushed chunk by chunk), and ``main``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from stacks.catalog import FUNCTION_DIR
+
+if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda runtime sees them
+    sys.path.insert(0, str(FUNCTION_DIR))
+from http_io import header_pairs, write_response  # noqa: E402 (reads no settings: safe before the environment is set)
 from stacks.config import CONTEXT_KEYS, AppConfig, load_config
 from stacks.function_env import function_environment, model_ids
 
@@ -284,7 +289,7 @@ class LocalLambdaContext:
 def hint_for(code: str, upstream: str | None, *, models: Sequence[str], region: str, credentials_found: bool) -> str | None:
     """What to do about an error the local set-up causes (credentials, model access, region), or None."""
     shown = ", ".join(sorted(set(models)))
-    if upstream in CREDENTIAL_ERRORS or (code == "upstream_error" and not credentials_found):
+    if code == "bedrock_credentials_error" or upstream in CREDENTIAL_ERRORS or (code == "upstream_error" and not credentials_found):
         return f"No usable AWS credentials (Bedrock call failed with {upstream or 'no credentials'}). Fix: {FIX_CREDENTIALS}; then restart make local."
     if code == "upstream_access_denied":
         return (
@@ -309,7 +314,7 @@ def with_hint(response: HttpResponse, hint: str) -> HttpResponse:
         body = json.dumps(envelope, ensure_ascii=False).encode()
     except (ValueError, TypeError, KeyError):
         pass
-    headers = [*_header_pairs(response.headers), (HINT_HEADER, hint)]
+    headers = [*header_pairs(response.headers), (HINT_HEADER, hint)]
     return replace(response, headers=headers, chunks=[body])
 
 
@@ -415,39 +420,40 @@ class LocalApi:
         return self.routes.get(request.path(self.stage), self.fallback)
 
 
-def lambda_api(handler: ModuleType, config: AppConfig, aws: AwsSetup) -> tuple[LocalApi, LambdaRoute]:
+class StreamRoute:
+    """Calls the streaming function's adapter (``stream_app.handle``) as the Lambda Web Adapter's server does, and
+    answers with its events as they come (the response is ``streamed``)."""
+
+    def __init__(self, stream_app: ModuleType, config: AppConfig, aws: AwsSetup) -> None:
+        self.stream_app = stream_app
+        self.config = config
+        self.aws = aws
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path(self.config.api.stage_name)
+        response = self.stream_app.handle(request.method, path, request.body, request_id=str(uuid.uuid4()))
+        result = HttpResponse(response.status, response.headers, response.chunks, streamed=response.streamed)
+        if response.streamed:
+            return result
+        body = b"".join(result.chunks)
+        result.chunks = [body]
+        code = _error_code(body)
+        family = path.strip("/").split("/")[0]
+        models = model_ids(self.config)
+        found = self.aws.credentials is not None
+        hint = code and hint_for(code, None, models=[models[family]] if family in models else [], region=self.aws.region, credentials_found=found)
+        return with_hint(result, hint) if hint else result
+
+
+def lambda_api(handler: ModuleType, config: AppConfig, aws: AwsSetup, stream_app: ModuleType | None = None) -> tuple[LocalApi, LambdaRoute]:
     function = LambdaRoute(handler, config, aws)
     routes: dict[str, Route] = dict.fromkeys(handler.ROUTES, function)
+    if stream_app is not None:
+        routes.update(dict.fromkeys(stream_app.ROUTES, StreamRoute(stream_app, config, aws)))
     return LocalApi(config.api.stage_name, routes, function), function
 
 
 # --- HTTP -------------------------------------------------------------------------------------------------------------
-
-
-def _header_pairs(headers: Sequence[tuple[str, str]] | Mapping[str, str]) -> list[tuple[str, str]]:
-    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
-
-
-def write_response(handler: BaseHTTPRequestHandler, response: HttpResponse) -> None:
-    """Write ``response`` on HTTP/1.1: with a Content-Length, or chunk by chunk (each flushed) when streamed."""
-    handler.send_response(response.status)
-    pairs = [(name, value) for name, value in _header_pairs(response.headers) if name.lower() not in ("content-length", "transfer-encoding")]
-    for name, value in pairs:
-        handler.send_header(name, value)
-    if not response.streamed:
-        body = b"".join(response.chunks)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-        return
-    handler.send_header("Transfer-Encoding", "chunked")
-    handler.end_headers()
-    for chunk in response.chunks:
-        if chunk:  # an empty chunk would end the body
-            handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            handler.wfile.flush()
-    handler.wfile.write(b"0\r\n\r\n")
-    handler.wfile.flush()
 
 
 class RequestHandler(BaseHTTPRequestHandler):
@@ -605,7 +611,7 @@ def start(
     environ.update(local_environment(config, aws, environ))
     handler = load_handler()
     checks = check_models(handler.service.client, model_ids(config).values()) if check and aws.credentials and not aws.problem else None
-    api, function = lambda_api(handler, config, aws)
+    api, function = lambda_api(handler, config, aws, importlib.import_module("stream_app"))
     server = create_server(api, port, quiet=quiet)
     print(startup_message(config, aws, environ, server.server_address[1], checks), file=out, flush=True)
     return server, function

@@ -22,7 +22,14 @@ if str(FUNCTION_DIR) not in sys.path:
     sys.path.insert(0, str(FUNCTION_DIR))
 
 from genai_core import errors  # noqa: E402
-from genai_core.bedrock import CONNECTION_FAILED, OTHER_FAILURE, READ_TIMEOUT, UPSTREAM_ERRORS  # noqa: E402
+from genai_core.bedrock import (  # noqa: E402
+    CONNECTION_FAILED,
+    CREDENTIALS_FAILED,
+    OTHER_FAILURE,
+    READ_TIMEOUT,
+    STREAM_ERRORS,
+    UPSTREAM_ERRORS,
+)
 from genai_core.catalog import Catalog, UseCase, load_catalog  # noqa: E402
 
 from tools.generated import write_or_check  # noqa: E402
@@ -57,7 +64,7 @@ def _function_errors() -> dict[int, set[str]]:
         errors.ApiError,
     ):
         by_status[error_class.status].add(error_class.code)
-    for status, code, _ in [*UPSTREAM_ERRORS.values(), READ_TIMEOUT, CONNECTION_FAILED, OTHER_FAILURE]:
+    for status, code, _ in [*UPSTREAM_ERRORS.values(), *STREAM_ERRORS.values(), READ_TIMEOUT, CONNECTION_FAILED, OTHER_FAILURE, CREDENTIALS_FAILED]:
         by_status[status].add(code)
     return by_status
 
@@ -121,6 +128,40 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
             },
         }
     }
+
+
+def _stream_operation(use_case: UseCase) -> dict[str, Any]:
+    operation = _use_case_operation(use_case)["post"]
+    return {
+        "post": {
+            **operation,
+            "operationId": _operation_id(use_case) + "Stream",
+            "summary": f"{use_case.summary} Streamed as Server-Sent Events.",
+            "description": (
+                "The same request as the buffered route. The answer is `text/event-stream`: one `delta` event per "
+                'piece of text (`{"text": ...}`), in order, then one `done` event (`useCase`, `model`, `usage`, '
+                "`stopReason`, `latencyMs`, `firstTokenMs`, and `guardrail` when the guardrail applies), or, if "
+                'Bedrock fails after the stream started, one `error` event (`{"error": {"code", "message"}}`). '
+                "Errors before the stream starts have the usual status and JSON body. Each event is an `event:` line "
+                "and a `data:` line of JSON, then a blank line."
+            ),
+            "responses": {
+                "200": {
+                    "description": "Server-Sent Events: `delta`..., then `done` or `error`.",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}, "example": STREAM_EXAMPLE}},
+                },
+                **{status: response for status, response in operation["responses"].items() if status != "200"},
+            },
+        }
+    }
+
+
+STREAM_EXAMPLE = (
+    'event: delta\ndata: {"text":"Olá! "}\n\nevent: delta\ndata: {"text":"Vou verificar o seu pedido."}\n\n'
+    'event: done\ndata: {"useCase":"customer-experience/chat","model":"us.amazon.nova-2-lite-v1:0",'
+    '"usage":{"inputTokens":57,"outputTokens":14,"totalTokens":71},"stopReason":"end_turn","latencyMs":820,'
+    '"firstTokenMs":310,"guardrail":{"action":"NONE"}}\n\n'
+)
 
 
 def _envelope(use_case: UseCase) -> dict[str, Any]:
@@ -226,6 +267,8 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
         schemas[_schema_name(use_case, "Request")] = _openapi_schema(dict(use_case.input_schema))
         schemas[_schema_name(use_case, "Response")] = _envelope(use_case)
         paths[use_case.path] = _use_case_operation(use_case)
+        if use_case.stream_path:
+            paths[use_case.stream_path] = _stream_operation(use_case)
     return {
         "openapi": "3.0.3",
         "info": {

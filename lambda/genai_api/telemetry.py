@@ -6,7 +6,8 @@ Metrics go to the namespace in ``POWERTOOLS_METRICS_NAMESPACE`` (set by the stac
 - per use case, dimensions ``service, Family, Task``, and the same summed over every use case, dimension ``service``:
   ``Requests`` (every request routed to a use case), ``InputTokens`` and ``OutputTokens`` (Bedrock's usage),
   ``BedrockLatency`` (milliseconds), ``ModelErrors``, ``BedrockThrottles``, ``GuardrailInterventions``,
-  ``OutputRetries`` (a structured answer broke its schema and the model was asked once more);
+  ``OutputRetries`` (a structured answer broke its schema and the model was asked once more), and for streamed
+  answers ``TimeToFirstToken`` (milliseconds from the Bedrock call to the first text);
 - ``ModelErrors`` by error code, dimensions ``service, ErrorCode`` (one small EMF document per failure).
 
 The model is not a dimension: it is a function of the family (the stack's ``models`` setting), so Family already
@@ -21,15 +22,15 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from genai_core.bedrock import CONNECTION_FAILED, OTHER_FAILURE, READ_TIMEOUT, UPSTREAM_ERRORS
+from genai_core.bedrock import CONNECTION_FAILED, CREDENTIALS_FAILED, OTHER_FAILURE, READ_TIMEOUT, STREAM_ERRORS, UPSTREAM_ERRORS
 from genai_core.catalog import UseCase
 from genai_core.errors import ApiError, GuardrailIntervened, ModelOutputInvalid, Throttled
-from genai_core.service import Result
+from genai_core.service import Result, StreamSummary
 
 # Errors met at Bedrock or in the model's answer, by our stable error code (the README's error tables).
 MODEL_ERROR_CODES = frozenset(
-    [code for _, code, _ in UPSTREAM_ERRORS.values()]
-    + [READ_TIMEOUT[1], CONNECTION_FAILED[1], OTHER_FAILURE[1], ModelOutputInvalid.code]
+    [code for _, code, _ in [*UPSTREAM_ERRORS.values(), *STREAM_ERRORS.values()]]
+    + [READ_TIMEOUT[1], CONNECTION_FAILED[1], OTHER_FAILURE[1], CREDENTIALS_FAILED[1], ModelOutputInvalid.code]
 )
 BEDROCK_SUBSEGMENT = "## bedrock.converse"
 
@@ -60,6 +61,25 @@ def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
         "stop_reason": result.stop_reason,
         "guardrail_action": result.guardrail_action or "NOT_APPLIED",
         "attempts": result.attempts,
+    }
+
+
+def record_stream(metrics: Metrics, summary: StreamSummary) -> dict[str, Any]:
+    """Add the metrics of a completed stream; return the fields of its log line."""
+    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=summary.usage["inputTokens"])
+    metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=summary.usage["outputTokens"])
+    metrics.add_metric(name="BedrockLatency", unit=MetricUnit.Milliseconds, value=summary.latency_ms)
+    if summary.first_token_ms is not None:
+        metrics.add_metric(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=summary.first_token_ms)
+    if summary.guardrail_action == "INTERVENED":
+        metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
+    return {
+        "bedrock_latency_ms": summary.latency_ms,
+        "first_token_ms": summary.first_token_ms,
+        "input_tokens": summary.usage["inputTokens"],
+        "output_tokens": summary.usage["outputTokens"],
+        "stop_reason": summary.stop_reason,
+        "guardrail_action": summary.guardrail_action or "NOT_APPLIED",
     }
 
 

@@ -70,13 +70,25 @@ class GenAiAlarms(Construct):
             operator=AT_LEAST,
             description="Bedrock throttled at least one request in 5 minutes after the client's retries (callers got 429): check the model's quotas.",
         )
+        self.stream_function_errors = (
+            self._alarm(
+                "StreamFunctionErrors",
+                metrics.stream_function_errors(),
+                threshold=1,
+                operator=AT_LEAST,
+                description="The streaming function failed (crash or timeout) at least once in 5 minutes: a stream that failed mid-way ends with an error event, so this is a bug or a timeout.",
+            )
+            if metrics.stream_function is not None
+            else None
+        )
         for alarm in self.all:
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
 
     @property
     def all(self) -> list[cw.Alarm]:
-        return [self.api_5xx_rate, self.api_p99_latency, self.function_errors, self.function_throttles, self.bedrock_throttles]
+        alarms = [self.api_5xx_rate, self.api_p99_latency, self.function_errors, self.function_throttles, self.bedrock_throttles]
+        return alarms + ([self.stream_function_errors] if self.stream_function_errors is not None else [])
 
     def _alarm(
         self,

@@ -24,17 +24,28 @@ FUNCTION_METRICS = {
     "ModelErrors": "Count",
     "BedrockThrottles": "Count",
     "GuardrailInterventions": "Count",
+    "OutputRetries": "Count",
+    "TimeToFirstToken": "Milliseconds",
 }
 
 
 class GenAiMetrics:
     """Metric factories for one deployment: its API stage, its function and its metrics namespace."""
 
-    def __init__(self, *, namespace: str, service: str, stage: apigw.Stage, function: lambda_.IFunction) -> None:
+    def __init__(
+        self,
+        *,
+        namespace: str,
+        service: str,
+        stage: apigw.Stage,
+        function: lambda_.IFunction,
+        stream_function: lambda_.IFunction | None = None,
+    ) -> None:
         self.namespace = namespace
         self.service = service
         self.stage = stage
         self.function = function
+        self.stream_function = stream_function
 
     # --- the function's own metrics (EMF) ---
 
@@ -98,6 +109,11 @@ class GenAiMetrics:
 
     def function_errors(self) -> cw.Metric:
         return self.function.metric_errors(statistic="Sum", period=PERIOD, label="errors")
+
+    def stream_function_errors(self) -> cw.Metric:
+        if self.stream_function is None:
+            raise ValueError("there is no streaming function")
+        return self.stream_function.metric_errors(statistic="Sum", period=PERIOD, label="streaming function errors")
 
     def function_throttles(self) -> cw.Metric:
         return self.function.metric_throttles(statistic="Sum", period=PERIOD, label="throttles")

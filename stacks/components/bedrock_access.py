@@ -17,6 +17,7 @@ from constructs import Construct
 from stacks.config import ModelTarget
 
 INVOKE_ACTIONS = ["bedrock:InvokeModel"]  # Converse is authorized as bedrock:InvokeModel
+STREAM_ACTIONS = ["bedrock:InvokeModelWithResponseStream"]  # ConverseStream
 
 
 def profile_arn(model_id: str) -> str:
@@ -34,7 +35,8 @@ class BedrockModelAccess(Construct):
         super().__init__(scope, construct_id)
         unique = {target.model_id: target for target in targets}
         self.targets = [unique[model_id] for model_id in sorted(unique)]
-        self.statements = self._statements()
+        self.statements = self._statements(INVOKE_ACTIONS, "")
+        self.stream_statements = self._statements(STREAM_ACTIONS, "Stream")
         self._require_a_source_region_of_each_profile()
 
     def _require_a_source_region_of_each_profile(self) -> None:
@@ -59,14 +61,14 @@ class BedrockModelAccess(Construct):
                 ],
             )
 
-    def _statements(self) -> list[iam.PolicyStatement]:
+    def _statements(self, actions: list[str], suffix: str) -> list[iam.PolicyStatement]:
         statements: list[iam.PolicyStatement] = []
         direct = [t for t in self.targets if not t.is_profile]
         if direct:
             statements.append(
                 iam.PolicyStatement(
-                    sid="InvokeConfiguredFoundationModels",
-                    actions=INVOKE_ACTIONS,
+                    sid=f"InvokeConfiguredFoundationModels{suffix}",
+                    actions=actions,
                     resources=[foundation_model_arn(t.model_id) for t in direct],
                 )
             )
@@ -74,15 +76,15 @@ class BedrockModelAccess(Construct):
         if profiles:
             statements.append(
                 iam.PolicyStatement(
-                    sid="InvokeConfiguredInferenceProfiles",
-                    actions=INVOKE_ACTIONS,
+                    sid=f"InvokeConfiguredInferenceProfiles{suffix}",
+                    actions=actions,
                     resources=[profile_arn(t.model_id) for t in profiles],
                 )
             )
             statements.append(
                 iam.PolicyStatement(
-                    sid="InvokeRoutedFoundationModelsThroughProfilesOnly",
-                    actions=INVOKE_ACTIONS,
+                    sid=f"InvokeRoutedFoundationModelsThroughProfilesOnly{suffix}",
+                    actions=actions,
                     resources=sorted(
                         {
                             foundation_model_arn(t.foundation_model, region)
@@ -96,5 +98,11 @@ class BedrockModelAccess(Construct):
         return statements
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:
+        """Converse (``bedrock:InvokeModel``) on the configured models."""
         for statement in self.statements:
+            grantee.grant_principal.add_to_principal_policy(statement)
+
+    def grant_invoke_stream(self, grantee: iam.IGrantable) -> None:
+        """ConverseStream (``bedrock:InvokeModelWithResponseStream``) on the same models, and nothing else."""
+        for statement in self.stream_statements:
             grantee.grant_principal.add_to_principal_policy(statement)

@@ -58,6 +58,7 @@ class GenAiDashboard(Construct):
         self.dashboard.add_widgets(*self._use_case_row())
         self.dashboard.add_widgets(*self._cost_row(models, prices))
         self.dashboard.add_widgets(*self._model_row())
+        self.dashboard.add_widgets(*self._quality_row())
 
     def _graph(self, title: str, metrics: Sequence[cw.IMetric], width: int, unit: str, *, right: Sequence[cw.IMetric] = ()) -> cw.GraphWidget:
         return cw.GraphWidget(
@@ -134,6 +135,16 @@ class GenAiDashboard(Construct):
                 height=6,
             ),
         ]
+
+    def _quality_row(self) -> list[cw.IWidget]:
+        m = self.metrics
+        widgets: list[cw.IWidget] = [
+            self._graph("Structured-output retries per use case", [m.use_case("OutputRetries", r) for r in self.routes], 8, "count"),
+            self._graph("Streaming: time to first token", [m.total("TimeToFirstToken", p, f"first token {p}") for p in ("p50", "p90", "p99")], 8, "ms"),
+        ]
+        if m.stream_function is not None:
+            widgets.append(self._graph("Streaming function errors", [m.stream_function_errors()], 8, "count"))
+        return widgets
 
     def _model_row(self) -> list[cw.IWidget]:
         m = self.metrics

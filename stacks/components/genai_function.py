@@ -9,7 +9,7 @@ actions to the role (X-Ray has no resource-level permissions, so their resource 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -27,6 +27,9 @@ ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff
 
 
 class GenAiFunction(Construct):
+    """A function over the asset in ``lambda/genai_api``. By default the buffered API's (``handler.lambda_handler``);
+    ``handler``, ``timeout_seconds``, ``layers`` and ``description`` make the streaming one (see ``streaming``)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -37,6 +40,10 @@ class GenAiFunction(Construct):
         models: Mapping[str, str],
         environment: Mapping[str, str],
         log_removal_policy: RemovalPolicy,
+        handler: str = "handler.lambda_handler",
+        timeout_seconds: int | None = None,
+        layers: Sequence[lambda_.ILayerVersion] = (),
+        description: str = "Generative AI use cases on Amazon Bedrock (Converse)",
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = log_group(
@@ -46,7 +53,7 @@ class GenAiFunction(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Generative AI API function: writes its own logs and invokes the configured Bedrock models",
+            description=f"{description}: writes its own logs and invokes the configured Bedrock models",
         )
         self.log_group.grant_write(self.role)
         powertools = lambda_.LayerVersion.from_layer_version_arn(
@@ -57,16 +64,16 @@ class GenAiFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            description="Generative AI use cases on Amazon Bedrock (Converse)",
+            description=description,
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            handler="handler.lambda_handler",
+            handler=handler,
             code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=ASSET_EXCLUDES),
             memory_size=config.memory_mb,
-            timeout=Duration.seconds(config.timeout_seconds),
+            timeout=Duration.seconds(timeout_seconds or config.timeout_seconds),
             role=self.role,
             log_group=self.log_group,
-            layers=[powertools],
+            layers=[powertools, *layers],
             tracing=lambda_.Tracing.ACTIVE,
             environment={**runtime_environment(models, bedrock), **environment},
         )

@@ -1,5 +1,6 @@
 """The regional REST API: one POST resource per use case of the catalog, and ``GET /use-cases`` for discovery,
-all proxied to the function.
+all proxied to the function; a streaming task also gets ``POST <path>/stream``, proxied with response streaming
+(``ResponseTransferMode.STREAM``) to the streaming function.
 
 - Every method is authorized: AWS_IAM (SigV4) by default; in ``api-key`` mode an API key with a usage plan
   (throttle and quota).
@@ -74,6 +75,8 @@ class GenAiRestApi(Construct):
         function: lambda_.IFunction,
         routes: Iterable[Route],
         log_removal_policy: RemovalPolicy,
+        stream_function: lambda_.IFunction | None = None,
+        stream_integration_timeout_seconds: int = 29,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = log_group(
@@ -131,6 +134,23 @@ class GenAiRestApi(Construct):
                 request_models={"application/json": model},
                 request_validator=validator,
             )
+            if route.streaming:
+                if stream_function is None:
+                    raise ValueError(f"{route.path} streams, but there is no streaming function")
+                # Same body, model and validator; the response is streamed (Server-Sent Events) by the streaming
+                # function, for up to the stream's integration timeout (beyond the 29-second limit).
+                self.methods[route.stream_path] = self.api.root.resource_for_path(route.stream_path).add_method(
+                    "POST",
+                    apigw.LambdaIntegration(
+                        stream_function,
+                        proxy=True,
+                        allow_test_invoke=False,
+                        timeout=Duration.seconds(stream_integration_timeout_seconds),
+                        response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+                    ),
+                    request_models={"application/json": model},
+                    request_validator=validator,
+                )
         # Discovery: the catalog's public part. Authorized like every other method; it takes no input to validate.
         self.methods[DISCOVERY_PATH] = self.api.root.add_resource(DISCOVERY_PATH.strip("/")).add_method("GET", integration)
         for name, response_type in (("Default4xx", apigw.ResponseType.DEFAULT_4_XX), ("Default5xx", apigw.ResponseType.DEFAULT_5_XX)):

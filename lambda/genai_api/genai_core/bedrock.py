@@ -1,4 +1,5 @@
-"""Amazon Bedrock: the one ``bedrock-runtime`` client per container, the Converse call, and the fault map.
+"""Amazon Bedrock: the one ``bedrock-runtime`` client per container, the Converse and ConverseStream calls, and the
+fault map.
 
 Every modeled Converse error, and botocore's timeouts and connection errors, map to a documented status and code
 (``UPSTREAM_ERRORS`` below; the README's table is checked against it by a test).
@@ -6,13 +7,20 @@ Every modeled Converse error, and botocore's timeouts and connection errors, map
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
 
 from genai_core.errors import BadRequest, Throttled, UpstreamError
 
@@ -61,6 +69,15 @@ UPSTREAM_ERRORS: Mapping[str, tuple[int, str, str]] = {
     "ModelErrorException": (502, "model_error", "The model failed while processing the request."),
     "ValidationException": (400, "model_validation_error", "The model rejected the request"),
 }
+# ConverseStream can also fail after the stream has started, with an error event; these are its own.
+STREAM_ERRORS: Mapping[str, tuple[int, str, str]] = {
+    "ModelStreamErrorException": (502, "model_stream_error", "The model failed while streaming its answer."),
+}
+# The caller's (the function's) own AWS credentials are missing, expired or invalid: Bedrock never saw the request.
+CREDENTIALS_FAILED = (500, "bedrock_credentials_error", "The function has no valid AWS credentials to call Amazon Bedrock.")
+CREDENTIAL_ERROR_CODES = frozenset(
+    {"UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException", "IncompleteSignature", "InvalidClientTokenId"}
+)
 READ_TIMEOUT = (504, "model_timeout", "The model took too long to answer.")
 CONNECTION_FAILED = (503, "upstream_unavailable", "Amazon Bedrock could not be reached; retry later.")
 OTHER_FAILURE = (502, "upstream_error", "Amazon Bedrock failed to process the request.")
@@ -70,12 +87,18 @@ MAX_UPSTREAM_DETAIL = 300
 def upstream_error(error: Exception) -> UpstreamError | BadRequest:
     """Map a botocore exception raised by a Bedrock call to the error the caller gets."""
     if isinstance(error, ClientError):
-        name = error.response.get("Error", {}).get("Code", "Unknown")
-        status, code, message = UPSTREAM_ERRORS.get(name, OTHER_FAILURE)
+        name = str(error.response.get("Error", {}).get("Code", "Unknown"))
+        # An error event inside a stream names its type in camel case (throttlingException).
+        name = name[:1].upper() + name[1:]
+        status, code, message = {**UPSTREAM_ERRORS, **STREAM_ERRORS}.get(name, OTHER_FAILURE)
+        if name in CREDENTIAL_ERROR_CODES:
+            status, code, message = CREDENTIALS_FAILED
         if name == "ValidationException":
             # Bedrock's own words say what to fix (e.g. "Input is too long for requested model."). Keep them short.
             detail = str(error.response.get("Error", {}).get("Message", ""))[:MAX_UPSTREAM_DETAIL]
             return BadRequest(f"{message}: {detail}" if detail else f"{message}.", code=code)
+    elif isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+        name, (status, code, message) = type(error).__name__, CREDENTIALS_FAILED
     elif isinstance(error, ReadTimeoutError):
         name, (status, code, message) = "ReadTimeoutError", READ_TIMEOUT
     elif isinstance(error, ConnectionError):
@@ -91,5 +114,23 @@ def converse(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> dict[s
     """Call Converse; any Bedrock or transport failure comes out as an ``ApiError``."""
     try:
         return dict(client.converse(**request))
+    except (ClientError, BotoCoreError) as error:
+        raise upstream_error(error) from error
+
+
+def converse_stream(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Call ConverseStream and return its events. A failure to start raises here, before any event; a failure
+    during the stream (an error event, a read timeout) raises from the iterator. Both come out as ``ApiError``."""
+    try:
+        stream = client.converse_stream(**request)["stream"]
+    except (ClientError, BotoCoreError) as error:
+        raise upstream_error(error) from error
+    return _events(stream)
+
+
+def _events(stream: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    try:
+        for event in stream:
+            yield dict(event)
     except (ClientError, BotoCoreError) as error:
         raise upstream_error(error) from error

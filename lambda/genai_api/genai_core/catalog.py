@@ -19,6 +19,7 @@ A file holds:
   ``{"$if": "name", "then": ..., "else": ...}`` a choice on whether the request has ``name``. The model is steered
   by the resolved schema (enums of the caller's categories, ``minItems`` = ``count``...) and its answer is checked
   against the same schema;
+- ``streaming``: ``true`` for a text task that is also served as Server-Sent Events at ``/<family>/<task>/stream``;
 - ``prompt``: ``system`` lines (``${name}`` placeholders; ``{"if": name, "text": ...}`` lines appear only when the
   request has ``name``), ``defaults`` and ``vocabulary`` for placeholders, ``data`` (request properties passed to
   the model as delimited data blocks), ``instruction`` (the task, after the data), or ``conversation`` (a request
@@ -55,6 +56,7 @@ class UseCase:
     caller_schemas: tuple[str, ...] = field(default=())
     checks: tuple[Mapping[str, str], ...] = field(default=())
     output_checks: tuple[Mapping[str, str], ...] = field(default=())
+    streaming: bool = False  # also served as a stream of text deltas at ``<path>/stream``
     # The input schema compiled once, when the catalog is loaded (at container start).
     check_input: schema.Check = field(init=False, repr=False, compare=False)
 
@@ -68,6 +70,10 @@ class UseCase:
     @property
     def path(self) -> str:
         return f"/{self.family}/{self.task}"
+
+    @property
+    def stream_path(self) -> str | None:
+        return f"{self.path}/stream" if self.streaming else None
 
     @property
     def structured(self) -> bool:
@@ -115,6 +121,7 @@ class UseCase:
             "method": "POST",
             "summary": self.summary,
             "input": self.input_schema,
+            **({"streamPath": self.stream_path} if self.streaming else {}),
         }
 
 
@@ -263,6 +270,8 @@ def _load_file(path: Path) -> UseCase:
         raise ValueError(f"{path}: unknown family {family!r} (one of {', '.join(FAMILIES)})")
     if path.parent.name != family or path.stem != task:
         raise ValueError(f"{path}: must live at use_cases/{family}/{task}.json")
+    if data.get("streaming") and "text" not in data["output"]:
+        raise ValueError(f"{path}: only a text task can stream (its output is text deltas)")
     return UseCase(
         family=family,
         task=task,
@@ -274,6 +283,7 @@ def _load_file(path: Path) -> UseCase:
         caller_schemas=tuple(data.get("callerSchemas", ())),
         checks=tuple(data.get("checks", ())),
         output_checks=tuple(data.get("outputChecks", ())),
+        streaming=bool(data.get("streaming", False)),
     )
 
 

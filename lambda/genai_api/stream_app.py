@@ -1,0 +1,109 @@
+"""The streaming entry point: ``POST /<family>/<task>/stream`` answers with Server-Sent Events, a thin adapter over
+the same core (catalog, validation, prompts, Bedrock fault map) as ``handler.py``.
+
+API Gateway streams a REST response only from a Lambda function that streams its response, which the Python
+managed runtime does not do by itself; the AWS Lambda Web Adapter layer does it for a web server in the function.
+``stream_server.py`` is that server; this module is free of any server, so ``make local`` serves it too.
+
+``handle`` decides everything before the first byte: an unknown route (404), a wrong method (405), an invalid
+request or a Bedrock error on the call get the usual status and JSON envelope. After that the answer is a 200
+``text/event-stream``: ``delta`` events, then ``done`` with usage, stop reason, model, latencies and the guardrail
+action, or ``error`` with ``{"error": {"code", "message"}}`` if Bedrock fails mid-stream.
+
+Each request leaves one log line (no prompt or reply text) and one EMF metrics document with the same metrics as the
+buffered routes, plus ``TimeToFirstToken``; the metrics are flushed here, since no Lambda handler decorator runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import telemetry
+from aws_lambda_powertools import Logger, Metrics
+from genai_core import sse
+from genai_core.bedrock import make_client
+from genai_core.catalog import UseCase, load_catalog
+from genai_core.errors import ApiError, MethodNotAllowed, NotFound
+from genai_core.service import StreamSummary, TextDelta, UseCaseService
+from genai_core.settings import Settings
+
+logger = Logger()
+metrics = Metrics()
+settings = Settings.from_env(os.environ)
+catalog = load_catalog()
+bedrock_client = make_client(settings.client)
+service = UseCaseService(catalog, settings.models, bedrock_client, guardrail=settings.guardrail)
+ROUTES: dict[str, UseCase] = {use_case.stream_path: use_case for use_case in catalog if use_case.stream_path}
+
+
+@dataclass
+class StreamingResponse:
+    """A response for a web server to write: a JSON body at once, or (``streamed``) chunks as they come."""
+
+    status: int
+    headers: dict[str, str]
+    chunks: Iterator[bytes]
+    streamed: bool = False
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> StreamingResponse:
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    return StreamingResponse(status, {"Content-Type": "application/json", **(headers or {})}, iter([payload]))
+
+
+def _error(error: ApiError) -> StreamingResponse:
+    logger.warning("request failed", status=error.status, error_code=error.code)
+    return _json(error.status, error.to_body(), error.headers)
+
+
+def request_id_from(request_context: str | None) -> str | None:
+    """API Gateway's request id, from the JSON request context that the Lambda Web Adapter forwards as a header."""
+    try:
+        value = json.loads(request_context or "").get("requestId")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def handle(method: str, path: str, body: bytes, *, request_id: str | None = None) -> StreamingResponse:
+    logger.clear_state()
+    if request_id:
+        logger.set_correlation_id(request_id)
+    use_case = ROUTES.get(path)
+    if use_case is None:
+        return _error(NotFound(f"There is no streaming route {path}. Routes: {', '.join(sorted(ROUTES))}."))
+    if method != "POST":
+        return _error(MethodNotAllowed(f"{method} is not allowed on {path}; use POST."))
+    logger.append_keys(use_case=use_case.id, model=service.model_for(use_case), streamed=True)
+    telemetry.start(metrics, use_case)
+    try:
+        events = service.open_stream(use_case.id, body)
+    except ApiError as error:
+        telemetry.record_failure(metrics, error)
+        metrics.flush_metrics()
+        return _error(error)
+    headers = {"Content-Type": sse.CONTENT_TYPE, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(200, headers, _frames(events), streamed=True)
+
+
+def _frames(events: Iterator[TextDelta | StreamSummary]) -> Iterator[bytes]:
+    try:
+        for event in events:
+            if isinstance(event, TextDelta):
+                yield sse.frame(sse.DELTA, {"text": event.text})
+            else:
+                logger.info("use case completed", **telemetry.record_stream(metrics, event))
+                yield sse.frame(sse.DONE, event.to_body())
+    except ApiError as error:  # after the first byte: the status is sent, so the error is the stream's last event
+        telemetry.record_failure(metrics, error)
+        logger.warning("stream failed", error_code=error.code, upstream_error=getattr(error, "upstream", None))
+        yield sse.frame(sse.ERROR, error.to_body())
+    except Exception as error:  # noqa: BLE001 - the caller gets the envelope; the log gets the type, never the text
+        logger.exception("unexpected error", error_type=type(error).__name__)
+        yield sse.frame(sse.ERROR, ApiError("An unexpected error occurred.").to_body())
+    finally:
+        metrics.flush_metrics()

@@ -1,0 +1,490 @@
+"""Streaming chat (``POST /customer-experience/chat/stream``): the adapter over the core, SSE framing, and the web
+server that the Lambda Web Adapter runs.
+
+Stubber cannot fake an event stream, so ``converse_stream`` is patched on the adapter's real client: the fake
+records each request and yields the events that ConverseStream would (the shapes of botocore's service model),
+or raises the error events it would raise.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib
+import io
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
+
+from tests.support import MODEL_ID
+
+STREAM = "/customer-experience/chat/stream"
+BODY = {"messages": [{"role": "user", "content": "Olá! Meu pedido 48213 não chegou."}]}
+SECRET = "CANARY-7f3a"  # must never reach a log line
+
+
+@pytest.fixture(scope="session")
+def app() -> ModuleType:
+    return importlib.import_module("stream_app")
+
+
+def events(*texts: str, stop_reason: str = "end_turn", tokens: tuple[int, int] = (40, 12)) -> list[dict[str, Any]]:
+    """The events of a ConverseStream answer with ``texts`` as its deltas."""
+    stream: list[dict[str, Any]] = [{"messageStart": {"role": "assistant"}}]
+    stream += [{"contentBlockDelta": {"delta": {"text": text}, "contentBlockIndex": 0}} for text in texts]
+    stream += [
+        {"contentBlockStop": {"contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": stop_reason}},
+        {"metadata": {"usage": {"inputTokens": tokens[0], "outputTokens": tokens[1], "totalTokens": sum(tokens)}, "metrics": {"latencyMs": 420}}},
+    ]
+    return stream
+
+
+class FakeStream:
+    """Stands in for ``client.converse_stream``: records requests, answers with events or raises."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.answer: list[Any] = []
+        self.fail_on_call: Exception | None = None
+
+    def __call__(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        if self.fail_on_call is not None:
+            raise self.fail_on_call
+        return {"stream": self._events()}
+
+    def _events(self) -> Iterator[dict[str, Any]]:
+        for item in self.answer:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+
+@pytest.fixture
+def bedrock_stream(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeStream:
+    fake = FakeStream()
+    monkeypatch.setattr(app.bedrock_client, "converse_stream", fake)
+    return fake
+
+
+def run(app: ModuleType, body: Any = BODY, *, path: str = STREAM, method: str = "POST") -> tuple[int, dict[str, str], bytes, bool]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = app.handle(method, path, raw, request_id="req-123")
+    return response.status, response.headers, b"".join(response.chunks), response.streamed
+
+
+def stream_error(code: str, message: str = "upstream said no") -> EventStreamError:
+    return EventStreamError({"Error": {"Code": code, "Message": message}}, "ConverseStream")
+
+
+# --- the adapter over the core -----------------------------------------------------------------------------------
+
+
+def test_deltas_arrive_in_order_then_a_final_event_with_usage_model_and_guardrail(app, bedrock_stream):
+    bedrock_stream.answer = events("Olá! ", "Vou verificar ", "o pedido 48213.", tokens=(57, 14))
+
+    status, headers, body, streamed = run(app)
+
+    assert (status, streamed) == (200, True)
+    assert headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    from genai_core import sse
+
+    parsed = sse.parse(body)
+    assert parsed[:3] == [("delta", {"text": "Olá! "}), ("delta", {"text": "Vou verificar "}), ("delta", {"text": "o pedido 48213."})]
+    name, done = parsed[3]
+    assert name == "done" and len(parsed) == 4
+    assert done["useCase"] == "customer-experience/chat"
+    assert done["model"] == MODEL_ID
+    assert done["usage"] == {"inputTokens": 57, "outputTokens": 14, "totalTokens": 71}
+    assert done["stopReason"] == "end_turn"
+    assert done["guardrail"] == {"action": "NONE"}
+    assert isinstance(done["firstTokenMs"], int) and done["latencyMs"] >= done["firstTokenMs"] >= 0
+
+
+def test_the_stream_uses_the_same_prompt_and_the_guardrail_in_sync_mode(app, bedrock_stream):
+    bedrock_stream.answer = events("Oi")
+
+    run(app, {**BODY, "language": "pt-BR"})
+
+    (request,) = bedrock_stream.requests
+    assert request["modelId"] == MODEL_ID
+    assert request["messages"] == [{"role": "user", "content": [{"text": BODY["messages"][0]["content"]}]}]
+    assert "virtual assistant" in request["system"][0]["text"]
+    assert request["system"][0]["text"].endswith("in this language: pt-BR.")
+    assert request["inferenceConfig"] == {"maxTokens": 1024, "temperature": 0.5}
+    assert request["guardrailConfig"] == {
+        "guardrailIdentifier": "gr0test0guard",
+        "guardrailVersion": "1",
+        "trace": "disabled",
+        "streamProcessingMode": "sync",
+    }
+    # The request is valid for ConverseStream in botocore's own service model.
+    from botocore.validate import validate_parameters
+
+    validate_parameters(request, app.bedrock_client.meta.service_model.operation_model("ConverseStream").input_shape)
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "fragment"),
+    [
+        ({"messages": []}, "validation_error", "messages must have at least 1 item(s)"),
+        ({"messages": [{"role": "assistant", "content": "Hi"}]}, "validation_error", "conversation starts with the user"),
+        (b"{not json", "invalid_json", ""),
+    ],
+)
+def test_an_invalid_request_is_a_json_error_before_any_byte_is_streamed(app, bedrock_stream, body, code, fragment):
+    status, headers, raw, streamed = run(app, body)
+
+    assert (status, streamed) == (400, False)
+    assert headers["Content-Type"] == "application/json"
+    error = json.loads(raw)["error"]
+    assert error["code"] == code and fragment in error["message"]
+    assert bedrock_stream.requests == []  # Bedrock was never called
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "code"),
+    [
+        (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ConverseStream"), 502, "upstream_access_denied"),
+        (ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "ConverseStream"), 429, "throttled"),
+        (ReadTimeoutError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"), 504, "model_timeout"),
+    ],
+)
+def test_a_bedrock_error_on_the_call_gets_the_usual_status_and_envelope(app, bedrock_stream, failure, status, code):
+    bedrock_stream.fail_on_call = failure
+
+    got, headers, raw, streamed = run(app)
+
+    assert (got, streamed) == (status, False)
+    assert json.loads(raw)["error"]["code"] == code
+    if status == 429:
+        assert headers["Retry-After"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("error_event", "code"),
+    [
+        ("throttlingException", "throttled"),
+        ("modelStreamErrorException", "model_stream_error"),
+        ("internalServerException", "upstream_error"),
+        ("serviceUnavailableException", "upstream_unavailable"),
+        ("validationException", "model_validation_error"),
+    ],
+)
+def test_a_mid_stream_bedrock_error_ends_the_stream_with_an_error_event(app, bedrock_stream, error_event, code):
+    bedrock_stream.answer = [*events("Olá, ", "vou")[:3], stream_error(error_event)]
+
+    status, _, body, streamed = run(app)
+
+    from genai_core import sse
+
+    assert (status, streamed) == (200, True)  # the status was sent with the first byte
+    parsed = sse.parse(body)
+    assert parsed[:2] == [("delta", {"text": "Olá, "}), ("delta", {"text": "vou"})]
+    name, data = parsed[-1]
+    assert name == "error" and len(parsed) == 3
+    assert set(data) == {"error"} and set(data["error"]) == {"code", "message"}
+    assert data["error"]["code"] == code
+
+
+def test_a_read_timeout_mid_stream_is_an_error_event(app, bedrock_stream):
+    bedrock_stream.answer = [*events("Um")[:2], ReadTimeoutError(endpoint_url="https://bedrock-runtime")]
+
+    from genai_core import sse
+
+    assert sse.parse(run(app)[2])[-1] == ("error", {"error": {"code": "model_timeout", "message": "The model took too long to answer."}})
+
+
+def test_an_unexpected_failure_mid_stream_is_an_internal_error_event_without_details(app, bedrock_stream):
+    bedrock_stream.answer = [*events("Um")[:2], RuntimeError(f"secret detail {SECRET}")]
+
+    body = run(app)[2].decode()
+
+    assert SECRET not in body
+    assert body.endswith('event: error\ndata: {"error":{"code":"internal_error","message":"An unexpected error occurred."}}\n\n')
+
+
+def test_a_guardrail_intervention_is_flagged_in_the_final_event(app, bedrock_stream):
+    bedrock_stream.answer = events("Sorry, I can't help with that.", stop_reason="guardrail_intervened")
+
+    from genai_core import sse
+
+    parsed = sse.parse(run(app)[2])
+    assert parsed[0] == ("delta", {"text": "Sorry, I can't help with that."})
+    name, done = parsed[-1]
+    assert name == "done"
+    assert (done["stopReason"], done["guardrail"]) == ("guardrail_intervened", {"action": "INTERVENED"})
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status", "code"),
+    [
+        ("/customer-experience/chat", "POST", 404, "not_found"),  # buffered chat is the other function's
+        ("/productivity/summarize/stream", "POST", 404, "not_found"),  # only streaming tasks have a stream route
+        (STREAM, "GET", 405, "method_not_allowed"),
+    ],
+)
+def test_routes_and_methods_outside_the_stream_routes_are_json_errors(app, bedrock_stream, path, method, status, code):
+    got, _, raw, streamed = run(app, path=path, method=method)
+
+    assert (got, streamed, json.loads(raw)["error"]["code"]) == (status, False, code)
+
+
+# --- metrics and logs ------------------------------------------------------------------------------------------------
+
+
+def emf_documents(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws":')]
+
+
+@pytest.fixture
+def logs(app: ModuleType) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The adapter's structured log lines (Powertools writes JSON to the stream it was given; here, a buffer)."""
+    stream = io.StringIO()
+    previous = app.logger.registered_handler.setStream(stream)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    app.logger.registered_handler.setStream(previous)
+
+
+def test_a_stream_publishes_tokens_latency_and_time_to_first_token_and_one_log_line(app, bedrock_stream, capsys, logs):
+    bedrock_stream.answer = events(f"reply {SECRET}", tokens=(30, 9))
+
+    run(app, {"messages": [{"role": "user", "content": f"prompt {SECRET}"}]})
+
+    out = capsys.readouterr().out
+    (document,) = emf_documents(out)
+    names = {metric["Name"]: metric["Unit"] for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert names == {"Requests": "Count", "InputTokens": "Count", "OutputTokens": "Count", "BedrockLatency": "Milliseconds", "TimeToFirstToken": "Milliseconds"}
+    assert (document["InputTokens"], document["OutputTokens"], document["Family"], document["Task"]) == ([30.0], [9.0], "customer-experience", "chat")
+    (line,) = [entry for entry in logs() if entry["message"] == "use case completed"]
+    assert line["correlation_id"] == "req-123" and line["streamed"] is True
+    assert (line["use_case"], line["input_tokens"], line["output_tokens"]) == ("customer-experience/chat", 30, 9)
+    assert SECRET not in out and SECRET not in json.dumps(logs())  # neither the prompt nor the reply is logged
+
+
+def test_a_mid_stream_failure_is_counted_as_a_model_error(app, bedrock_stream, capsys):
+    bedrock_stream.answer = [*events("a")[:2], stream_error("throttlingException")]
+
+    run(app)
+
+    documents = emf_documents(capsys.readouterr().out)
+    counted = {name for document in documents for name in document if name[0].isupper() and isinstance(document[name], list)}
+    assert {"Requests", "ModelErrors", "BedrockThrottles"} <= counted
+
+
+# --- SSE framing -----------------------------------------------------------------------------------------------------
+
+
+def test_an_sse_frame_is_one_event_line_one_data_line_and_a_blank_line():
+    from genai_core import sse
+
+    frame = sse.frame("delta", {"text": "linha 1\nlinha 2 — ação"})
+
+    assert frame == 'event: delta\ndata: {"text":"linha 1\\nlinha 2 — ação"}\n\n'.encode()
+    assert frame.count(b"\n") == 3  # a newline in the text is escaped inside the JSON, never a new line
+    assert sse.parse(frame) == [("delta", {"text": "linha 1\nlinha 2 — ação"})]
+
+
+# --- the web server the Lambda Web Adapter runs ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(app: ModuleType) -> Iterator[int]:
+    import stream_server
+
+    httpd = stream_server.ThreadingHTTPServer(("127.0.0.1", 0), stream_server.StreamRequestHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+    return connection.getresponse()
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_the_server_streams_chunked_sse_with_the_deltas_in_order(server, bedrock_stream, logs):
+    bedrock_stream.answer = events("um ", "dois ", "três")
+    context = json.dumps({"requestId": "apigw-req-9", "stage": "v1"})
+
+    response = request(server, "POST", STREAM, json.dumps(BODY).encode(), {"x-amzn-request-context": context})
+
+    assert response.status == 200
+    assert response.getheader("Transfer-Encoding") == "chunked"
+    assert response.getheader("Content-Type") == "text/event-stream; charset=utf-8"
+    chunks = []
+    while chunk := response.read1():
+        chunks.append(chunk)
+    from genai_core import sse
+
+    parsed = sse.parse(b"".join(chunks))
+    assert [data["text"] for name, data in parsed if name == "delta"] == ["um ", "dois ", "três"]
+    assert parsed[-1][0] == "done"
+    (line,) = [entry for entry in logs() if entry["message"] == "use case completed"]
+    assert line["correlation_id"] == "apigw-req-9"
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_the_server_answers_errors_with_a_json_body_and_a_length(server, bedrock_stream):
+    response = request(server, "POST", STREAM, b'{"messages": []}')
+
+    body = response.read()
+    assert response.status == 400
+    assert response.getheader("Content-Length") == str(len(body))
+    assert json.loads(body)["error"]["code"] == "validation_error"
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_the_server_answers_the_adapters_readiness_check(server):
+    response = request(server, "GET", "/healthz")
+
+    assert (response.status, response.read()) == (200, b"ok")
+
+
+def test_run_sh_starts_the_server_and_is_executable():
+    run_sh = Path(__file__).resolve().parent.parent / "lambda" / "genai_api" / "run.sh"
+
+    assert run_sh.stat().st_mode & 0o111  # the adapter executes the handler as a command
+    text = run_sh.read_text()
+    assert 'exec python3 "${LAMBDA_TASK_ROOT}/stream_server.py"' in text
+    assert "/opt/python" in text  # the Powertools layer stays importable
+
+
+# --- the catalog ----------------------------------------------------------------------------------------------------
+
+
+def test_only_text_tasks_can_stream(tmp_path: Path):
+    from genai_core.catalog import load_catalog
+
+    source = Path(__file__).resolve().parent.parent / "lambda" / "genai_api" / "use_cases" / "process-optimization" / "classify.json"
+    data = json.loads(source.read_text())
+    (tmp_path / "process-optimization").mkdir()
+    (tmp_path / "process-optimization" / "classify.json").write_text(json.dumps({**data, "streaming": True}))
+
+    with pytest.raises(ValueError, match="only a text task can stream"):
+        load_catalog(tmp_path)
+
+
+def test_chat_is_the_streaming_task_and_discovery_says_so(app):
+    streaming = {use_case.id: use_case.stream_path for use_case in app.catalog if use_case.streaming}
+
+    assert streaming == {"customer-experience/chat": STREAM}
+    assert app.catalog.get("customer-experience/chat").public()["streamPath"] == STREAM
+
+
+# --- the template -----------------------------------------------------------------------------------------------------
+
+
+def stream_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    (found,) = [(key, r["Properties"]) for key, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "run.sh"]
+    return found
+
+
+def stream_method(template: dict[str, Any]) -> dict[str, Any]:
+    (method,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["Integration"].get("ResponseTransferMode") == "STREAM"
+    ]
+    return method
+
+
+def test_the_chat_stream_route_streams_from_the_streaming_function(templates):
+    from tests.support import API_STACK, CDK_CONTEXT
+
+    template = templates[API_STACK]
+    function_id, _ = stream_function(template)
+    method = stream_method(template)
+    resource = template["Resources"][method["ResourceId"]["Ref"]]["Properties"]
+
+    assert resource["PathPart"] == "stream"
+    assert template["Resources"][resource["ParentId"]["Ref"]]["Properties"]["PathPart"] == "chat"
+    assert (method["HttpMethod"], method["AuthorizationType"]) == ("POST", "AWS_IAM")
+    integration = method["Integration"]
+    assert (integration["Type"], integration["ResponseTransferMode"]) == ("AWS_PROXY", "STREAM")
+    uri = integration["Uri"]["Fn::Join"][1]
+    assert uri[-3:] == [":lambda:path/2021-11-15/functions/", {"Fn::GetAtt": [function_id, "Arn"]}, "/response-streaming-invocations"]
+    assert integration["TimeoutInMillis"] == CDK_CONTEXT["streamIntegrationTimeoutSeconds"] * 1000
+    # The same request model and validator as the buffered chat.
+    (chat,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::Method" and "ResponseTransferMode" not in r["Properties"]["Integration"]
+        and r["Properties"].get("RequestModels", {}).get("application/json") == method["RequestModels"]["application/json"]
+    ]
+    assert chat["RequestValidatorId"] == method["RequestValidatorId"]
+
+
+def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templates):
+    from tests.conftest import FUNCTION_ENV
+    from tests.support import API_STACK, CDK_CONTEXT
+
+    _, function = stream_function(templates[API_STACK])
+    environment = dict(function["Environment"]["Variables"])
+
+    assert (function["Runtime"], function["Architectures"]) == ("python3.14", ["arm64"])
+    assert function["Timeout"] == CDK_CONTEXT["streamFunctionTimeoutSeconds"]
+    bedrock_worst_case = (CDK_CONTEXT["bedrockConnectTimeoutSeconds"] + CDK_CONTEXT["bedrockReadTimeoutSeconds"]) * CDK_CONTEXT["bedrockMaxAttempts"]
+    assert bedrock_worst_case < function["Timeout"] < CDK_CONTEXT["streamIntegrationTimeoutSeconds"] <= 900
+    adapter = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":lambda:", {"Ref": "AWS::Region"}, f":753240598075:layer:LambdaAdapterLayerArm64:{CDK_CONTEXT['lambdaWebAdapterLayerVersion']}"]]
+    }
+    assert function["Layers"][1:] == [adapter] and "AWSLambdaPowertoolsPythonV3" in json.dumps(function["Layers"][0])
+    assert {key: environment.pop(key) for key in ("AWS_LAMBDA_EXEC_WRAPPER", "AWS_LWA_INVOKE_MODE", "AWS_LWA_PORT", "AWS_LWA_READINESS_CHECK_PATH")} == {
+        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+        "AWS_LWA_INVOKE_MODE": "response_stream",
+        "AWS_LWA_PORT": "8080",
+        "AWS_LWA_READINESS_CHECK_PATH": "/healthz",
+    }
+    environment.pop("GUARDRAIL_ID"), environment.pop("GUARDRAIL_VERSION")
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in ("GUARDRAIL_ID", "GUARDRAIL_VERSION")}
+    import stream_server
+
+    assert stream_server.HEALTH_PATH == "/healthz"
+
+
+def test_the_streaming_role_may_only_stream_from_the_configured_models(templates):
+    from tests.support import API_STACK
+    from tests.test_infrastructure import bedrock_statements
+
+    template = templates[API_STACK]
+    buffered = bedrock_statements(template, "GenAiRole")
+    streaming = bedrock_statements(template, "GenAiStreamFunctionRole")
+
+    invoke = [s for s in buffered if s["Action"] == "bedrock:InvokeModel"]
+    stream = [s for s in streaming if s["Action"] == "bedrock:InvokeModelWithResponseStream"]
+    assert [s["Resource"] for s in stream] == [s["Resource"] for s in invoke] and len(stream) == 2  # same ARNs
+    assert [s.get("Condition") for s in stream] == [s.get("Condition") for s in invoke]
+    assert {s["Action"] for s in streaming} == {"bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail"}
+    assert {s["Action"] for s in buffered} == {"bedrock:InvokeModel", "bedrock:ApplyGuardrail"}
+
+
+def test_the_staged_asset_keeps_run_sh_executable(assembly):
+    from tests.support import API_STACK
+
+    stack = assembly.get_stack_by_name(API_STACK)
+    _, function = stream_function(stack.template)
+    staged = [p for p in Path(assembly.directory).glob("asset.*") if (p / "run.sh").exists()]
+    assert [p.name for p in staged] == [f"asset.{function['Code']['S3Key'].removesuffix('.zip')}"]
+    assert all((p / "run.sh").stat().st_mode & 0o111 for p in staged)
+
+
+def test_every_error_event_of_converse_stream_is_mapped(app):
+    from genai_core.bedrock import STREAM_ERRORS, UPSTREAM_ERRORS
+
+    stream = app.bedrock_client.meta.service_model.operation_model("ConverseStream").output_shape.members["stream"]
+    error_events = {name[:1].upper() + name[1:] for name in stream.members if name.endswith("Exception")}
+
+    assert error_events == {"InternalServerException", "ModelStreamErrorException", "ValidationException", "ThrottlingException", "ServiceUnavailableException"}
+    assert error_events <= set(UPSTREAM_ERRORS) | set(STREAM_ERRORS)
+    assert set(STREAM_ERRORS) == error_events - set(UPSTREAM_ERRORS)
