@@ -1,0 +1,114 @@
+"""Cold start: the CPU time of importing the handler in a fresh interpreter, against the floor that any Python
+function calling Bedrock pays (``import boto3`` and creating the ``bedrock-runtime`` client).
+
+Each run is a new interpreter with the function's environment (as the stack sets it, with ``LAMBDA_TASK_ROOT`` set as
+Lambda sets it, so the tracer is on as deployed) and the function's code copied without bytecode, as the asset
+holds it. The child measures its own CPU time (``time.process_time``) around the import, so interpreter start-up,
+the same for both, is left out; the parent also records each child's whole CPU time (``RUSAGE_CHILDREN``). Floor
+and handler runs alternate, and each round swaps which goes first.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import FAKE_AWS_ENV, FUNCTION_ENV, Summary, Verdict, copy_function
+
+BUDGET_RATIO = 1.3
+PAYLOADS = {
+    "floor": 'import boto3\nboto3.client("bedrock-runtime")\n',
+    "handler": "import handler\n",
+}
+CHILD = """\
+import time
+_cpu, _wall = time.process_time(), time.perf_counter()
+{payload}
+_cpu, _wall = time.process_time() - _cpu, time.perf_counter() - _wall
+print("COLDSTART", _cpu, _wall)
+"""
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    runs: int
+    cpu_ms: dict[str, Summary]  # inside the child, around the import
+    process_cpu_ms: dict[str, Summary]  # the whole child process (RUSAGE_CHILDREN), interpreter start-up included
+    wall_ms: dict[str, Summary]
+
+    @property
+    def ratio(self) -> float:
+        return self.cpu_ms["handler"].median / self.cpu_ms["floor"].median
+
+    def verdicts(self) -> list[Verdict]:
+        return [Verdict("cold start, handler import / floor (median CPU time)", self.ratio, BUDGET_RATIO, "x")]
+
+
+def child_env(task_root: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
+    env.update(FUNCTION_ENV)
+    env.update(FAKE_AWS_ENV)
+    env.update(
+        {
+            "PYTHONPATH": str(task_root),
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only: nothing is cached between cold starts
+            "PYTHONHASHSEED": "0",
+        }
+    )
+    return env
+
+
+def run_once(kind: str, task_root: Path, python: str = os.path.abspath(sys.executable)) -> tuple[float, float, float]:
+    """One fresh interpreter: (CPU ms around the import, CPU ms of the whole process, wall ms around the import)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    completed = subprocess.run(
+        [python, "-c", CHILD.format(payload=PAYLOADS[kind])],
+        cwd=task_root,
+        env=child_env(task_root),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("COLDSTART ")]
+    if completed.returncode != 0 or not lines:
+        raise RuntimeError(f"{kind} cold start failed ({completed.returncode}): {completed.stderr[-2000:]}")
+    _, cpu, wall = lines[-1].split()
+    process = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return float(cpu) * 1000, process * 1000, float(wall) * 1000
+
+
+def measure(runs: int = 21) -> ColdStart:
+    cpu: dict[str, list[float]] = {kind: [] for kind in PAYLOADS}
+    process: dict[str, list[float]] = {kind: [] for kind in PAYLOADS}
+    wall: dict[str, list[float]] = {kind: [] for kind in PAYLOADS}
+    with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as scratch:
+        task_root = copy_function(Path(scratch))
+        run_once("handler", task_root)  # warm the OS file cache once; not counted
+        for index in range(runs):
+            order = list(PAYLOADS) if index % 2 == 0 else list(reversed(PAYLOADS))
+            for kind in order:
+                one_cpu, one_process, one_wall = run_once(kind, task_root)
+                cpu[kind].append(one_cpu)
+                process[kind].append(one_process)
+                wall[kind].append(one_wall)
+    return ColdStart(
+        runs=runs,
+        cpu_ms={kind: Summary.of(values) for kind, values in cpu.items()},
+        process_cpu_ms={kind: Summary.of(values) for kind, values in process.items()},
+        wall_ms={kind: Summary.of(values) for kind, values in wall.items()},
+    )
+
+
+if __name__ == "__main__":
+    result = measure(int(sys.argv[1]) if len(sys.argv) > 1 else 21)
+    for kind in PAYLOADS:
+        print(f"{kind:8} cpu {result.cpu_ms[kind].show('ms')}   process {result.process_cpu_ms[kind].show('ms')}")
+    for verdict in result.verdicts():
+        print(verdict.line())

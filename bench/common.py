@@ -1,0 +1,96 @@
+"""What every benchmark shares: paths, the function's environment, summary statistics and budget verdicts."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTION_DIR = ROOT / "lambda" / "genai_api"
+CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+
+# The function's environment as the stack sets it from cdk.json (the same values as tests/conftest.py FUNCTION_ENV;
+# a unit test keeps the two equal), plus what Lambda itself sets and fake credentials: nothing reaches AWS.
+FUNCTION_ENV = {
+    "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
+    "BEDROCK_CONNECT_TIMEOUT": str(CDK_CONTEXT["bedrockConnectTimeoutSeconds"]),
+    "BEDROCK_READ_TIMEOUT": str(CDK_CONTEXT["bedrockReadTimeoutSeconds"]),
+    "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
+    "POWERTOOLS_SERVICE_NAME": "genai-api",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "GUARDRAIL_ID": "gr0test0guard",
+    "GUARDRAIL_VERSION": "1",
+    "GUARDRAIL_FAMILIES": ",".join(CDK_CONTEXT["guardrailFamilies"]),
+    "LOG_PROMPTS": "false",
+    "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
+}
+FAKE_AWS_ENV = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_LAMBDA_FUNCTION_NAME": "GenAiReferenceApi-GenAiFunction",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(CDK_CONTEXT["lambdaMemoryMb"]),
+}
+
+
+def copy_function(destination: Path) -> Path:
+    """The function's code as the asset holds it (no ``__pycache__``): Lambda's /var/task is read-only and the
+    asset ships no bytecode, so the runtime compiles our modules from source at every cold start."""
+    target = destination / "task"
+    shutil.copytree(FUNCTION_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    min: float
+    median: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        if not values:
+            raise ValueError("no values")
+        return cls(len(values), min(values), statistics.median(values), max(values))
+
+    def show(self, unit: str, digits: int = 1) -> str:
+        return f"{self.min:.{digits}f} / {self.median:.{digits}f} / {self.max:.{digits}f} {unit}"
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile (``fraction`` in 0..1) of ``values``."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One budget: what was measured, the limit, and whether it holds."""
+
+    name: str
+    measured: float
+    limit: float
+    unit: str
+
+    @property
+    def passed(self) -> bool:
+        return self.measured <= self.limit
+
+    def line(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'}  {self.name}: {self.measured:.3g} {self.unit} (budget <= {self.limit:g} {self.unit})"

@@ -1,0 +1,187 @@
+"""Warm overhead per request: the real ``lambda_handler`` against ``bench/minimal_handler.py``, Bedrock stubbed.
+
+Both handlers run in this process with the function's environment, driven by real-shaped API Gateway REST events
+(``tests/support.api_event``) with the example requests of ``examples/``; Converse is replaced on each handler's own
+client by a function that returns a canned answer, so that only our code is timed. Requests alternate between the
+two handlers, stdout (log lines and EMF documents) goes to ``os.devnull`` for both, and the garbage collector runs
+as it does in Lambda. Tracing is off, as in the tests (there is no X-Ray daemon here).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+from bench.common import FAKE_AWS_ENV, FUNCTION_DIR, FUNCTION_ENV, ROOT, Verdict, percentile
+
+BUDGET_P50_MS = 0.5
+BUDGET_P99_MS = 2.0
+WARMUP = 50
+
+TEXT_ANSWER = {
+    "output": {"message": {"role": "assistant", "content": [{"text": "- Revenue +12% to $4.1B.\n- Churn 2.1%."}]}},
+    "stopReason": "end_turn",
+    "usage": {"inputTokens": 412, "outputTokens": 96, "totalTokens": 508},
+    "metrics": {"latencyMs": 900},
+}
+CLASSIFY_ANSWER = {
+    "output": {
+        "message": {
+            "role": "assistant",
+            "content": [
+                {
+                    "toolUse": {
+                        "toolUseId": "tooluse_0001",
+                        "name": "record_classification",
+                        "input": {
+                            "category": "Pix e transferências",
+                            "confidence": 0.93,
+                            "rationale": "O cliente relata uma transferência Pix que não chegou ao destinatário.",
+                        },
+                    }
+                }
+            ],
+        }
+    },
+    "stopReason": "tool_use",
+    "usage": {"inputTokens": 688, "outputTokens": 71, "totalTokens": 759},
+    "metrics": {"latencyMs": 1100},
+}
+# (route, example request, canned Converse answer)
+TASKS = {
+    "text (productivity/summarize)": ("/productivity/summarize", "examples/productivity/summarize.json", TEXT_ANSWER),
+    "structured (process-optimization/classify)": (
+        "/process-optimization/classify",
+        "examples/process-optimization/classify.json",
+        CLASSIFY_ANSWER,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task: str
+    requests: int
+    ours: Latency
+    minimal: Latency
+
+    @property
+    def overhead_p50_ms(self) -> float:
+        return self.ours.p50_ms - self.minimal.p50_ms
+
+    @property
+    def overhead_p99_ms(self) -> float:
+        return self.ours.p99_ms - self.minimal.p99_ms
+
+    def verdicts(self) -> list[Verdict]:
+        return [
+            Verdict(f"warm overhead p50, {self.task}", self.overhead_p50_ms, BUDGET_P50_MS, "ms"),
+            Verdict(f"warm overhead p99, {self.task}", self.overhead_p99_ms, BUDGET_P99_MS, "ms"),
+        ]
+
+
+def latency(samples_ns: list[int]) -> Latency:
+    ms = [sample / 1e6 for sample in samples_ns]
+    return Latency(percentile(ms, 0.50), percentile(ms, 0.99), max(ms))
+
+
+def prepare_environment() -> None:
+    """The function's environment and import path, as in Lambda (values already set, as by the tests, are kept)."""
+    for key, value in {**FAKE_AWS_ENV, **FUNCTION_ENV, "POWERTOOLS_TRACE_DISABLED": "true"}.items():
+        os.environ.setdefault(key, value)
+    for path in (str(FUNCTION_DIR), str(ROOT)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+@contextlib.contextmanager
+def stubbed(client: Any, answer: dict[str, Any]) -> Iterator[None]:
+    def converse(**_: Any) -> dict[str, Any]:
+        return answer
+
+    with mock.patch.object(client, "converse", converse):
+        yield
+
+
+class FakeContext:
+    function_name = "GenAiReferenceApi-GenAiFunction"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:GenAiReferenceApi-GenAiFunction"
+    aws_request_id = "5f1d0a52-36b3-4a0c-9d56-0f0c9bd0c001"
+    log_group_name = "/aws/lambda/GenAiReferenceApi-GenAiFunction"
+    log_stream_name = "2026/11/29/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 28_000
+
+
+def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int = WARMUP) -> TaskResult:
+    from tests.support import api_event
+
+    path, example, answer = TASKS[task]
+    event = api_event(path, json.loads((ROOT / example).read_text()))
+    context = FakeContext()
+    timed: dict[str, list[int]] = {"ours": [], "minimal": []}
+    runs: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
+        "ours": handler.lambda_handler,
+        "minimal": minimal.lambda_handler,
+    }
+    clock = time.perf_counter_ns
+    with stubbed(handler.bedrock_client, answer), stubbed(minimal.bedrock_client, answer):
+        with quiet(handler):
+            for index in range(warmup + requests):
+                order = ("ours", "minimal") if index % 2 == 0 else ("minimal", "ours")
+                for name in order:
+                    started = clock()
+                    response = runs[name](event, context)
+                    elapsed = clock() - started
+                    if response["statusCode"] != 200:
+                        raise RuntimeError(f"{name} answered {response['statusCode']}: {response['body']}")
+                    if index >= warmup:
+                        timed[name].append(elapsed)
+    return TaskResult(task, requests, latency(timed["ours"]), latency(timed["minimal"]))
+
+
+@contextlib.contextmanager
+def quiet(handler: Any) -> Iterator[None]:
+    """stdout (EMF documents) and the handler's log stream (which the logger took at import) to os.devnull."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        previous = handler.logger.registered_handler.setStream(sink)
+        try:
+            yield
+        finally:
+            handler.logger.registered_handler.setStream(previous)
+
+
+def load_handlers() -> tuple[Any, Any]:
+    """The real handler and the minimal one (a cold start logs nothing: nothing to redirect yet)."""
+    prepare_environment()
+    return importlib.import_module("handler"), importlib.import_module("bench.minimal_handler")
+
+
+def measure(requests: int = 2000, warmup: int = WARMUP) -> list[TaskResult]:
+    handler, minimal = load_handlers()
+    return [run_task(task, requests, handler, minimal, warmup) for task in TASKS]
+
+
+if __name__ == "__main__":
+    for result in measure(int(sys.argv[1]) if len(sys.argv) > 1 else 2000):
+        print(result)
+        for verdict in result.verdicts():
+            print(verdict.line())
