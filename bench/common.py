@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -10,27 +9,12 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import CDK_CONTEXT, FUNCTION_ENV, ROOT
+
 FUNCTION_DIR = ROOT / "lambda" / "genai_api"
-CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
-
-# The function's environment as the stack sets it from cdk.json (the same values as tests/conftest.py FUNCTION_ENV;
-# a unit test keeps the two equal), plus what Lambda itself sets and fake credentials: nothing reaches AWS.
-FUNCTION_ENV = {
-    "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
-    "BEDROCK_CONNECT_TIMEOUT": str(CDK_CONTEXT["bedrockConnectTimeoutSeconds"]),
-    "BEDROCK_READ_TIMEOUT": str(CDK_CONTEXT["bedrockReadTimeoutSeconds"]),
-    "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
-    "POWERTOOLS_SERVICE_NAME": "genai-api",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-    "GUARDRAIL_ID": "gr0test0guard",
-    "GUARDRAIL_VERSION": "1",
-    "GUARDRAIL_FAMILIES": ",".join(CDK_CONTEXT["guardrailFamilies"]),
-    "LOG_PROMPTS": "false",
-    "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
-}
+# Besides the function's environment as the stack sets it (tests/support.py, checked against the template by
+# test_infrastructure), what Lambda itself sets, and fake credentials: nothing reaches AWS.
 FAKE_AWS_ENV = {
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -45,11 +29,11 @@ FAKE_AWS_ENV = {
 }
 
 
-def copy_function(destination: Path) -> Path:
+def copy_function(destination: Path, source: Path | None = None) -> Path:
     """The function's code as the asset holds it (no ``__pycache__``): Lambda's /var/task is read-only and the
     asset ships no bytecode, so the runtime compiles our modules from source at every cold start."""
     target = destination / "task"
-    shutil.copytree(FUNCTION_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(source or FUNCTION_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return target
 
 

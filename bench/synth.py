@@ -27,7 +27,9 @@ from bench.common import CDK_CONTEXT, ROOT, Summary, Verdict
 BUDGET_RATIO = 2.0
 BUDGET_PACKAGE_KB = 100
 API_STACK = f"{CDK_CONTEXT['stackName']}Api"
-APPS = {"app.py": ROOT / "app.py", "minimal": ROOT / "bench" / "minimal_app.py"}
+APPS = {"app.py": ["app.py"], "minimal": ["bench/minimal_app.py"]}
+# Not an app, for reference: starting Python and importing aws_cdk (which starts node through jsii).
+JSII_ONLY = {"python -c \"import aws_cdk\"": ["-c", "import aws_cdk"]}
 # What the CDK CLI adds to cdk.json's context before it starts the app (its defaults for `cdk synth`).
 CLI_CONTEXT = {
     "aws:cdk:enable-path-metadata": True,
@@ -75,38 +77,46 @@ def synth_env(outdir: Path) -> dict[str, str]:
     return env
 
 
-def synth_once(app: Path, outdir: Path, python: str = os.path.abspath(sys.executable)) -> float:
-    """Run one app as `cdk synth` does; its wall time in seconds."""
+def synth_once(arguments: list[str], outdir: Path, python: str = os.path.abspath(sys.executable)) -> float:
+    """Run one app (``python <arguments>``) as `cdk synth` does; its wall time in seconds."""
     started = time.perf_counter()
     completed = subprocess.run(
-        [python, str(app)], cwd=ROOT, env=synth_env(outdir), capture_output=True, text=True, check=False
+        [python, *arguments], cwd=ROOT, env=synth_env(outdir), capture_output=True, text=True, check=False
     )
     elapsed = time.perf_counter() - started
     if completed.returncode != 0:
-        raise RuntimeError(f"{app.name} failed to synthesize ({completed.returncode}): {completed.stderr[-2000:]}")
+        raise RuntimeError(f"{arguments} failed ({completed.returncode}): {completed.stderr[-2000:]}")
     return elapsed
 
 
 def measure_synth(runs: int = 5, keep: Path | None = None) -> Synth:
     """``keep``: where the last run of app.py writes its cloud assembly (for the package measurement)."""
-    wall: dict[str, list[float]] = {name: [] for name in APPS}
+    apps = {**APPS, **JSII_ONLY}
+    wall: dict[str, list[float]] = {name: [] for name in apps}
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as scratch:
         for index in range(runs):
-            order = list(APPS) if index % 2 == 0 else list(reversed(APPS))
-            for name in order:
+            order = list(apps) if index % 2 == 0 else list(reversed(apps))
+            for number, name in enumerate(order):
                 last_app_run = name == "app.py" and index == runs - 1
-                outdir = keep if (keep is not None and last_app_run) else Path(scratch) / f"{name}-{index}"
-                wall[name].append(synth_once(APPS[name], outdir))
+                outdir = keep if (keep is not None and last_app_run) else Path(scratch) / f"{index}-{number}"
+                wall[name].append(synth_once(apps[name], outdir))
     return Synth(runs, {name: Summary.of(values) for name, values in wall.items()})
 
 
 def function_asset(assembly: Path, stack: str = API_STACK) -> Path:
+    """The folder of the function's code in the cloud assembly: its ``aws:asset:path`` metadata (the CLI's context
+    asks for it), else the asset named by the code's S3 key (``<hash>.zip`` is staged as ``asset.<hash>``)."""
     template: dict[str, Any] = json.loads((assembly / f"{stack}.template.json").read_text())
-    paths = [
-        resource["Metadata"]["aws:asset:path"]
-        for resource in template["Resources"].values()
-        if resource["Type"] == "AWS::Lambda::Function" and "aws:asset:path" in resource.get("Metadata", {})
-    ]
+    paths = []
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        key = resource["Properties"].get("Code", {}).get("S3Key")
+        path = resource.get("Metadata", {}).get("aws:asset:path")
+        if path is None and isinstance(key, str) and key.endswith(".zip"):
+            path = f"asset.{key.removesuffix('.zip')}"
+        if path is not None and (assembly / path).is_dir():
+            paths.append(path)
     if len(paths) != 1:
         raise RuntimeError(f"expected one function asset in {stack}, found {paths}")
     return assembly / paths[0]

@@ -13,18 +13,23 @@ the moments when another process had the core; the thread's CPU time holds only 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import dataclasses
 import importlib
 import json
 import os
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 from bench.common import FAKE_AWS_ENV, FUNCTION_DIR, FUNCTION_ENV, ROOT, Verdict, percentile
+from tests.support import FakeLambdaContext, api_event
 
 BUDGET_P50_MS = 0.5
 BUDGET_P99_MS = 2.0
@@ -94,6 +99,11 @@ class TaskResult:
     def overhead_p99_ms(self) -> float:
         return self.ours.p99_ms - self.minimal.p99_ms
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskResult:
+        latencies = {key: Latency(**value) for key, value in data.items() if isinstance(value, dict)}
+        return cls(task=data["task"], requests=data["requests"], **latencies)
+
     def verdicts(self) -> list[Verdict]:
         return [
             Verdict(f"warm overhead p50, {self.task}", self.overhead_p50_ms, BUDGET_P50_MS, "ms"),
@@ -106,11 +116,11 @@ def latency(samples_ns: list[int]) -> Latency:
     return Latency(percentile(ms, 0.50), percentile(ms, 0.99), max(ms))
 
 
-def prepare_environment() -> None:
+def prepare_environment(function_dir: Path = FUNCTION_DIR) -> None:
     """The function's environment and import path, as in Lambda (values already set, as by the tests, are kept)."""
     for key, value in {**FAKE_AWS_ENV, **FUNCTION_ENV, "POWERTOOLS_TRACE_DISABLED": "true"}.items():
         os.environ.setdefault(key, value)
-    for path in (str(FUNCTION_DIR), str(ROOT)):
+    for path in (str(function_dir), str(ROOT)):
         if path not in sys.path:
             sys.path.insert(0, path)
 
@@ -124,25 +134,10 @@ def stubbed(client: Any, answer: dict[str, Any]) -> Iterator[None]:
         yield
 
 
-class FakeContext:
-    function_name = "GenAiReferenceApi-GenAiFunction"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:GenAiReferenceApi-GenAiFunction"
-    aws_request_id = "5f1d0a52-36b3-4a0c-9d56-0f0c9bd0c001"
-    log_group_name = "/aws/lambda/GenAiReferenceApi-GenAiFunction"
-    log_stream_name = "2026/11/29/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 28_000
-
-
 def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int = WARMUP) -> TaskResult:
-    from tests.support import api_event
-
     path, example, answer = TASKS[task]
     event = api_event(path, json.loads((ROOT / example).read_text()))
-    context = FakeContext()
+    context = FakeLambdaContext()
     timed: dict[str, list[int]] = {"ours": [], "minimal": []}
     walls: dict[str, list[int]] = {"ours": [], "minimal": []}
     runs: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
@@ -184,19 +179,41 @@ def quiet(handler: Any) -> Iterator[None]:
             handler.logger.registered_handler.setStream(previous)
 
 
-def load_handlers() -> tuple[Any, Any]:
+def load_handlers(function_dir: Path = FUNCTION_DIR) -> tuple[Any, Any]:
     """The real handler and the minimal one (a cold start logs nothing: nothing to redirect yet)."""
-    prepare_environment()
+    prepare_environment(function_dir)
     return importlib.import_module("handler"), importlib.import_module("bench.minimal_handler")
 
 
-def measure(requests: int = 2000, warmup: int = WARMUP) -> list[TaskResult]:
-    handler, minimal = load_handlers()
+def measure(requests: int = 2000, warmup: int = WARMUP, function_dir: Path = FUNCTION_DIR) -> list[TaskResult]:
+    handler, minimal = load_handlers(function_dir)
     return [run_task(task, requests, handler, minimal, warmup) for task in TASKS]
 
 
-if __name__ == "__main__":
-    for result in measure(int(sys.argv[1]) if len(sys.argv) > 1 else 2000):
+def measure_in_child(requests: int = 2000, function_dir: Path = FUNCTION_DIR) -> list[TaskResult]:
+    """``measure`` in a new interpreter: the handler module of ``function_dir``, nothing shared with this process."""
+    command = [os.path.abspath(sys.executable), "-m", "bench.warm", "--requests", str(requests), "--function-dir", str(function_dir), "--json"]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"the warm benchmark failed ({completed.returncode}): {completed.stderr[-3000:]}")
+    return [TaskResult.from_dict(item) for item in json.loads(completed.stdout.splitlines()[-1])]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.warm", description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--function-dir", type=Path, default=FUNCTION_DIR)
+    parser.add_argument("--json", action="store_true", help="print the results as one line of JSON")
+    args = parser.parse_args(argv)
+    results = measure(args.requests, function_dir=args.function_dir)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(result) for result in results]))
+        return
+    for result in results:
         print(result)
         for verdict in result.verdicts():
             print(verdict.line())
+
+
+if __name__ == "__main__":
+    main()

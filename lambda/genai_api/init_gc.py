@@ -1,9 +1,9 @@
 """Imported first by ``handler.py``: the cyclic garbage collector is paused while the container initializes.
 
 The init creates a few hundred thousand long-lived objects (botocore's service model and client, Powertools, the
-catalog and its compiled schemas) and next to no garbage. With the collector on, those allocations trigger about 150
-collections, a full one among them, each walking the objects made so far: about 40 ms of CPU time of an init of
-about 230 ms (measured by ``make bench``, see docs/PERFORMANCE.md). ``done()``, at the end of ``handler.py``, moves
+catalog and its compiled schemas) and next to no garbage. With the collector on, those allocations trigger collection
+after collection, a full one among them, each walking the objects made so far: a large share of the init's CPU time
+(``make bench`` measures the before and after: docs/PERFORMANCE.md). ``done()``, at the end of ``handler.py``, moves
 every object alive at that point into the permanent generation (``gc.freeze``), so that the collections made while
 serving requests skip them too, and switches the collector back on.
 
