@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import FAKE_AWS_ENV, FUNCTION_ENV, Summary, Verdict, copy_function
+from bench.common import LAMBDA_ENV, Summary, Verdict, copy_function
 
 BUDGET_RATIO = 1.3
 FLOOR = 'import boto3\nboto3.client("bedrock-runtime")\n'
@@ -71,8 +71,7 @@ class ColdStart:
 
 def child_env(task_root: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
-    env.update(FUNCTION_ENV)
-    env.update(FAKE_AWS_ENV)
+    env.update(LAMBDA_ENV)
     env.update(
         {
             "PYTHONPATH": str(task_root),

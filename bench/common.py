@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import CDK_CONTEXT, FUNCTION_ENV, ROOT
+from tests.support import CDK_CONTEXT, FAKE_AWS_CREDENTIALS, FUNCTION_ENV, ROOT
 
 FUNCTION_DIR = ROOT / "lambda" / "genai_api"
-# Besides the function's environment as the stack sets it (tests/support.py, checked against the template by
-# test_infrastructure), what Lambda itself sets, and fake credentials: nothing reaches AWS.
-FAKE_AWS_ENV = {
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_EC2_METADATA_DISABLED": "true",
+# The environment the function runs with: the stack's variables (tests/support.py, checked against the template by
+# test_infrastructure), a region and fake credentials (nothing reaches AWS), and what Lambda itself sets.
+LAMBDA_ENV = {
+    **FAKE_AWS_CREDENTIALS,
+    **FUNCTION_ENV,
     "AWS_LAMBDA_FUNCTION_NAME": "GenAiReferenceApi-GenAiFunction",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(CDK_CONTEXT["lambdaMemoryMb"]),
 }

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from bench.common import FAKE_AWS_ENV, FUNCTION_DIR, FUNCTION_ENV, ROOT, Verdict, percentile
+from bench.common import FUNCTION_DIR, LAMBDA_ENV, ROOT, Verdict, percentile
 from tests.support import FakeLambdaContext, api_event
 
 BUDGET_P50_MS = 0.5
@@ -118,7 +118,7 @@ def latency(samples_ns: list[int]) -> Latency:
 
 def prepare_environment(function_dir: Path = FUNCTION_DIR) -> None:
     """The function's environment and import path, as in Lambda (values already set, as by the tests, are kept)."""
-    for key, value in {**FAKE_AWS_ENV, **FUNCTION_ENV, "POWERTOOLS_TRACE_DISABLED": "true"}.items():
+    for key, value in {**LAMBDA_ENV, "POWERTOOLS_TRACE_DISABLED": "true"}.items():
         os.environ.setdefault(key, value)
     for path in (str(function_dir), str(ROOT)):
         if path not in sys.path:
@@ -145,19 +145,18 @@ def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int =
         "minimal": minimal.lambda_handler,
     }
     cpu_clock, wall_clock = time.thread_time_ns, time.perf_counter_ns
-    with stubbed(handler.bedrock_client, answer), stubbed(minimal.bedrock_client, answer):
-        with quiet(handler):
-            for index in range(warmup + requests):
-                order = ("ours", "minimal") if index % 2 == 0 else ("minimal", "ours")
-                for name in order:
-                    started_wall, started = wall_clock(), cpu_clock()
-                    response = runs[name](event, context)
-                    elapsed, elapsed_wall = cpu_clock() - started, wall_clock() - started_wall
-                    if response["statusCode"] != 200:
-                        raise RuntimeError(f"{name} answered {response['statusCode']}: {response['body']}")
-                    if index >= warmup:
-                        timed[name].append(elapsed)
-                        walls[name].append(elapsed_wall)
+    with stubbed(handler.bedrock_client, answer), stubbed(minimal.bedrock_client, answer), quiet(handler):
+        for index in range(warmup + requests):
+            order = ("ours", "minimal") if index % 2 == 0 else ("minimal", "ours")
+            for name in order:
+                started_wall, started = wall_clock(), cpu_clock()
+                response = runs[name](event, context)
+                elapsed, elapsed_wall = cpu_clock() - started, wall_clock() - started_wall
+                if response["statusCode"] != 200:
+                    raise RuntimeError(f"{name} answered {response['statusCode']}: {response['body']}")
+                if index >= warmup:
+                    timed[name].append(elapsed)
+                    walls[name].append(elapsed_wall)
     return TaskResult(
         task,
         requests,

@@ -21,17 +21,10 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.support import API_STACK, FUNCTION_ENV, ROOT, FakeLambdaContext, api_event, cdk_context
+from tests.support import API_STACK, FAKE_AWS_CREDENTIALS, FUNCTION_ENV, FakeLambdaContext, api_event, cdk_context
 
 FAKE_AWS_ENV = {
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_CONFIG_FILE": str(ROOT / "tests" / "no-such-aws-config"),
-    "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
-    "AWS_EC2_METADATA_DISABLED": "true",
+    **FAKE_AWS_CREDENTIALS,
     # Tracing is active in the template; in tests there is no X-Ray daemon, so Powertools' Tracer is switched off.
     "POWERTOOLS_TRACE_DISABLED": "true",
 }

@@ -16,6 +16,17 @@ MODEL_ID = CDK_CONTEXT["models"]["customer-experience"]
 API_STACK = f"{CDK_CONTEXT['stackName']}Api"
 MONITORING_STACK = f"{CDK_CONTEXT['stackName']}Monitoring"
 
+# A region and fake credentials, isolated from any local AWS configuration: nothing can reach AWS with them.
+FAKE_AWS_CREDENTIALS = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_CONFIG_FILE": str(ROOT / "tests" / "no-such-aws-config"),
+    "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 # The function's environment as the stack sets it from cdk.json (test_infrastructure checks that they agree).
 FUNCTION_ENV = {
     "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
