@@ -35,13 +35,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--coldstart-runs", type=int, default=21)
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per task (warm)")
-    parser.add_argument("--synth-runs", type=int, default=5)
+    parser.add_argument("--synth-runs", type=int, default=7)
     parser.add_argument("--test-runs", type=int, default=3)
     parser.add_argument("--baseline", metavar="COMMIT", help="also measure the function of this commit")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
     command = " ".join(["python -m bench", shlex.join(sys.argv[1:] if argv is None else argv)]).strip()
 
+    load_at_start = report.load_average()
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         baseline_dir = function_at(args.baseline, Path(scratch)) if args.baseline else None
         baseline = (args.baseline, baseline_dir) if args.baseline and baseline_dir else None
@@ -58,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     tests = testtime.measure_tests(args.test_runs)
 
     results = report.Results(
-        machine=report.machine(),
+        machine={
+            **report.machine(),
+            "load average (1, 5, 15 min)": f"{load_at_start} at the start, {report.load_average()} at the end",
+        },
         command=command,
         baseline=args.baseline,
         coldstart=cold,
