@@ -5,6 +5,8 @@
 #   make test      run the whole test suite, scanners included (no network, no credentials)
 #   make deploy    deploy into the account and region of your current AWS credentials
 #   make openapi   regenerate docs/openapi.json from the use-case catalog (a test fails when it is stale)
+#   make bench     measure cold start, per-request overhead, package size, synth and test time against their
+#                  budgets; writes docs/PERFORMANCE.md, fails on a missed budget (a few minutes; not part of test)
 #   make smoke     after deploy: send every examples/ request to the deployed API (SigV4) and print a table
 #   make review    no AWS account: synth, scanners, one Markdown report (IAM, routes, guardrail, cost) in cdk.out/review.md
 #   make diagram   regenerate docs/architecture.svg from the synthesized templates (a test fails when it is stale)
@@ -31,7 +33,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Caches the CDK and jsii write under $HOME are harmless; keep pip quiet about upgrades.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test snapshot-update openapi review diagram deploy smoke local diff destroy clean
+.PHONY: help setup synth test bench snapshot-update openapi review diagram deploy smoke local diff destroy clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -67,7 +69,12 @@ synth: setup
 	@ls cdk.out/*.template.json
 
 test: setup $(CHECKOV_STAMP)
-	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_ARGS)
+
+# BENCH_BASELINE: the commit whose function is measured alongside for the before/after (the one before issue 7).
+BENCH_BASELINE ?= 95a26a5
+bench: setup $(CHECKOV_STAMP)
+	$(PY) -m bench --baseline $(BENCH_BASELINE) $(BENCH_ARGS)
 
 snapshot-update: setup
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update

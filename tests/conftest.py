@@ -23,32 +23,10 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.support import API_STACK, CDK_CONTEXT, ROOT, api_event, cdk_context
+from tests.support import API_STACK, FAKE_AWS_CREDENTIALS, FUNCTION_ENV, FakeLambdaContext, api_event, cdk_context
 
-# The function's environment as the stack sets it from cdk.json (test_infrastructure checks that they agree).
-FUNCTION_ENV = {
-    "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
-    "BEDROCK_CONNECT_TIMEOUT": str(CDK_CONTEXT["bedrockConnectTimeoutSeconds"]),
-    "BEDROCK_READ_TIMEOUT": str(CDK_CONTEXT["bedrockReadTimeoutSeconds"]),
-    "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
-    "POWERTOOLS_SERVICE_NAME": "genai-api",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-    # In the template these two reference the stack's guardrail and its pinned version.
-    "GUARDRAIL_ID": "gr0test0guard",
-    "GUARDRAIL_VERSION": "1",
-    "GUARDRAIL_FAMILIES": ",".join(CDK_CONTEXT["guardrailFamilies"]),
-    "LOG_PROMPTS": "false",
-    "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
-}
 FAKE_AWS_ENV = {
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_CONFIG_FILE": str(ROOT / "tests" / "no-such-aws-config"),
-    "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
-    "AWS_EC2_METADATA_DISABLED": "true",
+    **FAKE_AWS_CREDENTIALS,
     # Tracing is active in the template; in tests there is no X-Ray daemon, so Powertools' Tracer is switched off.
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
@@ -197,20 +175,6 @@ def emf(capsys: pytest.CaptureFixture[str]) -> Callable[[], list[dict[str, Any]]
         return [json.loads(line) for line in lines if line.startswith('{"_aws":')]
 
     return documents
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "GenAiReferenceApi-GenAiFunction"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:GenAiReferenceApi-GenAiFunction"
-    aws_request_id: str = "5f1d0a52-36b3-4a0c-9d56-0f0c9bd0c001"
-    log_group_name: str = "/aws/lambda/GenAiReferenceApi-GenAiFunction"
-    log_stream_name: str = "2026/11/29/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 28_000
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,33 @@ CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["conte
 MODEL_ID = CDK_CONTEXT["models"]["customer-experience"]
 API_STACK = f"{CDK_CONTEXT['stackName']}Api"
 MONITORING_STACK = f"{CDK_CONTEXT['stackName']}Monitoring"
+
+# A region and fake credentials, isolated from any local AWS configuration: nothing can reach AWS with them.
+FAKE_AWS_CREDENTIALS = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_CONFIG_FILE": str(ROOT / "tests" / "no-such-aws-config"),
+    "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+# The function's environment as the stack sets it from cdk.json (test_infrastructure checks that they agree).
+FUNCTION_ENV = {
+    "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
+    "BEDROCK_CONNECT_TIMEOUT": str(CDK_CONTEXT["bedrockConnectTimeoutSeconds"]),
+    "BEDROCK_READ_TIMEOUT": str(CDK_CONTEXT["bedrockReadTimeoutSeconds"]),
+    "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
+    "POWERTOOLS_SERVICE_NAME": "genai-api",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    # In the template these two reference the stack's guardrail and its pinned version.
+    "GUARDRAIL_ID": "gr0test0guard",
+    "GUARDRAIL_VERSION": "1",
+    "GUARDRAIL_FAMILIES": ",".join(CDK_CONTEXT["guardrailFamilies"]),
+    "LOG_PROMPTS": "false",
+    "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
+}
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:
@@ -64,6 +92,20 @@ def api_event(
     event["multiValueHeaders"] = {key: [value] for key, value in event["headers"].items()}
     event["requestContext"].update({"path": f"/v1{path}", "resourcePath": path, "httpMethod": method, "stage": "v1"})
     return event
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "GenAiReferenceApi-GenAiFunction"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:GenAiReferenceApi-GenAiFunction"
+    aws_request_id: str = "5f1d0a52-36b3-4a0c-9d56-0f0c9bd0c001"
+    log_group_name: str = "/aws/lambda/GenAiReferenceApi-GenAiFunction"
+    log_stream_name: str = "2026/11/29/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 28_000
 
 
 def usage(input_tokens: int, output_tokens: int) -> dict[str, int]:

@@ -143,8 +143,13 @@ class UseCaseService:
             raise ValidationFailed(error + ".")
         return request
 
-    def build_request(self, use_case: UseCase, request: Mapping[str, Any]) -> dict[str, Any]:
-        """The Converse request for a validated request: model, system prompt, messages, inference and tools."""
+    def build_request(
+        self, use_case: UseCase, request: Mapping[str, Any], output_schema: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The Converse request for a validated request: model, system prompt, messages, inference and tools.
+
+        ``output_schema``: the use case's output schema already resolved against the request (resolved here if
+        not given)."""
         prompt = render(use_case, request)
         converse_request: dict[str, Any] = {
             "modelId": self.model_for(use_case),
@@ -163,7 +168,7 @@ class UseCaseService:
                         "toolSpec": {
                             "name": tool["name"],
                             "description": tool["description"],
-                            "inputSchema": {"json": use_case.output_schema(request)},
+                            "inputSchema": {"json": output_schema or use_case.output_schema(request)},
                         }
                     }
                 ],
@@ -182,12 +187,16 @@ class UseCaseService:
         if use_case is None:
             raise NotFound(f"There is no use case {use_case_id!r}.")
         request = self.validate(use_case, body)
-        converse_request = self.build_request(use_case, request)
+        # A structured use case's output schema is resolved against the request and compiled once: it steers the
+        # model (the tool's input schema) and checks its answers (the first and, if any, the retry).
+        output_schema = use_case.output_schema(request) if use_case.structured else None
+        check_output = schema.compile_schema(output_schema) if output_schema is not None else None
+        converse_request = self.build_request(use_case, request, output_schema)
         started = time.perf_counter()
         response = self._call(self.client, use_case, converse_request)
         responses = [response]
         try:
-            output = self._output(use_case, request, response)
+            output = self._output(use_case, request, response, check_output)
         except ModelOutputInvalid as problem:
             if not use_case.structured or not self._time_for_retry(time_left):
                 raise
@@ -195,7 +204,7 @@ class UseCaseService:
             retry = retry_request(use_case, converse_request, response, problem.message)
             response = self._call(self.retry_client(), use_case, retry)
             responses.append(response)
-            output = self._output(use_case, request, response)
+            output = self._output(use_case, request, response, check_output)
         latency_ms = round((time.perf_counter() - started) * 1000)
         stop_reason = str(response.get("stopReason", ""))
         intervened = stop_reason == GUARDRAIL_INTERVENED
@@ -272,7 +281,13 @@ class UseCaseService:
             raise GuardrailIntervened(_text(response) or "The guardrail blocked this request.")
         return response
 
-    def _output(self, use_case: UseCase, request: Mapping[str, Any], response: Mapping[str, Any]) -> dict[str, Any]:
+    def _output(
+        self,
+        use_case: UseCase,
+        request: Mapping[str, Any],
+        response: Mapping[str, Any],
+        check_output: schema.Check | None,
+    ) -> dict[str, Any]:
         if not use_case.structured:
             text = _text(response)
             if not text:
@@ -286,7 +301,9 @@ class UseCaseService:
                 f"The model did not return a structured answer (stop reason: {response.get('stopReason', 'unknown')})."
             )
         answer: dict[str, Any] = tool_use["input"]
-        error = schema.first_error(answer, use_case.output_schema(request)) or use_case.output_rules_error(answer, request)
+        if check_output is None:
+            check_output = schema.compile_schema(use_case.output_schema(request))
+        error = check_output(answer, "") or use_case.output_rules_error(answer, request)
         if error:
             raise ModelOutputInvalid(f"The model's answer does not match the output schema: {error}.")
         return answer

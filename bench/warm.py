@@ -1,0 +1,218 @@
+"""Warm overhead per request: the real ``lambda_handler`` against ``bench/minimal_handler.py``, Bedrock stubbed.
+
+Both handlers run in this process with the function's environment, driven by real-shaped API Gateway REST events
+(``tests/support.api_event``) with the example requests of ``examples/``; Converse is replaced on each handler's own
+client by a function that returns a canned answer, so that only our code is timed. Requests alternate between the
+two handlers, stdout (log lines and EMF documents) goes to ``os.devnull`` for both, and the garbage collector runs
+as it does in Lambda. Tracing is off, as in the tests (there is no X-Ray daemon here).
+
+Each request is timed twice: the CPU time of this thread (``time.thread_time_ns``), which the budgets apply to,
+and the wall time (``time.perf_counter_ns``), reported too. On a shared machine the wall time's tail also holds
+the moments when another process had the core; the thread's CPU time holds only the work of the request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import importlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from bench.common import FUNCTION_DIR, LAMBDA_ENV, ROOT, Verdict, percentile
+from tests.support import FakeLambdaContext, api_event
+
+BUDGET_P50_MS = 0.5
+BUDGET_P99_MS = 2.0
+WARMUP = 50
+
+TEXT_ANSWER = {
+    "output": {"message": {"role": "assistant", "content": [{"text": "- Revenue +12% to $4.1B.\n- Churn 2.1%."}]}},
+    "stopReason": "end_turn",
+    "usage": {"inputTokens": 412, "outputTokens": 96, "totalTokens": 508},
+    "metrics": {"latencyMs": 900},
+}
+CLASSIFY_ANSWER = {
+    "output": {
+        "message": {
+            "role": "assistant",
+            "content": [
+                {
+                    "toolUse": {
+                        "toolUseId": "tooluse_0001",
+                        "name": "record_classification",
+                        "input": {
+                            "category": "Pix e transferências",
+                            "confidence": 0.93,
+                            "rationale": "O cliente relata uma transferência Pix que não chegou ao destinatário.",
+                        },
+                    }
+                }
+            ],
+        }
+    },
+    "stopReason": "tool_use",
+    "usage": {"inputTokens": 688, "outputTokens": 71, "totalTokens": 759},
+    "metrics": {"latencyMs": 1100},
+}
+# (route, example request, canned Converse answer)
+TASKS = {
+    "text (productivity/summarize)": ("/productivity/summarize", "examples/productivity/summarize.json", TEXT_ANSWER),
+    "structured (process-optimization/classify)": (
+        "/process-optimization/classify",
+        "examples/process-optimization/classify.json",
+        CLASSIFY_ANSWER,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task: str
+    requests: int
+    ours: Latency  # CPU time
+    minimal: Latency
+    ours_wall: Latency
+    minimal_wall: Latency
+
+    @property
+    def overhead_p50_ms(self) -> float:
+        return self.ours.p50_ms - self.minimal.p50_ms
+
+    @property
+    def overhead_p99_ms(self) -> float:
+        return self.ours.p99_ms - self.minimal.p99_ms
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskResult:
+        latencies = {key: Latency(**value) for key, value in data.items() if isinstance(value, dict)}
+        return cls(task=data["task"], requests=data["requests"], **latencies)
+
+    def verdicts(self) -> list[Verdict]:
+        return [
+            Verdict(f"warm overhead p50, {self.task}", self.overhead_p50_ms, BUDGET_P50_MS, "ms"),
+            Verdict(f"warm overhead p99, {self.task}", self.overhead_p99_ms, BUDGET_P99_MS, "ms"),
+        ]
+
+
+def latency(samples_ns: list[int]) -> Latency:
+    ms = [sample / 1e6 for sample in samples_ns]
+    return Latency(percentile(ms, 0.50), percentile(ms, 0.99), max(ms))
+
+
+def prepare_environment(function_dir: Path = FUNCTION_DIR) -> None:
+    """The function's environment and import path, as in Lambda (values already set, as by the tests, are kept)."""
+    for key, value in {**LAMBDA_ENV, "POWERTOOLS_TRACE_DISABLED": "true"}.items():
+        os.environ.setdefault(key, value)
+    for path in (str(function_dir), str(ROOT)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+@contextlib.contextmanager
+def stubbed(client: Any, answer: dict[str, Any]) -> Iterator[None]:
+    def converse(**_: Any) -> dict[str, Any]:
+        return answer
+
+    with mock.patch.object(client, "converse", converse):
+        yield
+
+
+def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int = WARMUP) -> TaskResult:
+    path, example, answer = TASKS[task]
+    event = api_event(path, json.loads((ROOT / example).read_text()))
+    context = FakeLambdaContext()
+    timed: dict[str, list[int]] = {"ours": [], "minimal": []}
+    walls: dict[str, list[int]] = {"ours": [], "minimal": []}
+    runs: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
+        "ours": handler.lambda_handler,
+        "minimal": minimal.lambda_handler,
+    }
+    cpu_clock, wall_clock = time.thread_time_ns, time.perf_counter_ns
+    with stubbed(handler.bedrock_client, answer), stubbed(minimal.bedrock_client, answer), quiet(handler):
+        for index in range(warmup + requests):
+            order = ("ours", "minimal") if index % 2 == 0 else ("minimal", "ours")
+            for name in order:
+                started_wall, started = wall_clock(), cpu_clock()
+                response = runs[name](event, context)
+                elapsed, elapsed_wall = cpu_clock() - started, wall_clock() - started_wall
+                if response["statusCode"] != 200:
+                    raise RuntimeError(f"{name} answered {response['statusCode']}: {response['body']}")
+                if index >= warmup:
+                    timed[name].append(elapsed)
+                    walls[name].append(elapsed_wall)
+    return TaskResult(
+        task,
+        requests,
+        latency(timed["ours"]),
+        latency(timed["minimal"]),
+        latency(walls["ours"]),
+        latency(walls["minimal"]),
+    )
+
+
+@contextlib.contextmanager
+def quiet(handler: Any) -> Iterator[None]:
+    """stdout (EMF documents) and the handler's log stream (which the logger took at import) to os.devnull."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        previous = handler.logger.registered_handler.setStream(sink)
+        try:
+            yield
+        finally:
+            handler.logger.registered_handler.setStream(previous)
+
+
+def load_handlers(function_dir: Path = FUNCTION_DIR) -> tuple[Any, Any]:
+    """The real handler and the minimal one (a cold start logs nothing: nothing to redirect yet)."""
+    prepare_environment(function_dir)
+    return importlib.import_module("handler"), importlib.import_module("bench.minimal_handler")
+
+
+def measure(requests: int = 2000, warmup: int = WARMUP, function_dir: Path = FUNCTION_DIR) -> list[TaskResult]:
+    handler, minimal = load_handlers(function_dir)
+    return [run_task(task, requests, handler, minimal, warmup) for task in TASKS]
+
+
+def measure_in_child(requests: int = 2000, function_dir: Path = FUNCTION_DIR) -> list[TaskResult]:
+    """``measure`` in a new interpreter: the handler module of ``function_dir``, nothing shared with this process."""
+    command = [os.path.abspath(sys.executable), "-m", "bench.warm", "--requests", str(requests), "--function-dir", str(function_dir), "--json"]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"the warm benchmark failed ({completed.returncode}): {completed.stderr[-3000:]}")
+    return [TaskResult.from_dict(item) for item in json.loads(completed.stdout.splitlines()[-1])]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.warm", description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--function-dir", type=Path, default=FUNCTION_DIR)
+    parser.add_argument("--json", action="store_true", help="print the results as one line of JSON")
+    args = parser.parse_args(argv)
+    results = measure(args.requests, function_dir=args.function_dir)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(result) for result in results]))
+        return
+    for result in results:
+        print(result)
+        for verdict in result.verdicts():
+            print(verdict.line())
+
+
+if __name__ == "__main__":
+    main()
