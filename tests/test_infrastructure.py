@@ -358,3 +358,17 @@ def test_a_bad_context_value_fails_synth_with_a_message_naming_the_key():
 
     with pytest.raises(ConfigError, match="context key 'logRetentionDays' must be one of"):
         build_app(context=cdk_context(logRetentionDays=13))
+
+
+def test_a_global_profile_may_reach_its_model_in_any_region_but_only_through_the_profile():
+    model = "global.amazon.nova-2-lite-v1:0"
+    template = synthesize(cdk_context(models={**CDK_CONTEXT["models"], "productivity": model}))[API_STACK]  # cdk-nag passes
+    for role, action in (("GenAiRole", "bedrock:InvokeModel"), ("GenAiStreamFunctionRole", "bedrock:InvokeModelWithResponseStream")):
+        statements = {s["Sid"]: s for s in bedrock_statements(template, role)}
+        routed = statements[f"InvokeRoutedFoundationModelsThroughProfilesOnly{'Stream' if 'Stream' in role else ''}"]
+        assert routed["Action"] == action
+        assert arn(":bedrock:*::foundation-model/amazon.nova-2-lite-v1:0") in routed["Resource"]
+        global_profile = arn(":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, f":inference-profile/{model}")
+        assert global_profile in routed["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
+    source_region_rules = [key for key in template["Rules"] if key != "CheckBootstrapVersion"]
+    assert len(source_region_rules) == 1  # the us. profile's; a global profile may be called from any region

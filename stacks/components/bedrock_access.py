@@ -12,8 +12,10 @@ from collections.abc import Iterable
 
 from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from stacks.components.compliance import acknowledge
 from stacks.config import ModelTarget
 
 INVOKE_ACTIONS = ["bedrock:InvokeModel"]  # Converse is authorized as bedrock:InvokeModel
@@ -97,12 +99,28 @@ class BedrockModelAccess(Construct):
             )
         return statements
 
-    def grant_invoke(self, grantee: iam.IGrantable) -> None:
+    def grant_invoke(self, grantee: lambda_.IFunction) -> None:
         """Converse (``bedrock:InvokeModel``) on the configured models."""
-        for statement in self.statements:
-            grantee.grant_principal.add_to_principal_policy(statement)
+        self._grant(grantee, self.statements)
 
-    def grant_invoke_stream(self, grantee: iam.IGrantable) -> None:
+    def grant_invoke_stream(self, grantee: lambda_.IFunction) -> None:
         """ConverseStream (``bedrock:InvokeModelWithResponseStream``) on the same models, and nothing else."""
-        for statement in self.stream_statements:
+        self._grant(grantee, self.stream_statements)
+
+    def _grant(self, grantee: lambda_.IFunction, statements: list[iam.PolicyStatement]) -> None:
+        for statement in statements:
             grantee.grant_principal.add_to_principal_policy(statement)
+        # A global profile routes to any commercial region: its foundation-model ARN has "*" for the region. It is
+        # reachable only through the profile (the statement's bedrock:InferenceProfileArn condition).
+        for target in self.targets:
+            if target.is_profile and "*" in (target.profile_regions or ()):
+                role = grantee.role
+                policy = role.node.try_find_child("DefaultPolicy") if role is not None else None
+                if policy is not None:
+                    acknowledge(
+                        policy,
+                        f"IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{target.foundation_model}]",
+                        f"{target.model_id} is a global cross-region inference profile: Bedrock may serve it from any "
+                        "commercial region, so the foundation model's ARN has every region. The statement allows it only "
+                        "through the configured profile (condition bedrock:InferenceProfileArn).",
+                    )
