@@ -2,7 +2,9 @@
 # CDK CLI) and skips set-up that is already up to date.
 #
 #   make synth     synthesize the CloudFormation templates into cdk.out/ (no AWS account or credentials needed)
-#   make test      run the whole test suite, scanners included (no network, no credentials)
+#   make test      make lint, then the whole test suite, scanners included (no network, no credentials)
+#   make lint      ruff (lint and format check) over the repository, mypy (strict) over app.py, stacks/, lambda/
+#   make format    apply ruff's fixes and formatting
 #   make deploy    deploy into the account and region of your current AWS credentials
 #   make openapi   regenerate docs/openapi.json from the use-case catalog (a test fails when it is stale)
 #   make bench     measure cold start, per-request overhead, package size, synth and test time against their
@@ -33,7 +35,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Caches the CDK and jsii write under $HOME are harmless; keep pip quiet about upgrades.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test bench snapshot-update openapi review diagram deploy smoke local diff destroy clean
+.PHONY: help setup synth lint format test bench snapshot-update openapi review diagram deploy smoke local diff destroy clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -68,7 +70,16 @@ synth: setup
 	$(CDK) synth --quiet
 	@ls cdk.out/*.template.json
 
-test: setup $(CHECKOV_STAMP)
+lint: $(PY_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: $(PY_STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+test: setup $(CHECKOV_STAMP) lint
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_ARGS)
 
 # BENCH_BASELINE: the commit whose function is measured alongside for the before/after (the one before issue 7).

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The CDK app. The only place that reads CDK context: it builds the frozen config and creates the stacks.
 
-    make synth                      # no AWS account or credentials needed
-    npx cdk synth -c region=us-east-1 -c account=123456789012   # pin an environment
+make synth                      # no AWS account or credentials needed
+npx cdk synth -c region=us-east-1 -c account=123456789012   # pin an environment
 """
 
 from __future__ import annotations

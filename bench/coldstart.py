@@ -83,7 +83,9 @@ def child_env(task_root: Path) -> dict[str, str]:
     return env
 
 
-def run_once(payload: str, task_root: Path, python: str = os.path.abspath(sys.executable)) -> tuple[float, float, float, float]:
+def run_once(
+    payload: str, task_root: Path, python: str = os.path.abspath(sys.executable)
+) -> tuple[float, float, float, float]:
     """One fresh interpreter: (CPU ms around the import, CPU ms of the whole process, wall ms around the import,
     peak resident memory in MB)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -109,7 +111,9 @@ def measure(runs: int = 21, *, breakdown: bool = True, baseline: tuple[str, Path
     ``baseline``: (label, folder) of another version of the function, measured in the same alternation."""
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as scratch:
         task_root = copy_function(Path(scratch))
-        payloads = {kind: (payload, task_root) for kind, payload in {**PAYLOADS, **(BREAKDOWN if breakdown else {})}.items()}
+        payloads = {
+            kind: (payload, task_root) for kind, payload in {**PAYLOADS, **(BREAKDOWN if breakdown else {})}.items()
+        }
         if baseline is not None:
             label, folder = baseline
             payloads[f"handler at {label}"] = (PAYLOADS["handler"], copy_function(Path(scratch) / "baseline", folder))

@@ -57,7 +57,11 @@ def _first_line(command: Sequence[str]) -> str:
         completed = subprocess.run(list(command), capture_output=True, text=True, check=False)
     except OSError:
         return "unknown"
-    return (completed.stdout or completed.stderr).strip().splitlines()[0] if (completed.stdout or completed.stderr) else "unknown"
+    return (
+        (completed.stdout or completed.stderr).strip().splitlines()[0]
+        if (completed.stdout or completed.stderr)
+        else "unknown"
+    )
 
 
 def machine() -> dict[str, str]:
@@ -121,8 +125,14 @@ def _verdict_table(verdicts: list[Verdict]) -> list[str]:
     lines = [_row(["figure", "measured", "budget", "verdict"]), _row(["---", "---:", "---:", "---"])]
     for verdict in verdicts:
         lines.append(
-            _row([verdict.name, f"{verdict.measured:.3g} {verdict.unit}", f"≤ {verdict.limit:g} {verdict.unit}",
-                  "**PASS**" if verdict.passed else "**FAIL**"])
+            _row(
+                [
+                    verdict.name,
+                    f"{verdict.measured:.3g} {verdict.unit}",
+                    f"≤ {verdict.limit:g} {verdict.unit}",
+                    "**PASS**" if verdict.passed else "**FAIL**",
+                ]
+            )
         )
     return lines
 
@@ -151,32 +161,50 @@ def _coldstart_section(results: Results) -> list[str]:
     lines = [
         "## 1. Cold start",
         "",
-        (f"Each run is a new interpreter that imports the handler (`import handler`), or runs the floor (`import boto3` "
-        f"and `boto3.client(\"bedrock-runtime\")`), with the function's environment as the stack sets it (the "
-        f"variables of `FUNCTION_ENV` in `tests/support.py`, fake credentials and region, `LAMBDA_TASK_ROOT` set as "
-        f"in Lambda so that the Tracer is on and patches botocore, as deployed) and the function's folder copied "
-        f"without bytecode: Lambda's `/var/task` is read-only and the asset ships no `.pyc`, so the runtime compiles "
-        f"our modules from source at every cold start. The child measures its own CPU time (`time.process_time`) "
-        f"around the import; the kinds alternate, each round in the opposite order, {cold.runs} runs each. "
-        f"(`bench/coldstart.py`)"),
+        (
+            f"Each run is a new interpreter that imports the handler (`import handler`), or runs the floor (`import boto3` "
+            f'and `boto3.client("bedrock-runtime")`), with the function\'s environment as the stack sets it (the '
+            f"variables of `FUNCTION_ENV` in `tests/support.py`, fake credentials and region, `LAMBDA_TASK_ROOT` set as "
+            f"in Lambda so that the Tracer is on and patches botocore, as deployed) and the function's folder copied "
+            f"without bytecode: Lambda's `/var/task` is read-only and the asset ships no `.pyc`, so the runtime compiles "
+            f"our modules from source at every cold start. The child measures its own CPU time (`time.process_time`) "
+            f"around the import; the kinds alternate, each round in the opposite order, {cold.runs} runs each. "
+            f"(`bench/coldstart.py`)"
+        ),
         "",
-        _row(["interpreter", "CPU ms, min / median / max", "whole process CPU ms, median", "wall ms, median",
-              "peak RSS MB, median"]),
+        _row(
+            [
+                "interpreter",
+                "CPU ms, min / median / max",
+                "whole process CPU ms, median",
+                "wall ms, median",
+                "peak RSS MB, median",
+            ]
+        ),
         _row(["---", "---:", "---:", "---:", "---:"]),
     ]
     for kind, summary in cold.cpu_ms.items():
         added = cold.added_ms(kind)
         label = f"{kind} (+{added:.1f} ms)" if added is not None else kind
         lines.append(
-            _row([label, _mmm(summary), f"{cold.process_cpu_ms[kind].median:.1f}", f"{cold.wall_ms[kind].median:.1f}",
-                  f"{cold.max_rss_mb[kind].median:.0f}"])
+            _row(
+                [
+                    label,
+                    _mmm(summary),
+                    f"{cold.process_cpu_ms[kind].median:.1f}",
+                    f"{cold.wall_ms[kind].median:.1f}",
+                    f"{cold.max_rss_mb[kind].median:.0f}",
+                ]
+            )
         )
     lines += [
         "",
-        (f"**Handler / floor: {cold.ratio:.2f}×** (medians, {handler:.1f} / {floor:.1f} ms; budget ≤ "
-        f"{coldstart.BUDGET_RATIO}×). The whole-process column adds interpreter start-up and shutdown: at exit the "
-        f"interpreter runs one last collection, which skips the objects the handler froze (below), so that column "
-        f"can be lower for the handler than for the floor; the budget uses the import's own CPU time."),
+        (
+            f"**Handler / floor: {cold.ratio:.2f}×** (medians, {handler:.1f} / {floor:.1f} ms; budget ≤ "
+            f"{coldstart.BUDGET_RATIO}×). The whole-process column adds interpreter start-up and shutdown: at exit the "
+            f"interpreter runs one last collection, which skips the objects the handler froze (below), so that column "
+            f"can be lower for the handler than for the floor; the budget uses the import's own CPU time."
+        ),
         "",
     ]
     paused = cold.cpu_ms.get("floor, GC paused")
@@ -185,72 +213,96 @@ def _coldstart_section(results: Results) -> list[str]:
         tracer_row = cold.cpu_ms[rows[-1]].median
         ours = handler - tracer_row
         lines += [
-            ("**What the init pays for.** The rows under the two of the budget each add one thing to the row before "
-            "(the added median CPU time in brackets), all with the garbage collector paused as the handler's init "
-            "pauses it, so that the difference is the cost of what the row adds:"),
+            (
+                "**What the init pays for.** The rows under the two of the budget each add one thing to the row before "
+                "(the added median CPU time in brackets), all with the garbage collector paused as the handler's init "
+                "pauses it, so that the difference is the cost of what the row adds:"
+            ),
             "",
-            (f"- the floor itself is {paused.median:.1f} ms with the collector paused ({floor - paused.median:.1f} ms "
-            f"less than with it on);"),
+            (
+                f"- the floor itself is {paused.median:.1f} ms with the collector paused ({floor - paused.median:.1f} ms "
+                f"less than with it on);"
+            ),
             f"- Powertools Logger and Metrics: {cold.added_ms(rows[1]):.1f} ms;",
-            (f"- the Powertools event handler (`APIGatewayRestResolver`; importing it imports every resolver of "
-            f"`aws_lambda_powertools.event_handler`, AppSync's with asyncio among them): {cold.added_ms(rows[2]):.1f} ms;"),
-            (f"- the Tracer (the X-Ray SDK, from the same managed layer in Lambda, and its botocore patch): "
-            f"{cold.added_ms(rows[3]):.1f} ms;"),
+            (
+                f"- the Powertools event handler (`APIGatewayRestResolver`; importing it imports every resolver of "
+                f"`aws_lambda_powertools.event_handler`, AppSync's with asyncio among them): {cold.added_ms(rows[2]):.1f} ms;"
+            ),
+            (
+                f"- the Tracer (the X-Ray SDK, from the same managed layer in Lambda, and its botocore patch): "
+                f"{cold.added_ms(rows[3]):.1f} ms;"
+            ),
             f"- our code, {ours:.1f} ms: compiling our modules from source"
             + (f" ({results.compile_ms:.1f} ms measured apart)" if results.compile_ms is not None else "")
             + ", defining their classes, loading the catalog and compiling its schemas, the client's configuration, "
             "the services and the routes.",
             "",
-            (f"Against the floor with the collector paused the handler is {handler / paused.median:.2f}×: the budget's "
-            f"floor is the plain `import boto3` + client, and pausing the collector during our init is one of our "
-            f"optimizations (below), but a reader comparing like with like should know this figure too."),
+            (
+                f"Against the floor with the collector paused the handler is {handler / paused.median:.2f}×: the budget's "
+                f"floor is the plain `import boto3` + client, and pausing the collector during our init is one of our "
+                f"optimizations (below), but a reader comparing like with like should know this figure too."
+            ),
             "",
         ]
     lines += [
-        ("**What was optimized.** Profiling the import (`python -X importtime`, `cProfile`, and `gc.callbacks` to "
-        "time the collector) showed that no module dominates our part of the init, but that the cyclic garbage "
-        "collector did: the init allocates a few hundred thousand long-lived objects and next to no garbage, and "
-        "those allocations triggered collection after collection, a full one among them, each walking the objects "
-        "made so far. `lambda/genai_api/init_gc.py`, imported first by `handler.py`, pauses the collector; the last "
-        "statement of `handler.py` freezes every object alive at that point (`gc.freeze`: later collections skip "
-        "them) and switches the collector back on. The same freeze removes the full collections from the warm path "
-        "(see the maximum per-request time below)."),
+        (
+            "**What was optimized.** Profiling the import (`python -X importtime`, `cProfile`, and `gc.callbacks` to "
+            "time the collector) showed that no module dominates our part of the init, but that the cyclic garbage "
+            "collector did: the init allocates a few hundred thousand long-lived objects and next to no garbage, and "
+            "those allocations triggered collection after collection, a full one among them, each walking the objects "
+            "made so far. `lambda/genai_api/init_gc.py`, imported first by `handler.py`, pauses the collector; the last "
+            "statement of `handler.py` freezes every object alive at that point (`gc.freeze`: later collections skip "
+            "them) and switches the collector back on. The same freeze removes the full collections from the warm path "
+            "(see the maximum per-request time below)."
+        ),
         "",
     ]
     baseline_rows = [kind for kind in cold.cpu_ms if kind.startswith("handler at ")]
     for kind in baseline_rows:
         before = cold.cpu_ms[kind].median
         lines += [
-            (f"Before/after, measured in the same alternation: the handler of `{kind.removeprefix('handler at ')}` "
-            f"(before this work) takes {before:.1f} ms, {before / floor:.2f}× the floor; now {handler:.1f} ms, "
-            f"{cold.ratio:.2f}× ({before - handler:.1f} ms less)."),
+            (
+                f"Before/after, measured in the same alternation: the handler of `{kind.removeprefix('handler at ')}` "
+                f"(before this work) takes {before:.1f} ms, {before / floor:.2f}× the floor; now {handler:.1f} ms, "
+                f"{cold.ratio:.2f}× ({before - handler:.1f} ms less)."
+            ),
             "",
         ]
     lines += [
-        ("Also checked, and left as they are: the catalog's schemas are compiled once at init (`load_catalog`, about a "
-        "millisecond for the eleven tasks); the retry client is built on first use; `base64`, `binascii`, `json` and "
-        "`re` are already imported by botocore, so importing them lazily saves nothing."),
+        (
+            "Also checked, and left as they are: the catalog's schemas are compiled once at init (`load_catalog`, about a "
+            "millisecond for the eleven tasks); the retry client is built on first use; `base64`, `binascii`, `json` and "
+            "`re` are already imported by botocore, so importing them lazily saves nothing."
+        ),
         "",
         "**Decisions.**",
         "",
-        ("- *The Tracer stays.* Its cost is the row above; the X-Ray trace is the operators' per-request view of the "
-        "Bedrock call (README, Observability), and in Lambda the SDK comes from the managed layer, so it adds nothing "
-        "to the package."),
-        ("- *The budget holds with Powertools.* Were it to be tightened to the collector-paused floor, the largest "
-        "single item is the Powertools event handler; a hand-written router for the twelve fixed routes would remove "
-        "it, at the cost of the resolver's request parsing, 404/405 handling and the `Router` structure the "
-        "conventions ask for. Not done: the budget holds without it."),
-        ("- *Proposals, not done.* (1) Ship bytecode: the asset has none (tests write `.pyc` of another Python, and the "
-        "asset hash would change), so Lambda compiles our modules at each cold start; compiling them with the "
-        "runtime's own Python (3.14) at build time as unchecked-hash `.pyc` would remove that cost, but needs a 3.14 "
-        "interpreter in the build, which this project does not have. (2) "
-        f"[Lambda SnapStart]({SNAPSTART_DOC}) (Python 3.12 and later) restores an initialized snapshot instead of "
-        "running the init; it works on published versions only (the API would invoke an alias) and has its own "
-        "charges for Python; worth it if cold starts show in the API's p99."),
-        ("- *Python here and in Lambda.* These figures are CPython "
-        f"{platform.python_version()} on this machine; the function runs on Python 3.14, whose collector is "
-        "incremental (two generations): pausing it during init and freezing what the init made still applies, but "
-        "the size of the gain there is not measured here."),
+        (
+            "- *The Tracer stays.* Its cost is the row above; the X-Ray trace is the operators' per-request view of the "
+            "Bedrock call (README, Observability), and in Lambda the SDK comes from the managed layer, so it adds nothing "
+            "to the package."
+        ),
+        (
+            "- *The budget holds with Powertools.* Were it to be tightened to the collector-paused floor, the largest "
+            "single item is the Powertools event handler; a hand-written router for the twelve fixed routes would remove "
+            "it, at the cost of the resolver's request parsing, 404/405 handling and the `Router` structure the "
+            "conventions ask for. Not done: the budget holds without it."
+        ),
+        (
+            "- *Proposals, not done.* (1) Ship bytecode: the asset has none (tests write `.pyc` of another Python, and the "
+            "asset hash would change), so Lambda compiles our modules at each cold start; compiling them with the "
+            "runtime's own Python (3.14) at build time as unchecked-hash `.pyc` would remove that cost, but needs a 3.14 "
+            "interpreter in the build, which this project does not have. (2) "
+            f"[Lambda SnapStart]({SNAPSTART_DOC}) (Python 3.12 and later) restores an initialized snapshot instead of "
+            "running the init; it works on published versions only (the API would invoke an alias) and has its own "
+            "charges for Python; worth it if cold starts show in the API's p99."
+        ),
+        (
+            "- *Python here and in Lambda.* These figures are CPython "
+            f"{platform.python_version()} on this machine; the function runs on Python 3.14, whose collector is "
+            "incremental (two generations): pausing it during init and freezing what the init made still applies, but "
+            "the size of the gain there is not measured here."
+        ),
         "",
     ]
     return lines
@@ -260,55 +312,77 @@ def _warm_section(results: Results) -> list[str]:
     lines = [
         "## 2. Warm overhead per request",
         "",
-        ("The real `lambda_handler` and `bench/minimal_handler.py` (parse the body, call Converse, dump JSON) in one "
-        "process, with the function's environment, each driven by a real-shaped API Gateway REST event "
-        "(`tests/support.api_event`) with the task's example request from `examples/`. Converse is replaced on each "
-        "handler's own client by a function that returns a canned answer (a text answer for the text task, a valid "
-        "`record_classification` tool call for the structured one), so only our code is timed. Requests alternate "
-        "between the two handlers; the log lines and EMF documents go to `os.devnull` for both; the collector runs "
-        "as in Lambda; tracing is off, as in the tests (no X-Ray daemon here). Each request is timed as the CPU time "
-        "of the thread (`time.thread_time_ns`), which the budgets use, and as wall time, shown too: on this shared "
-        "machine the wall time's tail also holds moments when another process had the core. (`bench/warm.py`)"),
+        (
+            "The real `lambda_handler` and `bench/minimal_handler.py` (parse the body, call Converse, dump JSON) in one "
+            "process, with the function's environment, each driven by a real-shaped API Gateway REST event "
+            "(`tests/support.api_event`) with the task's example request from `examples/`. Converse is replaced on each "
+            "handler's own client by a function that returns a canned answer (a text answer for the text task, a valid "
+            "`record_classification` tool call for the structured one), so only our code is timed. Requests alternate "
+            "between the two handlers; the log lines and EMF documents go to `os.devnull` for both; the collector runs "
+            "as in Lambda; tracing is off, as in the tests (no X-Ray daemon here). Each request is timed as the CPU time "
+            "of the thread (`time.thread_time_ns`), which the budgets use, and as wall time, shown too: on this shared "
+            "machine the wall time's tail also holds moments when another process had the core. (`bench/warm.py`)"
+        ),
         "",
-        _row(["task", "requests", "ours p50 / p99 / max ms", "minimal p50 / p99 / max ms",
-              "**overhead p50**", "**overhead p99**", "wall: ours p50 / p99 / max ms"]),
+        _row(
+            [
+                "task",
+                "requests",
+                "ours p50 / p99 / max ms",
+                "minimal p50 / p99 / max ms",
+                "**overhead p50**",
+                "**overhead p99**",
+                "wall: ours p50 / p99 / max ms",
+            ]
+        ),
         _row(["---", "---:", "---:", "---:", "---:", "---:", "---:"]),
     ]
     for task in results.warm:
         lines.append(
-            _row([
-                task.task,
-                task.requests,
-                f"{task.ours.p50_ms:.3f} / {task.ours.p99_ms:.3f} / {task.ours.max_ms:.3f}",
-                f"{task.minimal.p50_ms:.3f} / {task.minimal.p99_ms:.3f} / {task.minimal.max_ms:.3f}",
-                f"**{task.overhead_p50_ms:.3f}**",
-                f"**{task.overhead_p99_ms:.3f}**",
-                f"{task.ours_wall.p50_ms:.3f} / {task.ours_wall.p99_ms:.3f} / {task.ours_wall.max_ms:.3f}",
-            ])
+            _row(
+                [
+                    task.task,
+                    task.requests,
+                    f"{task.ours.p50_ms:.3f} / {task.ours.p99_ms:.3f} / {task.ours.max_ms:.3f}",
+                    f"{task.minimal.p50_ms:.3f} / {task.minimal.p99_ms:.3f} / {task.minimal.max_ms:.3f}",
+                    f"**{task.overhead_p50_ms:.3f}**",
+                    f"**{task.overhead_p99_ms:.3f}**",
+                    f"{task.ours_wall.p50_ms:.3f} / {task.ours_wall.p99_ms:.3f} / {task.ours_wall.max_ms:.3f}",
+                ]
+            )
         )
     lines += [
         "",
-        (f"Budgets: overhead p50 ≤ {warm.BUDGET_P50_MS} ms and p99 ≤ {warm.BUDGET_P99_MS} ms. A profile of the "
-        "structured task (`cProfile`, 2,000 requests) showed the per-request work spread over validation, prompt "
-        "rendering, the EMF and log documents and the resolver; the one avoidable cost was resolving the output "
-        "schema's directives and compiling it twice per request (once for the tool, once to check the answer): "
-        "`UseCaseService.run` now resolves and compiles it once."),
+        (
+            f"Budgets: overhead p50 ≤ {warm.BUDGET_P50_MS} ms and p99 ≤ {warm.BUDGET_P99_MS} ms. A profile of the "
+            "structured task (`cProfile`, 2,000 requests) showed the per-request work spread over validation, prompt "
+            "rendering, the EMF and log documents and the resolver; the one avoidable cost was resolving the output "
+            "schema's directives and compiling it twice per request (once for the tool, once to check the answer): "
+            "`UseCaseService.run` now resolves and compiles it once."
+        ),
         "",
     ]
     if results.warm_baseline:
-        lines += [_row(["task", f"overhead p50 / p99 / max ms at `{results.baseline}`", "now"]), _row(["---", "---:", "---:"])]
-        for before, now in zip(results.warm_baseline, results.warm):
+        lines += [
+            _row(["task", f"overhead p50 / p99 / max ms at `{results.baseline}`", "now"]),
+            _row(["---", "---:", "---:"]),
+        ]
+        for before, now in zip(results.warm_baseline, results.warm, strict=False):
             lines.append(
-                _row([
-                    now.task,
-                    f"{before.overhead_p50_ms:.3f} / {before.overhead_p99_ms:.3f} / {before.ours.max_ms:.3f}",
-                    f"{now.overhead_p50_ms:.3f} / {now.overhead_p99_ms:.3f} / {now.ours.max_ms:.3f}",
-                ])
+                _row(
+                    [
+                        now.task,
+                        f"{before.overhead_p50_ms:.3f} / {before.overhead_p99_ms:.3f} / {before.ours.max_ms:.3f}",
+                        f"{now.overhead_p50_ms:.3f} / {now.overhead_p99_ms:.3f} / {now.ours.max_ms:.3f}",
+                    ]
+                )
             )
         lines += [
             "",
-            ("(max: the slowest request of ours; before the init froze its objects, a full collection during a "
-            "request walked all of them.)"),
+            (
+                "(max: the slowest request of ours; before the init froze its objects, a full collection during a "
+                "request walked all of them.)"
+            ),
             "",
         ]
     return lines
@@ -319,20 +393,24 @@ def _package_synth_tests(results: Results) -> list[str]:
     lines = [
         "## 3. Package size",
         "",
-        (f"The function's asset as the app synthesizes it (`{package.asset}`, found from the `aws:asset:path` metadata "
-        f"of the function in the API stack's template), zipped with deflate, files in sorted order with fixed dates: "
-        f"**{package.zipped_bytes / 1024:.1f} KB** ({package.zipped_bytes} bytes; {package.files} files, "
-        f"{package.unzipped_bytes} bytes unzipped). Budget ≤ {synth.BUDGET_PACKAGE_KB} KB. Nothing is bundled: boto3 "
-        f"is the runtime's, Powertools and the X-Ray SDK the managed layer's. (`bench/synth.py`)"),
+        (
+            f"The function's asset as the app synthesizes it (`{package.asset}`, found from the `aws:asset:path` metadata "
+            f"of the function in the API stack's template), zipped with deflate, files in sorted order with fixed dates: "
+            f"**{package.zipped_bytes / 1024:.1f} KB** ({package.zipped_bytes} bytes; {package.files} files, "
+            f"{package.unzipped_bytes} bytes unzipped). Budget ≤ {synth.BUDGET_PACKAGE_KB} KB. Nothing is bundled: boto3 "
+            f"is the runtime's, Powertools and the X-Ray SDK the managed layer's. (`bench/synth.py`)"
+        ),
         "",
         "## 4. Synth time",
         "",
-        ("`python app.py` (both stacks, cdk-nag included) against `bench/minimal_app.py` (one function from inline "
-        "code, one REST API with one method, no cdk-nag), each a new process given what `cdk synth` gives the app "
-        "it starts: the context in `CDK_CONTEXT_JSON` (`cdk.json`'s context plus the CLI's defaults: path and asset "
-        "metadata, version reporting, bundling of every stack, validation failures reported to the CLI) and the "
-        "output folder in `CDK_OUTDIR`. `app.py` read directly gets no context (`App()` reads cdk.json only through "
-        f"the CLI), hence the variables. Alternated, {synth_result.runs} runs each, wall time. (`bench/synth.py`)"),
+        (
+            "`python app.py` (both stacks, cdk-nag included) against `bench/minimal_app.py` (one function from inline "
+            "code, one REST API with one method, no cdk-nag), each a new process given what `cdk synth` gives the app "
+            "it starts: the context in `CDK_CONTEXT_JSON` (`cdk.json`'s context plus the CLI's defaults: path and asset "
+            "metadata, version reporting, bundling of every stack, validation failures reported to the CLI) and the "
+            "output folder in `CDK_OUTDIR`. `app.py` read directly gets no context (`App()` reads cdk.json only through "
+            f"the CLI), hence the variables. Alternated, {synth_result.runs} runs each, wall time. (`bench/synth.py`)"
+        ),
         "",
         _row(["app", "wall s, min / median / max"]),
         _row(["---", "---:"]),
@@ -353,10 +431,12 @@ def _package_synth_tests(results: Results) -> list[str]:
         "",
         "## 5. Test time",
         "",
-        (f"`make test` with its set-up already done, {tests.runs} runs, wall time: **{_mmm(tests.wall_s)} s** "
-        f"(min / median / max; budget ≤ {testtime.BUDGET_S:g} s on {results.machine['cores']} cores). Last run: "
-        f"{tests.summary}. Slowest tests of the last run (`pytest --durations={testtime.SLOWEST}`, passed through "
-        "`PYTEST_ARGS`; the first test to use the session's synthesized app pays for the synth):"),
+        (
+            f"`make test` with its set-up already done, {tests.runs} runs, wall time: **{_mmm(tests.wall_s)} s** "
+            f"(min / median / max; budget ≤ {testtime.BUDGET_S:g} s on {results.machine['cores']} cores). Last run: "
+            f"{tests.summary}. Slowest tests of the last run (`pytest --durations={testtime.SLOWEST}`, passed through "
+            "`PYTEST_ARGS`; the first test to use the session's synthesized app pays for the synth):"
+        ),
         "",
         _row(["seconds", "phase", "test"]),
         _row(["---:", "---", "---"]),
@@ -377,35 +457,43 @@ def _memory_section(results: Results) -> list[str]:
         "",
         f"The function runs on **arm64** with **{memory} MB** (`lambdaMemoryMb`).",
         "",
-        (f"- **arm64 (Graviton).** Lambda bills arm64 at a lower price per GB-second than x86_64 "
-        f"([instruction set architectures]({ARCH_DOC}); AWS's launch post quotes [up to 34% better price "
-        f"performance]({GRAVITON_BLOG})). The function is pure Python with no native dependency to port, and the "
-        "Powertools layer is the arm64 build (`AWSLambdaPowertoolsPythonV3-python314-arm64`). These benchmarks run "
-        "on x86_64: they compare our code with a floor on the same machine, not the two architectures."),
-        (f"- **{memory} MB.** Lambda allocates CPU in proportion to memory: at {ONE_VCPU_MB:,} MB a function has the "
-        f"equivalent of one vCPU ([configuring memory]({MEMORY_DOC}); [memory and computing power]({POWER_DOC})), "
-        f"so {memory} MB is about {share:.0%} of a vCPU. Memory is not the constraint: the initialized handler peaks "
-        f"at {handler_rss:.0f} MB resident here. The request path is CPU-light: our per-request work is "
-        f"{structured.ours.p50_ms:.2f} ms of CPU here for a structured task, and the rest of a request is waiting "
-        f"on Bedrock (seconds), which more memory does not shorten but bills. The init is where the CPU share "
-        f"matters: {handler_cpu:.0f} ms of CPU here; at about {share:.0%} of a vCPU it could stretch to roughly "
-        f"{handler_cpu / share / 1000:.1f} s if Lambda held the init to that share and its cores ran like this "
-        "machine's — an estimate, not a measurement. Check the real figure in the function's `REPORT` log lines "
-        '(CloudWatch Logs Insights: `filter @type = "REPORT" | stats avg(@initDuration), max(@initDuration)`), '
-        "and raise `lambdaMemoryMb` (for example to 512) if cold starts show in the API's p99 latency more than "
-        "the doubled GB-second price matters; AWS Lambda Power Tuning measures the trade-off on the deployed "
-        "function."),
+        (
+            f"- **arm64 (Graviton).** Lambda bills arm64 at a lower price per GB-second than x86_64 "
+            f"([instruction set architectures]({ARCH_DOC}); AWS's launch post quotes [up to 34% better price "
+            f"performance]({GRAVITON_BLOG})). The function is pure Python with no native dependency to port, and the "
+            "Powertools layer is the arm64 build (`AWSLambdaPowertoolsPythonV3-python314-arm64`). These benchmarks run "
+            "on x86_64: they compare our code with a floor on the same machine, not the two architectures."
+        ),
+        (
+            f"- **{memory} MB.** Lambda allocates CPU in proportion to memory: at {ONE_VCPU_MB:,} MB a function has the "
+            f"equivalent of one vCPU ([configuring memory]({MEMORY_DOC}); [memory and computing power]({POWER_DOC})), "
+            f"so {memory} MB is about {share:.0%} of a vCPU. Memory is not the constraint: the initialized handler peaks "
+            f"at {handler_rss:.0f} MB resident here. The request path is CPU-light: our per-request work is "
+            f"{structured.ours.p50_ms:.2f} ms of CPU here for a structured task, and the rest of a request is waiting "
+            f"on Bedrock (seconds), which more memory does not shorten but bills. The init is where the CPU share "
+            f"matters: {handler_cpu:.0f} ms of CPU here; at about {share:.0%} of a vCPU it could stretch to roughly "
+            f"{handler_cpu / share / 1000:.1f} s if Lambda held the init to that share and its cores ran like this "
+            "machine's — an estimate, not a measurement. Check the real figure in the function's `REPORT` log lines "
+            '(CloudWatch Logs Insights: `filter @type = "REPORT" | stats avg(@initDuration), max(@initDuration)`), '
+            "and raise `lambdaMemoryMb` (for example to 512) if cold starts show in the API's p99 latency more than "
+            "the doubled GB-second price matters; AWS Lambda Power Tuning measures the trade-off on the deployed "
+            "function."
+        ),
         "",
     ]
 
 
 def render(results: Results) -> str:
-    machine_rows = [_row(["what", "value"]), _row(["---", "---"])] + [_row([key, value]) for key, value in results.machine.items()]
+    machine_rows = [_row(["what", "value"]), _row(["---", "---"])] + [
+        _row([key, value]) for key, value in results.machine.items()
+    ]
     lines = [
         "# Performance",
         "",
-        ("Generated by `make bench` (`bench/`): do not edit by hand; change `bench/report.py` and run `make bench` "
-        "again. Every figure below was measured in that one run; min / median / max unless said otherwise."),
+        (
+            "Generated by `make bench` (`bench/`): do not edit by hand; change `bench/report.py` and run `make bench` "
+            "again. Every figure below was measured in that one run; min / median / max unless said otherwise."
+        ),
         "",
         f"Command: `make bench`, which runs `{results.command}` with the project's virtualenv.",
         "",

@@ -29,7 +29,7 @@ BUDGET_PACKAGE_KB = 100
 API_STACK = f"{CDK_CONTEXT['stackName']}Api"
 APPS = {"app.py": ["app.py"], "minimal": ["bench/minimal_app.py"]}
 # Not an app, for reference: starting Python and importing aws_cdk (which starts node through jsii).
-JSII_ONLY = {"python -c \"import aws_cdk\"": ["-c", "import aws_cdk"]}
+JSII_ONLY = {'python -c "import aws_cdk"': ["-c", "import aws_cdk"]}
 # What the CDK CLI adds to cdk.json's context before it starts the app (its defaults for `cdk synth`).
 CLI_CONTEXT = {
     "aws:cdk:enable-path-metadata": True,

@@ -52,7 +52,9 @@ def measure_tests(runs: int = 3, command: Sequence[str] = COMMAND) -> TestTime:
         walls.append(time.perf_counter() - started)
         output = completed.stdout
         if completed.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed ({completed.returncode}):\n{output[-3000:]}{completed.stderr[-2000:]}")
+            raise RuntimeError(
+                f"{' '.join(command)} failed ({completed.returncode}):\n{output[-3000:]}{completed.stderr[-2000:]}"
+            )
     summaries = SUMMARY.findall(output)
     return TestTime(runs, Summary.of(walls), summaries[-1] if summaries else "", slowest_tests(output))
 

@@ -191,7 +191,16 @@ def measure(requests: int = 2000, warmup: int = WARMUP, function_dir: Path = FUN
 
 def measure_in_child(requests: int = 2000, function_dir: Path = FUNCTION_DIR) -> list[TaskResult]:
     """``measure`` in a new interpreter: the handler module of ``function_dir``, nothing shared with this process."""
-    command = [os.path.abspath(sys.executable), "-m", "bench.warm", "--requests", str(requests), "--function-dir", str(function_dir), "--json"]
+    command = [
+        os.path.abspath(sys.executable),
+        "-m",
+        "bench.warm",
+        "--requests",
+        str(requests),
+        "--function-dir",
+        str(function_dir),
+        "--json",
+    ]
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"the warm benchmark failed ({completed.returncode}): {completed.stderr[-3000:]}")

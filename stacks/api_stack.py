@@ -20,7 +20,9 @@ from stacks.function_env import app_environment, model_ids
 
 
 class GenAiApiStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, routes: list[Route], **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: AppConfig, routes: list[Route], **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         models = model_ids(config)
         self.guardrail = GenAiGuardrail(self, "Guardrail", config=config.guardrail)
@@ -95,8 +97,28 @@ class GenAiApiStack(Stack):
             "IAM5[Resource::*]",
             "Only xray:PutTraceSegments and xray:PutTelemetryRecords have the * resource: X-Ray supports no resource-level permissions for them. Every Bedrock and Logs statement names its resources.",
         )
-        skip_checkov(function, "CKV_AWS_116", "Invoked synchronously by API Gateway only: a dead-letter queue applies to asynchronous invocations.")
-        skip_checkov(function, "CKV_AWS_117", "No VPC resources are used; Bedrock is reached over its TLS, SigV4-signed public endpoint. A VPC would add NAT or endpoint costs for no isolation gain.")
-        skip_checkov(function, "CKV_AWS_115", "Concurrency is bounded at the edge by stage throttling (and the usage plan in api-key mode); reserved concurrency fails in sandbox accounts with the minimum unreserved pool.")
-        skip_checkov(function, "CKV_AWS_173", "The environment holds no secrets (model ids, guardrail id, timeouts), so the default AWS-managed encryption suffices.")
-        skip_checkov(handler.log_group, "CKV_AWS_158", "CloudWatch Logs encrypts at rest with service-managed keys; no prompt or response text is logged, and a customer-managed key would add a fixed monthly cost.")
+        skip_checkov(
+            function,
+            "CKV_AWS_116",
+            "Invoked synchronously by API Gateway only: a dead-letter queue applies to asynchronous invocations.",
+        )
+        skip_checkov(
+            function,
+            "CKV_AWS_117",
+            "No VPC resources are used; Bedrock is reached over its TLS, SigV4-signed public endpoint. A VPC would add NAT or endpoint costs for no isolation gain.",
+        )
+        skip_checkov(
+            function,
+            "CKV_AWS_115",
+            "Concurrency is bounded at the edge by stage throttling (and the usage plan in api-key mode); reserved concurrency fails in sandbox accounts with the minimum unreserved pool.",
+        )
+        skip_checkov(
+            function,
+            "CKV_AWS_173",
+            "The environment holds no secrets (model ids, guardrail id, timeouts), so the default AWS-managed encryption suffices.",
+        )
+        skip_checkov(
+            handler.log_group,
+            "CKV_AWS_158",
+            "CloudWatch Logs encrypts at rest with service-managed keys; no prompt or response text is logged, and a customer-managed key would add a fixed monthly cost.",
+        )

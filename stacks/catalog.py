@@ -36,7 +36,9 @@ def load_routes(directory: Path = CATALOG_DIR) -> list[Route]:
     routes = []
     for path in sorted(directory.glob("*/*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
-        routes.append(Route(data["family"], data["task"], data["summary"], data["input"], bool(data.get("streaming", False))))
+        routes.append(
+            Route(data["family"], data["task"], data["summary"], data["input"], bool(data.get("streaming", False)))
+        )
     if not routes:
         raise FileNotFoundError(f"no use cases found under {directory}")
     return routes

@@ -18,7 +18,30 @@ if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal po
 FAMILIES = ("customer-experience", "productivity", "process-optimization")
 
 # Values CloudWatch Logs accepts for a log group's retention, in days.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 MAX_INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway's default maximum for a REST integration
 MAX_STREAM_SECONDS = 900  # API Gateway streams a response for at most 15 minutes; a Lambda function runs at most 15
 
@@ -234,6 +257,7 @@ class _Context:
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
         raise ConfigError(f"context key {key!r} must be true or false, got {value!r}")
+
     def number(self, key: str, low: float, high: float) -> float:
         """A number greater than ``low`` and at most ``high``."""
         value = self.raw(key)
@@ -242,7 +266,9 @@ class _Context:
         except (TypeError, ValueError):
             number = float("nan")
         if isinstance(value, bool) or not low < number <= high:
-            raise ConfigError(f"context key {key!r} must be a number greater than {low:g} and at most {high:g}, got {value!r}")
+            raise ConfigError(
+                f"context key {key!r} must be a number greater than {low:g} and at most {high:g}, got {value!r}"
+            )
         return number
 
     def one_of(self, key: str, allowed: tuple[str, ...]) -> str:
@@ -259,7 +285,9 @@ class _Context:
             except ValueError:
                 value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list) or any(item not in FAMILIES for item in value) or len(set(value)) != len(value):
-            raise ConfigError(f"context key {key!r} must be a list of distinct families from {', '.join(FAMILIES)}; got {value!r}")
+            raise ConfigError(
+                f"context key {key!r} must be a list of distinct families from {', '.join(FAMILIES)}; got {value!r}"
+            )
         return tuple(value)
 
     def optional(self, key: str, pattern: re.Pattern[str], what: str) -> str | None:
@@ -273,7 +301,9 @@ class _Context:
     def name(self, key: str) -> str:
         value = self.raw(key)
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,63}", value):
-            raise ConfigError(f"context key {key!r} must be letters, digits and hyphens, starting with a letter; got {value!r}")
+            raise ConfigError(
+                f"context key {key!r} must be letters, digits and hyphens, starting with a letter; got {value!r}"
+            )
         return value
 
 

@@ -45,9 +45,16 @@ class GenAiMonitoringStack(Stack):
             function=function,
             stream_function=stream_function,
         )
-        self.alarm_topic = AlarmTopic(self, "AlarmTopic", alarm_name_prefix=alarm_prefix, email=config.monitoring.alarm_email)
+        self.alarm_topic = AlarmTopic(
+            self, "AlarmTopic", alarm_name_prefix=alarm_prefix, email=config.monitoring.alarm_email
+        )
         self.alarms = GenAiAlarms(
-            self, "Alarms", metrics=metrics, config=config.monitoring, topic=self.alarm_topic.topic, name_prefix=alarm_prefix
+            self,
+            "Alarms",
+            metrics=metrics,
+            config=config.monitoring,
+            topic=self.alarm_topic.topic,
+            name_prefix=alarm_prefix,
         )
         self.dashboard = GenAiDashboard(
             self,
@@ -66,4 +73,9 @@ class GenAiMonitoringStack(Stack):
             value=f"https://{Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}#dashboards/dashboard/{config.stack_name}",
             description="The CloudWatch dashboard",
         )
-        CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic.topic_arn, description="Subscribe here to receive the alarms")
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.alarm_topic.topic.topic_arn,
+            description="Subscribe here to receive the alarms",
+        )

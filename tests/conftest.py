@@ -238,9 +238,19 @@ def cloudformation() -> Iterator[Callable[..., Any]]:
 
         def expect(outputs: list[dict[str, str]] | None = None, error: str | None = None) -> Any:
             if error:
-                stubber.add_client_error("describe_stacks", service_error_code="ValidationError", service_message=error, expected_params={"StackName": STACK})
+                stubber.add_client_error(
+                    "describe_stacks",
+                    service_error_code="ValidationError",
+                    service_message=error,
+                    expected_params={"StackName": STACK},
+                )
             else:
-                stack = {"StackName": STACK, "CreationTime": "2026-11-29T00:00:00Z", "StackStatus": "CREATE_COMPLETE", "Outputs": outputs or []}
+                stack = {
+                    "StackName": STACK,
+                    "CreationTime": "2026-11-29T00:00:00Z",
+                    "StackStatus": "CREATE_COMPLETE",
+                    "Outputs": outputs or [],
+                }
                 stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK})
             return client
 

@@ -21,7 +21,15 @@ def fake_converse(**request: Any) -> dict[str, Any]:
     tools = request.get("toolConfig", {}).get("tools", [])
     if tools:
         spec = tools[0]["toolSpec"]
-        content = [{"toolUse": {"toolUseId": "tooluse_fake", "name": spec["name"], "input": sample(spec["inputSchema"]["json"], text="ok", min_items=1)}}]
+        content = [
+            {
+                "toolUse": {
+                    "toolUseId": "tooluse_fake",
+                    "name": spec["name"],
+                    "input": sample(spec["inputSchema"]["json"], text="ok", min_items=1),
+                }
+            }
+        ]
         stop_reason = "tool_use"
     else:
         content = [{"text": "A fake answer."}]

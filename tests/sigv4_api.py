@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, ClassVar
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -31,24 +31,28 @@ class FakeApi(BaseHTTPRequestHandler):
     """Answers like the deployed API, but only to a correctly signed POST on a route of the catalog (or GET on
     /use-cases). ``answers`` overrides the answer of a route; ``seen`` records every request."""
 
-    answers: dict[str, tuple[int, dict[str, Any]]] = {}
-    seen: list[dict[str, Any]] = []
+    answers: ClassVar[dict[str, tuple[int, dict[str, Any]]]] = {}  # shared by the server's handler instances
+    seen: ClassVar[list[dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         self.serve(ROUTES)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.serve({DISCOVERY})
 
     def serve(self, routes: set[str]) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         route = self.path.removeprefix("/v1")
         problem = self.signature_problem(body)
-        self.seen.append({"method": self.command, "route": route, "body": json.loads(body) if body else None, "problem": problem})
+        self.seen.append(
+            {"method": self.command, "route": route, "body": json.loads(body) if body else None, "problem": problem}
+        )
         if problem:
             self.reply(403, {"message": problem})
         elif route not in routes:
-            self.reply(403, {"error": {"code": "MISSING_AUTHENTICATION_TOKEN", "message": "Missing Authentication Token"}})
+            self.reply(
+                403, {"error": {"code": "MISSING_AUTHENTICATION_TOKEN", "message": "Missing Authentication Token"}}
+            )
         else:
             self.reply(*self.answers.get(route, (200, success(route))))
 

@@ -112,7 +112,9 @@ def usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
     return {"inputTokens": input_tokens, "outputTokens": output_tokens, "totalTokens": input_tokens + output_tokens}
 
 
-def converse_text_response(text: str, *, stop_reason: str = "end_turn", tokens: tuple[int, int] = (31, 12)) -> dict[str, Any]:
+def converse_text_response(
+    text: str, *, stop_reason: str = "end_turn", tokens: tuple[int, int] = (31, 12)
+) -> dict[str, Any]:
     return {
         "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
         "stopReason": stop_reason,

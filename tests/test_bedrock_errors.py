@@ -7,9 +7,15 @@ import re
 from typing import Any
 
 import pytest
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, NoCredentialsError, PartialCredentialsError, ReadTimeoutError
-from genai_core.bedrock import UPSTREAM_ERRORS
+from botocore.exceptions import (
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
 
+from genai_core.bedrock import UPSTREAM_ERRORS
 from tests.support import ROOT
 
 CHAT = "/customer-experience/chat"
@@ -39,7 +45,9 @@ def test_every_error_converse_models_is_mapped(handler):
 
 @pytest.mark.parametrize(("bedrock_code", "expected"), sorted(DOCUMENTED.items()))
 def test_a_bedrock_error_gets_its_documented_status(call, bedrock, bedrock_code, expected):
-    bedrock.add_client_error("converse", service_error_code=bedrock_code, service_message="upstream said no", http_status_code=400)
+    bedrock.add_client_error(
+        "converse", service_error_code=bedrock_code, service_message="upstream said no", http_status_code=400
+    )
 
     response = call(CHAT, BODY)
 
@@ -85,8 +93,14 @@ def test_an_unknown_bedrock_error_is_a_502(call, bedrock):
     ("error", "expected"),
     [
         (ReadTimeoutError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"), (504, "model_timeout")),
-        (ConnectTimeoutError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"), (503, "upstream_unavailable")),
-        (EndpointConnectionError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"), (503, "upstream_unavailable")),
+        (
+            ConnectTimeoutError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"),
+            (503, "upstream_unavailable"),
+        ),
+        (
+            EndpointConnectionError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"),
+            (503, "upstream_unavailable"),
+        ),
         (NoCredentialsError(), (500, "bedrock_credentials_error")),
         (PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"), (500, "bedrock_credentials_error")),
     ],
@@ -110,7 +124,10 @@ def test_rejected_credentials_are_the_functions_problem_not_the_models(call, bed
     response = call(CHAT, BODY)
 
     assert response.status == 500
-    assert response.body["error"] == {"code": "bedrock_credentials_error", "message": "The function has no valid AWS credentials to call Amazon Bedrock."}
+    assert response.body["error"] == {
+        "code": "bedrock_credentials_error",
+        "message": "The function has no valid AWS credentials to call Amazon Bedrock.",
+    }
 
 
 def test_the_readme_documents_every_mapped_error():
@@ -124,7 +141,9 @@ def test_the_readme_documents_every_mapped_error():
 
 
 def test_upstream_failures_are_logged_by_name_only(call, bedrock, logs):
-    bedrock.add_client_error("converse", service_error_code="AccessDeniedException", service_message="secret-ish detail")
+    bedrock.add_client_error(
+        "converse", service_error_code="AccessDeniedException", service_message="secret-ish detail"
+    )
 
     call(CHAT, {"messages": [{"role": "user", "content": "PROMPT-MARKER-42"}]})
 
@@ -133,4 +152,3 @@ def test_upstream_failures_are_logged_by_name_only(call, bedrock, logs):
     assert failure["level"] == "ERROR" and failure["status"] == 502
     logged = json.dumps(logs(), ensure_ascii=False)
     assert "PROMPT-MARKER-42" not in logged
-

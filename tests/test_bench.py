@@ -108,14 +108,20 @@ def test_test_time_reads_pytests_durations_and_summary():
 
     assert result.wall_s.n == 2
     assert result.summary == "584 passed in 22.79s"
-    assert [(slow.seconds, slow.phase) for slow in result.slowest] == [(5.21, "setup"), (0.40, "call"), (0.01, "teardown")]
+    assert [(slow.seconds, slow.phase) for slow in result.slowest] == [
+        (5.21, "setup"),
+        (0.40, "call"),
+        (0.01, "teardown"),
+    ]
     assert result.slowest[1].test == "tests/test_fuzz.py::test_any_body[/productivity/ask]"
     with pytest.raises(RuntimeError):
         testtime.measure_tests(1, command=[sys.executable, "-c", "raise SystemExit(1)"])
 
 
 def test_the_report_shows_every_figure_and_verdict(cold):
-    task = warm.TaskResult("text (productivity/summarize)", 3, *[warm.Latency(0.2, 0.3, 0.4)] * 2, *[warm.Latency(0.2, 0.3, 5.0)] * 2)
+    task = warm.TaskResult(
+        "text (productivity/summarize)", 3, *[warm.Latency(0.2, 0.3, 0.4)] * 2, *[warm.Latency(0.2, 0.3, 5.0)] * 2
+    )
     results = report.Results(
         machine=report.machine(),
         command="python -m bench",
@@ -125,7 +131,9 @@ def test_the_report_shows_every_figure_and_verdict(cold):
         warm_baseline=[task],
         synth=synth.Synth(1, {"app.py": Summary.of([4.0]), "minimal": Summary.of([2.5])}),
         package=synth.Package("asset.abc", 23, 300_000, 200_000),  # over its budget
-        tests=testtime.TestTime(1, Summary.of([30.0]), "584 passed in 22.79s", [testtime.SlowTest(5.2, "setup", "t::a")]),
+        tests=testtime.TestTime(
+            1, Summary.of([30.0]), "584 passed in 22.79s", [testtime.SlowTest(5.2, "setup", "t::a")]
+        ),
         compile_ms=report.compile_ms(repeats=1),
     )
     text = report.render(results)

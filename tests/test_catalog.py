@@ -9,10 +9,10 @@ import string
 from typing import Any
 
 import pytest
+
 from genai_core import schema
 from genai_core.catalog import FAMILIES, load_catalog, rules_error
 from genai_core.prompts import render
-
 from stacks.catalog import load_routes
 from tests.fake_bedrock import instance_from_schema
 from tests.support import ROOT
@@ -29,7 +29,9 @@ def placeholders(text: str) -> set[str]:
 def test_the_stack_and_the_function_see_the_same_use_cases():
     routes = {(route.family, route.task, route.summary) for route in load_routes()}
     assert routes == {(u.family, u.task, u.summary) for u in USE_CASES}
-    assert {route.path: route.input_schema for route in load_routes()} == {u.path: dict(u.input_schema) for u in USE_CASES}
+    assert {route.path: route.input_schema for route in load_routes()} == {
+        u.path: dict(u.input_schema) for u in USE_CASES
+    }
 
 
 def test_every_family_has_at_least_one_use_case():
@@ -122,7 +124,9 @@ def directives(node: Any) -> list[dict[str, Any]]:
     return []
 
 
-@pytest.mark.parametrize("use_case", [u for u in USE_CASES if u.structured], ids=[u.id for u in USE_CASES if u.structured])
+@pytest.mark.parametrize(
+    "use_case", [u for u in USE_CASES if u.structured], ids=[u.id for u in USE_CASES if u.structured]
+)
 def test_output_directives_refer_to_the_inputs_they_need(use_case):
     properties = use_case.input_schema["properties"]
     required = set(use_case.input_schema["required"])
@@ -134,7 +138,11 @@ def test_output_directives_refer_to_the_inputs_they_need(use_case):
         name, _, field_name = directive[kind].partition("[].")
         assert name in properties, directive
         # Unguarded, an optional input could be absent: only required ones, or ones under a "$if" on them.
-        guarded = any(d.get("$if") == name and directive in directives(d["then"]) for d in directives(use_case.output["schema"]) if "$if" in d)
+        guarded = any(
+            d.get("$if") == name and directive in directives(d["then"])
+            for d in directives(use_case.output["schema"])
+            if "$if" in d
+        )
         assert name in required or guarded, f"{directive} needs {name}, which is optional"
         if kind in ("$count", "$lastIndex") or field_name:
             assert properties[name]["type"] == "array", directive
@@ -159,7 +167,9 @@ def test_free_text_never_reaches_the_system_prompt(use_case):
 def test_every_prompt_sets_the_answer_language(use_case):
     lines = " ".join(line["text"] if isinstance(line, dict) else line for line in use_case.prompt["system"])
     # A "language" input gets the renderer's rule; a task without one says which language its text follows.
-    assert "language" in use_case.input_schema["properties"] or re.search(r"\b(writ|keep)[^.]*\blanguage\b", lines, re.IGNORECASE)
+    assert "language" in use_case.input_schema["properties"] or re.search(
+        r"\b(writ|keep)[^.]*\blanguage\b", lines, re.IGNORECASE
+    )
 
 
 @pytest.mark.parametrize("use_case", USE_CASES, ids=IDS)
@@ -177,10 +187,18 @@ def test_every_task_has_a_valid_example_request(use_case):
 @pytest.mark.parametrize(
     ("rules", "data", "message"),
     [
-        ([{"distinct": "docs[].id"}], {"docs": [{"id": "a"}, {"id": "b"}, {"id": "a"}]}, 'docs[2].id repeats "a": each id must be distinct'),
+        (
+            [{"distinct": "docs[].id"}],
+            {"docs": [{"id": "a"}, {"id": "b"}, {"id": "a"}]},
+            'docs[2].id repeats "a": each id must be distinct',
+        ),
         ([{"distinct": "docs[].id"}], {"docs": [{"id": "a"}, {"id": "b"}]}, None),
         ([{"distinct": "docs[].id"}], {}, None),
-        ([{"conform": "rows", "to": "schema"}], {"schema": {"type": "object", "required": ["a"]}, "rows": [{"a": 1}, {}]}, "rows[1].a is required (each item of rows must conform to schema)"),
+        (
+            [{"conform": "rows", "to": "schema"}],
+            {"schema": {"type": "object", "required": ["a"]}, "rows": [{"a": 1}, {}]},
+            "rows[1].a is required (each item of rows must conform to schema)",
+        ),
     ],
 )
 def test_cross_field_rules(rules, data, message):

@@ -53,7 +53,11 @@ def test_a_task_sends_its_example_signed_to_the_stacks_api_url_and_pretty_prints
 
     assert code == 0, err
     (seen,) = FakeApi.seen
-    assert (seen["method"], seen["route"], seen["problem"]) == ("POST", "/productivity/summarize", None)  # signature checked
+    assert (seen["method"], seen["route"], seen["problem"]) == (
+        "POST",
+        "/productivity/summarize",
+        None,
+    )  # signature checked
     assert seen["body"] == json.loads((EXAMPLES / "productivity" / "summarize.json").read_text())
     assert json.loads(out) == success("/productivity/summarize")
     assert out == json.dumps(success("/productivity/summarize"), indent=2) + "\n"
@@ -65,7 +69,9 @@ def test_use_cases_is_a_signed_get(fake_api):
     code, out, _ = run(["use-cases", "--url", fake_api], FakeSession())
 
     assert code == 0
-    assert [(seen["method"], seen["route"], seen["problem"], seen["body"]) for seen in FakeApi.seen] == [("GET", "/use-cases", None, None)]
+    assert [(seen["method"], seen["route"], seen["problem"], seen["body"]) for seen in FakeApi.seen] == [
+        ("GET", "/use-cases", None, None)
+    ]
     assert json.loads(out) == success("/use-cases")
 
 
@@ -76,7 +82,10 @@ def test_the_body_comes_from_a_file_or_stdin(fake_api, tmp_path):
     path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
 
     assert run(["productivity/summarize", "--url", fake_api, "--body", str(path)], FakeSession())[0] == 0
-    assert run(["productivity/summarize", "--url", fake_api, "--body", "-"], FakeSession(), stdin=path.read_bytes())[0] == 0
+    assert (
+        run(["productivity/summarize", "--url", fake_api, "--body", "-"], FakeSession(), stdin=path.read_bytes())[0]
+        == 0
+    )
 
     assert [seen["body"] for seen in FakeApi.seen] == [body, body]
     assert [seen["problem"] for seen in FakeApi.seen] == [None, None]
@@ -99,7 +108,10 @@ def test_an_error_status_exits_1_and_still_prints_the_envelope(fake_api):
 def test_a_wrong_signature_is_refused_by_the_stand_in(fake_api):
     from botocore.credentials import Credentials
 
-    code, out, _ = run(["use-cases", "--url", fake_api], FakeSession(credentials=Credentials("AKIDSMOKETEST", "another-secret", "smoke-session-token")))
+    code, out, _ = run(
+        ["use-cases", "--url", fake_api],
+        FakeSession(credentials=Credentials("AKIDSMOKETEST", "another-secret", "smoke-session-token")),
+    )
 
     assert code == 1
     assert json.loads(out) == {"message": "signature mismatch"}
@@ -115,9 +127,21 @@ def test_nothing_listening_exits_2():
 
 def test_what_stops_the_client_before_sending_exits_2_with_a_message(cloudformation):
     cases = [
-        (["productivity/summarize"], FakeSession(cloudformation(outputs=[{"OutputKey": "FunctionName", "OutputValue": "fn"}])), "has no ApiUrl output"),
-        (["productivity/summarize"], FakeSession(cloudformation(error="Stack with id GenAiReferenceApi does not exist")), "does not exist"),
-        (["productivity/summarize", "--url", "https://abc123.execute-api.us-east-1.amazonaws.com/v1/"], FakeSession(credentials=None), "no AWS credentials"),
+        (
+            ["productivity/summarize"],
+            FakeSession(cloudformation(outputs=[{"OutputKey": "FunctionName", "OutputValue": "fn"}])),
+            "has no ApiUrl output",
+        ),
+        (
+            ["productivity/summarize"],
+            FakeSession(cloudformation(error="Stack with id GenAiReferenceApi does not exist")),
+            "does not exist",
+        ),
+        (
+            ["productivity/summarize", "--url", "https://abc123.execute-api.us-east-1.amazonaws.com/v1/"],
+            FakeSession(credentials=None),
+            "no AWS credentials",
+        ),
         (["productivity/summarize"], FakeSession(credentials=None), "no AWS credentials"),
         (["productivity/summarize"], NoRegion(), "no AWS region to find the stack in"),
         (["productivity", "--url", "http://127.0.0.1:9/"], FakeSession(), "expected <family>/<task> or use-cases"),
@@ -132,7 +156,10 @@ def test_what_stops_the_client_before_sending_exits_2_with_a_message(cloudformat
 
 def test_the_signing_region_is_the_urls():
     target = client.resolve_target(
-        client.argparse.Namespace(local=False, url="https://abc123.execute-api.sa-east-1.amazonaws.com/v1/", port=None, stack_name="x"), FakeSession()
+        client.argparse.Namespace(
+            local=False, url="https://abc123.execute-api.sa-east-1.amazonaws.com/v1/", port=None, stack_name="x"
+        ),
+        FakeSession(),
     )
 
     assert (target.region, target.credentials) == ("sa-east-1", CREDENTIALS.get_frozen_credentials())
@@ -142,7 +169,9 @@ def test_local_needs_no_credentials_and_takes_its_port_from_port_or_the_flag(mon
     monkeypatch.setenv("PORT", "3999")
     namespace = client.argparse.Namespace(local=True, url=None, port=None, stack_name="x")
 
-    assert client.resolve_target(namespace, FakeSession(credentials=None)) == client.Target("http://127.0.0.1:3999/", None, REGION)
+    assert client.resolve_target(namespace, FakeSession(credentials=None)) == client.Target(
+        "http://127.0.0.1:3999/", None, REGION
+    )
     namespace.port = 4001
     assert client.resolve_target(namespace, FakeSession()).base_url == "http://127.0.0.1:4001/"
     with pytest.raises(SystemExit):
@@ -158,11 +187,18 @@ def sse_api() -> Any:
     from http_io import write_response
 
     seen: list[str] = []
-    ending = [b'event: done\ndata: {"stopReason":"end_turn","usage":{"inputTokens":9,"outputTokens":4,"totalTokens":13}}\n\n']
+    ending = [
+        b'event: done\ndata: {"stopReason":"end_turn","usage":{"inputTokens":9,"outputTokens":4,"totalTokens":13}}\n\n'
+    ]
 
     class Response:
         def __init__(self, chunks: list[bytes]) -> None:
-            self.status, self.headers, self.chunks, self.streamed = 200, {"Content-Type": "text/event-stream; charset=utf-8"}, iter(chunks), True
+            self.status, self.headers, self.chunks, self.streamed = (
+                200,
+                {"Content-Type": "text/event-stream; charset=utf-8"},
+                iter(chunks),
+                True,
+            )
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -170,7 +206,16 @@ def sse_api() -> Any:
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
             seen.append(self.path)
-            write_response(self, Response([b'event: delta\ndata: {"text":"Ol\xc3\xa1, "}\n\n', b'event: delta\ndata: {"text":"tudo bem?"}\n\n', *ending]))
+            write_response(
+                self,
+                Response(
+                    [
+                        b'event: delta\ndata: {"text":"Ol\xc3\xa1, "}\n\n',
+                        b'event: delta\ndata: {"text":"tudo bem?"}\n\n',
+                        *ending,
+                    ]
+                ),
+            )
 
         def log_message(self, *_: Any) -> None:
             pass

@@ -40,7 +40,9 @@ def test_a_foundation_model_id_needs_no_profile_routing():
 
 
 def test_switches_and_lists_given_on_the_command_line_are_accepted():
-    config = load_config(context_values(enableWaf="true", guardrailFamilies="customer-experience,productivity", authMode="api-key"))
+    config = load_config(
+        context_values(enableWaf="true", guardrailFamilies="customer-experience,productivity", authMode="api-key")
+    )
 
     assert config.api.enable_waf is True
     assert config.guardrail.families == ("customer-experience", "productivity")
@@ -48,7 +50,12 @@ def test_switches_and_lists_given_on_the_command_line_are_accepted():
 
 
 def test_values_given_as_strings_on_the_command_line_are_accepted():
-    config = load_config(context_values(lambdaMemoryMb="512", models='{"customer-experience": "eu.amazon.nova-2-lite-v1:0", "productivity": "amazon.nova-2-lite-v1:0", "process-optimization": "us.amazon.nova-2-lite-v1:0"}'))
+    config = load_config(
+        context_values(
+            lambdaMemoryMb="512",
+            models='{"customer-experience": "eu.amazon.nova-2-lite-v1:0", "productivity": "amazon.nova-2-lite-v1:0", "process-optimization": "us.amazon.nova-2-lite-v1:0"}',
+        )
+    )
 
     assert config.function.memory_mb == 512
     assert config.models["customer-experience"].profile_regions == tuple(CDK_CONTEXT["inferenceProfileRegions"]["eu"])
@@ -85,7 +92,9 @@ def test_a_price_for_the_exact_profile_id_wins_over_the_foundation_models():
         "amazon.nova-2-lite-v1:0": {"inputPer1kTokens": 0.0003, "outputPer1kTokens": 0.0025},
         "us.amazon.nova-2-lite-v1:0": {"inputPer1kTokens": 0.00033, "outputPer1kTokens": 0.00275},
     }
-    monitoring = load_config(context_values(modelPrices=prices, alarmEmail="ops@example.com", alarm5xxRatePercent="2.5")).monitoring
+    monitoring = load_config(
+        context_values(modelPrices=prices, alarmEmail="ops@example.com", alarm5xxRatePercent="2.5")
+    ).monitoring
 
     assert monitoring.prices["us.amazon.nova-2-lite-v1:0"] == ModelPrice(0.00033, 0.00275)
     assert monitoring.alarm_email == "ops@example.com"
@@ -115,7 +124,10 @@ def test_a_price_for_the_exact_profile_id_wins_over_the_foundation_models():
         ({"lambdaTimeoutSeconds": 29}, "timeouts must chain"),
         ({"authMode": "cognito"}, "context key 'authMode' must be one of iam, api-key; got 'cognito'"),
         ({"enableWaf": "yes"}, "context key 'enableWaf' must be true or false, got 'yes'"),
-        ({"guardrailFilterStrength": "MAX"}, "context key 'guardrailFilterStrength' must be one of NONE, LOW, MEDIUM, HIGH"),
+        (
+            {"guardrailFilterStrength": "MAX"},
+            "context key 'guardrailFilterStrength' must be one of NONE, LOW, MEDIUM, HIGH",
+        ),
         ({"guardrailPiiAction": "MASK"}, "context key 'guardrailPiiAction' must be one of ANONYMIZE, BLOCK"),
         ({"guardrailFamilies": ["marketing"]}, "context key 'guardrailFamilies' must be a list of distinct families"),
         ({"wafRateLimitPer5Minutes": 5}, "context key 'wafRateLimitPer5Minutes' must be an integer from 10"),
@@ -125,7 +137,10 @@ def test_a_price_for_the_exact_profile_id_wins_over_the_foundation_models():
         ({"metricsNamespace": "AWS/Lambda"}, "context key 'metricsNamespace' must be 1-255 letters"),
         ({"metricsNamespace": "my namespace"}, "context key 'metricsNamespace' must be 1-255 letters"),
         ({"alarmEmail": "ops-at-example.com"}, "context key 'alarmEmail' must be an e-mail address"),
-        ({"alarm5xxRatePercent": 0}, "context key 'alarm5xxRatePercent' must be a number greater than 0 and at most 100, got 0"),
+        (
+            {"alarm5xxRatePercent": 0},
+            "context key 'alarm5xxRatePercent' must be a number greater than 0 and at most 100, got 0",
+        ),
         ({"alarm5xxRatePercent": "lots"}, "context key 'alarm5xxRatePercent' must be a number"),
         ({"alarm5xxRatePercent": 101}, "'alarm5xxRatePercent' must be a number greater than 0 and at most 100"),
         ({"alarmP99LatencyMs": 10}, "context key 'alarmP99LatencyMs' must be an integer from 50 to 60000"),
@@ -151,9 +166,15 @@ def test_a_bad_value_names_the_key_and_what_it_allows(overrides, message):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"streamFunctionTimeoutSeconds": 20}, r"streaming timeouts must chain: .* \(26\) < streamFunctionTimeoutSeconds \(20\)"),
+        (
+            {"streamFunctionTimeoutSeconds": 20},
+            r"streaming timeouts must chain: .* \(26\) < streamFunctionTimeoutSeconds \(20\)",
+        ),
         ({"streamIntegrationTimeoutSeconds": 120}, r"< streamIntegrationTimeoutSeconds \(120\)"),
-        ({"streamIntegrationTimeoutSeconds": 901}, "context key 'streamIntegrationTimeoutSeconds' must be an integer from 10 to 900"),
+        (
+            {"streamIntegrationTimeoutSeconds": 901},
+            "context key 'streamIntegrationTimeoutSeconds' must be an integer from 10 to 900",
+        ),
         ({"lambdaWebAdapterLayerVersion": 0}, "context key 'lambdaWebAdapterLayerVersion'"),
     ],
 )

@@ -20,7 +20,9 @@ def texts(svg: str) -> list[str]:
 
 
 def test_the_committed_diagram_is_what_the_templates_draw(templates):
-    assert COMMITTED.read_text(encoding="utf-8") == diagram.render_svg(templates), "docs/architecture.svg is stale: run make diagram"
+    assert COMMITTED.read_text(encoding="utf-8") == diagram.render_svg(templates), (
+        "docs/architecture.svg is stale: run make diagram"
+    )
 
 
 def test_the_diagram_names_the_key_parts(templates):
@@ -65,7 +67,11 @@ def test_the_diagram_is_deterministic_and_follows_the_templates(templates):
     # The streaming function and its route, taken out, take their box out with them: the drawing follows the data.
     shrunk = copy.deepcopy(templates)
     resources = shrunk[API_STACK]["Resources"]
-    (stream_id,) = [key for key, r in resources.items() if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "run.sh"]
+    (stream_id,) = [
+        key
+        for key, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "run.sh"
+    ]
     for key in [key for key, r in resources.items() if stream_id in json.dumps(r) or key == stream_id]:
         del resources[key]
 

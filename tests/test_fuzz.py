@@ -13,10 +13,10 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from genai_core.catalog import load_catalog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from genai_core.catalog import load_catalog
 from tests.fake_bedrock import fake_converse
 from tests.support import ROOT, api_event
 from tools.schema_samples import sample
@@ -36,7 +36,9 @@ def valid_request(path: str) -> dict[str, Any]:
 
 
 VALID = {path: valid_request(path) for path in ROUTES}
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
@@ -97,7 +99,10 @@ def test_any_text_body_gets_json_and_no_5xx(handler, path, body):
 
 
 @FUZZ
-@given(path=st.sampled_from(ROUTES), raw=st.binary(max_size=600) | st.sampled_from([b"\xff\xfe{}", b'{"text": "\xc3\x28"}', b"\x00" * 10]))
+@given(
+    path=st.sampled_from(ROUTES),
+    raw=st.binary(max_size=600) | st.sampled_from([b"\xff\xfe{}", b'{"text": "\xc3\x28"}', b"\x00" * 10]),
+)
 def test_any_binary_body_gets_json_and_no_5xx(handler, path, raw):
     assert_well_formed(respond(handler, api_event(path, raw=raw)))
 
@@ -106,7 +111,7 @@ def test_any_binary_body_gets_json_and_no_5xx(handler, path, raw):
 @given(path=st.sampled_from(ROUTES), data=st.data())
 def test_a_valid_request_with_one_field_broken_gets_a_4xx_or_a_200(handler, path, data):
     body = json.loads(json.dumps(VALID[path]))
-    key = data.draw(st.sampled_from(sorted(body) + ["unexpected"]))
+    key = data.draw(st.sampled_from([*sorted(body), "unexpected"]))
     if data.draw(st.booleans()):
         body.pop(key, None)
     else:
@@ -117,7 +122,8 @@ def test_a_valid_request_with_one_field_broken_gets_a_4xx_or_a_200(handler, path
 @FUZZ
 @given(
     path=st.sampled_from(ROUTES) | st.text(max_size=60),
-    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]) | st.text(min_size=1, max_size=10),
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
+    | st.text(min_size=1, max_size=10),
     headers=st.dictionaries(st.text(min_size=1, max_size=20), st.text(max_size=60), max_size=6),
 )
 def test_any_path_method_and_headers_get_json_and_no_5xx(handler, path, method, headers):

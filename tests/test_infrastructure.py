@@ -31,7 +31,11 @@ def the_one(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
 
 def function(template: dict[str, Any], handler: str = "handler.lambda_handler") -> tuple[str, dict[str, Any]]:
     """The function whose handler is ``handler`` (the buffered API's by default; ``run.sh``: the streaming one)."""
-    (found,) = [(key, r) for key, r in resources(template, "AWS::Lambda::Function").items() if r["Properties"]["Handler"] == handler]
+    (found,) = [
+        (key, r)
+        for key, r in resources(template, "AWS::Lambda::Function").items()
+        if r["Properties"]["Handler"] == handler
+    ]
     return found
 
 
@@ -102,7 +106,9 @@ def test_the_function_logs_to_its_own_log_group_with_a_retention(templates):
     assert log_group["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
 
 
-@pytest.mark.parametrize(("handler", "role"), [("handler.lambda_handler", "GenAiRole"), ("run.sh", "GenAiStreamFunctionRole")])
+@pytest.mark.parametrize(
+    ("handler", "role"), [("handler.lambda_handler", "GenAiRole"), ("run.sh", "GenAiStreamFunctionRole")]
+)
 def test_each_function_waits_for_its_roles_policy_and_nothing_redundant(templates, handler, role):
     template = templates[API_STACK]
     _, found = function(template, handler)
@@ -112,7 +118,11 @@ def test_each_function_waits_for_its_roles_policy_and_nothing_redundant(template
 
 @pytest.mark.parametrize(("profile", "policy"), [("sandbox", "Delete"), ("production", "Retain")])
 def test_the_profile_decides_whether_the_log_groups_outlive_the_stack(templates, profile, policy):
-    template = templates[API_STACK] if profile == CDK_CONTEXT["profile"] else synthesize(cdk_context(profile=profile))[API_STACK]
+    template = (
+        templates[API_STACK]
+        if profile == CDK_CONTEXT["profile"]
+        else synthesize(cdk_context(profile=profile))[API_STACK]
+    )
     log_groups = resources(template, "AWS::Logs::LogGroup").values()
 
     assert len(log_groups) == 3  # the two functions' and the API's access logs
@@ -139,7 +149,9 @@ def test_timeouts_chain_from_bedrock_to_the_function_to_the_api(templates):
     template = templates[API_STACK]
     function = api_function(template)
     env = function["Environment"]["Variables"]
-    bedrock_worst_case = (int(env["BEDROCK_CONNECT_TIMEOUT"]) + int(env["BEDROCK_READ_TIMEOUT"])) * int(env["BEDROCK_MAX_ATTEMPTS"])
+    bedrock_worst_case = (int(env["BEDROCK_CONNECT_TIMEOUT"]) + int(env["BEDROCK_READ_TIMEOUT"])) * int(
+        env["BEDROCK_MAX_ATTEMPTS"]
+    )
     integration_timeouts = {
         method["Properties"]["Integration"]["TimeoutInMillis"]
         for method in resources(template, "AWS::ApiGateway::Method").values()
@@ -170,7 +182,9 @@ def arn(*parts: Any) -> dict[str, Any]:
     return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, *parts]]}
 
 
-PROFILE_ARN = arn(":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":inference-profile/us.amazon.nova-2-lite-v1:0")
+PROFILE_ARN = arn(
+    ":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":inference-profile/us.amazon.nova-2-lite-v1:0"
+)
 
 
 def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_routes_to(templates):
@@ -224,7 +238,9 @@ def test_the_role_has_no_managed_policies(api_template):
 def test_deploying_outside_the_profiles_geography_is_refused_with_a_message(templates):
     (rule,) = [r for key, r in templates[API_STACK]["Rules"].items() if key != "CheckBootstrapVersion"]
     (assertion,) = rule["Assertions"]
-    assert assertion["Assert"] == {"Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"]["us"], {"Ref": "AWS::Region"}]}
+    assert assertion["Assert"] == {
+        "Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"]["us"], {"Ref": "AWS::Region"}]
+    }
     assert "us.amazon.nova-2-lite-v1:0" in assertion["AssertDescription"]
 
 
@@ -276,7 +292,9 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
 
 
 def test_the_stage_traces_requests_with_x_ray(api_template):
-    api_template.has_resource_properties("AWS::ApiGateway::Stage", {"StageName": CDK_CONTEXT["stageName"], "TracingEnabled": True})
+    api_template.has_resource_properties(
+        "AWS::ApiGateway::Stage", {"StageName": CDK_CONTEXT["stageName"], "TracingEnabled": True}
+    )
 
 
 def test_the_api_is_named_after_its_stack_so_that_its_metrics_are_its_own(api_template):
@@ -362,13 +380,20 @@ def test_a_bad_context_value_fails_synth_with_a_message_naming_the_key():
 
 def test_a_global_profile_may_reach_its_model_in_any_region_but_only_through_the_profile():
     model = "global.amazon.nova-2-lite-v1:0"
-    template = synthesize(cdk_context(models={**CDK_CONTEXT["models"], "productivity": model}))[API_STACK]  # cdk-nag passes
-    for role, action in (("GenAiRole", "bedrock:InvokeModel"), ("GenAiStreamFunctionRole", "bedrock:InvokeModelWithResponseStream")):
+    template = synthesize(cdk_context(models={**CDK_CONTEXT["models"], "productivity": model}))[
+        API_STACK
+    ]  # cdk-nag passes
+    for role, action in (
+        ("GenAiRole", "bedrock:InvokeModel"),
+        ("GenAiStreamFunctionRole", "bedrock:InvokeModelWithResponseStream"),
+    ):
         statements = {s["Sid"]: s for s in bedrock_statements(template, role)}
         routed = statements[f"InvokeRoutedFoundationModelsThroughProfilesOnly{'Stream' if 'Stream' in role else ''}"]
         assert routed["Action"] == action
         assert arn(":bedrock:*::foundation-model/amazon.nova-2-lite-v1:0") in routed["Resource"]
-        global_profile = arn(":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, f":inference-profile/{model}")
+        global_profile = arn(
+            ":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, f":inference-profile/{model}"
+        )
         assert global_profile in routed["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
     source_region_rules = [key for key in template["Rules"] if key != "CheckBootstrapVersion"]
     assert len(source_region_rules) == 1  # the us. profile's; a global profile may be called from any region

@@ -24,7 +24,16 @@ import pytest
 from botocore.stub import ANY
 
 from stacks.config import load_config
-from tests.support import API_STACK, CDK_CONTEXT, EVENTS, ROOT, cdk_context, converse_text_response, converse_tool_response, usage
+from tests.support import (
+    API_STACK,
+    CDK_CONTEXT,
+    EVENTS,
+    ROOT,
+    cdk_context,
+    converse_text_response,
+    converse_tool_response,
+    usage,
+)
 from tools import client, local_api
 
 SAMPLE = json.loads((EVENTS / "apigw-rest-proxy.json").read_text())
@@ -50,17 +59,35 @@ def http_request(
 # --- the event ----------------------------------------------------------------------------------------------------
 
 
-def request_of(method: str = "POST", target: str = "/productivity/summarize", body: bytes = b'{"text": "x"}', headers: list[tuple[str, str]] | None = None) -> local_api.HttpRequest:
-    headers = headers if headers is not None else [("Host", "127.0.0.1:3000"), ("Content-Type", "application/json"), ("User-Agent", "curl/8.5.0")]
-    return local_api.HttpRequest(method, target, headers, body, client_ip="127.0.0.1", protocol="HTTP/1.1", server_port=3000)
+def request_of(
+    method: str = "POST",
+    target: str = "/productivity/summarize",
+    body: bytes = b'{"text": "x"}',
+    headers: list[tuple[str, str]] | None = None,
+) -> local_api.HttpRequest:
+    headers = (
+        headers
+        if headers is not None
+        else [("Host", "127.0.0.1:3000"), ("Content-Type", "application/json"), ("User-Agent", "curl/8.5.0")]
+    )
+    return local_api.HttpRequest(
+        method, target, headers, body, client_ip="127.0.0.1", protocol="HTTP/1.1", server_port=3000
+    )
 
 
 def build(request: local_api.HttpRequest) -> dict[str, Any]:
-    return local_api.build_event(request, stage=STAGE, request_id="req-1", now=datetime(2026, 11, 29, 7, 5, 9, tzinfo=UTC))
+    return local_api.build_event(
+        request, stage=STAGE, request_id="req-1", now=datetime(2026, 11, 29, 7, 5, 9, tzinfo=UTC)
+    )
 
 
 def test_the_event_has_the_keys_and_value_types_of_api_gateways_rest_proxy_event():
-    event = build(request_of(target="/productivity/summarize?a=1&a=2&b=", headers=[("Host", "h"), ("Accept", "x"), ("Accept", "y"), ("User-Agent", "ua")]))
+    event = build(
+        request_of(
+            target="/productivity/summarize?a=1&a=2&b=",
+            headers=[("Host", "h"), ("Accept", "x"), ("Accept", "y"), ("User-Agent", "ua")],
+        )
+    )
 
     def same_shape(built: dict[str, Any], sample: dict[str, Any], where: str) -> None:
         assert set(built) == set(sample), where
@@ -77,7 +104,12 @@ def test_the_event_has_the_keys_and_value_types_of_api_gateways_rest_proxy_event
 
 
 def test_the_event_carries_the_request_as_api_gateway_would():
-    event = build(request_of(target="/productivity/summarize?a=1&a=2&b=", headers=[("Host", "h"), ("Accept", "x"), ("Accept", "y"), ("User-Agent", "ua")]))
+    event = build(
+        request_of(
+            target="/productivity/summarize?a=1&a=2&b=",
+            headers=[("Host", "h"), ("Accept", "x"), ("Accept", "y"), ("User-Agent", "ua")],
+        )
+    )
 
     assert (event["path"], event["resource"], event["httpMethod"]) == ("/productivity/summarize",) * 2 + ("POST",)
     assert (event["body"], event["isBase64Encoded"]) == ('{"text": "x"}', False)
@@ -87,7 +119,11 @@ def test_the_event_carries_the_request_as_api_gateway_would():
     assert event["multiValueHeaders"]["Accept"] == ["x", "y"]
     assert event["headers"]["X-Forwarded-For"] == "127.0.0.1" and event["headers"]["X-Forwarded-Proto"] == "http"
     context = event["requestContext"]
-    assert (context["stage"], context["path"], context["resourcePath"]) == (STAGE, f"/{STAGE}/productivity/summarize", "/productivity/summarize")
+    assert (context["stage"], context["path"], context["resourcePath"]) == (
+        STAGE,
+        f"/{STAGE}/productivity/summarize",
+        "/productivity/summarize",
+    )
     assert (context["requestId"], context["httpMethod"], context["protocol"]) == ("req-1", "POST", "HTTP/1.1")
     assert context["identity"]["sourceIp"] == "127.0.0.1" and context["identity"]["userAgent"] == "ua"
 
@@ -105,7 +141,13 @@ def test_the_stage_prefix_is_optional_an_empty_body_is_null_and_other_bytes_are_
 
 def test_a_proxy_response_merges_its_headers_and_decodes_a_base64_body():
     response = local_api.proxy_response(
-        {"statusCode": 429, "headers": {"Retry-After": "2", "X-One": "a"}, "multiValueHeaders": {"x-one": ["b", "c"]}, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True}
+        {
+            "statusCode": 429,
+            "headers": {"Retry-After": "2", "X-One": "a"},
+            "multiValueHeaders": {"x-one": ["b", "c"]},
+            "body": base64.b64encode(b"\x00\x01").decode(),
+            "isBase64Encoded": True,
+        }
     )
 
     assert response.status == 429
@@ -116,11 +158,19 @@ def test_a_proxy_response_merges_its_headers_and_decodes_a_base64_body():
 def test_the_local_environment_is_the_deployed_functions_from_the_same_config(templates):
     config = local_api.load_local_config()
     aws = local_api.AwsSetup("us-west-2", "AWS_REGION", "env")
-    (function,) = [r for r in templates[API_STACK]["Resources"].values() if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "handler.lambda_handler"]
+    (function,) = [
+        r
+        for r in templates[API_STACK]["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "handler.lambda_handler"
+    ]
     deployed = dict(function["Properties"]["Environment"]["Variables"])
     deployed.pop("GUARDRAIL_ID"), deployed.pop("GUARDRAIL_VERSION")
 
-    assert local_api.local_environment(config, aws, {}) == {**deployed, "AWS_REGION": "us-west-2", "POWERTOOLS_TRACE_DISABLED": "true"}
+    assert local_api.local_environment(config, aws, {}) == {
+        **deployed,
+        "AWS_REGION": "us-west-2",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
     guarded = local_api.local_environment(config, aws, {"GUARDRAIL_ID": "gr123"})
     assert (guarded["GUARDRAIL_ID"], guarded["GUARDRAIL_VERSION"]) == ("gr123", "DRAFT")
 
@@ -135,7 +185,10 @@ def test_the_region_is_aws_region_else_botocores_else_the_models_geography(monke
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     assert local_api.inspect_aws(botocore.session.Session(), {}, config).region == "us-east-1"
     eu = load_config(cdk_context(models=dict.fromkeys(MODELS, "eu.amazon.nova-2-lite-v1:0")))
-    assert local_api.inspect_aws(botocore.session.Session(), {}, eu).region == CDK_CONTEXT["inferenceProfileRegions"]["eu"][0]
+    assert (
+        local_api.inspect_aws(botocore.session.Session(), {}, eu).region
+        == CDK_CONTEXT["inferenceProfileRegions"]["eu"][0]
+    )
 
 
 # --- the server -----------------------------------------------------------------------------------------------------
@@ -147,9 +200,13 @@ class Local:
     output: str
     api: local_api.LocalApi
 
-    def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, http.client.HTTPMessage, Any]:
+    def call(
+        self, method: str, path: str, body: Any = None, raw: bytes | None = None
+    ) -> tuple[int, http.client.HTTPMessage, Any]:
         data = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False).encode())
-        status, headers, payload = http_request(self.port, method, path, data, {"Content-Type": "application/json"} if data is not None else {})
+        status, headers, payload = http_request(
+            self.port, method, path, data, {"Content-Type": "application/json"} if data is not None else {}
+        )
         return status, headers, json.loads(payload)
 
 
@@ -160,7 +217,14 @@ def serve(handler) -> Iterator[Callable[..., Local]]:
 
     def start(session: Any = None, check: bool = False, environ: dict[str, str] | None = None) -> Local:
         out = io.StringIO()
-        server, function = local_api.start(0, environ=dict(CALLER_ENV if environ is None else environ), session=session or botocore.session.Session(), check=check, out=out, quiet=True)
+        server, function = local_api.start(
+            0,
+            environ=dict(CALLER_ENV if environ is None else environ),
+            session=session or botocore.session.Session(),
+            check=check,
+            out=out,
+            quiet=True,
+        )
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         started.append((server, function, thread))
@@ -177,13 +241,23 @@ def serve(handler) -> Iterator[Callable[..., Local]]:
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_a_text_task_answers_200_through_the_real_handler(serve, bedrock, converse_calls):
     example = json.loads((EXAMPLES / "productivity" / "summarize.json").read_text())
-    bedrock.add_response("converse", converse_text_response("- Revenue grew 12%.", tokens=(398, 83)), {"modelId": MODELS["productivity"], "system": ANY, "messages": ANY, "inferenceConfig": ANY})
+    bedrock.add_response(
+        "converse",
+        converse_text_response("- Revenue grew 12%.", tokens=(398, 83)),
+        {"modelId": MODELS["productivity"], "system": ANY, "messages": ANY, "inferenceConfig": ANY},
+    )
     local = serve()
 
     status, headers, body = local.call("POST", "/productivity/summarize", example)
 
     assert (status, headers["Content-Type"]) == (200, "application/json")
-    assert body == {"useCase": "productivity/summarize", "output": {"summary": "- Revenue grew 12%."}, "model": MODELS["productivity"], "usage": usage(398, 83), "stopReason": "end_turn"}
+    assert body == {
+        "useCase": "productivity/summarize",
+        "output": {"summary": "- Revenue grew 12%."},
+        "model": MODELS["productivity"],
+        "usage": usage(398, 83),
+        "stopReason": "end_turn",
+    }
     assert example["text"] in json.dumps(converse_calls[0]["messages"], ensure_ascii=False)
     assert local_api.HINT_HEADER not in headers
 
@@ -199,7 +273,11 @@ def test_a_structured_task_answers_200_under_the_stage_prefix_too(serve, bedrock
     status, _, body = local.call("POST", f"/{STAGE}/process-optimization/classify", example)
 
     assert status == 200
-    assert (body["useCase"], body["output"], body["stopReason"]) == ("process-optimization/classify", answer, "tool_use")
+    assert (body["useCase"], body["output"], body["stopReason"]) == (
+        "process-optimization/classify",
+        answer,
+        "tool_use",
+    )
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
@@ -264,7 +342,9 @@ def test_a_crash_of_the_function_is_a_502_envelope_and_a_traceback_on_the_consol
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_throttling_keeps_its_retry_after_header(serve, bedrock):
-    bedrock.add_client_error("converse", service_error_code="ThrottlingException", service_message="slow down", http_status_code=429)
+    bedrock.add_client_error(
+        "converse", service_error_code="ThrottlingException", service_message="slow down", http_status_code=429
+    )
     local = serve()
 
     status, headers, body = local.call("POST", "/productivity/summarize", {"text": "Hello."})
@@ -297,7 +377,9 @@ def test_errors_the_local_set_up_causes_carry_a_hint(serve, bedrock, bedrock_err
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_an_upstream_fault_with_credentials_gets_no_hint(serve, bedrock):
-    bedrock.add_client_error("converse", service_error_code="InternalServerException", service_message="boom", http_status_code=500)
+    bedrock.add_client_error(
+        "converse", service_error_code="InternalServerException", service_message="boom", http_status_code=500
+    )
     local = serve()
 
     status, headers, body = local.call("POST", "/productivity/summarize", {"text": "Hello."})
@@ -310,7 +392,13 @@ def test_an_upstream_fault_with_credentials_gets_no_hint(serve, bedrock):
 def no_credentials(monkeypatch, handler) -> Any:
     """A botocore session that finds no credentials (no keys in the environment, no files, no instance metadata),
     and the handler's Bedrock client replaced by one built from it, as the handler builds it without credentials."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_REGION"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     session = botocore.session.Session()
     assert session.get_credentials() is None
@@ -348,8 +436,18 @@ def test_without_credentials_it_starts_says_how_to_fix_it_and_hints_on_each_fail
 def test_with_credentials_it_checks_each_model_with_a_one_token_call(serve, bedrock):
     model = MODELS["productivity"]
     assert set(MODELS.values()) == {model}  # one distinct model by default: one call
-    probe = {"modelId": model, "messages": [{"role": "user", "content": [{"text": "Reply with OK."}]}], "inferenceConfig": {"maxTokens": 1}}
-    bedrock.add_client_error("converse", service_error_code="AccessDeniedException", service_message="no access", http_status_code=403, expected_params=probe)
+    probe = {
+        "modelId": model,
+        "messages": [{"role": "user", "content": [{"text": "Reply with OK."}]}],
+        "inferenceConfig": {"maxTokens": 1},
+    }
+    bedrock.add_client_error(
+        "converse",
+        service_error_code="AccessDeniedException",
+        service_message="no access",
+        http_status_code=403,
+        expected_params=probe,
+    )
 
     output = serve(check=True).output
 
@@ -366,7 +464,9 @@ def test_a_profile_that_does_not_exist_stops_the_start_with_a_message(monkeypatc
     monkeypatch.delenv("AWS_DEFAULT_REGION")  # botocore would answer the region from it without reading the profile
 
     for environ in ({}, {"AWS_REGION": "us-east-1"}):
-        with pytest.raises(local_api.LocalSetupError, match=r"\(no-such-profile\) could not be found. Fix: `aws configure --profile"):
+        with pytest.raises(
+            local_api.LocalSetupError, match=r"\(no-such-profile\) could not be found. Fix: `aws configure --profile"
+        ):
             local_api.inspect_aws(botocore.session.Session(), environ, local_api.load_local_config())
 
 
@@ -389,7 +489,7 @@ def test_a_route_can_stream_its_body_in_chunks_as_they_are_produced(serve):
         def chunks() -> Iterator[bytes]:
             yield b'event: delta\ndata: {"text":"Ol\xc3\xa1"}\n\n'
             waited.append(first_read.wait(timeout=5))
-            yield b'event: done\ndata: {}\n\n'
+            yield b"event: done\ndata: {}\n\n"
 
         return local_api.HttpResponse(200, {"Content-Type": "text/event-stream"}, chunks(), streamed=True)
 
@@ -398,7 +498,11 @@ def test_a_route_can_stream_its_body_in_chunks_as_they_are_produced(serve):
     connection.request("POST", "/customer-experience/chat/stream", body=b"{}")
     response = connection.getresponse()
 
-    assert (response.status, response.headers["Transfer-Encoding"], response.headers["Content-Type"]) == (200, "chunked", "text/event-stream")
+    assert (response.status, response.headers["Transfer-Encoding"], response.headers["Content-Type"]) == (
+        200,
+        "chunked",
+        "text/event-stream",
+    )
     assert response.read1(65536) == 'event: delta\ndata: {"text":"Olá"}\n\n'.encode()
     first_read.set()
     assert response.read() == b"event: done\ndata: {}\n\n"
@@ -425,7 +529,13 @@ def test_a_chunked_request_body_is_read(serve, bedrock):
     bedrock.add_response("converse", converse_text_response("Short."), None)
     local = serve()
     connection = http.client.HTTPConnection(local_api.HOST, local.port, timeout=10)
-    connection.request("POST", "/productivity/summarize", body=iter([b'{"text": ', b'"Hello."}']), headers={"Content-Type": "application/json"}, encode_chunked=True)
+    connection.request(
+        "POST",
+        "/productivity/summarize",
+        body=iter([b'{"text": ', b'"Hello."}']),
+        headers={"Content-Type": "application/json"},
+        encode_chunked=True,
+    )
     response = connection.getresponse()
 
     assert response.status == 200
@@ -439,15 +549,21 @@ def test_the_client_calls_the_local_server(serve, bedrock):
     local = serve()
     out, err = io.StringIO(), io.StringIO()
 
-    code = client.main(["productivity/summarize", "--local", "--port", str(local.port)], session=boto3.Session(), out=out, err=err)
+    code = client.main(
+        ["productivity/summarize", "--local", "--port", str(local.port)], session=boto3.Session(), out=out, err=err
+    )
 
     assert code == 0, err.getvalue()
     assert json.loads(out.getvalue())["output"] == {"summary": "A summary."}
     assert f"POST http://127.0.0.1:{local.port}/productivity/summarize -> 200 OK" in err.getvalue()
 
-    bedrock.add_client_error("converse", service_error_code="AccessDeniedException", service_message="no", http_status_code=403)
+    bedrock.add_client_error(
+        "converse", service_error_code="AccessDeniedException", service_message="no", http_status_code=403
+    )
     out, err = io.StringIO(), io.StringIO()
-    code = client.main(["productivity/summarize", "--local", "--port", str(local.port)], session=boto3.Session(), out=out, err=err)
+    code = client.main(
+        ["productivity/summarize", "--local", "--port", str(local.port)], session=boto3.Session(), out=out, err=err
+    )
     assert code == 1
     assert json.loads(out.getvalue())["error"]["code"] == "upstream_access_denied"
     assert "hint: Your credentials may not invoke" in err.getvalue()
@@ -477,7 +593,11 @@ def test_make_local_streams_the_chat_through_the_streaming_adapter(serve, monkey
         {"metadata": {"usage": {"inputTokens": 9, "outputTokens": 4, "totalTokens": 13}, "metrics": {"latencyMs": 5}}},
     ]
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(stream_app.bedrock_client, "converse_stream", lambda **request: calls.append(request) or {"stream": iter(events)})
+    monkeypatch.setattr(
+        stream_app.bedrock_client,
+        "converse_stream",
+        lambda **request: calls.append(request) or {"stream": iter(events)},
+    )
     body = json.dumps({"messages": [{"role": "user", "content": "Oi"}]}).encode()
 
     status, headers, raw = http_request(local.port, "POST", f"/{local.api.stage}/customer-experience/chat/stream", body)

@@ -11,7 +11,14 @@ from aws_cdk.assertions import Match, Template
 from stacks.catalog import load_routes
 from stacks.components.app_metrics import FUNCTION_METRICS
 from tests.conftest import synthesize
-from tests.support import API_STACK, CDK_CONTEXT, MONITORING_STACK, cdk_context, converse_text_response, converse_tool_response
+from tests.support import (
+    API_STACK,
+    CDK_CONTEXT,
+    MONITORING_STACK,
+    cdk_context,
+    converse_text_response,
+    converse_tool_response,
+)
 
 ROUTES = load_routes()
 NAMESPACE = CDK_CONTEXT["metricsNamespace"]
@@ -75,8 +82,11 @@ def use_case_metric(name: str, family: str, task: str) -> tuple[str, str, dict[s
 
 def published_output(api: dict[str, Any], resource_logical_id: str) -> str:
     """The API stack's output that publishes a Ref to the resource (a weak cross-stack reference)."""
-    (name,) = [name for name, output in api["Outputs"].items() if output["Value"] == {"Ref": resource_logical_id}
-               and name.startswith("PublishOutput")]
+    (name,) = [
+        name
+        for name, output in api["Outputs"].items()
+        if output["Value"] == {"Ref": resource_logical_id} and name.startswith("PublishOutput")
+    ]
     return name
 
 
@@ -95,15 +105,31 @@ def test_the_app_has_an_api_stack_and_a_monitoring_stack_that_depends_on_it(asse
 
 def test_the_monitoring_inputs_come_from_the_api_stack(templates, dashboard):
     api, monitoring = templates[API_STACK], templates[MONITORING_STACK]
-    (function_id,) = [key for key, r in resources(api, "AWS::Lambda::Function").items() if r["Properties"]["Handler"] == "handler.lambda_handler"]
+    (function_id,) = [
+        key
+        for key, r in resources(api, "AWS::Lambda::Function").items()
+        if r["Properties"]["Handler"] == "handler.lambda_handler"
+    ]
     stage_id, _ = only(api, "AWS::ApiGateway::Stage")
     function_output = f"<Output {API_STACK}.{published_output(api, function_id)}>"
     stage_output = f"<Output {API_STACK}.{published_output(api, stage_id)}>"
 
-    alarms = {alarm["Properties"]["AlarmName"]: alarm["Properties"] for alarm in resources(monitoring, "AWS::CloudWatch::Alarm").values()}
+    alarms = {
+        alarm["Properties"]["AlarmName"]: alarm["Properties"]
+        for alarm in resources(monitoring, "AWS::CloudWatch::Alarm").values()
+    }
     errors = alarms[f"{ALARM_PREFIX}FunctionErrors"]["Metrics"][0]["MetricStat"]["Metric"]
     assert errors["Dimensions"] == [
-        {"Name": "FunctionName", "Value": {"Fn::GetStackOutput": {"StackName": API_STACK, "Region": {"Ref": "AWS::Region"}, "OutputName": published_output(api, function_id)}}}
+        {
+            "Name": "FunctionName",
+            "Value": {
+                "Fn::GetStackOutput": {
+                    "StackName": API_STACK,
+                    "Region": {"Ref": "AWS::Region"},
+                    "OutputName": published_output(api, function_id),
+                }
+            },
+        }
     ]
     (latency_row, *_) = metric_rows(widget(dashboard, "API latency"))
     assert metric_of(latency_row) == ("AWS/ApiGateway", "Latency", {"ApiName": API_STACK, "Stage": stage_output})
@@ -151,13 +177,22 @@ def test_the_api_widgets_show_requests_errors_and_latency_percentiles(dashboard)
     latency = metric_rows(widget(dashboard, "API latency"))
 
     assert [(row[1], row[-1]["stat"]) for row in counts] == [("Count", "Sum"), ("4XXError", "Sum"), ("5XXError", "Sum")]
-    assert [(row[1], row[-1]["stat"]) for row in latency] == [("Latency", "p50"), ("Latency", "p90"), ("Latency", "p99")]
+    assert [(row[1], row[-1]["stat"]) for row in latency] == [
+        ("Latency", "p50"),
+        ("Latency", "p90"),
+        ("Latency", "p99"),
+    ]
 
 
 def test_the_function_widgets_show_duration_errors_throttles_and_concurrency(dashboard):
     shown = {
         (row[0], row[1], row[-1]["stat"])
-        for title in ("Function duration", "Function errors and throttles", "Function concurrency", "Function cold starts")
+        for title in (
+            "Function duration",
+            "Function errors and throttles",
+            "Function concurrency",
+            "Function cold starts",
+        )
         for row in metric_rows(widget(dashboard, title))
     }
 
@@ -195,7 +230,10 @@ def test_the_estimated_cost_is_tokens_times_the_configured_price_per_use_case(da
     hidden = {row[-1]["id"]: row for row in rows if len(row) > 1}
 
     assert [(e["expression"], e["label"]) for e in expressions] == [
-        (f"(in{i} * {PRICE['inputPer1kTokens']} + out{i} * {PRICE['outputPer1kTokens']}) / 1000", f"{route.family}/{route.task}")
+        (
+            f"(in{i} * {PRICE['inputPer1kTokens']} + out{i} * {PRICE['outputPer1kTokens']}) / 1000",
+            f"{route.family}/{route.task}",
+        )
         for i, route in enumerate(ROUTES)
     ]
     for i, route in enumerate(ROUTES):
@@ -217,7 +255,7 @@ def test_model_errors_are_shown_by_error_code(dashboard):
     (row,) = metric_rows(widget(dashboard, "Model errors by code"))
 
     assert row[0]["expression"] == (
-        f"SEARCH('{{\"{NAMESPACE}\",ErrorCode,service}} MetricName=\"ModelErrors\" service=\"genai-api\"', 'Sum', 300)"
+        f'SEARCH(\'{{"{NAMESPACE}",ErrorCode,service}} MetricName="ModelErrors" service="genai-api"\', \'Sum\', 300)'
     )
 
 
@@ -238,7 +276,10 @@ def test_the_dashboard_is_named_after_the_app(monitoring):
 
 
 def alarms_by_name(monitoring: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {alarm["Properties"]["AlarmName"]: alarm["Properties"] for alarm in resources(monitoring, "AWS::CloudWatch::Alarm").values()}
+    return {
+        alarm["Properties"]["AlarmName"]: alarm["Properties"]
+        for alarm in resources(monitoring, "AWS::CloudWatch::Alarm").values()
+    }
 
 
 def single_metric(alarm: dict[str, Any]) -> tuple[str, str, str]:
@@ -253,7 +294,14 @@ def test_six_alarms_each_notify_the_topic_when_firing_and_when_recovering(monito
 
     assert set(alarms) == {
         f"{ALARM_PREFIX}{name}"
-        for name in ("Api5xxRate", "ApiP99Latency", "FunctionErrors", "FunctionThrottles", "BedrockThrottles", "StreamFunctionErrors")
+        for name in (
+            "Api5xxRate",
+            "ApiP99Latency",
+            "FunctionErrors",
+            "FunctionThrottles",
+            "BedrockThrottles",
+            "StreamFunctionErrors",
+        )
     }
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
@@ -266,7 +314,10 @@ def test_the_5xx_rate_alarm_divides_5xx_by_requests_against_the_configured_thres
     alarm = alarms_by_name(monitoring)[f"{ALARM_PREFIX}Api5xxRate"]
     queries = {query["Id"]: query for query in alarm["Metrics"]}
 
-    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (CDK_CONTEXT["alarm5xxRatePercent"], "GreaterThanThreshold")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        CDK_CONTEXT["alarm5xxRatePercent"],
+        "GreaterThanThreshold",
+    )
     (expression,) = [query for query in alarm["Metrics"] if "Expression" in query]
     assert expression["Expression"] == "IF(requests > 0, 100 * errors / requests, 0)"
     assert queries["errors"]["MetricStat"]["Metric"]["MetricName"] == "5XXError"
@@ -279,7 +330,10 @@ def test_the_latency_alarm_watches_the_api_p99(monitoring):
     alarm = alarms_by_name(monitoring)[f"{ALARM_PREFIX}ApiP99Latency"]
 
     assert single_metric(alarm) == ("AWS/ApiGateway", "Latency", "p99")
-    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (CDK_CONTEXT["alarmP99LatencyMs"], "GreaterThanThreshold")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        CDK_CONTEXT["alarmP99LatencyMs"],
+        "GreaterThanThreshold",
+    )
     assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
 
 
@@ -322,7 +376,15 @@ CLOUDWATCH_CONDITIONS = {
         "aws:SourceArn": {
             "Fn::Join": [
                 "",
-                ["arn:", {"Ref": "AWS::Partition"}, ":cloudwatch:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, f":alarm:{ALARM_PREFIX}*"],
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":cloudwatch:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    f":alarm:{ALARM_PREFIX}*",
+                ],
             ]
         }
     },
@@ -383,7 +445,8 @@ def test_there_is_no_subscription_unless_an_email_is_configured(monitoring):
 
     template = Template.from_json(synthesize(cdk_context(alarmEmail="ops@example.com"))[MONITORING_STACK])
     template.has_resource_properties(
-        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": {"Ref": Match.any_value()}}
+        "AWS::SNS::Subscription",
+        {"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": {"Ref": Match.any_value()}},
     )
 
 
@@ -416,9 +479,19 @@ def test_the_metrics_the_stacks_read_are_the_metrics_the_function_prints(call, b
     import stream_app
 
     delta = {"contentBlockDelta": {"delta": {"text": "Oi"}, "contentBlockIndex": 0}}
-    usage = {"metadata": {"usage": {"inputTokens": 5, "outputTokens": 1, "totalTokens": 6}, "metrics": {"latencyMs": 9}}}
-    monkeypatch.setattr(stream_app.bedrock_client, "converse_stream", lambda **_: {"stream": iter([delta, {"messageStop": {"stopReason": "end_turn"}}, usage])})
-    b"".join(stream_app.handle("POST", "/customer-experience/chat/stream", b'{"messages": [{"role": "user", "content": "Oi"}]}').chunks)
+    usage = {
+        "metadata": {"usage": {"inputTokens": 5, "outputTokens": 1, "totalTokens": 6}, "metrics": {"latencyMs": 9}}
+    }
+    monkeypatch.setattr(
+        stream_app.bedrock_client,
+        "converse_stream",
+        lambda **_: {"stream": iter([delta, {"messageStop": {"stopReason": "end_turn"}}, usage])},
+    )
+    b"".join(
+        stream_app.handle(
+            "POST", "/customer-experience/chat/stream", b'{"messages": [{"role": "user", "content": "Oi"}]}'
+        ).chunks
+    )
 
     printed: dict[str, str] = {}
     for document in emf():

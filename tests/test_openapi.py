@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from genai_core.catalog import load_catalog
 from openapi_spec_validator import validate
 
+from genai_core.catalog import load_catalog
 from tests.support import ROOT
 from tools import openapi
 
@@ -15,7 +15,9 @@ COMMITTED = ROOT / "docs" / "openapi.json"
 
 
 def test_the_committed_document_is_current():
-    assert COMMITTED.read_text(encoding="utf-8") == openapi.current_document(), "docs/openapi.json is stale: run make openapi"
+    assert COMMITTED.read_text(encoding="utf-8") == openapi.current_document(), (
+        "docs/openapi.json is stale: run make openapi"
+    )
 
 
 def test_the_check_mode_reports_a_stale_document(tmp_path, monkeypatch, capsys):
@@ -35,7 +37,10 @@ def test_the_document_is_valid_openapi_3():
 def test_every_task_has_a_post_operation_with_its_schemas_and_example():
     document = json.loads(COMMITTED.read_text(encoding="utf-8"))
     schemas = document["components"]["schemas"]
-    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | {"/use-cases", "/customer-experience/chat/stream"}
+    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | {
+        "/use-cases",
+        "/customer-experience/chat/stream",
+    }
     stream = document["paths"]["/customer-experience/chat/stream"]["post"]
     assert set(stream["responses"]["200"]["content"]) == {"text/event-stream"}
     assert set(document["paths"]["/use-cases"]) == {"get"}
@@ -46,15 +51,24 @@ def test_every_task_has_a_post_operation_with_its_schemas_and_example():
         assert body["example"] == json.loads((ROOT / "examples" / f"{use_case.id}.json").read_text(encoding="utf-8"))
         assert {"200", "400", "403", "429", "500", "502", "504"} <= set(operation["responses"])
         assert ("422" in operation["responses"]) == use_case.structured  # guardrail_intervened on structured tasks
-        envelope = schemas[operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+        envelope = schemas[
+            operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+        ]
         assert set(envelope["required"]) == {"useCase", "output", "model", "usage", "stopReason"}
     assert document["security"] == [{"sigv4": []}, {"apiKey": []}]
 
 
 def test_directives_are_described_not_leaked_into_the_documented_output():
     document = openapi.current_document()
-    assert '"$input"' not in document and '"$count"' not in document and '"$lastIndex"' not in document and '"$if"' not in document
-    classify = json.loads(document)["components"]["schemas"]["ProcessOptimizationClassifyResponse"]["properties"]["output"]
+    assert (
+        '"$input"' not in document
+        and '"$count"' not in document
+        and '"$lastIndex"' not in document
+        and '"$if"' not in document
+    )
+    classify = json.loads(document)["components"]["schemas"]["ProcessOptimizationClassifyResponse"]["properties"][
+        "output"
+    ]
     assert "`enum`: the request's `categories`." in classify["properties"]["category"]["description"]
     assert "enum" not in classify["properties"]["category"]
 
@@ -65,5 +79,12 @@ def test_every_error_code_of_the_function_is_documented():
     document = openapi.current_document()
     for _, code, _ in UPSTREAM_ERRORS.values():
         assert f"`{code}`" in document
-    for code in ("validation_error", "invalid_json", "payload_too_large", "guardrail_intervened", "model_output_invalid", "internal_error"):
+    for code in (
+        "validation_error",
+        "invalid_json",
+        "payload_too_large",
+        "guardrail_intervened",
+        "model_output_invalid",
+        "internal_error",
+    ):
         assert f"`{code}`" in document

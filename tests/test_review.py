@@ -69,7 +69,9 @@ def with_statement(templates: Any, statement: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_report_lists_every_bedrock_permission_with_its_resource_arns(report, templates):
-    (guardrail,) = [key for key, r in templates[API_STACK]["Resources"].items() if r["Type"] == "AWS::Bedrock::Guardrail"]
+    (guardrail,) = [
+        key for key, r in templates[API_STACK]["Resources"].items() if r["Type"] == "AWS::Bedrock::Guardrail"
+    ]
     foundation = MODEL_ID.split(".", 1)[1]
     profile = f"arn:{PARTITION}:bedrock:{REGION}:{ACCOUNT}:inference-profile/{MODEL_ID}"
     expected = {("bedrock:ApplyGuardrail", f"${{{guardrail}.GuardrailArn}}")}
@@ -115,7 +117,9 @@ def test_the_xray_wildcard_is_shown_as_acknowledged_and_nothing_needs_attention(
     (xray,) = [row for row in table_after(report, "### Role `GenAiRole") if "xray:PutTraceSegments" in row[3]]
     assert xray[4] == "`*`"
     assert xray[6] == "⚑ resource `*` — acknowledged"
-    assert "acknowledged: cdk-nag `IAM5[Resource::*]`: Only xray:PutTraceSegments and xray:PutTelemetryRecords" in report
+    assert (
+        "acknowledged: cdk-nag `IAM5[Resource::*]`: Only xray:PutTraceSegments and xray:PutTelemetryRecords" in report
+    )
     assert "**Needs attention:** nothing found." in report
 
 
@@ -123,8 +127,14 @@ def test_the_xray_wildcard_is_shown_as_acknowledged_and_nothing_needs_attention(
     ("statement", "reason"),
     [
         ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, "resource `*`"),
-        ({"Effect": "Allow", "Action": "bedrock:*", "Resource": "arn:aws:bedrock:us-east-1::foundation-model/x"}, "wildcard action `bedrock:*`"),
-        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"}, "wildcard in `arn:aws:s3:::bucket/*`"),
+        (
+            {"Effect": "Allow", "Action": "bedrock:*", "Resource": "arn:aws:bedrock:us-east-1::foundation-model/x"},
+            "wildcard action `bedrock:*`",
+        ),
+        (
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"},
+            "wildcard in `arn:aws:s3:::bucket/*`",
+        ),
     ],
 )
 def test_a_planted_wildcard_is_flagged_and_not_taken_as_acknowledged(inputs, statement, reason):
@@ -143,7 +153,9 @@ def test_a_method_without_authorization_is_flagged(inputs):
     method["Properties"]["AuthorizationType"] = "NONE"
 
     text = review.report(review.Inputs(**{**vars(inputs), "templates": planted}))
-    row = {(r[0], unquote(r[1])): r for r in table_after(text, "| method | path | authorization |")}[("GET", DISCOVERY_PATH)]
+    row = {(r[0], unquote(r[1])): r for r in table_after(text, "| method | path | authorization |")}[
+        ("GET", DISCOVERY_PATH)
+    ]
     assert row[2] == "⚠ NONE"
     assert "- ⚠ API: GET `/use-cases` has no authorization." in text
 
@@ -161,7 +173,11 @@ def test_two_generations_are_byte_identical_and_independent_of_input_order(input
 
 def test_the_scanner_section_shows_the_runs_it_was_given(inputs, report):
     passed, skipped = (len(checkov_checks(inputs.checkov, outcome)) for outcome in ("passed", "skipped"))
-    recorded = sum(len(r.get("Metadata", {}).get("checkov", {}).get("skip", [])) for t in inputs.templates.values() for r in t["Resources"].values())
+    recorded = sum(
+        len(r.get("Metadata", {}).get("checkov", {}).get("skip", []))
+        for t in inputs.templates.values()
+        for r in t["Resources"].values()
+    )
     assert skipped == recorded > 0
     assert f"{passed} passed, 0 failed, {skipped} skipped (exit code 0)." in report
     assert f"{len(inputs.cfn_lint.output)} findings on {len(inputs.templates)} templates" in report
@@ -172,11 +188,37 @@ def test_the_scanner_section_shows_the_runs_it_was_given(inputs, report):
         assert violation["reason"] in report
 
     failing = ScannerRun(
-        [{"results": {"passed_checks": [], "skipped_checks": [], "failed_checks": [{"check_id": "CKV_AWS_999", "check_name": "A planted failure", "resource": "AWS::Lambda::Function.X"}]}}],
+        [
+            {
+                "results": {
+                    "passed_checks": [],
+                    "skipped_checks": [],
+                    "failed_checks": [
+                        {
+                            "check_id": "CKV_AWS_999",
+                            "check_name": "A planted failure",
+                            "resource": "AWS::Lambda::Function.X",
+                        }
+                    ],
+                }
+            }
+        ],
         1,
         "",
     )
-    lint = ScannerRun([{"Rule": {"Id": "W1234"}, "Level": "Warning", "Filename": "/somewhere/Api.template.json", "Location": {"Path": ["Resources", "X"]}, "Message": "planted"}], 4, "")
+    lint = ScannerRun(
+        [
+            {
+                "Rule": {"Id": "W1234"},
+                "Level": "Warning",
+                "Filename": "/somewhere/Api.template.json",
+                "Location": {"Path": ["Resources", "X"]},
+                "Message": "planted",
+            }
+        ],
+        4,
+        "",
+    )
     text = review.report(review.Inputs(**{**vars(inputs), "checkov": failing, "cfn_lint": lint}))
     assert "| `CKV_AWS_999` | A planted failure | `AWS::Lambda::Function.X` |" in text
     assert "| `W1234` | Warning | `Api.template.json` | `Resources/X` | planted |" in text
@@ -201,12 +243,14 @@ def test_the_context_section_lists_every_key_and_marks_overrides(inputs):
     assert set(rows) == set(CONTEXT_KEYS)
     assert all(row[2] in ("cdk.json", "default (unset)") for row in rows.values())
 
-    overridden = review.section_context(review.Inputs(**{**vars(inputs), "context": {**inputs.context, **parse_overrides(["lambdaMemoryMb=512"])}}))
+    overridden = review.section_context(
+        review.Inputs(**{**vars(inputs), "context": {**inputs.context, **parse_overrides(["lambdaMemoryMb=512"])}})
+    )
     (row,) = [line for line in overridden if line.startswith("| `lambdaMemoryMb` |")]
     assert row == "| `lambdaMemoryMb` | `512` | **override** (cdk.json: `256`) |"
 
 
 def test_parse_overrides_takes_cdk_style_pairs():
-    assert parse_overrides(["a=1", "b={\"x\": 1}", "c="]) == {"a": "1", "b": '{"x": 1}', "c": ""}
+    assert parse_overrides(["a=1", 'b={"x": 1}', "c="]) == {"a": "1", "b": '{"x": 1}', "c": ""}
     with pytest.raises(ValueError, match="key=value"):
         parse_overrides(["novalue"])

@@ -41,7 +41,10 @@ def test_cdk_nag_passes_with_every_acknowledgment_explained_at_the_narrowest_sco
         assert len(violation["reason"]) >= MIN_REASON, violation["ruleName"]
         for construct in violation["violatingConstructs"]:
             # acknowledged on the construct itself (or its L2 wrapper of the CfnResource), never on a parent
-            assert construct["constructPath"] in (violation["acknowledgedAt"], f"{violation['acknowledgedAt']}/Resource")
+            assert construct["constructPath"] in (
+                violation["acknowledgedAt"],
+                f"{violation['acknowledgedAt']}/Resource",
+            )
 
 
 def test_cdk_nag_stops_synth_on_an_unacknowledged_finding():

@@ -36,7 +36,7 @@ def methods_by_path(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_every_post_is_validated_against_its_catalog_model(templates):
     template = templates[API_STACK]
-    (validator_id, validator), = resources(template, "AWS::ApiGateway::RequestValidator").items()
+    ((validator_id, validator),) = resources(template, "AWS::ApiGateway::RequestValidator").items()
     assert validator["Properties"]["ValidateRequestBody"] is True
     models = {m["Properties"]["Name"]: m["Properties"] for m in resources(template, "AWS::ApiGateway::Model").values()}
     methods = methods_by_path(template)
@@ -96,12 +96,17 @@ def test_iam_mode_has_no_api_key_and_no_waf(templates):
 def test_api_key_mode_requires_a_key_on_every_method_with_a_throttled_metered_usage_plan(api_key_waf_template):
     template = api_key_waf_template
     methods = methods_by_path(template)
-    assert set(methods) == {route.path for route in ROUTES} | {route.stream_path for route in ROUTES if route.streaming} | {"/use-cases"}
+    assert set(methods) == {route.path for route in ROUTES} | {
+        route.stream_path for route in ROUTES if route.streaming
+    } | {"/use-cases"}
     for method in methods.values():
         assert method["ApiKeyRequired"] is True
 
     plan = the_one(template, "AWS::ApiGateway::UsagePlan")
-    assert plan["Throttle"] == {"RateLimit": CDK_CONTEXT["throttlingRateLimit"], "BurstLimit": CDK_CONTEXT["throttlingBurstLimit"]}
+    assert plan["Throttle"] == {
+        "RateLimit": CDK_CONTEXT["throttlingRateLimit"],
+        "BurstLimit": CDK_CONTEXT["throttlingBurstLimit"],
+    }
     assert plan["Quota"] == {"Limit": CDK_CONTEXT["apiKeyQuotaPerDay"], "Period": "DAY"}
     (key_id,) = resources(template, "AWS::ApiGateway::ApiKey")
     link = the_one(template, "AWS::ApiGateway::UsagePlanKey")
@@ -167,7 +172,7 @@ def test_the_cpf_pattern_matches_written_and_bare_cpfs(cpf):
 def test_a_pinned_guardrail_version_follows_the_configuration(templates):
     template = templates[API_STACK]
     (guardrail_id,) = resources(template, "AWS::Bedrock::Guardrail")
-    (version_id, version), = resources(template, "AWS::Bedrock::GuardrailVersion").items()
+    ((version_id, version),) = resources(template, "AWS::Bedrock::GuardrailVersion").items()
     assert version["Properties"]["GuardrailIdentifier"] == {"Fn::GetAtt": [guardrail_id, "GuardrailId"]}
 
     stricter = synthesize(cdk_context(guardrailFilterStrength="MEDIUM"))[API_STACK]

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from genai_core import schema
 from genai_core.catalog import load_catalog
-
 from stacks.catalog import load_routes
 from tests.sigv4_api import CREDENTIALS, REGION, ROUTES, STACK, FakeApi
 from tools import smoke
@@ -22,7 +22,15 @@ from tools import smoke
 
 def run_smoke(client: Any, **kwargs: Any) -> tuple[int, str]:
     out = io.StringIO()
-    code = smoke.run(stack_name=STACK, cloudformation=client, credentials=CREDENTIALS, default_region=REGION, timeout=5, out=out, **kwargs)
+    code = smoke.run(
+        stack_name=STACK,
+        cloudformation=client,
+        credentials=CREDENTIALS,
+        default_region=REGION,
+        timeout=5,
+        out=out,
+        **kwargs,
+    )
     return code, out.getvalue()
 
 
@@ -34,13 +42,17 @@ def rows(report: str) -> list[list[str]]:
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_smoke_sends_every_example_signed_and_reports_each_route(fake_api, cloudformation):
-    client = cloudformation(outputs=[{"OutputKey": "FunctionName", "OutputValue": "fn"}, {"OutputKey": "ApiUrl", "OutputValue": fake_api}])
+    client = cloudformation(
+        outputs=[{"OutputKey": "FunctionName", "OutputValue": "fn"}, {"OutputKey": "ApiUrl", "OutputValue": fake_api}]
+    )
 
     code, report = run_smoke(client)
 
     assert code == 0, report
     assert [seen["problem"] for seen in FakeApi.seen] == [None] * len(ROUTES)  # every signature checked out
-    examples = {str(path.relative_to(smoke.ROOT)): json.loads(path.read_text()) for path in smoke.EXAMPLES.rglob("*.json")}
+    examples = {
+        str(path.relative_to(smoke.ROOT)): json.loads(path.read_text()) for path in smoke.EXAMPLES.rglob("*.json")
+    }
     assert {seen["route"] for seen in FakeApi.seen} == ROUTES
     assert sorted(json.dumps(seen["body"], sort_keys=True) for seen in FakeApi.seen) == sorted(
         json.dumps(body, sort_keys=True) for body in examples.values()
@@ -76,7 +88,9 @@ def test_a_route_without_an_example_gets_a_request_built_from_its_schema(fake_ap
     example.parent.mkdir()
     example.write_text(json.dumps({"text": "Short text."}))
 
-    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]), examples_dir=tmp_path)
+    code, report = run_smoke(
+        cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]), examples_dir=tmp_path
+    )
 
     sources = {row[0]: row[1] for row in rows(report)}
     assert sources["/productivity/summarize"].endswith("summarize.json")
@@ -96,7 +110,10 @@ def test_an_unreachable_api_is_a_failure_not_a_crash(cloudformation):
 
 def test_a_stack_without_the_output_or_that_does_not_exist_stops_with_a_message(cloudformation):
     code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "FunctionName", "OutputValue": "fn"}]))
-    assert (code, report.strip()) == (1, f"smoke: stack {STACK!r} has no ApiUrl output (is it the API stack, and is it deployed?)")
+    assert (code, report.strip()) == (
+        1,
+        f"smoke: stack {STACK!r} has no ApiUrl output (is it the API stack, and is it deployed?)",
+    )
 
     code, report = run_smoke(cloudformation(error=f"Stack with id {STACK} does not exist"))
     assert code == 1 and "does not exist" in report
@@ -104,7 +121,9 @@ def test_a_stack_without_the_output_or_that_does_not_exist_stops_with_a_message(
 
 def test_without_credentials_nothing_is_sent(cloudformation):
     out = io.StringIO()
-    client = cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": "https://abc123.execute-api.us-east-1.amazonaws.com/v1/"}])
+    client = cloudformation(
+        outputs=[{"OutputKey": "ApiUrl", "OutputValue": "https://abc123.execute-api.us-east-1.amazonaws.com/v1/"}]
+    )
 
     code = smoke.run(stack_name=STACK, cloudformation=client, credentials=None, default_region=REGION, out=out)
 

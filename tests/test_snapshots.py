@@ -43,4 +43,7 @@ def test_normalisation_removes_every_asset_hash_and_nothing_else(templates):
 
     assert ASSET_HASH.search(str(normalised)) is None
     assert ASSET_HASH.search(str(template)) is not None  # the function's code asset is hashed
-    assert normalise({"S3Key": "a" * 64 + ".zip", "Other": "a" * 63}) == {"S3Key": "<asset-hash>.zip", "Other": "a" * 63}
+    assert normalise({"S3Key": "a" * 64 + ".zip", "Other": "a" * 63}) == {
+        "S3Key": "<asset-hash>.zip",
+        "Other": "a" * 63,
+    }

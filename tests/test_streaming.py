@@ -40,7 +40,12 @@ def events(*texts: str, stop_reason: str = "end_turn", tokens: tuple[int, int] =
     stream += [
         {"contentBlockStop": {"contentBlockIndex": 0}},
         {"messageStop": {"stopReason": stop_reason}},
-        {"metadata": {"usage": {"inputTokens": tokens[0], "outputTokens": tokens[1], "totalTokens": sum(tokens)}, "metrics": {"latencyMs": 420}}},
+        {
+            "metadata": {
+                "usage": {"inputTokens": tokens[0], "outputTokens": tokens[1], "totalTokens": sum(tokens)},
+                "metrics": {"latencyMs": 420},
+            }
+        },
     ]
     return stream
 
@@ -73,7 +78,9 @@ def bedrock_stream(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeStre
     return fake
 
 
-def run(app: ModuleType, body: Any = BODY, *, path: str = STREAM, method: str = "POST") -> tuple[int, dict[str, str], bytes, bool]:
+def run(
+    app: ModuleType, body: Any = BODY, *, path: str = STREAM, method: str = "POST"
+) -> tuple[int, dict[str, str], bytes, bool]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     response = app.handle(method, path, raw, request_id="req-123")
     return response.status, response.headers, b"".join(response.chunks), response.streamed
@@ -96,7 +103,11 @@ def test_deltas_arrive_in_order_then_a_final_event_with_usage_model_and_guardrai
     from genai_core import sse
 
     parsed = sse.parse(body)
-    assert parsed[:3] == [("delta", {"text": "Olá! "}), ("delta", {"text": "Vou verificar "}), ("delta", {"text": "o pedido 48213."})]
+    assert parsed[:3] == [
+        ("delta", {"text": "Olá! "}),
+        ("delta", {"text": "Vou verificar "}),
+        ("delta", {"text": "o pedido 48213."}),
+    ]
     name, done = parsed[3]
     assert name == "done" and len(parsed) == 4
     assert done["useCase"] == "customer-experience/chat"
@@ -134,7 +145,11 @@ def test_the_stream_uses_the_same_prompt_and_the_guardrail_in_sync_mode(app, bed
     ("body", "code", "fragment"),
     [
         ({"messages": []}, "validation_error", "messages must have at least 1 item(s)"),
-        ({"messages": [{"role": "assistant", "content": "Hi"}]}, "validation_error", "conversation starts with the user"),
+        (
+            {"messages": [{"role": "assistant", "content": "Hi"}]},
+            "validation_error",
+            "conversation starts with the user",
+        ),
         (b"{not json", "invalid_json", ""),
     ],
 )
@@ -151,8 +166,16 @@ def test_an_invalid_request_is_a_json_error_before_any_byte_is_streamed(app, bed
 @pytest.mark.parametrize(
     ("failure", "status", "code"),
     [
-        (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ConverseStream"), 502, "upstream_access_denied"),
-        (ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "ConverseStream"), 429, "throttled"),
+        (
+            ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ConverseStream"),
+            502,
+            "upstream_access_denied",
+        ),
+        (
+            ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "ConverseStream"),
+            429,
+            "throttled",
+        ),
         (ReadTimeoutError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com"), 504, "model_timeout"),
     ],
 )
@@ -198,7 +221,10 @@ def test_a_read_timeout_mid_stream_is_an_error_event(app, bedrock_stream):
 
     from genai_core import sse
 
-    assert sse.parse(run(app)[2])[-1] == ("error", {"error": {"code": "model_timeout", "message": "The model took too long to answer."}})
+    assert sse.parse(run(app)[2])[-1] == (
+        "error",
+        {"error": {"code": "model_timeout", "message": "The model took too long to answer."}},
+    )
 
 
 def test_an_unexpected_failure_mid_stream_is_an_internal_error_event_without_details(app, bedrock_stream):
@@ -207,7 +233,9 @@ def test_an_unexpected_failure_mid_stream_is_an_internal_error_event_without_det
     body = run(app)[2].decode()
 
     assert SECRET not in body
-    assert body.endswith('event: error\ndata: {"error":{"code":"internal_error","message":"An unexpected error occurred."}}\n\n')
+    assert body.endswith(
+        'event: error\ndata: {"error":{"code":"internal_error","message":"An unexpected error occurred."}}\n\n'
+    )
 
 
 def test_a_guardrail_intervention_is_flagged_in_the_final_event(app, bedrock_stream):
@@ -260,8 +288,19 @@ def test_a_stream_publishes_tokens_latency_and_time_to_first_token_and_one_log_l
     out = capsys.readouterr().out
     (document,) = emf_documents(out)
     names = {metric["Name"]: metric["Unit"] for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert names == {"Requests": "Count", "InputTokens": "Count", "OutputTokens": "Count", "BedrockLatency": "Milliseconds", "TimeToFirstToken": "Milliseconds"}
-    assert (document["InputTokens"], document["OutputTokens"], document["Family"], document["Task"]) == ([30.0], [9.0], "customer-experience", "chat")
+    assert names == {
+        "Requests": "Count",
+        "InputTokens": "Count",
+        "OutputTokens": "Count",
+        "BedrockLatency": "Milliseconds",
+        "TimeToFirstToken": "Milliseconds",
+    }
+    assert (document["InputTokens"], document["OutputTokens"], document["Family"], document["Task"]) == (
+        [30.0],
+        [9.0],
+        "customer-experience",
+        "chat",
+    )
     (line,) = [entry for entry in logs() if entry["message"] == "use case completed"]
     assert line["correlation_id"] == "req-123" and line["streamed"] is True
     assert (line["use_case"], line["input_tokens"], line["output_tokens"]) == ("customer-experience/chat", 30, 9)
@@ -274,7 +313,9 @@ def test_a_mid_stream_failure_is_counted_as_a_model_error(app, bedrock_stream, c
     run(app)
 
     documents = emf_documents(capsys.readouterr().out)
-    counted = {name for document in documents for name in document if name[0].isupper() and isinstance(document[name], list)}
+    counted = {
+        name for document in documents for name in document if name[0].isupper() and isinstance(document[name], list)
+    }
     assert {"Requests", "ModelErrors", "BedrockThrottles"} <= counted
 
 
@@ -306,7 +347,9 @@ def server(app: ModuleType) -> Iterator[int]:
     httpd.server_close()
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+def request(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> http.client.HTTPResponse:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     connection.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
     return connection.getresponse()
@@ -366,7 +409,14 @@ def test_run_sh_starts_the_server_and_is_executable():
 def test_only_text_tasks_can_stream(tmp_path: Path):
     from genai_core.catalog import load_catalog
 
-    source = Path(__file__).resolve().parent.parent / "lambda" / "genai_api" / "use_cases" / "process-optimization" / "classify.json"
+    source = (
+        Path(__file__).resolve().parent.parent
+        / "lambda"
+        / "genai_api"
+        / "use_cases"
+        / "process-optimization"
+        / "classify.json"
+    )
     data = json.loads(source.read_text())
     (tmp_path / "process-optimization").mkdir()
     (tmp_path / "process-optimization" / "classify.json").write_text(json.dumps({**data, "streaming": True}))
@@ -386,7 +436,11 @@ def test_chat_is_the_streaming_task_and_discovery_says_so(app):
 
 
 def stream_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    (found,) = [(key, r["Properties"]) for key, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "run.sh"]
+    (found,) = [
+        (key, r["Properties"])
+        for key, r in template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "run.sh"
+    ]
     return found
 
 
@@ -394,7 +448,8 @@ def stream_method(template: dict[str, Any]) -> dict[str, Any]:
     (method,) = [
         r["Properties"]
         for r in template["Resources"].values()
-        if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["Integration"].get("ResponseTransferMode") == "STREAM"
+        if r["Type"] == "AWS::ApiGateway::Method"
+        and r["Properties"]["Integration"].get("ResponseTransferMode") == "STREAM"
     ]
     return method
 
@@ -413,14 +468,20 @@ def test_the_chat_stream_route_streams_from_the_streaming_function(templates):
     integration = method["Integration"]
     assert (integration["Type"], integration["ResponseTransferMode"]) == ("AWS_PROXY", "STREAM")
     uri = integration["Uri"]["Fn::Join"][1]
-    assert uri[-3:] == [":lambda:path/2021-11-15/functions/", {"Fn::GetAtt": [function_id, "Arn"]}, "/response-streaming-invocations"]
+    assert uri[-3:] == [
+        ":lambda:path/2021-11-15/functions/",
+        {"Fn::GetAtt": [function_id, "Arn"]},
+        "/response-streaming-invocations",
+    ]
     assert integration["TimeoutInMillis"] == CDK_CONTEXT["streamIntegrationTimeoutSeconds"] * 1000
     # The same request model and validator as the buffered chat.
     (chat,) = [
         r["Properties"]
         for r in template["Resources"].values()
-        if r["Type"] == "AWS::ApiGateway::Method" and "ResponseTransferMode" not in r["Properties"]["Integration"]
-        and r["Properties"].get("RequestModels", {}).get("application/json") == method["RequestModels"]["application/json"]
+        if r["Type"] == "AWS::ApiGateway::Method"
+        and "ResponseTransferMode" not in r["Properties"]["Integration"]
+        and r["Properties"].get("RequestModels", {}).get("application/json")
+        == method["RequestModels"]["application/json"]
     ]
     assert chat["RequestValidatorId"] == method["RequestValidatorId"]
 
@@ -434,13 +495,27 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
 
     assert (function["Runtime"], function["Architectures"]) == ("python3.14", ["arm64"])
     assert function["Timeout"] == CDK_CONTEXT["streamFunctionTimeoutSeconds"]
-    bedrock_worst_case = (CDK_CONTEXT["bedrockConnectTimeoutSeconds"] + CDK_CONTEXT["bedrockReadTimeoutSeconds"]) * CDK_CONTEXT["bedrockMaxAttempts"]
+    bedrock_worst_case = (
+        CDK_CONTEXT["bedrockConnectTimeoutSeconds"] + CDK_CONTEXT["bedrockReadTimeoutSeconds"]
+    ) * CDK_CONTEXT["bedrockMaxAttempts"]
     assert bedrock_worst_case < function["Timeout"] < CDK_CONTEXT["streamIntegrationTimeoutSeconds"] <= 900
     adapter = {
-        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":lambda:", {"Ref": "AWS::Region"}, f":753240598075:layer:LambdaAdapterLayerArm64:{CDK_CONTEXT['lambdaWebAdapterLayerVersion']}"]]
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":lambda:",
+                {"Ref": "AWS::Region"},
+                f":753240598075:layer:LambdaAdapterLayerArm64:{CDK_CONTEXT['lambdaWebAdapterLayerVersion']}",
+            ],
+        ]
     }
     assert function["Layers"][1:] == [adapter] and "AWSLambdaPowertoolsPythonV3" in json.dumps(function["Layers"][0])
-    assert {key: environment.pop(key) for key in ("AWS_LAMBDA_EXEC_WRAPPER", "AWS_LWA_INVOKE_MODE", "AWS_LWA_PORT", "AWS_LWA_READINESS_CHECK_PATH")} == {
+    assert {
+        key: environment.pop(key)
+        for key in ("AWS_LAMBDA_EXEC_WRAPPER", "AWS_LWA_INVOKE_MODE", "AWS_LWA_PORT", "AWS_LWA_READINESS_CHECK_PATH")
+    } == {
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
         "AWS_LWA_INVOKE_MODE": "response_stream",
         "AWS_LWA_PORT": "8080",
@@ -485,6 +560,12 @@ def test_every_error_event_of_converse_stream_is_mapped(app):
     stream = app.bedrock_client.meta.service_model.operation_model("ConverseStream").output_shape.members["stream"]
     error_events = {name[:1].upper() + name[1:] for name in stream.members if name.endswith("Exception")}
 
-    assert error_events == {"InternalServerException", "ModelStreamErrorException", "ValidationException", "ThrottlingException", "ServiceUnavailableException"}
+    assert error_events == {
+        "InternalServerException",
+        "ModelStreamErrorException",
+        "ValidationException",
+        "ThrottlingException",
+        "ServiceUnavailableException",
+    }
     assert error_events <= set(UPSTREAM_ERRORS) | set(STREAM_ERRORS)
     assert set(STREAM_ERRORS) == error_events - set(UPSTREAM_ERRORS)

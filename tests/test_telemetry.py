@@ -22,7 +22,11 @@ USE_CASE_DIMENSIONS = [["Family", "Task", "service"], ["service"]]  # per use ca
 CORRELATION_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"  # requestContext.requestId of the sample event
 
 ROUTES = {
-    "/customer-experience/chat": ({"messages": [{"role": "user", "content": "Olá! Meu pedido não chegou."}]}, "customer-experience", "chat"),
+    "/customer-experience/chat": (
+        {"messages": [{"role": "user", "content": "Olá! Meu pedido não chegou."}]},
+        "customer-experience",
+        "chat",
+    ),
     "/productivity/summarize": ({"text": "O comitê aprovou o orçamento de 2027."}, "productivity", "summarize"),
     "/process-optimization/extract": (
         {"document": "Invoice 7", "fields": {"type": "object", "properties": {"number": {"type": "string"}}}},
@@ -39,7 +43,9 @@ def emf_view(document: dict[str, Any]) -> dict[str, Any]:
     return {
         "namespace": directive["Namespace"],
         "dimensions": directive["Dimensions"],
-        "dimension_values": {name: document[name] for dimension_set in directive["Dimensions"] for name in dimension_set},
+        "dimension_values": {
+            name: document[name] for dimension_set in directive["Dimensions"] for name in dimension_set
+        },
         "units": {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]},
         "values": {name: document[name] for name in names},
     }
@@ -71,7 +77,9 @@ def test_a_completed_request_prints_one_emf_document_with_bedrocks_token_counts(
     body, family, task = ROUTES[path]
     tokens = {"chat": (57, 14), "summarize": (120, 20), "extract": (310, 41)}[task]
     if task == "extract":
-        bedrock.add_response("converse", converse_tool_response("record_extracted_fields", {"number": "7"}, tokens=tokens))
+        bedrock.add_response(
+            "converse", converse_tool_response("record_extracted_fields", {"number": "7"}, tokens=tokens)
+        )
     else:
         bedrock.add_response("converse", converse_text_response("Resumo.", tokens=tokens))
 
@@ -85,7 +93,12 @@ def test_a_completed_request_prints_one_emf_document_with_bedrocks_token_counts(
         "namespace": NAMESPACE,
         "dimensions": USE_CASE_DIMENSIONS,
         "dimension_values": use_case_dimensions(family, task),
-        "units": {"Requests": "Count", "InputTokens": "Count", "OutputTokens": "Count", "BedrockLatency": "Milliseconds"},
+        "units": {
+            "Requests": "Count",
+            "InputTokens": "Count",
+            "OutputTokens": "Count",
+            "BedrockLatency": "Milliseconds",
+        },
         "values": {
             "Requests": [1.0],
             "InputTokens": [float(tokens[0])],
@@ -127,6 +140,7 @@ def test_every_model_error_is_counted_by_its_error_code(call, bedrock, emf, hand
     if isinstance(fault, str):
         bedrock.add_client_error("converse", service_error_code=fault, http_status_code=400)
     else:
+
         def raise_fault(**_: Any) -> None:
             raise fault
 
@@ -162,7 +176,9 @@ def test_a_callers_mistake_is_a_request_but_not_a_model_error(call, bedrock, emf
 
 
 def test_a_guardrail_intervention_is_counted_and_logged(call, bedrock, emf, logs):
-    expect_text(bedrock, "Sorry, I can't help with that.", guarded=True, stop_reason="guardrail_intervened", tokens=(25, 9))
+    expect_text(
+        bedrock, "Sorry, I can't help with that.", guarded=True, stop_reason="guardrail_intervened", tokens=(25, 9)
+    )
 
     response = call("/customer-experience/chat", {"messages": [{"role": "user", "content": "Hello"}]})
 
@@ -190,7 +206,9 @@ def test_the_first_request_of_a_container_publishes_a_cold_start(call, bedrock, 
     call("/customer-experience/chat", {"messages": [{"role": "user", "content": "Hi"}]})
 
     cold = [emf_view(document) for document in emf() if "ColdStart" in document]
-    assert [(view["values"], view["dimensions"]) for view in cold] == [({"ColdStart": [1.0]}, [["function_name", "service"]])]
+    assert [(view["values"], view["dimensions"]) for view in cold] == [
+        ({"ColdStart": [1.0]}, [["function_name", "service"]])
+    ]
 
 
 # --- the log line -------------------------------------------------------------------------------------------------
@@ -203,7 +221,18 @@ def test_a_completed_request_logs_one_line_with_what_operators_need(call, bedroc
 
     (line,) = logs()
     assert line["message"] == "use case completed"
-    assert {key: line[key] for key in ("correlation_id", "use_case", "model", "input_tokens", "output_tokens", "stop_reason", "guardrail_action")} == {
+    assert {
+        key: line[key]
+        for key in (
+            "correlation_id",
+            "use_case",
+            "model",
+            "input_tokens",
+            "output_tokens",
+            "stop_reason",
+            "guardrail_action",
+        )
+    } == {
         "correlation_id": CORRELATION_ID,
         "use_case": "productivity/summarize",
         "model": MODEL_ID,
@@ -222,7 +251,9 @@ def test_a_failed_request_logs_one_line_with_its_use_case_model_and_error(call, 
 
     (line,) = logs()
     assert line["message"] == "request failed"
-    assert {key: line[key] for key in ("correlation_id", "use_case", "model", "status", "error_code", "upstream_error")} == {
+    assert {
+        key: line[key] for key in ("correlation_id", "use_case", "model", "status", "error_code", "upstream_error")
+    } == {
         "correlation_id": CORRELATION_ID,
         "use_case": "productivity/summarize",
         "model": MODEL_ID,
@@ -282,7 +313,9 @@ class RecordingProvider:
         yield subsegment
 
 
-def test_the_bedrock_call_is_a_subsegment_annotated_with_the_use_case_and_the_model(call, bedrock, handler, monkeypatch):
+def test_the_bedrock_call_is_a_subsegment_annotated_with_the_use_case_and_the_model(
+    call, bedrock, handler, monkeypatch
+):
     provider = RecordingProvider()
     monkeypatch.setattr(handler.tracer, "provider", provider)
     monkeypatch.setattr(handler.tracer, "disabled", False)
@@ -302,8 +335,12 @@ def test_the_bedrock_call_is_a_subsegment_annotated_with_the_use_case_and_the_mo
 
 def test_a_retried_answer_is_counted_with_the_tokens_of_both_calls(call, bedrock, emf, logs):
     body = ROUTES["/process-optimization/extract"][0]
-    bedrock.add_response("converse", converse_tool_response("record_extracted_fields", {"number": 7}, tokens=(300, 10)))  # not a string
-    bedrock.add_response("converse", converse_tool_response("record_extracted_fields", {"number": "7"}, tokens=(330, 12)))
+    bedrock.add_response(
+        "converse", converse_tool_response("record_extracted_fields", {"number": 7}, tokens=(300, 10))
+    )  # not a string
+    bedrock.add_response(
+        "converse", converse_tool_response("record_extracted_fields", {"number": "7"}, tokens=(330, 12))
+    )
 
     response = call("/process-optimization/extract", body)
 

@@ -17,15 +17,18 @@ from unittest import mock
 
 import pytest
 from botocore.stub import ANY
+
 from genai_core import schema
 from genai_core.catalog import load_catalog
-
 from tests.fake_bedrock import fake_converse
 from tests.support import MODEL_ID, ROOT, converse_tool_response, usage
 
 CATALOG = load_catalog()
 STRUCTURED = sorted(use_case.id for use_case in CATALOG if use_case.structured)
-EXAMPLES = {use_case.id: json.loads((ROOT / "examples" / f"{use_case.id}.json").read_text(encoding="utf-8")) for use_case in CATALOG}
+EXAMPLES = {
+    use_case.id: json.loads((ROOT / "examples" / f"{use_case.id}.json").read_text(encoding="utf-8"))
+    for use_case in CATALOG
+}
 GUARDED = {"customer-experience"}  # cdk.json guardrailFamilies
 GUARDRAIL_CONFIG = {"guardrailIdentifier": "gr0test0guard", "guardrailVersion": "1", "trace": "disabled"}
 
@@ -66,7 +69,11 @@ TASKS: dict[str, dict[str, Any]] = {
         "inference": (4096, 0.2),
         "role": "senior software engineer",
         "blocks": ["instruction", "programmingLanguage", "code"],
-        "answer": {"code": "from decimal import Decimal\n", "programmingLanguage": "Python", "explanation": "Usa Decimal."},
+        "answer": {
+            "code": "from decimal import Decimal\n",
+            "programmingLanguage": "Python",
+            "explanation": "Usa Decimal.",
+        },
     },
     "productivity/ask": {
         "tool": "record_answer",
@@ -91,7 +98,11 @@ TASKS: dict[str, dict[str, Any]] = {
         "inference": (1024, 0.0),
         "role": "text classifier",
         "blocks": ["text", "categories"],
-        "answer": lambda request: {"category": request["categories"][0], "confidence": 0.93, "rationale": "Pix em processamento."},
+        "answer": lambda request: {
+            "category": request["categories"][0],
+            "confidence": 0.93,
+            "rationale": "Pix em processamento.",
+        },
     },
     "process-optimization/augment": {
         "tool": "record_rows",
@@ -154,7 +165,9 @@ def test_the_catalog_has_the_eleven_tasks_of_the_three_families():
 
 
 @pytest.mark.parametrize("use_case_id", STRUCTURED)
-def test_the_example_request_builds_the_converse_request_and_maps_the_answer(call, bedrock, converse_calls, use_case_id):
+def test_the_example_request_builds_the_converse_request_and_maps_the_answer(
+    call, bedrock, converse_calls, use_case_id
+):
     spec, request = TASKS[use_case_id], EXAMPLES[use_case_id]
     max_tokens, temperature = spec["inference"]
     answer = answer_for(use_case_id, request)
@@ -164,7 +177,10 @@ def test_the_example_request_builds_the_converse_request_and_maps_the_answer(cal
         "system": ANY,
         "messages": ANY,
         "inferenceConfig": {"maxTokens": max_tokens, "temperature": temperature},
-        "toolConfig": {"tools": [{"toolSpec": {"name": spec["tool"], "description": ANY, "inputSchema": ANY}}], "toolChoice": {"tool": {"name": spec["tool"]}}},
+        "toolConfig": {
+            "tools": [{"toolSpec": {"name": spec["tool"], "description": ANY, "inputSchema": ANY}}],
+            "toolChoice": {"tool": {"name": spec["tool"]}},
+        },
         **({"guardrailConfig": GUARDRAIL_CONFIG} if guarded else {}),
     }
     bedrock.add_response("converse", converse_tool_response(spec["tool"], answer, tokens=(900, 120)), expected)
@@ -201,7 +217,18 @@ def test_the_example_request_builds_the_converse_request_and_maps_the_answer(cal
 def run(call, bedrock, converse_calls, use_case_id: str, request: dict[str, Any], answer: dict[str, Any] | None = None):
     spec = TASKS[use_case_id]
     answer = answer if answer is not None else answer_for(use_case_id, request)
-    bedrock.add_response("converse", converse_tool_response(spec["tool"], answer), {"modelId": ANY, "system": ANY, "messages": ANY, "inferenceConfig": ANY, "toolConfig": ANY, **({"guardrailConfig": ANY} if use_case_id.startswith("customer-experience") else {})})
+    bedrock.add_response(
+        "converse",
+        converse_tool_response(spec["tool"], answer),
+        {
+            "modelId": ANY,
+            "system": ANY,
+            "messages": ANY,
+            "inferenceConfig": ANY,
+            "toolConfig": ANY,
+            **({"guardrailConfig": ANY} if use_case_id.startswith("customer-experience") else {}),
+        },
+    )
     response = call(f"/{use_case_id}", request)
     return response, tool_schema(converse_calls[-1])
 
@@ -238,7 +265,14 @@ def test_personalize_restricts_item_ids_to_the_items_given(call, bedrock, conver
 
 def test_personalize_without_items_allows_no_recommendation(call, bedrock, converse_calls):
     request = {key: value for key, value in EXAMPLES["customer-experience/personalize"].items() if key != "items"}
-    response, sent = run(call, bedrock, converse_calls, "customer-experience/personalize", request, {"message": "Olá!", "recommendations": []})
+    response, sent = run(
+        call,
+        bedrock,
+        converse_calls,
+        "customer-experience/personalize",
+        request,
+        {"message": "Olá!", "recommendations": []},
+    )
 
     assert sent["properties"]["recommendations"]["maxItems"] == 0
     assert "enum" not in sent["properties"]["recommendations"]["items"]["properties"]["itemId"]
@@ -261,13 +295,22 @@ def test_detect_anomalies_bounds_each_index_to_the_records(call, bedrock, conver
     response, sent = run(call, bedrock, converse_calls, "process-optimization/detect-anomalies", request)
 
     anomaly = sent["properties"]["anomalies"]["items"]
-    assert (anomaly["properties"]["index"]["minimum"], anomaly["properties"]["index"]["maximum"]) == (0, len(request["records"]) - 1)
+    assert (anomaly["properties"]["index"]["minimum"], anomaly["properties"]["index"]["maximum"]) == (
+        0,
+        len(request["records"]) - 1,
+    )
     assert anomaly["properties"]["severity"]["enum"] == ["low", "medium", "high"]
     assert response.status == 200
 
 
 def test_analyze_conversation_and_draft_pin_their_enums(call, bedrock, converse_calls):
-    _, sent = run(call, bedrock, converse_calls, "customer-experience/analyze-conversation", EXAMPLES["customer-experience/analyze-conversation"])
+    _, sent = run(
+        call,
+        bedrock,
+        converse_calls,
+        "customer-experience/analyze-conversation",
+        EXAMPLES["customer-experience/analyze-conversation"],
+    )
     assert sent["properties"]["sentiment"]["enum"] == ["positive", "neutral", "negative", "mixed"]
     assert set(sent["required"]) == {"sentiment", "intent", "summary", "nextBestAction"}
 
@@ -275,24 +318,83 @@ def test_analyze_conversation_and_draft_pin_their_enums(call, bedrock, converse_
 # --- an answer that breaks the schema or a cross-field rule: one retry, then 502 ---------------------------------
 
 BROKEN_ANSWERS = [
-    ("process-optimization/classify", lambda r: {"category": "Not a category", "confidence": 0.5, "rationale": "x"}, "category must be one of"),
-    ("process-optimization/classify", lambda r: {"category": r["categories"][0], "confidence": 1.5, "rationale": "x"}, "confidence must be at most 1"),
-    ("process-optimization/augment", lambda r: {"rows": [r["examples"][0]] * (r["count"] - 1)}, "rows must have at least"),
+    (
+        "process-optimization/classify",
+        lambda r: {"category": "Not a category", "confidence": 0.5, "rationale": "x"},
+        "category must be one of",
+    ),
+    (
+        "process-optimization/classify",
+        lambda r: {"category": r["categories"][0], "confidence": 1.5, "rationale": "x"},
+        "confidence must be at most 1",
+    ),
+    (
+        "process-optimization/augment",
+        lambda r: {"rows": [r["examples"][0]] * (r["count"] - 1)},
+        "rows must have at least",
+    ),
     ("process-optimization/augment", lambda r: {"rows": [{"name": "Ana"}] * r["count"]}, "rows[0].email is required"),
-    ("productivity/ask", lambda r: {"answer": "x", "citations": ["made-up-id"], "answerable": True}, "citations[0] must be one of"),
-    ("productivity/ask", lambda r: {"answer": "x", "citations": [], "answerable": "yes"}, "answerable must be of type boolean"),
-    ("process-optimization/detect-anomalies", lambda r: {"anomalies": [{"index": len(r["records"]), "reason": "x", "severity": "high"}]}, "anomalies[0].index must be at most"),
-    ("process-optimization/detect-anomalies", lambda r: {"anomalies": [{"index": 1, "reason": "x", "severity": "low"}, {"index": 1, "reason": "y", "severity": "high"}]}, "anomalies[1].index repeats 1"),
-    ("customer-experience/personalize", lambda r: {"message": "Olá", "recommendations": [{"itemId": "not-in-items", "reason": "x"}]}, "recommendations[0].itemId must be one of"),
-    ("customer-experience/personalize", lambda r: {"message": "Olá", "recommendations": [{"itemId": r["items"][0]["id"], "reason": "a"}, {"itemId": r["items"][0]["id"], "reason": "b"}]}, "recommendations[1].itemId repeats"),
-    ("customer-experience/analyze-conversation", lambda r: {"sentiment": "angry", "intent": "x", "summary": "x", "nextBestAction": "x"}, "sentiment must be one of"),
+    (
+        "productivity/ask",
+        lambda r: {"answer": "x", "citations": ["made-up-id"], "answerable": True},
+        "citations[0] must be one of",
+    ),
+    (
+        "productivity/ask",
+        lambda r: {"answer": "x", "citations": [], "answerable": "yes"},
+        "answerable must be of type boolean",
+    ),
+    (
+        "process-optimization/detect-anomalies",
+        lambda r: {"anomalies": [{"index": len(r["records"]), "reason": "x", "severity": "high"}]},
+        "anomalies[0].index must be at most",
+    ),
+    (
+        "process-optimization/detect-anomalies",
+        lambda r: {
+            "anomalies": [
+                {"index": 1, "reason": "x", "severity": "low"},
+                {"index": 1, "reason": "y", "severity": "high"},
+            ]
+        },
+        "anomalies[1].index repeats 1",
+    ),
+    (
+        "customer-experience/personalize",
+        lambda r: {"message": "Olá", "recommendations": [{"itemId": "not-in-items", "reason": "x"}]},
+        "recommendations[0].itemId must be one of",
+    ),
+    (
+        "customer-experience/personalize",
+        lambda r: {
+            "message": "Olá",
+            "recommendations": [
+                {"itemId": r["items"][0]["id"], "reason": "a"},
+                {"itemId": r["items"][0]["id"], "reason": "b"},
+            ],
+        },
+        "recommendations[1].itemId repeats",
+    ),
+    (
+        "customer-experience/analyze-conversation",
+        lambda r: {"sentiment": "angry", "intent": "x", "summary": "x", "nextBestAction": "x"},
+        "sentiment must be one of",
+    ),
     ("productivity/draft", lambda r: {"title": "x"}, "draft is required"),
-    ("productivity/code", lambda r: {"code": "x", "programmingLanguage": "Python", "explanation": "x", "extra": 1}, "extra is not allowed"),
+    (
+        "productivity/code",
+        lambda r: {"code": "x", "programmingLanguage": "Python", "explanation": "x", "extra": 1},
+        "extra is not allowed",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("use_case_id", "broken", "message"), BROKEN_ANSWERS, ids=[f"{u}:{m}" for u, _, m in BROKEN_ANSWERS])
-def test_a_broken_answer_is_retried_once_with_the_error_and_then_is_a_502(call, bedrock, converse_calls, use_case_id, broken, message):
+@pytest.mark.parametrize(
+    ("use_case_id", "broken", "message"), BROKEN_ANSWERS, ids=[f"{u}:{m}" for u, _, m in BROKEN_ANSWERS]
+)
+def test_a_broken_answer_is_retried_once_with_the_error_and_then_is_a_502(
+    call, bedrock, converse_calls, use_case_id, broken, message
+):
     spec, request = TASKS[use_case_id], EXAMPLES[use_case_id]
     bad = broken(request)
     for _ in range(2):
@@ -326,7 +428,9 @@ def test_a_broken_answer_then_a_valid_one_is_a_200(call, bedrock, converse_calls
 
 
 def other_type(kind: str) -> Any:
-    return {"string": 12345, "integer": "7", "number": "7.5", "boolean": "true", "array": {"a": 1}, "object": ["a"]}[kind]
+    return {"string": 12345, "integer": "7", "number": "7.5", "boolean": "true", "array": {"a": 1}, "object": ["a"]}[
+        kind
+    ]
 
 
 def broken_requests(use_case_id: str) -> Iterator[tuple[str, dict[str, Any], str]]:
@@ -339,32 +443,68 @@ def broken_requests(use_case_id: str) -> Iterator[tuple[str, dict[str, Any], str
         yield f"{name} missing", {k: v for k, v in valid.items() if k != name}, f"{name} is required"
     yield "unknown field", {**valid, "temperature": 1}, "temperature is not allowed"
     for name, rules in properties.items():
-        yield f"{name} of another type", {**valid, name: other_type(rules["type"])}, f"{name} must be of type {rules['type']}"
+        yield (
+            f"{name} of another type",
+            {**valid, name: other_type(rules["type"])},
+            f"{name} must be of type {rules['type']}",
+        )
         if "enum" in rules:
             yield f"{name} outside its enum", {**valid, name: "not-an-option"}, f"{name} must be one of"
         if rules.get("minLength") == 1:
             yield f"{name} empty", {**valid, name: ""}, f"{name} must not be empty"
         if "minLength" in rules and rules["minLength"] > 1:
-            yield f"{name} too short", {**valid, name: "x"}, f"{name} must have at least {rules['minLength']} characters"
+            yield (
+                f"{name} too short",
+                {**valid, name: "x"},
+                f"{name} must have at least {rules['minLength']} characters",
+            )
         if "maxLength" in rules:
-            yield f"{name} too long", {**valid, name: "x" * (rules["maxLength"] + 1)}, f"{name} must have at most {rules['maxLength']} characters"
+            yield (
+                f"{name} too long",
+                {**valid, name: "x" * (rules["maxLength"] + 1)},
+                f"{name} must have at most {rules['maxLength']} characters",
+            )
         if "minimum" in rules:
-            yield f"{name} below its minimum", {**valid, name: rules["minimum"] - 1}, f"{name} must be at least {rules['minimum']}"
+            yield (
+                f"{name} below its minimum",
+                {**valid, name: rules["minimum"] - 1},
+                f"{name} must be at least {rules['minimum']}",
+            )
         if "maximum" in rules:
-            yield f"{name} above its maximum", {**valid, name: rules["maximum"] + 1}, f"{name} must be at most {rules['maximum']}"
+            yield (
+                f"{name} above its maximum",
+                {**valid, name: rules["maximum"] + 1},
+                f"{name} must be at most {rules['maximum']}",
+            )
         if rules.get("minItems"):
-            yield f"{name} with too few items", {**valid, name: []}, f"{name} must have at least {rules['minItems']} item(s)"
+            yield (
+                f"{name} with too few items",
+                {**valid, name: []},
+                f"{name} must have at least {rules['minItems']} item(s)",
+            )
         if "maxItems" in rules and name in valid:
             items = [copy.deepcopy(valid[name][i % len(valid[name])]) for i in range(rules["maxItems"] + 1)]
-            yield f"{name} with too many items", {**valid, name: items}, f"{name} must have at most {rules['maxItems']} item(s)"
+            yield (
+                f"{name} with too many items",
+                {**valid, name: items},
+                f"{name} must have at most {rules['maxItems']} item(s)",
+            )
         if rules.get("uniqueItems") and name in valid:
-            yield f"{name} with a duplicate", {**valid, name: [valid[name][0], valid[name][0]]}, f"{name} must not contain duplicate items"
+            yield (
+                f"{name} with a duplicate",
+                {**valid, name: [valid[name][0], valid[name][0]]},
+                f"{name} must not contain duplicate items",
+            )
 
 
-BROKEN_REQUESTS = [(use_case.id, *case) for use_case in sorted(CATALOG, key=lambda u: u.id) for case in broken_requests(use_case.id)]
+BROKEN_REQUESTS = [
+    (use_case.id, *case) for use_case in sorted(CATALOG, key=lambda u: u.id) for case in broken_requests(use_case.id)
+]
 
 
-@pytest.mark.parametrize(("use_case_id", "what", "body", "message"), BROKEN_REQUESTS, ids=[f"{u}:{w}" for u, w, _, _ in BROKEN_REQUESTS])
+@pytest.mark.parametrize(
+    ("use_case_id", "what", "body", "message"), BROKEN_REQUESTS, ids=[f"{u}:{w}" for u, w, _, _ in BROKEN_REQUESTS]
+)
 def test_each_input_rule_refuses_a_broken_request_with_a_400(call, bedrock, use_case_id, what, body, message):
     assert schema.first_error(EXAMPLES[use_case_id], CATALOG.get(use_case_id).input_schema) is None  # the base is valid
 
@@ -378,17 +518,45 @@ def test_each_input_rule_refuses_a_broken_request_with_a_400(call, bedrock, use_
 @pytest.mark.parametrize(
     ("use_case_id", "change", "message"),
     [
-        ("productivity/ask", lambda r: {**r, "documents": [r["documents"][0], {**r["documents"][1], "id": r["documents"][0]["id"]}]}, "documents[1].id repeats"),
-        ("productivity/ask", lambda r: {**r, "documents": [{"id": "", "text": "x"}]}, "documents[0].id must not be empty"),
+        (
+            "productivity/ask",
+            lambda r: {**r, "documents": [r["documents"][0], {**r["documents"][1], "id": r["documents"][0]["id"]}]},
+            "documents[1].id repeats",
+        ),
+        (
+            "productivity/ask",
+            lambda r: {**r, "documents": [{"id": "", "text": "x"}]},
+            "documents[0].id must not be empty",
+        ),
         ("productivity/ask", lambda r: {**r, "documents": [{"id": "a"}]}, "documents[0].text is required"),
-        ("customer-experience/personalize", lambda r: {**r, "items": [{"id": "a"}, {"id": "a", "name": "other"}]}, "items[1].id repeats"),
+        (
+            "customer-experience/personalize",
+            lambda r: {**r, "items": [{"id": "a"}, {"id": "a", "name": "other"}]},
+            "items[1].id repeats",
+        ),
         ("customer-experience/personalize", lambda r: {**r, "items": [{"name": "no id"}]}, "items[0].id is required"),
-        ("process-optimization/augment", lambda r: {**r, "examples": [{**r["examples"][0], "name": 1}]}, "examples[0].name must be of type string (each item of examples must conform to schema)"),
-        ("process-optimization/augment", lambda r: {**r, "schema": {"type": "object", "properties": {"a": {"type": "string", "pattern": "a+"}}}}, 'keyword "pattern" is not supported'),
+        (
+            "process-optimization/augment",
+            lambda r: {**r, "examples": [{**r["examples"][0], "name": 1}]},
+            "examples[0].name must be of type string (each item of examples must conform to schema)",
+        ),
+        (
+            "process-optimization/augment",
+            lambda r: {**r, "schema": {"type": "object", "properties": {"a": {"type": "string", "pattern": "a+"}}}},
+            'keyword "pattern" is not supported',
+        ),
         ("process-optimization/augment", lambda r: {**r, "count": 2.5}, "count must be of type integer"),
-        ("process-optimization/classify", lambda r: {**r, "categories": ["only one"]}, "categories must have at least 2 item(s)"),
+        (
+            "process-optimization/classify",
+            lambda r: {**r, "categories": ["only one"]},
+            "categories must have at least 2 item(s)",
+        ),
         ("process-optimization/classify", lambda r: {**r, "categories": ["a", ""]}, "categories[1] must not be empty"),
-        ("process-optimization/detect-anomalies", lambda r: {**r, "records": [1, 2]}, "records[0] must be of type object"),
+        (
+            "process-optimization/detect-anomalies",
+            lambda r: {**r, "records": [1, 2]},
+            "records[0] must be of type object",
+        ),
         ("productivity/draft", lambda r: {**r, "kind": "poem"}, "kind must be one of"),
     ],
 )
@@ -403,7 +571,9 @@ def test_cross_field_and_nested_rules_refuse_a_broken_request_with_a_400(call, b
 # --- prompts: English instructions, the answer in the caller's language ------------------------------------------
 
 
-@pytest.mark.parametrize("use_case_id", sorted(u.id for u in CATALOG if "language" in u.input_schema["properties"] and u.structured))
+@pytest.mark.parametrize(
+    "use_case_id", sorted(u.id for u in CATALOG if "language" in u.input_schema["properties"] and u.structured)
+)
 def test_pt_br_and_english_requests_build_the_right_language_rule(call, bedrock, converse_calls, use_case_id):
     request = {key: value for key, value in EXAMPLES[use_case_id].items() if key != "language"}
     for language in (None, "pt-BR", "English"):
@@ -414,7 +584,10 @@ def test_pt_br_and_english_requests_build_the_right_language_rule(call, bedrock,
         if language:
             assert system.endswith(f"Write every natural-language part of your answer in this language: {language}.")
         else:
-            assert "answer Brazilian Portuguese (pt-BR) input in Brazilian Portuguese and English input in English" in system
+            assert (
+                "answer Brazilian Portuguese (pt-BR) input in Brazilian Portuguese and English input in English"
+                in system
+            )
 
 
 def test_portuguese_data_reaches_the_model_verbatim(call, bedrock, converse_calls):
@@ -450,7 +623,9 @@ def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, 
         ids = [item["id"] for item in request.get("items", [])]
         assert all(r["itemId"] in ids for r in output["recommendations"])
     elif use_case_id == "productivity/ask":
-        assert set(output["citations"]) <= {d["id"] for d in request["documents"]} and isinstance(output["answerable"], bool)
+        assert set(output["citations"]) <= {d["id"] for d in request["documents"]} and isinstance(
+            output["answerable"], bool
+        )
     elif use_case_id == "process-optimization/detect-anomalies":
         assert all(0 <= a["index"] < len(request["records"]) for a in output["anomalies"])
         assert all(a["severity"] in ("low", "medium", "high") for a in output["anomalies"])

@@ -31,7 +31,16 @@ from typing import IO, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from tools.local_api import DEFAULT_PORT, HINT_HEADER, HOST
-from tools.smoke import DEFAULT_STACK, EXAMPLES, TIMEOUT_SECONDS, SmokeError, api_url, aws_session, region_of, signed_headers
+from tools.smoke import (
+    DEFAULT_STACK,
+    EXAMPLES,
+    TIMEOUT_SECONDS,
+    SmokeError,
+    api_url,
+    aws_session,
+    region_of,
+    signed_headers,
+)
 
 DISCOVERY = "use-cases"
 CHUNK_BYTES = 64 * 1024
@@ -86,7 +95,9 @@ def resolve_target(args: argparse.Namespace, session: Any) -> Target:
         region = session.region_name
         return Target(f"http://{HOST}:{port}/", frozen if region else None, region)
     if frozen is None:
-        raise ClientError("no AWS credentials: the API requires SigV4-signed requests (aws configure, AWS_PROFILE or aws sso login)")
+        raise ClientError(
+            "no AWS credentials: the API requires SigV4-signed requests (aws configure, AWS_PROFILE or aws sso login)"
+        )
     if args.url:
         base_url = args.url
     elif not session.region_name:
@@ -112,7 +123,9 @@ def open_response(call: Call, target: Target, timeout: float) -> http.client.HTT
     parts = urlsplit(url)
     connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(parts.netloc, timeout=timeout)
-    connection.request(call.method, parts.path + (f"?{parts.query}" if parts.query else ""), body=call.body, headers=headers)
+    connection.request(
+        call.method, parts.path + (f"?{parts.query}" if parts.query else ""), body=call.body, headers=headers
+    )
     return connection.getresponse()
 
 
@@ -159,7 +172,14 @@ def show_stream(pieces: Iterator[bytes], out: IO[str], err: IO[str]) -> bool:
     return ok
 
 
-def run(call: Call, target: Target, *, timeout: float = TIMEOUT_SECONDS, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
+def run(
+    call: Call,
+    target: Target,
+    *,
+    timeout: float = TIMEOUT_SECONDS,
+    out: IO[str] = sys.stdout,
+    err: IO[str] = sys.stderr,
+) -> int:
     started = time.perf_counter()
     streamed_ok = True
     try:
@@ -173,16 +193,28 @@ def run(call: Call, target: Target, *, timeout: float = TIMEOUT_SECONDS, out: IO
     except (OSError, http.client.HTTPException) as error:
         print(f"client: no response from {target.base_url}: {error}", file=err)
         return 2
-    print(f"{call.method} {target.base_url.rstrip('/')}/{call.route} -> {status} {reason} ({round((time.perf_counter() - started) * 1000)} ms)", file=err)
+    print(
+        f"{call.method} {target.base_url.rstrip('/')}/{call.route} -> {status} {reason} ({round((time.perf_counter() - started) * 1000)} ms)",
+        file=err,
+    )
     if hint:
         print(f"hint: {hint}", file=err)
     return 0 if 200 <= status < 300 and streamed_ok else 1
 
 
-def main(argv: Sequence[str] | None = None, *, session: Any = None, stdin: BinaryIO | None = None, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    session: Any = None,
+    stdin: BinaryIO | None = None,
+    out: IO[str] = sys.stdout,
+    err: IO[str] = sys.stderr,
+) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.client", description=__doc__.splitlines()[0])
     parser.add_argument("command", help=f"<family>/<task> (POST) or {DISCOVERY} (GET)")
-    parser.add_argument("--body", metavar="FILE|-", help="the request body (default: examples/<family>/<task>.json; - for stdin)")
+    parser.add_argument(
+        "--body", metavar="FILE|-", help="the request body (default: examples/<family>/<task>.json; - for stdin)"
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--url", help="the API's base URL (default: the stack's ApiUrl output)")
     where.add_argument("--local", action="store_true", help=f"the local server (make local) on {HOST}")
@@ -190,7 +222,9 @@ def main(argv: Sequence[str] | None = None, *, session: Any = None, stdin: Binar
     parser.add_argument("--stack-name", default=DEFAULT_STACK, help=f"the API stack (default: {DEFAULT_STACK})")
     parser.add_argument("--region", help="default: AWS_REGION, else your AWS configuration's region")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS, help="seconds to wait for the answer")
-    parser.add_argument("--stream", action="store_true", help="POST <family>/<task>/stream and print the reply as it is written")
+    parser.add_argument(
+        "--stream", action="store_true", help="POST <family>/<task>/stream and print the reply as it is written"
+    )
     args = parser.parse_args(argv)
     if args.port is not None and not args.local:
         parser.error("--port goes with --local")

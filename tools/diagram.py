@@ -178,9 +178,17 @@ def api_boxes(templates: t.Templates) -> tuple[Box | None, Box, list[tuple[str, 
     validated = sum(1 for r in bodies if r.request_model and r.validator)
     throttle = stage.throttle_for("*", "/*") if stage else None
     lines = [Line(auth, "bold")]
-    lines.append(Line(f"request models + validator on {validated} of {len(bodies)} {'/'.join(sorted({r.method for r in bodies})) or 'body'} routes"))
+    lines.append(
+        Line(
+            f"request models + validator on {validated} of {len(bodies)} {'/'.join(sorted({r.method for r in bodies})) or 'body'} routes"
+        )
+    )
     if throttle:
-        lines.append(Line(f"throttling {throttle.rate_limit:g} req/s, burst {throttle.burst_limit} (stage {stage.name if stage else ''})"))
+        lines.append(
+            Line(
+                f"throttling {throttle.rate_limit:g} req/s, burst {throttle.burst_limit} (stage {stage.name if stage else ''})"
+            )
+        )
     extras = []
     if stage and stage.access_log_destination:
         extras.append("JSON access logs")
@@ -205,8 +213,10 @@ def api_boxes(templates: t.Templates) -> tuple[Box | None, Box, list[tuple[str, 
     if stage and stage.web_acl:
         acl = templates[stage.stack]["Resources"].get(stage.web_acl, {})
         rules = [str(rule.get("Name")) for rule in t.props(acl).get("Rules") or []]
-        waf = Box("waf", "AWS WAF web ACL", [Line(name, "mono") for name in rules] or [Line("no rules", "muted")], "waf")
-    box = Box("api", api_name, lines + [Line("routes", "muted")] + route_lines, "api")
+        waf = Box(
+            "waf", "AWS WAF web ACL", [Line(name, "mono") for name in rules] or [Line("no rules", "muted")], "waf"
+        )
+    box = Box("api", api_name, [*lines, Line("routes", "muted"), *route_lines], "api")
     return waf, box, sorted(families.items())
 
 
@@ -218,13 +228,18 @@ def function_boxes(templates: t.Templates) -> list[Box]:
         runtime = function.runtime.replace("python", "Python ")
         lines = [
             Line(f"{runtime} · {function.architecture} · {function.memory_mb} MB · {function.timeout_s} s"),
-            Line(f"serves {len(served)} route{'s' if len(served) != 1 else ''}" + (" (streaming)" if any(r.transfer_mode for r in served) else "")),
+            Line(
+                f"serves {len(served)} route{'s' if len(served) != 1 else ''}"
+                + (" (streaming)" if any(r.transfer_mode for r in served) else "")
+            ),
         ]
         if function.tracing == "Active":
             lines.append(Line("X-Ray active tracing"))
         if function.models:
             api = "ConverseStream" if any(r.transfer_mode for r in served) else "Converse"
-            lines.append(Line(f"{api} on {len(set(function.models.values()))} model(s), {len(function.models)} families"))
+            lines.append(
+                Line(f"{api} on {len(set(function.models.values()))} model(s), {len(function.models)} families")
+            )
         boxes.append(Box(f"fn:{function.logical_id}", f"Lambda {short_id(function.logical_id)}", lines, "lambda"))
     return boxes
 
@@ -240,7 +255,9 @@ def guardrail_box(templates: t.Templates) -> Box | None:
     if guardrail.prompt_attack:
         lines.append(Line(f"prompt attack: {guardrail.prompt_attack[0]} (input)"))
     actions = sorted({action for _, action in guardrail.pii_entities} | {r[2] for r in guardrail.regexes})
-    entities = [kind.replace("CREDIT_DEBIT_CARD_NUMBER", "CARD") for kind, _ in guardrail.pii_entities] + [r[0] for r in guardrail.regexes]
+    entities = [kind.replace("CREDIT_DEBIT_CARD_NUMBER", "CARD") for kind, _ in guardrail.pii_entities] + [
+        r[0] for r in guardrail.regexes
+    ]
     if entities:
         lines.append(Line(f"sensitive info → {'/'.join(actions)}:"))
         lines += [Line(text, "mono") for text in wrap(entities, 40, ", ")]
@@ -278,10 +295,14 @@ def bedrock_box(templates: t.Templates) -> Box:
     for model, families in sorted(by_model.items()):
         lines.append(Line(model, "mono"))
         lines += [Line(f"  {family}") for family in families]
-        regions = [region.replace("${AWS::Region}", "the stack's region") for region in routed_regions(templates, model)]
+        regions = [
+            region.replace("${AWS::Region}", "the stack's region") for region in routed_regions(templates, model)
+        ]
         if regions:
             wrapped = wrap(regions, 24, ", ", "")
-            lines += [Line(("  routes to " if index == 0 else "    ") + text, "muted") for index, text in enumerate(wrapped)]
+            lines += [
+                Line(("  routes to " if index == 0 else "    ") + text, "muted") for index, text in enumerate(wrapped)
+            ]
     return Box("bedrock", "Amazon Bedrock", lines, "bedrock")
 
 
@@ -315,7 +336,13 @@ def monitoring_boxes(templates: t.Templates, stack: str) -> list[Box]:
         lines = [Line(t.render(p.get("DashboardName", short_id(logical_id))), "mono"), Line(f"{len(widgets)} widgets")]
         per_use_case = sum(1 for title in titles if "per use case" in title)
         if per_use_case:
-            lines.append(Line(f"{per_use_case} per use case, incl. cost" if any("cost" in x.lower() for x in titles) else f"{per_use_case} per use case"))
+            lines.append(
+                Line(
+                    f"{per_use_case} per use case, incl. cost"
+                    if any("cost" in x.lower() for x in titles)
+                    else f"{per_use_case} per use case"
+                )
+            )
         boxes.append(Box(f"dash:{logical_id}", "CloudWatch dashboard", lines, "monitoring"))
     alarms = t.alarms(only)
     if alarms:
@@ -323,8 +350,22 @@ def monitoring_boxes(templates: t.Templates, stack: str) -> list[Box]:
         lines = [Line(alarm.name.removeprefix(prefix), "mono") for alarm in alarms]
         boxes.append(Box("alarms", f"{len(alarms)} CloudWatch alarms", lines, "monitoring"))
     for topic in t.topics(only):
-        lines = [Line(" · ".join(x for x in ("KMS-encrypted" if topic.encrypted else "", "TLS only" if topic.tls_only else "") if x) or "unencrypted")]
-        lines.append(Line(", ".join(f"{p} subscription" for p in topic.subscriptions) if topic.subscriptions else "subscribe: AlarmTopicArn output", "muted"))
+        lines = [
+            Line(
+                " · ".join(
+                    x for x in ("KMS-encrypted" if topic.encrypted else "", "TLS only" if topic.tls_only else "") if x
+                )
+                or "unencrypted"
+            )
+        ]
+        lines.append(
+            Line(
+                ", ".join(f"{p} subscription" for p in topic.subscriptions)
+                if topic.subscriptions
+                else "subscribe: AlarmTopicArn output",
+                "muted",
+            )
+        )
         boxes.append(Box(f"topic:{topic.logical_id}", "SNS alarm topic", lines, "sns"))
     return boxes
 
@@ -343,7 +384,12 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
     top = 78
 
     client_auth = "SigV4-signed HTTPS" if all(r.authorization == "AWS_IAM" for r in routes) else "HTTPS + x-api-key"
-    client = Box("client", "Client", [Line(client_auth), Line("app, service or", "muted"), Line("another AWS account", "muted")], "client")
+    client = Box(
+        "client",
+        "Client",
+        [Line(client_auth), Line("app, service or", "muted"), Line("another AWS account", "muted")],
+        "client",
+    )
     waf, api, _ = api_boxes(templates)
     fns = function_boxes(templates)
     guard = guardrail_box(templates)
@@ -400,33 +446,81 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
             box.x, box.y = x, group_top + inner + 24
             box.h = height
             x = box.right + GAP
-        diagram.groups.append((f"stack {stack}", stack_x, group_top, max(x - GAP + inner, stack_right) - stack_x, height + 2 * inner + 24))
+        diagram.groups.append(
+            (f"stack {stack}", stack_x, group_top, max(x - GAP + inner, stack_right) - stack_x, height + 2 * inner + 24)
+        )
         monitoring += boxes
         y = group_top + height + 2 * inner + 24 + 30
         width = max(width, x - GAP + inner + margin)
     height = y + 10
 
-    diagram.boxes += [client, *([waf] if waf else []), api, *fns, *([guard] if guard else []), logs, bedrock, *monitoring]
+    diagram.boxes += [
+        client,
+        *([waf] if waf else []),
+        api,
+        *fns,
+        *([guard] if guard else []),
+        logs,
+        bedrock,
+        *monitoring,
+    ]
 
     # Request path.
     entry = waf or api
-    diagram.arrows.append(Arrow([(client.right, client.y + 40), (entry.x, client.y + 40)], "HTTPS", label_at=((client.right + entry.x) // 2, client.y + 32)))
+    diagram.arrows.append(
+        Arrow(
+            [(client.right, client.y + 40), (entry.x, client.y + 40)],
+            "HTTPS",
+            label_at=((client.right + entry.x) // 2, client.y + 32),
+        )
+    )
     if waf:
         diagram.arrows.append(Arrow([(waf.right, client.y + 40), (api.x, client.y + 40)]))
     for box in fns:
         y = box.y + 36
         diagram.arrows.append(Arrow([(api.right, y), (box.x, y)], "proxy", label_at=((api.right + box.x) // 2, y - 6)))
         fn = next(f for f in functions if f"fn:{f.logical_id}" == box.key)
-        actions = {action for role in t.roles(templates) if role.logical_id == fn.role for _, s in role.statements for action in s.actions}
+        actions = {
+            action
+            for role in t.roles(templates)
+            if role.logical_id == fn.role
+            for _, s in role.statements
+            for action in s.actions
+        }
         if any(action.startswith("bedrock:Invoke") for action in actions):
             label = "Converse" if "bedrock:InvokeModel" in actions else "ConverseStream"
-            diagram.arrows.append(Arrow([(box.right, y), (bedrock.x, y)], label, label_at=((box.right + bedrock.x) // 2, y - 6)))
+            diagram.arrows.append(
+                Arrow([(box.right, y), (bedrock.x, y)], label, label_at=((box.right + bedrock.x) // 2, y - 6))
+            )
         gx, ly = (api.right + box.x) // 2, box.bottom - 14
-        diagram.arrows.append(Arrow([(box.x, ly), (gx, ly), (gx, logs.y)], "logs", dashed=True, label_at=(gx + 6, logs.y - 8), anchor="start"))
+        diagram.arrows.append(
+            Arrow(
+                [(box.x, ly), (gx, ly), (gx, logs.y)],
+                "logs",
+                dashed=True,
+                label_at=(gx + 6, logs.y - 8),
+                anchor="start",
+            )
+        )
     if guard:
         gy = guard.y + 30
-        diagram.arrows.append(Arrow([(guard.right, gy), (bedrock.x, gy)], "applied", dashed=True, label_at=((guard.right + bedrock.x) // 2, gy - 6)))
-    diagram.arrows.append(Arrow([(api.x + 40, api.bottom), (api.x + 40, logs.y)], "access logs", dashed=True, label_at=(api.x + 48, (api.bottom + logs.y) // 2 + 4), anchor="start"))
+        diagram.arrows.append(
+            Arrow(
+                [(guard.right, gy), (bedrock.x, gy)],
+                "applied",
+                dashed=True,
+                label_at=((guard.right + bedrock.x) // 2, gy - 6),
+            )
+        )
+    diagram.arrows.append(
+        Arrow(
+            [(api.x + 40, api.bottom), (api.x + 40, logs.y)],
+            "access logs",
+            dashed=True,
+            label_at=(api.x + 48, (api.bottom + logs.y) // 2 + 4),
+            anchor="start",
+        )
+    )
     for box in monitoring:
         if box.key.startswith("dash:") or box.key == "alarms":
             diagram.arrows.append(Arrow([(box.cx, stack_bottom), (box.cx, box.y)], dashed=True))
@@ -437,15 +531,38 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
     alarms = next((box for box in monitoring if box.key == "alarms"), None)
     topic = next((box for box in monitoring if box.key.startswith("topic:")), None)
     if alarms and topic:
-        diagram.arrows.append(Arrow([(alarms.right, alarms.y + 36), (topic.x, alarms.y + 36)], "notify", label_at=((alarms.right + topic.x) // 2, alarms.y + 30)))
-    diagram.notes.append((margin, height - 12, "Solid: requests and notifications · dashed: logs, metrics and the guardrail. Generated from the synthesized templates by make diagram.", "start"))
+        diagram.arrows.append(
+            Arrow(
+                [(alarms.right, alarms.y + 36), (topic.x, alarms.y + 36)],
+                "notify",
+                label_at=((alarms.right + topic.x) // 2, alarms.y + 30),
+            )
+        )
+    diagram.notes.append(
+        (
+            margin,
+            height - 12,
+            "Solid: requests and notifications · dashed: logs, metrics and the guardrail. Generated from the synthesized templates by make diagram.",
+            "start",
+        )
+    )
     return diagram, width, height, title
 
 
 # --- SVG --------------------------------------------------------------------------------------------------------
 
 
-def _text(x: int, y: int, text: str, *, size: int = TEXT_SIZE, weight: str = "normal", fill: str = "#16191F", anchor: str = "start", family: str = FONT) -> str:
+def _text(
+    x: int,
+    y: int,
+    text: str,
+    *,
+    size: int = TEXT_SIZE,
+    weight: str = "normal",
+    fill: str = "#16191F",
+    anchor: str = "start",
+    family: str = FONT,
+) -> str:
     weight_attr = ' font-weight="bold"' if weight == "bold" else ""
     anchor_attr = f' text-anchor="{anchor}"' if anchor != "start" else ""
     return f'<text x="{x}" y="{y}" font-family="{family}" font-size="{size}"{weight_attr}{anchor_attr} fill="{fill}">{escape(text)}</text>'
@@ -465,7 +582,17 @@ def _box(box: Box) -> list[str]:
         family = "Menlo, Consolas, monospace" if line.style == "mono" else FONT
         # SVG collapses leading spaces: they become an indent (4 px each).
         indent = 4 * (len(line.text) - len(line.text.lstrip(" ")))
-        out.append(_text(box.x + PAD + indent, y, line.text.lstrip(" "), size=line.size, weight="bold" if line.style == "bold" else "normal", fill=fill, family=family))
+        out.append(
+            _text(
+                box.x + PAD + indent,
+                y,
+                line.text.lstrip(" "),
+                size=line.size,
+                weight="bold" if line.style == "bold" else "normal",
+                fill=fill,
+                family=family,
+            )
+        )
         y += LINE
     return out
 
@@ -473,9 +600,15 @@ def _box(box: Box) -> list[str]:
 def _arrow(arrow: Arrow) -> list[str]:
     points = " ".join(f"{x},{y}" for x, y in arrow.points)
     dash = ' stroke-dasharray="5 4"' if arrow.dashed else ""
-    out = [f'<polyline points="{points}" fill="none" stroke="#545B64" stroke-width="1.5"{dash} marker-end="url(#arrow)"/>']
+    out = [
+        f'<polyline points="{points}" fill="none" stroke="#545B64" stroke-width="1.5"{dash} marker-end="url(#arrow)"/>'
+    ]
     if arrow.label and arrow.label_at:
-        out.append(_text(arrow.label_at[0], arrow.label_at[1], arrow.label, size=SMALL_SIZE, fill="#545B64", anchor=arrow.anchor))
+        out.append(
+            _text(
+                arrow.label_at[0], arrow.label_at[1], arrow.label, size=SMALL_SIZE, fill="#545B64", anchor=arrow.anchor
+            )
+        )
     return out
 
 
@@ -493,10 +626,18 @@ def render_svg(templates: t.Templates) -> str:
         "</defs>",
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#FFFFFF"/>',
         _text(20, 30, f"{title}: generative AI on AWS", size=17, weight="bold"),
-        _text(20, 50, "API Gateway REST API → AWS Lambda (Python) → Amazon Bedrock Converse, with a separate monitoring stack", size=SMALL_SIZE, fill="#545B64"),
+        _text(
+            20,
+            50,
+            "API Gateway REST API → AWS Lambda (Python) → Amazon Bedrock Converse, with a separate monitoring stack",
+            size=SMALL_SIZE,
+            fill="#545B64",
+        ),
     ]
     for label, x, y, w, h in diagram.groups:
-        out.append(f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="#FAFAFA" stroke="{COLORS["stack"]}" stroke-width="1" stroke-dasharray="6 4"/>')
+        out.append(
+            f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="#FAFAFA" stroke="{COLORS["stack"]}" stroke-width="1" stroke-dasharray="6 4"/>'
+        )
         out.append(_text(x + 12, y + 20, label, size=SMALL_SIZE, weight="bold", fill=COLORS["stack"]))
     for box in diagram.boxes:
         out += _box(box)
@@ -519,7 +660,11 @@ def current_templates() -> Mapping[str, Mapping[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     return write_or_check(
-        argv, description=__doc__.split("\n")[0], output=OUTPUT, generate=lambda: render_svg(current_templates()), target="diagram"
+        argv,
+        description=__doc__.split("\n")[0],
+        output=OUTPUT,
+        generate=lambda: render_svg(current_templates()),
+        target="diagram",
     )
 
 

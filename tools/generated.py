@@ -8,7 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_or_check(argv: list[str] | None, *, description: str, output: Path, generate: Callable[[], str], target: str) -> int:
+def write_or_check(
+    argv: list[str] | None, *, description: str, output: Path, generate: Callable[[], str], target: str
+) -> int:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--check", action="store_true", help=f"exit 1 if {output.name} is not current")
     args = parser.parse_args(argv)

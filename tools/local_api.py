@@ -42,7 +42,7 @@ from stacks.catalog import FUNCTION_DIR
 
 if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda runtime sees them
     sys.path.insert(0, str(FUNCTION_DIR))
-from http_io import header_pairs, write_response  # noqa: E402 (reads no settings: safe before the environment is set)
+from http_io import header_pairs, write_response
 from stacks.config import CONTEXT_KEYS, AppConfig, load_config
 from stacks.function_env import function_environment, model_ids
 
@@ -121,7 +121,9 @@ def inspect_aws(session: Any, environ: Mapping[str, str], config: AppConfig) -> 
         credentials = session.get_credentials()
         problem = None
     except ProfileNotFound as error:  # the handler could not even create its client: nothing to serve
-        raise LocalSetupError(f"{error}. Fix: `aws configure --profile <name>` or `aws configure sso`, or unset AWS_PROFILE.") from None
+        raise LocalSetupError(
+            f"{error}. Fix: `aws configure --profile <name>` or `aws configure sso`, or unset AWS_PROFILE."
+        ) from None
     except BotoCoreError as error:  # a broken SSO or credential-process configuration...
         profile_region, credentials, problem = None, None, f"{type(error).__name__}: {error}"
     if not region:
@@ -191,7 +193,11 @@ def build_event(request: HttpRequest, *, stage: str, request_id: str, now: datet
     path = request.path(stage)
     headers = list(request.headers)
     names = {name.lower() for name, _ in headers}
-    for name, value in (("X-Forwarded-For", request.client_ip), ("X-Forwarded-Port", str(request.server_port)), ("X-Forwarded-Proto", "http")):
+    for name, value in (
+        ("X-Forwarded-For", request.client_ip),
+        ("X-Forwarded-Port", str(request.server_port)),
+        ("X-Forwarded-Proto", "http"),
+    ):
         if name.lower() not in names:
             headers.append((name, value))
     multi_headers: dict[str, list[str]] = {}
@@ -253,16 +259,22 @@ def build_event(request: HttpRequest, *, stage: str, request_id: str, now: datet
 def proxy_response(result: Mapping[str, Any]) -> HttpResponse:
     """The HTTP response for a Lambda proxy result: ``multiValueHeaders`` and ``headers`` merged as API Gateway
     does (a name in both keeps the multi-value list), the body base64-decoded when ``isBase64Encoded``."""
-    headers = [(name, str(value)) for name, values in (result.get("multiValueHeaders") or {}).items() for value in values]
+    headers = [
+        (name, str(value)) for name, values in (result.get("multiValueHeaders") or {}).items() for value in values
+    ]
     multi = {name.lower() for name, _ in headers}
-    headers += [(name, str(value)) for name, value in (result.get("headers") or {}).items() if name.lower() not in multi]
+    headers += [
+        (name, str(value)) for name, value in (result.get("headers") or {}).items() if name.lower() not in multi
+    ]
     body = result.get("body") or ""
     data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
     return HttpResponse(int(result["statusCode"]), headers, [data])
 
 
 def json_response(status: int, body: Mapping[str, Any], headers: Sequence[tuple[str, str]] = ()) -> HttpResponse:
-    return HttpResponse(status, [("Content-Type", "application/json"), *headers], [json.dumps(body, ensure_ascii=False).encode()])
+    return HttpResponse(
+        status, [("Content-Type", "application/json"), *headers], [json.dumps(body, ensure_ascii=False).encode()]
+    )
 
 
 @dataclass
@@ -286,10 +298,16 @@ class LocalLambdaContext:
 # --- hints for errors a local caller can fix -----------------------------------------------------------------------
 
 
-def hint_for(code: str, upstream: str | None, *, models: Sequence[str], region: str, credentials_found: bool) -> str | None:
+def hint_for(
+    code: str, upstream: str | None, *, models: Sequence[str], region: str, credentials_found: bool
+) -> str | None:
     """What to do about an error the local set-up causes (credentials, model access, region), or None."""
     shown = ", ".join(sorted(set(models)))
-    if code == "bedrock_credentials_error" or upstream in CREDENTIAL_ERRORS or (code == "upstream_error" and not credentials_found):
+    if (
+        code == "bedrock_credentials_error"
+        or upstream in CREDENTIAL_ERRORS
+        or (code == "upstream_error" and not credentials_found)
+    ):
         return f"No usable AWS credentials (Bedrock call failed with {upstream or 'no credentials'}). Fix: {FIX_CREDENTIALS}; then restart make local."
     if code == "upstream_access_denied":
         return (
@@ -387,7 +405,9 @@ class LambdaRoute:
         response = proxy_response(result)
         code = _error_code(result.get("body"))
         found = self.aws.credentials is not None
-        hint = code and hint_for(code, upstream, models=self.models_for(event["path"]), region=self.aws.region, credentials_found=found)
+        hint = code and hint_for(
+            code, upstream, models=self.models_for(event["path"]), region=self.aws.region, credentials_found=found
+        )
         return with_hint(response, hint) if hint else response
 
     def models_for(self, path: str) -> list[str]:
@@ -441,11 +461,19 @@ class StreamRoute:
         family = path.strip("/").split("/")[0]
         models = model_ids(self.config)
         found = self.aws.credentials is not None
-        hint = code and hint_for(code, None, models=[models[family]] if family in models else [], region=self.aws.region, credentials_found=found)
+        hint = code and hint_for(
+            code,
+            None,
+            models=[models[family]] if family in models else [],
+            region=self.aws.region,
+            credentials_found=found,
+        )
         return with_hint(result, hint) if hint else result
 
 
-def lambda_api(handler: ModuleType, config: AppConfig, aws: AwsSetup, stream_app: ModuleType | None = None) -> tuple[LocalApi, LambdaRoute]:
+def lambda_api(
+    handler: ModuleType, config: AppConfig, aws: AwsSetup, stream_app: ModuleType | None = None
+) -> tuple[LocalApi, LambdaRoute]:
     function = LambdaRoute(handler, config, aws)
     routes: dict[str, Route] = dict.fromkeys(handler.ROUTES, function)
     if stream_app is not None:
@@ -497,10 +525,13 @@ class RequestHandler(BaseHTTPRequestHandler):
                 return self.rfile.read(length) if length else b""
         self.close_connection = True
         message = f"Request body larger than API Gateway's {MAX_BODY_BYTES // (1024 * 1024)} MB limit."
-        write_response(self, json_response(413, {"error": {"code": "REQUEST_TOO_LARGE", "message": message}}, [("Connection", "close")]))
+        write_response(
+            self,
+            json_response(413, {"error": {"code": "REQUEST_TOO_LARGE", "message": message}}, [("Connection", "close")]),
+        )
         return None
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"local: {self.address_string()} {format % args}\n")
 
 
@@ -532,7 +563,11 @@ def check_models(client: Any, models: Iterable[str]) -> list[ModelCheck]:
 
     checks = []
     for model in sorted(set(models)):
-        request = {"modelId": model, "messages": [{"role": "user", "content": [{"text": "Reply with OK."}]}], "inferenceConfig": {"maxTokens": 1}}
+        request = {
+            "modelId": model,
+            "messages": [{"role": "user", "content": [{"text": "Reply with OK."}]}],
+            "inferenceConfig": {"maxTokens": 1},
+        }
         try:
             converse(client, request)
             checks.append(ModelCheck(model))
@@ -541,11 +576,16 @@ def check_models(client: Any, models: Iterable[str]) -> list[ModelCheck]:
     return checks
 
 
-def startup_message(config: AppConfig, aws: AwsSetup, environ: Mapping[str, str], port: int, checks: Sequence[ModelCheck] | None) -> str:
+def startup_message(
+    config: AppConfig, aws: AwsSetup, environ: Mapping[str, str], port: int, checks: Sequence[ModelCheck] | None
+) -> str:
     """What the server runs with, and what to fix before a use case can answer."""
     guardrail = guardrail_from(environ)
     rows = [
-        ("function", f"handler.lambda_handler from {FUNCTION_DIR.relative_to(ROOT)}: timeout {config.function.timeout_seconds} s"),
+        (
+            "function",
+            f"handler.lambda_handler from {FUNCTION_DIR.relative_to(ROOT)}: timeout {config.function.timeout_seconds} s",
+        ),
         ("environment", "as the stack sets it, from cdk.json (stacks/function_env.py)"),
         ("region", f"{aws.region} ({aws.region_source})"),
         ("credentials", aws.credentials or "none found" + (f" ({aws.problem})" if aws.problem else "")),
@@ -558,18 +598,30 @@ def startup_message(config: AppConfig, aws: AwsSetup, environ: Mapping[str, str]
         ),
     ]
     if checks is None:
-        rows.append(("model access", "not checked" + (" (no usable credentials)" if aws.credentials is None or aws.problem else " (--no-check)")))
+        rows.append(
+            (
+                "model access",
+                "not checked"
+                + (" (no usable credentials)" if aws.credentials is None or aws.problem else " (--no-check)"),
+            )
+        )
     problems = []
     for check in checks or ():
-        outcome = "ok (a one-token Converse call answered)" if check.code is None else f"{check.code} ({check.upstream})"
+        outcome = (
+            "ok (a one-token Converse call answered)" if check.code is None else f"{check.code} ({check.upstream})"
+        )
         rows.append(("model access", f"{check.model}: {outcome}"))
-        hint = check.code and hint_for(check.code, check.upstream, models=[check.model], region=aws.region, credentials_found=True)
+        hint = check.code and hint_for(
+            check.code, check.upstream, models=[check.model], region=aws.region, credentials_found=True
+        )
         if hint:
             problems.append(hint)
     for target in {target.model_id: target for target in config.models.values()}.values():
         regions = target.profile_regions or ("*",)
         if "*" not in regions and aws.region not in regions:
-            problems.append(f"{target.model_id} is an inference profile called from {', '.join(regions)}, not {aws.region}: `export AWS_REGION={regions[0]}`.")
+            problems.append(
+                f"{target.model_id} is an inference profile called from {', '.join(regions)}, not {aws.region}: `export AWS_REGION={regions[0]}`."
+            )
     if aws.credentials is None or aws.problem:
         problems.insert(
             0,
@@ -579,7 +631,9 @@ def startup_message(config: AppConfig, aws: AwsSetup, environ: Mapping[str, str]
             + f" above in {aws.region} (Amazon Bedrock console -> Model catalog).",
         )
     width = max(len(label) for label, _ in rows)
-    lines = [f"local API on http://{HOST}:{port}/ (and /{config.api.stage_name}/..., like the deployed URL); no signature is checked"]
+    lines = [
+        f"local API on http://{HOST}:{port}/ (and /{config.api.stage_name}/..., like the deployed URL); no signature is checked"
+    ]
     lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]
     lines += [f"\n{textwrap.fill(problem, 110)}" for problem in problems]
     return "\n".join(lines)
@@ -610,7 +664,11 @@ def start(
     aws = inspect_aws(session or botocore.session.Session(), environ, config)
     environ.update(local_environment(config, aws, environ))
     handler = load_handler()
-    checks = check_models(handler.service.client, model_ids(config).values()) if check and aws.credentials and not aws.problem else None
+    checks = (
+        check_models(handler.service.client, model_ids(config).values())
+        if check and aws.credentials and not aws.problem
+        else None
+    )
     api, function = lambda_api(handler, config, aws, importlib.import_module("stream_app"))
     server = create_server(api, port, quiet=quiet)
     print(startup_message(config, aws, environ, server.server_address[1], checks), file=out, flush=True)
@@ -619,8 +677,15 @@ def start(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or DEFAULT_PORT), help=f"default: $PORT or {DEFAULT_PORT}")
-    parser.add_argument("--no-check", action="store_true", help="skip the one-token Converse call per model at start-up")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT") or DEFAULT_PORT),
+        help=f"default: $PORT or {DEFAULT_PORT}",
+    )
+    parser.add_argument(
+        "--no-check", action="store_true", help="skip the one-token Converse call per model at start-up"
+    )
     args = parser.parse_args(argv)
     try:
         server, function = start(args.port, environ=os.environ, check=not args.no_check)

@@ -31,7 +31,6 @@ from genai_core.bedrock import (  # noqa: E402
     UPSTREAM_ERRORS,
 )
 from genai_core.catalog import Catalog, UseCase, load_catalog  # noqa: E402
-
 from tools.generated import write_or_check  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "openapi.json"
@@ -64,7 +63,14 @@ def _function_errors() -> dict[int, set[str]]:
         errors.ApiError,
     ):
         by_status[error_class.status].add(error_class.code)
-    for status, code, _ in [*UPSTREAM_ERRORS.values(), *STREAM_ERRORS.values(), READ_TIMEOUT, CONNECTION_FAILED, OTHER_FAILURE, CREDENTIALS_FAILED]:
+    for status, code, _ in [
+        *UPSTREAM_ERRORS.values(),
+        *STREAM_ERRORS.values(),
+        READ_TIMEOUT,
+        CONNECTION_FAILED,
+        OTHER_FAILURE,
+        CREDENTIALS_FAILED,
+    ]:
         by_status[status].add(code)
     return by_status
 
@@ -121,7 +127,9 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
                 "200": {
                     "description": "The model's answer in the response envelope.",
                     "content": {
-                        "application/json": {"schema": {"$ref": f"#/components/schemas/{_schema_name(use_case, 'Response')}"}}
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{_schema_name(use_case, 'Response')}"}
+                        }
                     },
                 },
                 **_error_responses(statuses),
@@ -173,7 +181,10 @@ def _envelope(use_case: UseCase) -> dict[str, Any]:
             "output": use_case.documented_output_schema(),
             "model": {"type": "string", "description": "The model or inference profile id that answered."},
             "usage": {"$ref": "#/components/schemas/Usage"},
-            "stopReason": {"type": "string", "description": "Bedrock's stop reason (end_turn, tool_use, max_tokens, guardrail_intervened...)."},
+            "stopReason": {
+                "type": "string",
+                "description": "Bedrock's stop reason (end_turn, tool_use, max_tokens, guardrail_intervened...).",
+            },
             "guardrail": {"$ref": "#/components/schemas/GuardrailResult"},
         },
     }
@@ -228,8 +239,14 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
                     "type": "object",
                     "required": ["code", "message"],
                     "properties": {
-                        "code": {"type": "string", "description": "A stable code (snake_case from the function, UPPER_CASE from API Gateway)."},
-                        "message": {"type": "string", "description": "A human-readable explanation; never a stack trace."},
+                        "code": {
+                            "type": "string",
+                            "description": "A stable code (snake_case from the function, UPPER_CASE from API Gateway).",
+                        },
+                        "message": {
+                            "type": "string",
+                            "description": "A human-readable explanation; never a stack trace.",
+                        },
                     },
                 }
             },
@@ -237,7 +254,9 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
         "Usage": {
             "type": "object",
             "required": ["inputTokens", "outputTokens", "totalTokens"],
-            "properties": {name: {"type": "integer", "minimum": 0} for name in ("inputTokens", "outputTokens", "totalTokens")},
+            "properties": {
+                name: {"type": "integer", "minimum": 0} for name in ("inputTokens", "outputTokens", "totalTokens")
+            },
         },
         "GuardrailResult": {
             "type": "object",
@@ -327,7 +346,9 @@ def current_document() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return write_or_check(argv, description=__doc__.split("\n")[0], output=OUTPUT, generate=current_document, target="openapi")
+    return write_or_check(
+        argv, description=__doc__.split("\n")[0], output=OUTPUT, generate=current_document, target="openapi"
+    )
 
 
 if __name__ == "__main__":

@@ -161,12 +161,16 @@ class Finding:
         return self.acknowledged is None and self.note != "named resources"
 
 
-def judge(stack: str, owner: str, policy: str, statement: t.Statement, acks: Mapping[tuple[str, str], list[Acknowledgment]]) -> Finding | None:
+def judge(
+    stack: str, owner: str, policy: str, statement: t.Statement, acks: Mapping[tuple[str, str], list[Acknowledgment]]
+) -> Finding | None:
     reasons = statement.broadening
     if not reasons:
         return None
     wildcard_findings = [f"Action::{action}" for action in statement.actions if "*" in action]
-    wildcard_findings += [f"Resource::{nag_style(resource)}" for resource in statement.resources if "*" in t.literal(resource)]
+    wildcard_findings += [
+        f"Resource::{nag_style(resource)}" for resource in statement.resources if "*" in t.literal(resource)
+    ]
     if not wildcard_findings and not statement.not_actions and not statement.not_resources:
         return Finding(stack, owner, policy, statement, tuple(reasons), None, "named resources")
     recorded = {ack.rule: ack for ack in acks.get((stack, policy), [])}
@@ -176,8 +180,19 @@ def judge(stack: str, owner: str, policy: str, statement: t.Statement, acks: Map
         if not unnamed:
             first = covering[0]
             assert first is not None
-            return Finding(stack, owner, policy, statement, tuple(reasons), f"cdk-nag `{first.rule}`: {first.reason}", "acknowledged")
-        note = f"an acknowledgment on this policy (`{covering[0].rule if covering[0] else ''}`) does not name " + ", ".join(f"`{a}`" for a in unnamed)
+            return Finding(
+                stack,
+                owner,
+                policy,
+                statement,
+                tuple(reasons),
+                f"cdk-nag `{first.rule}`: {first.reason}",
+                "acknowledged",
+            )
+        note = (
+            f"an acknowledgment on this policy (`{covering[0].rule if covering[0] else ''}`) does not name "
+            + ", ".join(f"`{a}`" for a in unnamed)
+        )
         return Finding(stack, owner, policy, statement, tuple(reasons), None, note)
     return Finding(stack, owner, policy, statement, tuple(reasons), None, "no acknowledgment covers it")
 
@@ -244,8 +259,10 @@ def _statement_rows(statements: Iterable[tuple[str, t.Statement, Finding | None]
                 code(statement.sid),
                 code(policy),
                 statement.effect,
-                "<br>".join(code(a) for a in statement.actions) or ("NotAction " + ", ".join(code(a) for a in statement.not_actions)),
-                "<br>".join(code(r) for r in statement.resources) or ("NotResource " + ", ".join(code(r) for r in statement.not_resources)),
+                "<br>".join(code(a) for a in statement.actions)
+                or ("NotAction " + ", ".join(code(a) for a in statement.not_actions)),
+                "<br>".join(code(r) for r in statement.resources)
+                or ("NotResource " + ", ".join(code(r) for r in statement.not_resources)),
                 "<br>".join(code(c) for c in statement.conditions) or "—",
                 flag,
             ]
@@ -260,7 +277,11 @@ def managed_policies(inputs: Inputs, roles: Sequence[JudgedRole]) -> list[tuple[
     for judged in roles:
         for arn in judged.role.managed_policies:
             name = arn.rsplit("/", 1)[-1]
-            covering = [a for a in acks.get((judged.role.stack, judged.role.logical_id), []) if a.rule.startswith("IAM4[") and a.rule.endswith(f"/{name}]")]
+            covering = [
+                a
+                for a in acks.get((judged.role.stack, judged.role.logical_id), [])
+                if a.rule.startswith("IAM4[") and a.rule.endswith(f"/{name}]")
+            ]
             found.append((judged.role, arn, covering[0] if covering else None))
     return found
 
@@ -289,7 +310,9 @@ def section_iam(inputs: Inputs, roles: Sequence[JudgedRole]) -> list[str]:
         for owner, arn, ack in managed:
             if owner is not role:
                 continue
-            known = KNOWN_MANAGED_POLICIES.get(arn.rsplit("/", 1)[-1], "its statements are not in the template: review them in IAM")
+            known = KNOWN_MANAGED_POLICIES.get(
+                arn.rsplit("/", 1)[-1], "its statements are not in the template: review them in IAM"
+            )
             status = f"acknowledged (cdk-nag `IAM4`: {ack.reason})" if ack else "⚠ NOT acknowledged"
             lines.append(f"- ⚑ AWS managed policy {code(arn)}: {known} — {status}")
         lines.append("")
@@ -299,7 +322,11 @@ def section_iam(inputs: Inputs, roles: Sequence[JudgedRole]) -> list[str]:
         else:
             lines.append("No inline or attached policy statements.")
         lines.append("")
-        notes = [(statement.sid, finding) for _, statement, finding in judged.statements if finding is not None and finding.acknowledged]
+        notes = [
+            (statement.sid, finding)
+            for _, statement, finding in judged.statements
+            if finding is not None and finding.acknowledged
+        ]
         for sid, finding in notes:
             lines.append(f"- {code(sid)} acknowledged: {finding.acknowledged}")
         if notes:
@@ -316,8 +343,14 @@ def section_iam(inputs: Inputs, roles: Sequence[JudgedRole]) -> list[str]:
         for stack, logical_id, kind, statements in policies:
             for statement in statements:
                 principal = "<br>".join(code(p) for p in statement.principals) or "—"
-                scope = "deny" if statement.effect != "Allow" else ("⚑ " + "; ".join(statement.broadening) if statement.broadening else "one named resource")
-                if statement.effect == "Allow" and any(p.endswith(":iam::${AWS::AccountId}:root") for p in statement.principals):
+                scope = (
+                    "deny"
+                    if statement.effect != "Allow"
+                    else ("⚑ " + "; ".join(statement.broadening) if statement.broadening else "one named resource")
+                )
+                if statement.effect == "Allow" and any(
+                    p.endswith(":iam::${AWS::AccountId}:root") for p in statement.principals
+                ):
                     scope += " (this account's root: delegates to the account's IAM policies, the default key policy)"
                 rows.append(
                     [
@@ -333,10 +366,7 @@ def section_iam(inputs: Inputs, roles: Sequence[JudgedRole]) -> list[str]:
                 )
         lines += table(["policy of", "sid", "effect", "principal", "actions", "resources", "conditions", "scope"], rows)
         lines.append("")
-    permissions = [
-        (stack, resource)
-        for stack, _, resource in t.resources(inputs.templates, "AWS::Lambda::Permission")
-    ]
+    permissions = [(stack, resource) for stack, _, resource in t.resources(inputs.templates, "AWS::Lambda::Permission")]
     if permissions:
         grouped: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
         for stack, resource in permissions:
@@ -348,8 +378,14 @@ def section_iam(inputs: Inputs, roles: Sequence[JudgedRole]) -> list[str]:
         rows = []
         for (stack, target, action, principal), sources in sorted(grouped.items()):
             unscoped = [s for s in sources if not s or "*" in t.literal(s)]
-            scope = "⚠ " + plural(len(unscoped), "permission") + " without a narrow source ARN" if unscoped else "each scoped to one stage, method and path"
-            rows.append([f"{code(target)} ({stack})", code(action), code(principal), plural(len(sources), "permission"), scope])
+            scope = (
+                "⚠ " + plural(len(unscoped), "permission") + " without a narrow source ARN"
+                if unscoped
+                else "each scoped to one stage, method and path"
+            )
+            rows.append(
+                [f"{code(target)} ({stack})", code(action), code(principal), plural(len(sources), "permission"), scope]
+            )
         lines += table(["function", "action", "principal", "count", "source ARNs"], rows)
         lines.append("")
     return lines
@@ -360,11 +396,18 @@ def section_api(inputs: Inputs) -> list[str]:
     stages = t.stages(inputs.templates)
     lines = ["## 3. The API", ""]
     if not routes:
-        return lines + ["No REST API in the templates.", ""]
+        return [*lines, "No REST API in the templates.", ""]
     stage_rows = []
     for stage in stages:
         default = stage.throttle_for("*", "/*")
-        settings = next((s for s in stage.method_settings if s.get("ResourcePath", "/*") == "/*" and s.get("HttpMethod", "*") == "*"), {})
+        settings = next(
+            (
+                s
+                for s in stage.method_settings
+                if s.get("ResourcePath", "/*") == "/*" and s.get("HttpMethod", "*") == "*"
+            ),
+            {},
+        )
         stage_rows.append(
             [
                 f"{code(stage.name)} ({stage.stack})",
@@ -377,8 +420,14 @@ def section_api(inputs: Inputs) -> list[str]:
                 "on" if stage.cache_cluster else "off",
             ]
         )
-    lines += table(["stage", "throttling", "execution logging", "data trace", "X-Ray", "access logs", "WAF web ACL", "cache"], stage_rows)
-    plans = [f"- Usage plan {code(p.logical_id)}: throttle {p.throttle or 'none'}; quota {p.quota or 'none'}." for p in t.usage_plans(inputs.templates)]
+    lines += table(
+        ["stage", "throttling", "execution logging", "data trace", "X-Ray", "access logs", "WAF web ACL", "cache"],
+        stage_rows,
+    )
+    plans = [
+        f"- Usage plan {code(p.logical_id)}: throttle {p.throttle or 'none'}; quota {p.quota or 'none'}."
+        for p in t.usage_plans(inputs.templates)
+    ]
     lines += ["", *plans] if plans else []
     stage_by_api = {(stage.stack, stage.api): stage for stage in stages}
     rows = []
@@ -433,21 +482,35 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
             f"- Applied to the families: {', '.join(code(f) for f in guarded) or 'none'} (the function's `GUARDRAIL_FAMILIES`); "
             f"the others are not guarded: {', '.join(code(f) for f in sorted(set(config.models) - set(guarded))) or 'none'}.",
             "- Prompt attack: "
-            + (f"input {code(guardrail.prompt_attack[0])}, output {code(guardrail.prompt_attack[1])}." if guardrail.prompt_attack else "⚠ off."),
+            + (
+                f"input {code(guardrail.prompt_attack[0])}, output {code(guardrail.prompt_attack[1])}."
+                if guardrail.prompt_attack
+                else "⚠ off."
+            ),
             f"- Denied topics: {', '.join(code(x) for x in guardrail.denied_topics) or 'none'}; word filters: {guardrail.word_filters}; "
             f"contextual grounding: {', '.join(f'{code(k)} {v}' for k, v in guardrail.contextual_grounding) or 'none'}.",
             "",
             "Content filters:",
             "",
         ]
-        lines += table(["filter", "input", "output"], [(code(kind), code(i), code(o)) for kind, i, o in guardrail.content_filters])
+        lines += table(
+            ["filter", "input", "output"], [(code(kind), code(i), code(o)) for kind, i, o in guardrail.content_filters]
+        )
         lines += ["", "Sensitive information:", ""]
         sensitive = [(code(kind), "managed PII entity", "—", code(action)) for kind, action in guardrail.pii_entities]
-        sensitive += [(code(name), f"regex: {description}", code(pattern), code(action)) for name, pattern, action, description in guardrail.regexes]
+        sensitive += [
+            (code(name), f"regex: {description}", code(pattern), code(action))
+            for name, pattern, action, description in guardrail.regexes
+        ]
         lines += table(["entity", "kind", "pattern", "action"], sensitive or [("—", "none", "—", "—")])
         lines.append("")
 
-    lines += ["### Models per family", "", "From the context (`models`, `modelPrices`); the function's `MODEL_IDS` must name the same.", ""]
+    lines += [
+        "### Models per family",
+        "",
+        "From the context (`models`, `modelPrices`); the function's `MODEL_IDS` must name the same.",
+        "",
+    ]
     deployed = {family: model for function in functions for family, model in function.models.items()}
     rows = []
     for family in sorted(config.models):
@@ -455,7 +518,11 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
         price = config.monitoring.prices[target.model_id]
         kind = (
             f"inference profile → {code(target.foundation_model)} in "
-            + ("any region (global)" if "*" in (target.profile_regions or ()) else ", ".join(target.profile_regions or ()))
+            + (
+                "any region (global)"
+                if "*" in (target.profile_regions or ())
+                else ", ".join(target.profile_regions or ())
+            )
             if target.is_profile
             else "foundation model, in the stack's region"
         )
@@ -480,11 +547,22 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
                 if action.startswith("bedrock:"):
                     for resource in statement.resources:
                         grants.append((role.logical_id, action, resource, statement))
-    lines += ["### Bedrock permissions", "", "Every Bedrock action any role may take, one row per action and resource.", ""]
+    lines += [
+        "### Bedrock permissions",
+        "",
+        "Every Bedrock action any role may take, one row per action and resource.",
+        "",
+    ]
     lines += table(
         ["role", "action", "resource", "condition", "sid"],
         [
-            (code(role), code(action), code(resource), "<br>".join(code(c) for c in statement.conditions) or "—", code(statement.sid))
+            (
+                code(role),
+                code(action),
+                code(resource),
+                "<br>".join(code(c) for c in statement.conditions) or "—",
+                code(statement.sid),
+            )
             for role, action, resource, statement in sorted(grants, key=lambda g: (g[0], g[1], g[3].sid, g[2]))
         ]
         or [("—", "none", "—", "—", "—")],
@@ -494,10 +572,16 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
         target = next(x for x in config.models.values() if x.model_id == model_id)
         families = ", ".join(code(f) for f in sorted(f for f, x in config.models.items() if x.model_id == model_id))
         matching = sorted(
-            {(action, resource) for _, action, resource, _ in grants if resource.endswith(f"/{model_id}") or resource.endswith(f"/{target.foundation_model}")}
+            {
+                (action, resource)
+                for _, action, resource, _ in grants
+                if resource.endswith(f"/{model_id}") or resource.endswith(f"/{target.foundation_model}")
+            }
         )
         lines.append(f"- {code(model_id)} ({families}):")
-        lines += [f"  - {code(action)} on {code(resource)}" for action, resource in matching] or ["  - ⚠ no IAM grant names it"]
+        lines += [f"  - {code(action)} on {code(resource)}" for action, resource in matching] or [
+            "  - ⚠ no IAM grant names it"
+        ]
     lines.append("")
     return lines
 
@@ -529,7 +613,11 @@ def section_scanners(inputs: Inputs) -> list[str]:
             lines += table(
                 ["rule", "construct", "description"],
                 [
-                    (code(v["ruleName"]), "<br>".join(code(c["constructPath"]) for c in v.get("violatingConstructs", [])), cell(v.get("description", "")))
+                    (
+                        code(v["ruleName"]),
+                        "<br>".join(code(c["constructPath"]) for c in v.get("violatingConstructs", [])),
+                        cell(v.get("description", "")),
+                    )
                     for v in sorted(violations, key=lambda v: v["ruleName"])
                 ],
             )
@@ -540,7 +628,11 @@ def section_scanners(inputs: Inputs) -> list[str]:
         rows = []
         for (rule, reason), places in sorted(grouped.items()):
             places = sorted(places)
-            where = "<br>".join(code(p) for p in places) if len(places) <= 3 else f"{len(places)} constructs under {code(_common_prefix(places))}"
+            where = (
+                "<br>".join(code(p) for p in places)
+                if len(places) <= 3
+                else f"{len(places)} constructs under {code(_common_prefix(places))}"
+            )
             rows.append((code(rule), where, cell(reason)))
         if rows:
             lines += table(["acknowledged rule", "where", "reason"], rows)
@@ -579,7 +671,10 @@ def section_scanners(inputs: Inputs) -> list[str]:
         lines += ["Not run.", ""]
         return lines
     passed, failed, skipped = (checkov_checks(inputs.checkov, outcome) for outcome in ("passed", "failed", "skipped"))
-    lines += [f"{len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped (exit code {inputs.checkov.returncode}).", ""]
+    lines += [
+        f"{len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped (exit code {inputs.checkov.returncode}).",
+        "",
+    ]
     names = {check["check_id"]: check.get("check_name", "") for check in passed + failed + skipped}
     if failed:
         lines += table(
@@ -593,7 +688,14 @@ def section_scanners(inputs: Inputs) -> list[str]:
         for skip in ((resource.get("Metadata") or {}).get("checkov") or {}).get("skip", []):
             address = f"{resource['Type']}.{logical_id}"
             seen = "" if (skip["id"], address) in reported else " ⚠ (not reported as skipped by checkov)"
-            skip_rows.append((code(skip["id"]), cell(names.get(skip["id"], "")), f"{code(logical_id)} ({stack})", cell(skip.get("comment", "")) + seen))
+            skip_rows.append(
+                (
+                    code(skip["id"]),
+                    cell(names.get(skip["id"], "")),
+                    f"{code(logical_id)} ({stack})",
+                    cell(skip.get("comment", "")) + seen,
+                )
+            )
     if skip_rows:
         lines += ["Skips recorded in the templates' metadata (`Metadata.checkov.skip`), with their reasons:", ""]
         lines += table(["check", "name", "resource", "reason"], sorted(skip_rows))
@@ -611,14 +713,32 @@ def _fixed_costs(inputs: Inputs) -> tuple[list[list[str]], Decimal, Decimal, lis
     if keys:
         rotating = sum(1 for _, _, key in keys if t.props(key).get("EnableKeyRotation"))
         amount = PRICE["kms_key_month"] * len(keys)
-        note = f"; {rotating} with yearly rotation (up to $2 a month more each after its second rotation)" if rotating else ""
-        rows.append(["KMS customer managed keys", plural(len(keys), "key") + note, f"{money(PRICE['kms_key_month'])} per key", money(amount)])
+        note = (
+            f"; {rotating} with yearly rotation (up to $2 a month more each after its second rotation)"
+            if rotating
+            else ""
+        )
+        rows.append(
+            [
+                "KMS customer managed keys",
+                plural(len(keys), "key") + note,
+                f"{money(PRICE['kms_key_month'])} per key",
+                money(amount),
+            ]
+        )
         total += amount
         free_tier += amount
     dashboards = list(t.resources(templates, "AWS::CloudWatch::Dashboard"))
     if dashboards:
         amount = PRICE["dashboard_month"] * len(dashboards)
-        rows.append(["CloudWatch dashboards", plural(len(dashboards), "dashboard"), f"{money(PRICE['dashboard_month'])} each (first {FREE_DASHBOARDS} per account free)", money(amount)])
+        rows.append(
+            [
+                "CloudWatch dashboards",
+                plural(len(dashboards), "dashboard"),
+                f"{money(PRICE['dashboard_month'])} each (first {FREE_DASHBOARDS} per account free)",
+                money(amount),
+            ]
+        )
         total += amount
         free_tier += PRICE["dashboard_month"] * max(0, len(dashboards) - FREE_DASHBOARDS)
     alarms = t.alarms(templates)
@@ -638,12 +758,26 @@ def _fixed_costs(inputs: Inputs) -> tuple[list[list[str]], Decimal, Decimal, lis
     for _, logical_id, acl in t.resources(templates, "AWS::WAFv2::WebACL"):
         rules = len(t.props(acl).get("Rules") or [])
         amount = PRICE["waf_acl_month"] + PRICE["waf_rule_month"] * rules
-        rows.append([f"WAF web ACL {code(logical_id)}", plural(rules, "rule"), f"{money(PRICE['waf_acl_month'])} per ACL + {money(PRICE['waf_rule_month'])} per rule", money(amount)])
+        rows.append(
+            [
+                f"WAF web ACL {code(logical_id)}",
+                plural(rules, "rule"),
+                f"{money(PRICE['waf_acl_month'])} per ACL + {money(PRICE['waf_rule_month'])} per rule",
+                money(amount),
+            ]
+        )
         total += amount
         free_tier += amount
     for stage in t.stages(templates):
         if stage.cache_cluster:
-            rows.append([f"API cache on stage {code(stage.name)}", "cache cluster", "billed per hour by size", "⚠ not priced here"])
+            rows.append(
+                [
+                    f"API cache on stage {code(stage.name)}",
+                    "cache cluster",
+                    "billed per hour by size",
+                    "⚠ not priced here",
+                ]
+            )
     known = IDLE_FREE_TYPES | PRICED_TYPES
     unpriced = sorted({kind for _, _, resource in t.resources(templates) if (kind := resource["Type"]) not in known})
     return rows, total, free_tier, unpriced
@@ -725,7 +859,10 @@ def section_cost(inputs: Inputs, config: AppConfig) -> list[str]:
         "",
     ]
     waf = " + WAF" if any(True for _ in t.resources(inputs.templates, "AWS::WAFv2::WebACL")) else ""
-    lines += table(["model", f"API Gateway + Lambda{waf}", "tokens", "per request", "per 1,000 requests", "tokens' share"], examples)
+    lines += table(
+        ["model", f"API Gateway + Lambda{waf}", "tokens", "per request", "per 1,000 requests", "tokens' share"],
+        examples,
+    )
     lines.append("")
     return lines
 
@@ -756,7 +893,11 @@ def section_context(inputs: Inputs) -> list[str]:
         if value == default:
             source = "cdk.json" if key in inputs.defaults else "default (unset)"
         else:
-            source = "**override** (cdk.json: " + ("unset" if default in (None, "") else code(json.dumps(default, sort_keys=True, ensure_ascii=False))) + ")"
+            source = (
+                "**override** (cdk.json: "
+                + ("unset" if default in (None, "") else code(json.dumps(default, sort_keys=True, ensure_ascii=False)))
+                + ")"
+            )
         rows.append((code(key), shown, source))
     lines += table(["key", "value", "source"], rows)
     lines.append("")
@@ -780,7 +921,9 @@ def section_summary(inputs: Inputs, config: AppConfig, roles: Sequence[JudgedRol
         if route.authorization == "NONE" and not route.api_key_required:
             attention.append(f"API: {route.method} {code(route.path)} has no authorization.")
         elif route.authorization == "NONE":
-            attention.append(f"API: {route.method} {code(route.path)} relies on an API key only (it identifies a caller; it does not authorize).")
+            attention.append(
+                f"API: {route.method} {code(route.path)} relies on an API key only (it identifies a caller; it does not authorize)."
+            )
         if route.method in ("POST", "PUT", "PATCH") and not (route.request_model and route.validator):
             attention.append(f"API: {route.method} {code(route.path)} has no request model or validator.")
     for stage in t.stages(inputs.templates):
@@ -804,7 +947,9 @@ def section_summary(inputs: Inputs, config: AppConfig, roles: Sequence[JudgedRol
         auth[route.auth_label] += 1
     acknowledged = sum(1 for f in findings if f.acknowledged)
     named = sum(1 for f in findings if f.note == "named resources")
-    resource_statements = [s for _, _, _, policy in t.resource_policies(inputs.templates) for s in policy if s.effect == "Allow"]
+    resource_statements = [
+        s for _, _, _, policy in t.resource_policies(inputs.templates) for s in policy if s.effect == "Allow"
+    ]
     allows = sum(1 for judged in roles for _, s, _ in judged.statements if s.effect == "Allow")
     _, total, free_tier, _ = _fixed_costs(inputs)
     _, examples = _per_request(inputs, config)
@@ -814,7 +959,11 @@ def section_summary(inputs: Inputs, config: AppConfig, roles: Sequence[JudgedRol
         if nag
         else "cdk-nag: no report"
     )
-    lint_line = f"cfn-lint {plural(len(inputs.cfn_lint.output), 'finding')}" if inputs.cfn_lint is not None else "cfn-lint not run"
+    lint_line = (
+        f"cfn-lint {plural(len(inputs.cfn_lint.output), 'finding')}"
+        if inputs.cfn_lint is not None
+        else "cfn-lint not run"
+    )
     checkov_line = (
         "checkov " + ", ".join(f"{len(checkov_checks(inputs.checkov, o))} {o}" for o in ("passed", "failed", "skipped"))
         if inputs.checkov is not None
@@ -824,7 +973,9 @@ def section_summary(inputs: Inputs, config: AppConfig, roles: Sequence[JudgedRol
         "## At a glance",
         "",
         f"- **Stacks**: {counts}.",
-        f"- **Routes**: {len(routes)}; authorization: " + (", ".join(f"{label} on {n}" for label, n in sorted(auth.items())) or "none") + ".",
+        f"- **Routes**: {len(routes)}; authorization: "
+        + (", ".join(f"{label} on {n}" for label, n in sorted(auth.items())) or "none")
+        + ".",
         f"- **IAM**: {plural(len(roles), 'role')}, {plural(allows, 'Allow statement')}; broader than one resource: "
         f"{len(findings)} ({acknowledged} acknowledged wildcard, {named} on named resources only, "
         f"{sum(1 for f in findings if f.needs_attention)} not covered); "
@@ -870,8 +1021,17 @@ def report(inputs: Inputs) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="override a context value, as with cdk -c")
-    parser.add_argument("--outdir", type=Path, default=ROOT / "cdk.out", help="where to write the cloud assembly (default: cdk.out)")
+    parser.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a context value, as with cdk -c",
+    )
+    parser.add_argument(
+        "--outdir", type=Path, default=ROOT / "cdk.out", help="where to write the cloud assembly (default: cdk.out)"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT, help="the report (default: cdk.out/review.md)")
     args = parser.parse_args(argv)
     defaults = cdk_json_context()

@@ -33,7 +33,14 @@ class ScannerRun:
 def run_cfn_lint(template_files: Sequence[str]) -> ScannerRun:
     """cfn-lint with the project's configuration; ``output`` is its list of findings."""
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--config-file", str(CFN_LINT_CONFIG), "--format", "json", *template_files],
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--config-file",
+            str(CFN_LINT_CONFIG),
+            "--format",
+            "json",
+            *template_files,
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -46,14 +53,25 @@ def checkov_binary() -> Path:
     """checkov in its own virtualenv (``CHECKOV`` overrides the path)."""
     binary = Path(os.environ.get("CHECKOV") or ROOT / ".venv-checkov" / "bin" / "checkov")
     if not binary.exists():
-        raise FileNotFoundError(f"checkov is not installed at {binary}: run `make test` or `make review`, which create .venv-checkov")
+        raise FileNotFoundError(
+            f"checkov is not installed at {binary}: run `make test` or `make review`, which create .venv-checkov"
+        )
     return binary
 
 
 def run_checkov(template_files: Sequence[str]) -> ScannerRun:
     """checkov's CloudFormation checks, offline; ``output`` is a list of its reports (one per framework)."""
     result = subprocess.run(
-        [str(checkov_binary()), "--framework", "cloudformation", "--skip-download", "--output", "json", "--file", *template_files],
+        [
+            str(checkov_binary()),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--output",
+            "json",
+            "--file",
+            *template_files,
+        ],
         capture_output=True,
         text=True,
         timeout=600,

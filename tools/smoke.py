@@ -56,14 +56,22 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.status == 200 and isinstance(self.body, dict) and self.body.get("useCase") == self.example.route.lstrip("/")
+        return (
+            self.status == 200
+            and isinstance(self.body, dict)
+            and self.body.get("useCase") == self.example.route.lstrip("/")
+        )
 
     def detail(self) -> tuple[str, str, str]:
         """Input tokens, output tokens and stop reason, or what went wrong."""
         body = self.body or {}
         if self.ok:
             usage = body.get("usage", {})
-            return str(usage.get("inputTokens", "?")), str(usage.get("outputTokens", "?")), str(body.get("stopReason", "?"))
+            return (
+                str(usage.get("inputTokens", "?")),
+                str(usage.get("outputTokens", "?")),
+                str(body.get("stopReason", "?")),
+            )
         error = body.get("error")
         code = error.get("code") if isinstance(error, dict) else None
         return "-", "-", str(code or self.error or "unexpected response")
@@ -116,7 +124,9 @@ def region_of(url: str, default: str | None) -> str:
     return default
 
 
-def signed_headers(method: str, url: str, data: bytes | None, credentials: Any, region: str, headers: dict[str, str] | None = None) -> dict[str, str]:
+def signed_headers(
+    method: str, url: str, data: bytes | None, credentials: Any, region: str, headers: dict[str, str] | None = None
+) -> dict[str, str]:
     """``headers`` plus the SigV4 ones (X-Amz-Date, the session token, Authorization) for ``execute-api`` in
     ``region``. Send exactly these (the Host header is the URL's): API Gateway recomputes the signature over them."""
     from botocore.auth import SigV4Auth
@@ -143,7 +153,7 @@ def send(example: Example, base_url: str, credentials: Any, region: str, timeout
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     started = time.perf_counter()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the API's own https URL)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
@@ -167,7 +177,9 @@ def table(outcomes: Sequence[Outcome]) -> str:
         (o.example.route, o.example.source, str(o.status or "-"), str(o.latency_ms), *o.detail()) for o in outcomes
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
 
 
 def run(
@@ -211,7 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     session = aws_session(args.region)
     if not session.region_name:
-        print("smoke: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region) or pass --region", file=sys.stderr)
+        print(
+            "smoke: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region) or pass --region",
+            file=sys.stderr,
+        )
         return 1
     credentials = session.get_credentials()
     return run(

@@ -156,12 +156,18 @@ def api_routes(templates: Templates) -> list[ApiRoute]:
             for content_type in sorted(models):
                 model_id = ref_id(models[content_type])
                 model = all_resources.get(model_id or "", {})
-                model_names.append(f"{props(model).get('Name', model_id or render(models[content_type]))} ({content_type})")
+                model_names.append(
+                    f"{props(model).get('Name', model_id or render(models[content_type]))} ({content_type})"
+                )
             validator = None
             validator_id = ref_id(p.get("RequestValidatorId"))
             if validator_id in all_resources:
                 v = props(all_resources[validator_id])
-                checks = [name for key, name in (("ValidateRequestBody", "body"), ("ValidateRequestParameters", "parameters")) if v.get(key)]
+                checks = [
+                    name
+                    for key, name in (("ValidateRequestBody", "body"), ("ValidateRequestParameters", "parameters"))
+                    if v.get(key)
+                ]
                 validator = " + ".join(checks) if checks else "nothing"
             integration = p.get("Integration") or {}
             functions = sorted(
@@ -231,7 +237,9 @@ class Stage:
             return None
         setting = best[1]
         scope = "stage-wide" if best[0] == 0 else "method setting"
-        return Throttle(setting.get("ThrottlingRateLimit"), setting.get("ThrottlingBurstLimit"), f"stage {self.name}, {scope}")
+        return Throttle(
+            setting.get("ThrottlingRateLimit"), setting.get("ThrottlingBurstLimit"), f"stage {self.name}, {scope}"
+        )
 
 
 def stages(templates: Templates) -> list[Stage]:
@@ -285,7 +293,9 @@ def usage_plans(templates: Templates) -> list[UsagePlan]:
             UsagePlan(
                 stack,
                 logical_id,
-                Throttle(throttle.get("RateLimit"), throttle.get("BurstLimit"), f"usage plan {logical_id}") if throttle else None,
+                Throttle(throttle.get("RateLimit"), throttle.get("BurstLimit"), f"usage plan {logical_id}")
+                if throttle
+                else None,
                 f"{quota.get('Limit')} requests per {str(quota.get('Period', '')).lower()}" if quota else None,
             )
         )
@@ -377,9 +387,15 @@ def guardrails(templates: Templates) -> list[Guardrail]:
         p = props(resource)
         filters = ((p.get("ContentPolicyConfig") or {}).get("FiltersConfig")) or []
         content = tuple(
-            (str(f.get("Type")), str(f.get("InputStrength")), str(f.get("OutputStrength"))) for f in filters if f.get("Type") != "PROMPT_ATTACK"
+            (str(f.get("Type")), str(f.get("InputStrength")), str(f.get("OutputStrength")))
+            for f in filters
+            if f.get("Type") != "PROMPT_ATTACK"
         )
-        attack = [(str(f.get("InputStrength")), str(f.get("OutputStrength"))) for f in filters if f.get("Type") == "PROMPT_ATTACK"]
+        attack = [
+            (str(f.get("InputStrength")), str(f.get("OutputStrength")))
+            for f in filters
+            if f.get("Type") == "PROMPT_ATTACK"
+        ]
         sensitive = p.get("SensitiveInformationPolicyConfig") or {}
         topics = ((p.get("TopicPolicyConfig") or {}).get("TopicsConfig")) or []
         words = p.get("WordPolicyConfig") or {}
@@ -391,7 +407,9 @@ def guardrails(templates: Templates) -> list[Guardrail]:
                 name=render(p.get("Name", logical_id)),
                 content_filters=content,
                 prompt_attack=attack[0] if attack else None,
-                pii_entities=tuple((str(e.get("Type")), str(e.get("Action"))) for e in sensitive.get("PiiEntitiesConfig") or []),
+                pii_entities=tuple(
+                    (str(e.get("Type")), str(e.get("Action"))) for e in sensitive.get("PiiEntitiesConfig") or []
+                ),
                 regexes=tuple(
                     (str(r.get("Name")), str(r.get("Pattern")), str(r.get("Action")), str(r.get("Description", "")))
                     for r in sensitive.get("RegexesConfig") or []
@@ -525,8 +543,16 @@ def roles(templates: Templates) -> list[Role]:
         ]
         for _, policy_id, policy in resources({stack: templates[stack]}, "AWS::IAM::Policy"):
             if logical_id in {ref_id(role) for role in as_list(props(policy).get("Roles"))}:
-                policies.append(Policy(policy_id, render(props(policy).get("PolicyName", policy_id)), tuple(statements(props(policy).get("PolicyDocument")))))
-        trusted = tuple(sorted({principal for s in statements(p.get("AssumeRolePolicyDocument")) for principal in s.principals}))
+                policies.append(
+                    Policy(
+                        policy_id,
+                        render(props(policy).get("PolicyName", policy_id)),
+                        tuple(statements(props(policy).get("PolicyDocument"))),
+                    )
+                )
+        trusted = tuple(
+            sorted({principal for s in statements(p.get("AssumeRolePolicyDocument")) for principal in s.principals})
+        )
         users = sorted(
             other_id
             for _, other_id, other in resources({stack: templates[stack]})
@@ -618,7 +644,8 @@ def topics(templates: Templates) -> list[Topic]:
         tls_only = any(
             s.effect == "Deny" and any("aws:SecureTransport: false" in condition for condition in s.conditions)
             for policy_stack, policy_id, kind, policy_statements in policies
-            if policy_stack == stack and kind == "AWS::SNS::TopicPolicy"
+            if policy_stack == stack
+            and kind == "AWS::SNS::TopicPolicy"
             and logical_id in referenced_ids(props(templates[stack]["Resources"][policy_id]).get("Topics"))
             for s in policy_statements
         )

@@ -19,14 +19,15 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import init_gc  # first: pauses the garbage collector for the init (see init_gc.py)
-import telemetry
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import init_gc  # first: pauses the garbage collector for the init (see init_gc.py)
+import telemetry
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import ApiError, InvalidEncoding, MethodNotAllowed, NotFound, UpstreamError

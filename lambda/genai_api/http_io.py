@@ -13,10 +13,19 @@ Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 
 
 class Response(Protocol):
-    status: int
-    headers: Headers
-    chunks: Iterable[bytes]
-    streamed: bool
+    """What ``write_response`` reads (``stream_app.StreamingResponse``, ``tools.local_api.HttpResponse``)."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Headers: ...
+
+    @property
+    def chunks(self) -> Iterable[bytes]: ...
+
+    @property
+    def streamed(self) -> bool: ...
 
 
 def header_pairs(headers: Headers) -> list[tuple[str, str]]:

@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import telemetry
 from aws_lambda_powertools import Logger, Metrics
+
+import telemetry
 from genai_core import sse
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
@@ -102,7 +103,7 @@ def _frames(events: Iterator[TextDelta | StreamSummary]) -> Iterator[bytes]:
         telemetry.record_failure(metrics, error)
         logger.warning("stream failed", error_code=error.code, upstream_error=getattr(error, "upstream", None))
         yield sse.frame(sse.ERROR, error.to_body())
-    except Exception as error:  # noqa: BLE001 - the caller gets the envelope; the log gets the type, never the text
+    except Exception as error:
         logger.exception("unexpected error", error_type=type(error).__name__)
         yield sse.frame(sse.ERROR, ApiError("An unexpected error occurred.").to_body())
     finally:

@@ -38,7 +38,7 @@ class StreamRequestHandler(BaseHTTPRequestHandler):
         request_id = stream_app.request_id_from(self.headers.get("x-amzn-request-context"))
         write_response(self, stream_app.handle(method, urlsplit(self.path).path, body, request_id=request_id))
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         pass  # stream_app logs one structured line per request; no access log on stderr
 
 

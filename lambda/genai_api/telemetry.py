@@ -22,7 +22,15 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from genai_core.bedrock import CONNECTION_FAILED, CREDENTIALS_FAILED, OTHER_FAILURE, READ_TIMEOUT, STREAM_ERRORS, UPSTREAM_ERRORS
+
+from genai_core.bedrock import (
+    CONNECTION_FAILED,
+    CREDENTIALS_FAILED,
+    OTHER_FAILURE,
+    READ_TIMEOUT,
+    STREAM_ERRORS,
+    UPSTREAM_ERRORS,
+)
 from genai_core.catalog import UseCase
 from genai_core.errors import ApiError, GuardrailIntervened, ModelOutputInvalid, Throttled
 from genai_core.service import Result, StreamSummary
@@ -105,7 +113,7 @@ def bedrock_subsegment(tracer: Tracer) -> Callable[[UseCase, str], AbstractConte
         if tracer.disabled:
             yield
             return
-        with tracer.provider.in_subsegment(BEDROCK_SUBSEGMENT) as segment:  # type: ignore[attr-defined]
+        with tracer.provider.in_subsegment(BEDROCK_SUBSEGMENT) as segment:
             segment.put_annotation("use_case", use_case.id)
             segment.put_annotation("model", model)
             yield

@@ -24,7 +24,9 @@ class AlarmTopic(Construct):
         super().__init__(scope, construct_id)
         conditions = {
             "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-            "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{alarm_name_prefix}*"},
+            "ArnLike": {
+                "aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{alarm_name_prefix}*"
+            },
         }
         self.key = kms.Key(
             self,

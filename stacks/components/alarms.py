@@ -87,7 +87,13 @@ class GenAiAlarms(Construct):
 
     @property
     def all(self) -> list[cw.Alarm]:
-        alarms = [self.api_5xx_rate, self.api_p99_latency, self.function_errors, self.function_throttles, self.bedrock_throttles]
+        alarms = [
+            self.api_5xx_rate,
+            self.api_p99_latency,
+            self.function_errors,
+            self.function_throttles,
+            self.bedrock_throttles,
+        ]
         return alarms + ([self.stream_function_errors] if self.stream_function_errors is not None else [])
 
     def _alarm(

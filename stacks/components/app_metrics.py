@@ -51,7 +51,9 @@ class GenAiMetrics:
 
     def use_case(self, name: str, route: Route, statistic: str = "Sum") -> cw.Metric:
         """One of the function's metrics for one use case (label: family/task)."""
-        return self._function_metric(name, statistic, {"Family": route.family, "Task": route.task}, f"{route.family}/{route.task}")
+        return self._function_metric(
+            name, statistic, {"Family": route.family, "Task": route.task}, f"{route.family}/{route.task}"
+        )
 
     def total(self, name: str, statistic: str = "Sum", label: str | None = None) -> cw.Metric:
         """One of the function's metrics summed over every use case."""
@@ -130,4 +132,6 @@ class GenAiMetrics:
         )
 
     def function_concurrency(self) -> cw.Metric:
-        return self.function.metric("ConcurrentExecutions", statistic="Maximum", period=PERIOD, label="concurrent executions")
+        return self.function.metric(
+            "ConcurrentExecutions", statistic="Maximum", period=PERIOD, label="concurrent executions"
+        )

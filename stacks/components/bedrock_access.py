@@ -94,7 +94,9 @@ class BedrockModelAccess(Construct):
                             for region in t.profile_regions or ()
                         }
                     ),
-                    conditions={"StringEquals": {"bedrock:InferenceProfileArn": [profile_arn(t.model_id) for t in profiles]}},
+                    conditions={
+                        "StringEquals": {"bedrock:InferenceProfileArn": [profile_arn(t.model_id) for t in profiles]}
+                    },
                 )
             )
         return statements

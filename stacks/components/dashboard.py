@@ -47,11 +47,18 @@ class GenAiDashboard(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         if 3 * len(routes) + 1 > MAX_METRICS_PER_WIDGET:
-            raise ValueError(f"{len(routes)} use cases are too many for one cost graph ({MAX_METRICS_PER_WIDGET} metrics at most)")
+            raise ValueError(
+                f"{len(routes)} use cases are too many for one cost graph ({MAX_METRICS_PER_WIDGET} metrics at most)"
+            )
         self.metrics = metrics
         self.routes = list(routes)
-        self.costs = [self._cost(index, route, models[route.family], prices[models[route.family]]) for index, route in enumerate(self.routes)]
-        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=dashboard_name, default_interval=Duration.hours(3))
+        self.costs = [
+            self._cost(index, route, models[route.family], prices[models[route.family]])
+            for index, route in enumerate(self.routes)
+        ]
+        self.dashboard = cw.Dashboard(
+            self, "Dashboard", dashboard_name=dashboard_name, default_interval=Duration.hours(3)
+        )
         self.dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=WIDTH, height=3))
         self.dashboard.add_widgets(*self._api_row())
         self.dashboard.add_widgets(*self._function_row())
@@ -60,7 +67,9 @@ class GenAiDashboard(Construct):
         self.dashboard.add_widgets(*self._model_row())
         self.dashboard.add_widgets(*self._quality_row())
 
-    def _graph(self, title: str, metrics: Sequence[cw.IMetric], width: int, unit: str, *, right: Sequence[cw.IMetric] = ()) -> cw.GraphWidget:
+    def _graph(
+        self, title: str, metrics: Sequence[cw.IMetric], width: int, unit: str, *, right: Sequence[cw.IMetric] = ()
+    ) -> cw.GraphWidget:
         return cw.GraphWidget(
             title=title,
             left=list(metrics),
@@ -73,7 +82,9 @@ class GenAiDashboard(Construct):
     def _api_row(self) -> list[cw.IWidget]:
         m = self.metrics
         return [
-            self._graph("API requests, 4xx and 5xx (per 5 minutes)", [m.api_requests(), m.api_4xx(), m.api_5xx()], 8, "count"),
+            self._graph(
+                "API requests, 4xx and 5xx (per 5 minutes)", [m.api_requests(), m.api_4xx(), m.api_5xx()], 8, "count"
+            ),
             self._graph("API 5xx rate", [m.api_5xx_rate()], 8, "%"),
             self._graph("API latency", [m.api_latency(p) for p in ("p50", "p90", "p99")], 8, "ms"),
         ]
@@ -92,13 +103,18 @@ class GenAiDashboard(Construct):
         return [
             self._graph("Requests per use case", [m.use_case("Requests", r) for r in self.routes], 8, "count"),
             self._graph("Input tokens per use case", [m.use_case("InputTokens", r) for r in self.routes], 8, "tokens"),
-            self._graph("Output tokens per use case", [m.use_case("OutputTokens", r) for r in self.routes], 8, "tokens"),
+            self._graph(
+                "Output tokens per use case", [m.use_case("OutputTokens", r) for r in self.routes], 8, "tokens"
+            ),
         ]
 
     def _cost(self, index: int, route: Route, model: str, price: ModelPrice) -> cw.MathExpression:
         return cw.MathExpression(
             expression=f"(in{index} * {price_literal(price.input_per_1k_tokens)} + out{index} * {price_literal(price.output_per_1k_tokens)}) / 1000",
-            using_metrics={f"in{index}": self.metrics.use_case("InputTokens", route), f"out{index}": self.metrics.use_case("OutputTokens", route)},
+            using_metrics={
+                f"in{index}": self.metrics.use_case("InputTokens", route),
+                f"out{index}": self.metrics.use_case("OutputTokens", route),
+            },
             label=f"{route.family}/{route.task}",
             period=PERIOD,
         )
@@ -139,8 +155,18 @@ class GenAiDashboard(Construct):
     def _quality_row(self) -> list[cw.IWidget]:
         m = self.metrics
         widgets: list[cw.IWidget] = [
-            self._graph("Structured-output retries per use case", [m.use_case("OutputRetries", r) for r in self.routes], 8, "count"),
-            self._graph("Streaming: time to first token", [m.total("TimeToFirstToken", p, f"first token {p}") for p in ("p50", "p90", "p99")], 8, "ms"),
+            self._graph(
+                "Structured-output retries per use case",
+                [m.use_case("OutputRetries", r) for r in self.routes],
+                8,
+                "count",
+            ),
+            self._graph(
+                "Streaming: time to first token",
+                [m.total("TimeToFirstToken", p, f"first token {p}") for p in ("p50", "p90", "p99")],
+                8,
+                "ms",
+            ),
         ]
         if m.stream_function is not None:
             widgets.append(self._graph("Streaming function errors", [m.stream_function_errors()], 8, "count"))
@@ -149,8 +175,20 @@ class GenAiDashboard(Construct):
     def _model_row(self) -> list[cw.IWidget]:
         m = self.metrics
         return [
-            self._graph("Bedrock latency", [m.total("BedrockLatency", p, f"Bedrock {p}") for p in ("p50", "p90", "p99")], 6, "ms"),
+            self._graph(
+                "Bedrock latency",
+                [m.total("BedrockLatency", p, f"Bedrock {p}") for p in ("p50", "p90", "p99")],
+                6,
+                "ms",
+            ),
             self._graph("Model errors by code", [m.model_errors_by_code()], 6, "count"),
-            self._graph("Bedrock throttles per use case", [m.use_case("BedrockThrottles", r) for r in self.routes], 6, "count"),
-            self._graph("Guardrail interventions per use case", [m.use_case("GuardrailInterventions", r) for r in self.routes], 6, "count"),
+            self._graph(
+                "Bedrock throttles per use case", [m.use_case("BedrockThrottles", r) for r in self.routes], 6, "count"
+            ),
+            self._graph(
+                "Guardrail interventions per use case",
+                [m.use_case("GuardrailInterventions", r) for r in self.routes],
+                6,
+                "count",
+            ),
         ]

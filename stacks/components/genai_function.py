@@ -22,7 +22,9 @@ from stacks.config import BedrockClientConfig, FunctionConfig
 from stacks.function_env import runtime_environment
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:{version}"
+POWERTOOLS_LAYER = (
+    "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:{version}"
+)
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache"]
 
 
@@ -59,7 +61,9 @@ class GenAiFunction(Construct):
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "PowertoolsLayer",
-            POWERTOOLS_LAYER.format(partition=Aws.PARTITION, region=Aws.REGION, version=config.powertools_layer_version),
+            POWERTOOLS_LAYER.format(
+                partition=Aws.PARTITION, region=Aws.REGION, version=config.powertools_layer_version
+            ),
         )
         self.function = lambda_.Function(
             self,
@@ -84,4 +88,3 @@ class GenAiFunction(Construct):
         policy_resource = policy.node.default_child if policy is not None else None
         if isinstance(function_resource, CfnResource) and isinstance(policy_resource, CfnResource):
             function_resource.add_override("DependsOn", [policy_resource.logical_id])
-

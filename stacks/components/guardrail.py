@@ -23,12 +23,8 @@ CONTENT_FILTERS = ("HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT")
 PII_ENTITIES = ("EMAIL", "PHONE", "CREDIT_DEBIT_CARD_NUMBER")
 # CPF: 11 digits, usually written 000.000.000-00.
 CPF_PATTERN = r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b"
-BLOCKED_INPUT = (
-    "Sorry, I can't help with that request. / Desculpe, não posso ajudar com essa solicitação."
-)
-BLOCKED_OUTPUT = (
-    "Sorry, I can't provide that answer. / Desculpe, não posso fornecer essa resposta."
-)
+BLOCKED_INPUT = "Sorry, I can't help with that request. / Desculpe, não posso ajudar com essa solicitação."
+BLOCKED_OUTPUT = "Sorry, I can't provide that answer. / Desculpe, não posso fornecer essa resposta."
 
 
 def guardrail_properties(config: GuardrailConfig) -> dict[str, Any]:

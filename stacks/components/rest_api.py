@@ -82,7 +82,11 @@ class GenAiRestApi(Construct):
         self.access_logs = log_group(
             self, "AccessLogs", retention_days=config.log_retention_days, removal_policy=log_removal_policy
         )
-        skip_checkov(self.access_logs, "CKV_AWS_158", "Access logs carry request metadata only (no bodies); CloudWatch Logs encrypts them at rest with service-managed keys, and a customer-managed key would add a fixed monthly cost.")
+        skip_checkov(
+            self.access_logs,
+            "CKV_AWS_158",
+            "Access logs carry request metadata only (no bodies); CloudWatch Logs encrypts them at rest with service-managed keys, and a customer-managed key would add a fixed monthly cost.",
+        )
         iam_auth = config.auth_mode == "iam"
         self.api = apigw.RestApi(
             self,
@@ -108,7 +112,9 @@ class GenAiRestApi(Construct):
                 api_key_required=not iam_auth,
             ),
         )
-        validator = self.api.add_request_validator("BodyValidator", validate_request_body=True, validate_request_parameters=True)
+        validator = self.api.add_request_validator(
+            "BodyValidator", validate_request_body=True, validate_request_parameters=True
+        )
         integration = apigw.LambdaIntegration(
             function,
             proxy=True,
@@ -152,8 +158,13 @@ class GenAiRestApi(Construct):
                     request_validator=validator,
                 )
         # Discovery: the catalog's public part. Authorized like every other method; it takes no input to validate.
-        self.methods[DISCOVERY_PATH] = self.api.root.add_resource(DISCOVERY_PATH.strip("/")).add_method("GET", integration)
-        for name, response_type in (("Default4xx", apigw.ResponseType.DEFAULT_4_XX), ("Default5xx", apigw.ResponseType.DEFAULT_5_XX)):
+        self.methods[DISCOVERY_PATH] = self.api.root.add_resource(DISCOVERY_PATH.strip("/")).add_method(
+            "GET", integration
+        )
+        for name, response_type in (
+            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+        ):
             self.api.add_gateway_response(name, type=response_type, templates={"application/json": ERROR_TEMPLATE})
 
         self.api_key: apigw.IApiKey | None = None
@@ -166,7 +177,9 @@ class GenAiRestApi(Construct):
         plan = self.api.add_usage_plan(
             "UsagePlan",
             description="Throttle and daily quota for API-key callers",
-            throttle=apigw.ThrottleSettings(rate_limit=config.throttling_rate_limit, burst_limit=config.throttling_burst_limit),
+            throttle=apigw.ThrottleSettings(
+                rate_limit=config.throttling_rate_limit, burst_limit=config.throttling_burst_limit
+            ),
             quota=apigw.QuotaSettings(limit=config.api_key_quota_per_day, period=apigw.Period.DAY),
             api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
         )
@@ -175,7 +188,9 @@ class GenAiRestApi(Construct):
 
     def _web_acl(self, config: ApiConfig) -> wafv2.CfnWebACL:
         def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-            return wafv2.CfnWebACL.VisibilityConfigProperty(cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True)
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+            )
 
         acl = wafv2.CfnWebACL(
             self,
@@ -229,20 +244,42 @@ class GenAiRestApi(Construct):
                 ),
             ],
         )
-        wafv2.CfnWebACLAssociation(self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn)
+        wafv2.CfnWebACLAssociation(
+            self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
+        )
         return acl
 
     def _record_exceptions(self, config: ApiConfig, iam_auth: bool) -> None:
         stage = self.api.deployment_stage
-        skip_checkov(stage, "CKV_AWS_120", "Responses are generated per request by a model; caching POST bodies is not meaningful, and a cache cluster is billed around the clock.")
+        skip_checkov(
+            stage,
+            "CKV_AWS_120",
+            "Responses are generated per request by a model; caching POST bodies is not meaningful, and a cache cluster is billed around the clock.",
+        )
         if not config.enable_waf:
-            acknowledge(stage, "APIG3", "WAF is optional (context enableWaf, off by default: a web ACL has a fixed monthly cost). Every method requires SigV4 or an API key, and the stage throttles.")
+            acknowledge(
+                stage,
+                "APIG3",
+                "WAF is optional (context enableWaf, off by default: a web ACL has a fixed monthly cost). Every method requires SigV4 or an API key, and the stage throttles.",
+            )
         for method in self.methods.values():
             if iam_auth:
-                acknowledge(method, "COG4", "Callers are AWS principals authorized with IAM (SigV4): no end-user pool is involved in this service-to-service API.")
+                acknowledge(
+                    method,
+                    "COG4",
+                    "Callers are AWS principals authorized with IAM (SigV4): no end-user pool is involved in this service-to-service API.",
+                )
             else:
-                acknowledge(method, "COG4", "api-key mode: callers present an API key bound to a usage plan (throttle and quota); use iam mode for authorization.")
-                acknowledge(method, "APIG4", "api-key mode, chosen in context (authMode): callers are identified by API key and metered by the usage plan; the default iam mode authorizes every method.")
+                acknowledge(
+                    method,
+                    "COG4",
+                    "api-key mode: callers present an API key bound to a usage plan (throttle and quota); use iam mode for authorization.",
+                )
+                acknowledge(
+                    method,
+                    "APIG4",
+                    "api-key mode, chosen in context (authMode): callers are identified by API key and metered by the usage plan; the default iam mode authorizes every method.",
+                )
         if config.create_account_role:
             role = self.api.node.find_child("CloudWatchRole")
             acknowledge(

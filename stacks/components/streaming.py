@@ -41,7 +41,9 @@ class StreamingFunction(Construct):
         adapter = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "WebAdapterLayer",
-            WEB_ADAPTER_LAYER.format(partition=Aws.PARTITION, region=Aws.REGION, version=streaming.web_adapter_layer_version),
+            WEB_ADAPTER_LAYER.format(
+                partition=Aws.PARTITION, region=Aws.REGION, version=streaming.web_adapter_layer_version
+            ),
         )
         self.handler = GenAiFunction(
             self,

@@ -54,7 +54,8 @@ def make_client(settings: ClientSettings) -> BedrockRuntimeClient:
         retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
         user_agent_extra="genai-reference-architecture",
     )
-    return boto3.client("bedrock-runtime", region_name=settings.region, config=config)
+    client: BedrockRuntimeClient = boto3.client("bedrock-runtime", region_name=settings.region, config=config)
+    return client
 
 
 # Every error Converse models -> (HTTP status, our error code, message for the caller). A test keeps this complete.
@@ -63,8 +64,16 @@ UPSTREAM_ERRORS: Mapping[str, tuple[int, str, str]] = {
     "ModelTimeoutException": (504, "model_timeout", "The model took too long to answer."),
     "ServiceUnavailableException": (503, "upstream_unavailable", "Amazon Bedrock is unavailable; retry later."),
     "ModelNotReadyException": (503, "model_not_ready", "The model is not ready to serve requests yet; retry later."),
-    "AccessDeniedException": (502, "upstream_access_denied", "The function may not invoke the configured model (check model access and IAM)."),
-    "ResourceNotFoundException": (502, "model_not_found", "The configured model or inference profile was not found in this region."),
+    "AccessDeniedException": (
+        502,
+        "upstream_access_denied",
+        "The function may not invoke the configured model (check model access and IAM).",
+    ),
+    "ResourceNotFoundException": (
+        502,
+        "model_not_found",
+        "The configured model or inference profile was not found in this region.",
+    ),
     "InternalServerException": (502, "upstream_error", "Amazon Bedrock failed to process the request."),
     "ModelErrorException": (502, "model_error", "The model failed while processing the request."),
     "ValidationException": (400, "model_validation_error", "The model rejected the request"),
@@ -74,9 +83,19 @@ STREAM_ERRORS: Mapping[str, tuple[int, str, str]] = {
     "ModelStreamErrorException": (502, "model_stream_error", "The model failed while streaming its answer."),
 }
 # The caller's (the function's) own AWS credentials are missing, expired or invalid: Bedrock never saw the request.
-CREDENTIALS_FAILED = (500, "bedrock_credentials_error", "The function has no valid AWS credentials to call Amazon Bedrock.")
+CREDENTIALS_FAILED = (
+    500,
+    "bedrock_credentials_error",
+    "The function has no valid AWS credentials to call Amazon Bedrock.",
+)
 CREDENTIAL_ERROR_CODES = frozenset(
-    {"UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException", "IncompleteSignature", "InvalidClientTokenId"}
+    {
+        "UnrecognizedClientException",
+        "ExpiredTokenException",
+        "InvalidSignatureException",
+        "IncompleteSignature",
+        "InvalidClientTokenId",
+    }
 )
 READ_TIMEOUT = (504, "model_timeout", "The model took too long to answer.")
 CONNECTION_FAILED = (503, "upstream_unavailable", "Amazon Bedrock could not be reached; retry later.")

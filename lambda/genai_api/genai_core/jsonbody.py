@@ -10,7 +10,14 @@ from genai_core.errors import InvalidEncoding, InvalidJson, PayloadTooLarge, Val
 MAX_BODY_BYTES = 256 * 1024  # the documented request limit; API Gateway itself allows 10 MB
 
 
-_JSON_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
+_JSON_NAMES = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -34,7 +41,9 @@ def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES) -> dict[str, An
     except ValueError as error:  # JSONDecodeError, NaN/Infinity, integers with too many digits
         raise InvalidJson(f"The request body is not valid JSON: {error}.") from None
     if not isinstance(value, dict):
-        raise ValidationFailed(f"The request body must be a JSON object, not {_JSON_NAMES.get(type(value), 'a value')}.")
+        raise ValidationFailed(
+            f"The request body must be a JSON object, not {_JSON_NAMES.get(type(value), 'a value')}."
+        )
     try:
         # JSON escapes can spell lone surrogates (\ud800) that no UTF-8 encoder (or Bedrock) accepts.
         json.dumps(value, ensure_ascii=False).encode("utf-8")

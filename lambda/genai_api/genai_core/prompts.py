@@ -65,7 +65,7 @@ def _system_text(use_case: UseCase, request: Mapping[str, Any]) -> str:
     if "language" in use_case.input_schema.get("properties", {}):
         if "language" in request:
             if not LANGUAGE_NAME.fullmatch(request["language"]):
-                raise ValidationFailed("language must be a language name or tag such as \"en\", \"pt-BR\" or \"Português\".")
+                raise ValidationFailed('language must be a language name or tag such as "en", "pt-BR" or "Português".')
             lines.append(_substitute(LANGUAGE_GIVEN, request))
         else:
             lines.append(LANGUAGE_DEFAULT)
@@ -74,12 +74,14 @@ def _system_text(use_case: UseCase, request: Mapping[str, Any]) -> str:
 
 def _conversation(messages: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
     if messages[0]["role"] != "user":
-        raise ValidationFailed("messages[0].role must be \"user\": a conversation starts with the user.")
+        raise ValidationFailed('messages[0].role must be "user": a conversation starts with the user.')
     for index in range(1, len(messages)):
         if messages[index]["role"] == messages[index - 1]["role"]:
-            raise ValidationFailed(f"messages[{index}].role must alternate between \"user\" and \"assistant\".")
+            raise ValidationFailed(f'messages[{index}].role must alternate between "user" and "assistant".')
     if messages[-1]["role"] != "user":
-        raise ValidationFailed(f"messages[{len(messages) - 1}].role must be \"user\": the last message is the one to answer.")
+        raise ValidationFailed(
+            f'messages[{len(messages) - 1}].role must be "user": the last message is the one to answer.'
+        )
     return [{"role": m["role"], "content": [{"text": m["content"]}]} for m in messages]
 
 

@@ -270,7 +270,9 @@ def schema_error(schema: Any, path: str = "schema", *, _depth: int = 0, _count: 
             if error:
                 return error
     if "additionalProperties" in schema and not isinstance(schema["additionalProperties"], bool):
-        error = schema_error(schema["additionalProperties"], f"{path}.additionalProperties", _depth=_depth + 1, _count=count)
+        error = schema_error(
+            schema["additionalProperties"], f"{path}.additionalProperties", _depth=_depth + 1, _count=count
+        )
         if error:
             return error
     if "items" in schema:
@@ -289,5 +291,5 @@ def object_schema_error(schema: Any, path: str) -> str | None:
         return f'{path} must be a JSON Schema with "type": "object"'
     properties = schema.get("properties")
     if not isinstance(properties, dict) or not properties:
-        return f"{path} must declare at least one property under \"properties\""
+        return f'{path} must declare at least one property under "properties"'
     return None

@@ -238,13 +238,18 @@ class UseCaseService:
         converse_request = self.build_request(use_case, request)
         if "guardrailConfig" in converse_request:
             # "sync": the guardrail checks each chunk before it is sent, so nothing it would block reaches the caller.
-            converse_request["guardrailConfig"] = {**converse_request["guardrailConfig"], "streamProcessingMode": "sync"}
+            converse_request["guardrailConfig"] = {
+                **converse_request["guardrailConfig"],
+                "streamProcessingMode": "sync",
+            }
         started = time.perf_counter()
         with self.around_model_call(use_case, converse_request["modelId"]):
             events = converse_stream(self.client, converse_request)
         return self._stream(use_case, converse_request["modelId"], events, started)
 
-    def _stream(self, use_case: UseCase, model: str, events: Iterator[dict[str, Any]], started: float) -> Iterator[StreamEvent]:
+    def _stream(
+        self, use_case: UseCase, model: str, events: Iterator[dict[str, Any]], started: float
+    ) -> Iterator[StreamEvent]:
         first_token_ms: int | None = None
         stop_reason = ""
         usage: dict[str, int] = {}
@@ -274,7 +279,9 @@ class UseCaseService:
     def _time_for_retry(self, time_left: TimeLeft | None) -> bool:
         return time_left is None or time_left() > self.retry_worst_case_seconds + RETRY_MARGIN_SECONDS
 
-    def _call(self, client: BedrockRuntimeClient, use_case: UseCase, converse_request: dict[str, Any]) -> dict[str, Any]:
+    def _call(
+        self, client: BedrockRuntimeClient, use_case: UseCase, converse_request: dict[str, Any]
+    ) -> dict[str, Any]:
         with self.around_model_call(use_case, converse_request["modelId"]):
             response = converse(client, converse_request)
         if use_case.structured and response.get("stopReason") == GUARDRAIL_INTERVENED:
@@ -326,7 +333,9 @@ def retry_request(
     tool_use = _tool_use(use_case, response)
     reply: list[dict[str, Any]]
     if tool_use is not None:
-        reply = [{"toolResult": {"toolUseId": tool_use["toolUseId"], "content": [{"text": f"Rejected: {instruction}"}]}}]
+        reply = [
+            {"toolResult": {"toolUseId": tool_use["toolUseId"], "content": [{"text": f"Rejected: {instruction}"}]}}
+        ]
     else:
         reply = [{"text": instruction}]
     return {
