@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from genai_core.bedrock import (  # noqa: E402
     STREAM_ERRORS,
     UPSTREAM_ERRORS,
 )
-from genai_core.catalog import Catalog, UseCase, load_catalog  # noqa: E402
+from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog  # noqa: E402
 from tools.generated import write_or_check  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "openapi.json"
@@ -178,7 +179,7 @@ def _envelope(use_case: UseCase) -> dict[str, Any]:
         "required": ["useCase", "output", "model", "usage", "stopReason"],
         "properties": {
             "useCase": {"type": "string", "enum": [use_case.id]},
-            "output": use_case.documented_output_schema(),
+            "output": documented_output_schema(use_case),
             "model": {"type": "string", "description": "The model or inference profile id that answered."},
             "usage": {"$ref": "#/components/schemas/Usage"},
             "stopReason": {
@@ -226,6 +227,67 @@ def _discovery_schema() -> dict[str, Any]:
             }
         },
     }
+
+
+# --- the output schemas, for a reader --------------------------------------------------------------------------------
+
+
+def documented_output_schema(use_case: UseCase) -> dict[str, Any]:
+    """A use case's output schema for documentation: a keyword that a directive sets per request is left out and
+    described instead (the resolved schemas exist only per request, in the function)."""
+    if not use_case.structured:
+        field_name = use_case.output["text"]
+        return {
+            "type": "object",
+            "required": [field_name],
+            "properties": {field_name: {"type": "string", "description": "The model's answer."}},
+        }
+    documented = _document(use_case.output["schema"])
+    if not isinstance(documented, dict):
+        raise TypeError(f"{use_case.id}: the output schema must be an object")
+    return documented
+
+
+def _explain(node: Mapping[str, Any]) -> str:
+    directive = directive_of(node)
+    reference = node[directive] if directive else ""
+    if directive == "$input":
+        name, _, rest = reference.partition("[].")
+        return f"the `{rest}` of each item of the request's `{name}`" if rest else f"the request's `{name}`"
+    if directive == "$count":
+        return f"the number of items in the request's `{reference}`"
+    if directive == "$lastIndex":
+        return f"the last index of the request's `{reference}`"
+    return f"set from the request's `{reference}`"
+
+
+def _document(node: Any) -> Any:
+    """A schema with its directives replaced for a reader: a schema set by a directive becomes a described object,
+    a ``$if`` an ``anyOf`` of both forms, and a keyword set by a directive a sentence in the description."""
+    directive = directive_of(node)
+    if directive == "$if":
+        return {
+            "anyOf": [_document(node["then"]), _document(node["else"])],
+            "description": f"The first form when the request has `{node['$if']}`, the second otherwise.",
+        }
+    if directive is not None:  # a whole schema set by the caller (extract's fields, augment's rows)
+        return {"type": "object", "description": f"An object that conforms to the JSON Schema in {_explain(node)}."}
+    if not isinstance(node, dict):
+        return node
+    documented: dict[str, Any] = {}
+    notes = []
+    for key, value in node.items():
+        if key == "properties":
+            documented[key] = {name: _document(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            documented[key] = _document(value)
+        elif directive_of(value) is not None:
+            notes.append(f"`{key}`: {_explain(value)}.")
+        else:
+            documented[key] = value
+    if notes:
+        documented["description"] = " ".join([documented.get("description", ""), *notes]).strip()
+    return documented
 
 
 def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:

@@ -29,8 +29,9 @@ from genai_core import sse
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import ApiError, MethodNotAllowed, NotFound
-from genai_core.service import StreamSummary, TextDelta, UseCaseService
+from genai_core.service import UseCaseService
 from genai_core.settings import Settings
+from genai_core.streaming import StreamEvent, TextDelta, open_stream
 
 logger = Logger()
 metrics = Metrics()
@@ -82,7 +83,7 @@ def handle(method: str, path: str, body: bytes, *, request_id: str | None = None
     logger.append_keys(use_case=use_case.id, model=service.model_for(use_case), streamed=True)
     telemetry.start(metrics, use_case)
     try:
-        events = service.open_stream(use_case.id, body)
+        events = open_stream(service, use_case.id, body)
     except ApiError as error:
         telemetry.record_failure(metrics, error)
         metrics.flush_metrics()
@@ -91,7 +92,7 @@ def handle(method: str, path: str, body: bytes, *, request_id: str | None = None
     return StreamingResponse(200, headers, _frames(events), streamed=True)
 
 
-def _frames(events: Iterator[TextDelta | StreamSummary]) -> Iterator[bytes]:
+def _frames(events: Iterator[StreamEvent]) -> Iterator[bytes]:
     try:
         for event in events:
             if isinstance(event, TextDelta):

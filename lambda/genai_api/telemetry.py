@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -33,7 +33,10 @@ from genai_core.bedrock import (
 )
 from genai_core.catalog import UseCase
 from genai_core.errors import ApiError, GuardrailIntervened, ModelOutputInvalid, Throttled
-from genai_core.service import Result, StreamSummary
+from genai_core.service import Result
+
+if TYPE_CHECKING:  # the streaming module is the streaming function's, not loaded by the buffered API
+    from genai_core.streaming import StreamSummary
 
 # Errors met at Bedrock or in the model's answer, by our stable error code (the README's error tables).
 MODEL_ERROR_CODES = frozenset(

@@ -90,20 +90,6 @@ class UseCase:
             raise TypeError(f"{self.id}: the output schema must resolve to an object")
         return resolved
 
-    def documented_output_schema(self) -> dict[str, Any]:
-        """The output schema for documentation: a keyword set by a directive is left out and described instead."""
-        if not self.structured:
-            field_name = self.output["text"]
-            return {
-                "type": "object",
-                "required": [field_name],
-                "properties": {field_name: {"type": "string", "description": "The model's answer."}},
-            }
-        documented = _document(self.output["schema"])
-        if not isinstance(documented, dict):
-            raise TypeError(f"{self.id}: the output schema must be an object")
-        return documented
-
     def input_rules_error(self, request: Mapping[str, Any]) -> str | None:
         """The first of the use case's ``checks`` that a request (already valid against its schema) breaks."""
         return rules_error(self.checks, request, request)
@@ -125,7 +111,8 @@ class UseCase:
         }
 
 
-def _directive(node: Any) -> str | None:
+def directive_of(node: Any) -> str | None:
+    """The directive a schema node is (``$input``...), or None."""
     if isinstance(node, dict):
         names: list[str] = [key for key in node if key in DIRECTIVES]
         if len(names) == 1:
@@ -176,7 +163,7 @@ def _present(request: Mapping[str, Any], reference: str) -> bool:
 
 
 def _resolve(node: Any, request: Mapping[str, Any]) -> Any:
-    directive = _directive(node)
+    directive = directive_of(node)
     if directive == "$input":
         return _lookup(request, node["$input"])
     if directive == "$count":
@@ -190,48 +177,6 @@ def _resolve(node: Any, request: Mapping[str, Any]) -> Any:
     if isinstance(node, list):
         return [_resolve(item, request) for item in node]
     return node
-
-
-def _explain(node: Mapping[str, Any]) -> str:
-    directive = _directive(node)
-    reference = node[directive] if directive else ""
-    if directive == "$input":
-        name, _, rest = reference.partition("[].")
-        return f"the `{rest}` of each item of the request's `{name}`" if rest else f"the request's `{name}`"
-    if directive == "$count":
-        return f"the number of items in the request's `{reference}`"
-    if directive == "$lastIndex":
-        return f"the last index of the request's `{reference}`"
-    return f"set from the request's `{reference}`"
-
-
-def _document(node: Any) -> Any:
-    """A schema with its directives replaced for a reader: a schema set by a directive becomes a described object,
-    a ``$if`` an ``anyOf`` of both forms, and a keyword set by a directive a sentence in the description."""
-    directive = _directive(node)
-    if directive == "$if":
-        return {
-            "anyOf": [_document(node["then"]), _document(node["else"])],
-            "description": f"The first form when the request has `{node['$if']}`, the second otherwise.",
-        }
-    if directive is not None:  # a whole schema set by the caller (extract's fields, augment's rows)
-        return {"type": "object", "description": f"An object that conforms to the JSON Schema in {_explain(node)}."}
-    if not isinstance(node, dict):
-        return node
-    documented: dict[str, Any] = {}
-    notes = []
-    for key, value in node.items():
-        if key == "properties":
-            documented[key] = {name: _document(sub) for name, sub in value.items()}
-        elif key in ("items", "additionalProperties") and isinstance(value, dict):
-            documented[key] = _document(value)
-        elif _directive(value) is not None:
-            notes.append(f"`{key}`: {_explain(value)}.")
-        else:
-            documented[key] = value
-    if notes:
-        documented["description"] = " ".join([documented.get("description", ""), *notes]).strip()
-    return documented
 
 
 @dataclass(frozen=True)

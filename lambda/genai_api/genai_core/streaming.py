@@ -1,0 +1,106 @@
+"""Run a text use case as a stream: the same validation, prompt, guardrail and fault map as ``service.py``, with
+ConverseStream, giving the text as it is written and then a summary.
+
+A module of its own so that the buffered API's function does not load it at cold start; the streaming entry point
+(``stream_app.py``) and ``make local`` do. It knows nothing about HTTP or Server-Sent Events (``sse.py`` frames them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from genai_core.bedrock import converse_stream
+from genai_core.catalog import UseCase
+from genai_core.errors import NotFound
+from genai_core.service import GUARDRAIL_INTERVENED, UseCaseService
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the model's answer, in order, as it is written."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamSummary:
+    """The end of a streamed answer: what the final event of a stream carries."""
+
+    use_case: str
+    model: str
+    usage: dict[str, int]
+    stop_reason: str
+    latency_ms: int  # from the request to Bedrock until the end of the stream
+    first_token_ms: int | None  # from the request to Bedrock until the first text; None when there was none
+    guardrail_action: str | None = None
+
+    def to_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "useCase": self.use_case,
+            "model": self.model,
+            "usage": self.usage,
+            "stopReason": self.stop_reason,
+            "latencyMs": self.latency_ms,
+            "firstTokenMs": self.first_token_ms,
+        }
+        if self.guardrail_action is not None:
+            body["guardrail"] = {"action": self.guardrail_action}
+        return body
+
+
+StreamEvent = TextDelta | StreamSummary
+
+
+def open_stream(service: UseCaseService, use_case_id: str, body: bytes) -> Iterator[StreamEvent]:
+    """Validate, prompt and start a ConverseStream for a streaming text task; return its events: the text deltas in
+    order, then one ``StreamSummary``.
+
+    Everything that can fail before the model answers (an unknown or non-streaming use case, a bad request, a Bedrock
+    error on the call) raises an ``ApiError`` here, before any event. A failure during the stream raises an
+    ``ApiError`` from the iterator, after the deltas already given.
+    """
+    use_case = service.catalog.get(use_case_id)
+    if use_case is None or not use_case.streaming:
+        raise NotFound(f"There is no streaming use case {use_case_id!r}.")
+    request = service.validate(use_case, body)
+    converse_request = service.build_request(use_case, request)
+    if "guardrailConfig" in converse_request:
+        # "sync": the guardrail checks each chunk before it is sent, so nothing it would block reaches the caller.
+        converse_request["guardrailConfig"] = {**converse_request["guardrailConfig"], "streamProcessingMode": "sync"}
+    started = time.perf_counter()
+    with service.around_model_call(use_case, converse_request["modelId"]):
+        events = converse_stream(service.client, converse_request)
+    return _events(service, use_case, converse_request["modelId"], events, started)
+
+
+def _events(
+    service: UseCaseService, use_case: UseCase, model: str, events: Iterator[dict[str, Any]], started: float
+) -> Iterator[StreamEvent]:
+    first_token_ms: int | None = None
+    stop_reason = ""
+    usage: dict[str, int] = {}
+    for event in events:
+        if "contentBlockDelta" in event:
+            text = event["contentBlockDelta"].get("delta", {}).get("text")
+            if text:
+                if first_token_ms is None:
+                    first_token_ms = round((time.perf_counter() - started) * 1000)
+                yield TextDelta(text)
+        elif "messageStop" in event:
+            stop_reason = str(event["messageStop"].get("stopReason", ""))
+        elif "metadata" in event:
+            reported = event["metadata"].get("usage", {})
+            usage = {key: int(reported.get(key, 0)) for key in ("inputTokens", "outputTokens", "totalTokens")}
+    intervened = stop_reason == GUARDRAIL_INTERVENED
+    yield StreamSummary(
+        use_case=use_case.id,
+        model=model,
+        usage=usage or {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+        stop_reason=stop_reason,
+        latency_ms=round((time.perf_counter() - started) * 1000),
+        first_token_ms=first_token_ms,
+        guardrail_action=("INTERVENED" if intervened else "NONE") if service.guarded(use_case) else None,
+    )
