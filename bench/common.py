@@ -70,4 +70,4 @@ class Verdict:
         return self.measured <= self.limit
 
     def line(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'}  {self.name}: {self.measured:.3g} {self.unit} (budget <= {self.limit:g} {self.unit})"
+        return f"{'PASS' if self.passed else 'FAIL'}  {self.name}: {self.measured:.4g} {self.unit} (budget <= {self.limit:g} {self.unit})"

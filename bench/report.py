@@ -128,7 +128,7 @@ def _verdict_table(verdicts: list[Verdict]) -> list[str]:
             _row(
                 [
                     verdict.name,
-                    f"{verdict.measured:.3g} {verdict.unit}",
+                    f"{verdict.measured:.4g} {verdict.unit}",
                     f"≤ {verdict.limit:g} {verdict.unit}",
                     "**PASS**" if verdict.passed else "**FAIL**",
                 ]
