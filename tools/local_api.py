@@ -42,6 +42,7 @@ from stacks.catalog import FUNCTION_DIR
 
 if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda runtime sees them
     sys.path.insert(0, str(FUNCTION_DIR))
+from http_io import Response as HttpResponse  # what a route answers
 from http_io import header_pairs, write_response
 from stacks.config import CONTEXT_KEYS, AppConfig, load_config
 from stacks.function_env import function_environment, model_ids
@@ -176,16 +177,6 @@ class HttpRequest:
         if path == prefix or path.startswith(prefix + "/"):
             path = path[len(prefix) :] or "/"
         return path
-
-
-@dataclass
-class HttpResponse:
-    """What a route answers: a whole body, or (``streamed``) chunks written and flushed as they come."""
-
-    status: int
-    headers: Sequence[tuple[str, str]] | Mapping[str, str]
-    chunks: Iterable[bytes]
-    streamed: bool = False
 
 
 def build_event(request: HttpRequest, *, stage: str, request_id: str, now: datetime) -> dict[str, Any]:
@@ -452,7 +443,7 @@ class StreamRoute:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path(self.config.api.stage_name)
         response = self.stream_app.handle(request.method, path, request.body, request_id=str(uuid.uuid4()))
-        result = HttpResponse(response.status, response.headers, response.chunks, streamed=response.streamed)
+        result = response
         if response.streamed:
             return result
         body = b"".join(result.chunks)

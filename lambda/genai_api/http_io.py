@@ -6,26 +6,20 @@ the local server (``tools/local_api.py``); it reads no settings, so it can be im
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Protocol
 
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 
 
-class Response(Protocol):
-    """What ``write_response`` reads (``stream_app.StreamingResponse``, ``tools.local_api.HttpResponse``)."""
+@dataclass
+class Response:
+    """A response for a server to write: a whole body, or (``streamed``) chunks written and flushed as they come."""
 
-    @property
-    def status(self) -> int: ...
-
-    @property
-    def headers(self) -> Headers: ...
-
-    @property
-    def chunks(self) -> Iterable[bytes]: ...
-
-    @property
-    def streamed(self) -> bool: ...
+    status: int
+    headers: Headers
+    chunks: Iterable[bytes]
+    streamed: bool = False
 
 
 def header_pairs(headers: Headers) -> list[tuple[str, str]]:

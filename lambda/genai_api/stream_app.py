@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -32,6 +31,7 @@ from genai_core.errors import ApiError, MethodNotAllowed, NotFound
 from genai_core.service import UseCaseService
 from genai_core.settings import Settings
 from genai_core.streaming import StreamEvent, TextDelta, open_stream
+from http_io import Response
 
 logger = Logger()
 metrics = Metrics()
@@ -42,22 +42,12 @@ service = UseCaseService(catalog, settings.models, bedrock_client, guardrail=set
 ROUTES: dict[str, UseCase] = {use_case.stream_path: use_case for use_case in catalog if use_case.stream_path}
 
 
-@dataclass
-class StreamingResponse:
-    """A response for a web server to write: a JSON body at once, or (``streamed``) chunks as they come."""
-
-    status: int
-    headers: dict[str, str]
-    chunks: Iterator[bytes]
-    streamed: bool = False
-
-
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> StreamingResponse:
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     payload = json.dumps(body, ensure_ascii=False).encode()
-    return StreamingResponse(status, {"Content-Type": "application/json", **(headers or {})}, iter([payload]))
+    return Response(status, {"Content-Type": "application/json", **(headers or {})}, iter([payload]))
 
 
-def _error(error: ApiError) -> StreamingResponse:
+def _error(error: ApiError) -> Response:
     logger.warning("request failed", status=error.status, error_code=error.code)
     return _json(error.status, error.to_body(), error.headers)
 
@@ -71,7 +61,7 @@ def request_id_from(request_context: str | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def handle(method: str, path: str, body: bytes, *, request_id: str | None = None) -> StreamingResponse:
+def handle(method: str, path: str, body: bytes, *, request_id: str | None = None) -> Response:
     logger.clear_state()
     if request_id:
         logger.set_correlation_id(request_id)
@@ -89,7 +79,7 @@ def handle(method: str, path: str, body: bytes, *, request_id: str | None = None
         metrics.flush_metrics()
         return _error(error)
     headers = {"Content-Type": sse.CONTENT_TYPE, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(200, headers, _frames(events), streamed=True)
+    return Response(200, headers, _frames(events), streamed=True)
 
 
 def _frames(events: Iterator[StreamEvent]) -> Iterator[bytes]:

@@ -2,7 +2,7 @@
 
 The adapter turns each invocation from API Gateway into an HTTP request to this server on 127.0.0.1 and streams
 the response back (``AWS_LWA_INVOKE_MODE=response_stream``). Standard library only: the asset bundles nothing.
-``http_io.write_response`` writes a ``stream_app.StreamingResponse``: a JSON body with its length, or a streamed body
+``http_io.write_response`` writes a ``http_io.Response``: a JSON body with its length, or a streamed body
 in HTTP/1.1 chunks, each flushed as soon as it is produced (``make local`` writes with the same function).
 """
 
@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import stream_app
-from http_io import write_response
+from http_io import Response, write_response
 
 HEALTH_PATH = "/healthz"  # the adapter's readiness check (AWS_LWA_READINESS_CHECK_PATH); API Gateway never routes here
 MAX_BODY_BYTES = 1024 * 1024  # far above the API's own limit (256 KiB, checked by the core), to bound the read
@@ -25,7 +25,7 @@ class StreamRequestHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path == HEALTH_PATH:
-            write_response(self, stream_app.StreamingResponse(200, {"Content-Type": "text/plain"}, iter([b"ok"])))
+            write_response(self, Response(200, {"Content-Type": "text/plain"}, iter([b"ok"])))
         else:
             self._serve("GET")
 
