@@ -17,7 +17,7 @@
 #   client         .venv/bin/python -m tools.client <family>/<task>|use-cases [--local]: one request (signed with
 #                  SigV4) to the deployed API or to make local, the JSON answer pretty-printed
 #   make diff      compare the app with what is deployed
-#   make destroy   delete the stacks (nothing billable is left behind)
+#   make destroy   delete the stacks (sandbox profile: nothing billable is left; production keeps the log groups)
 #   make clean     remove cdk.out/, the virtualenv and node_modules/
 
 PYTHON ?= python3
