@@ -420,6 +420,7 @@ def test_without_credentials_it_starts_says_how_to_fix_it_and_hints_on_each_fail
     assert re.search(r"^  model access\s+not checked \(no usable credentials\)$", output, re.MULTILINE)
     message = " ".join(output.split())
     assert "No AWS credentials found." in message
+    assert "every use case will answer 500 bedrock_credentials_error with a hint" in message
     for fix in ("aws configure", "export AWS_PROFILE=<profile>", "aws sso login", "Model catalog"):
         assert fix in message
 

@@ -617,7 +617,7 @@ def startup_message(
         problems.insert(
             0,
             ("No AWS credentials found." if aws.credentials is None else "The AWS credentials cannot be used.")
-            + " The server runs, but every use case will answer 502 upstream_error with a hint."
+            + " The server runs, but every use case will answer 500 bedrock_credentials_error with a hint."
             + f" Fix: {FIX_CREDENTIALS}; then restart make local. Also make sure the account may use the models"
             + f" above in {aws.region} (Amazon Bedrock console -> Model catalog).",
         )
