@@ -34,6 +34,7 @@ from tests.support import (
     converse_tool_response,
     usage,
 )
+from tests.test_infrastructure import api_function
 from tools import client, local_api
 
 SAMPLE = json.loads((EVENTS / "apigw-rest-proxy.json").read_text())
@@ -158,12 +159,7 @@ def test_a_proxy_response_merges_its_headers_and_decodes_a_base64_body():
 def test_the_local_environment_is_the_deployed_functions_from_the_same_config(templates):
     config = local_api.load_local_config()
     aws = local_api.AwsSetup("us-west-2", "AWS_REGION", "env")
-    (function,) = [
-        r
-        for r in templates[API_STACK]["Resources"].values()
-        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "handler.lambda_handler"
-    ]
-    deployed = dict(function["Properties"]["Environment"]["Variables"])
+    deployed = dict(api_function(templates[API_STACK])["Environment"]["Variables"])
     deployed.pop("GUARDRAIL_ID"), deployed.pop("GUARDRAIL_VERSION")
 
     assert local_api.local_environment(config, aws, {}) == {

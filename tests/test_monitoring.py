@@ -19,6 +19,7 @@ from tests.support import (
     converse_text_response,
     converse_tool_response,
 )
+from tests.test_infrastructure import function
 
 ROUTES = load_routes()
 NAMESPACE = CDK_CONTEXT["metricsNamespace"]
@@ -105,11 +106,7 @@ def test_the_app_has_an_api_stack_and_a_monitoring_stack_that_depends_on_it(asse
 
 def test_the_monitoring_inputs_come_from_the_api_stack(templates, dashboard):
     api, monitoring = templates[API_STACK], templates[MONITORING_STACK]
-    (function_id,) = [
-        key
-        for key, r in resources(api, "AWS::Lambda::Function").items()
-        if r["Properties"]["Handler"] == "handler.lambda_handler"
-    ]
+    function_id, _ = function(api)  # the buffered API's
     stage_id, _ = only(api, "AWS::ApiGateway::Stage")
     function_output = f"<Output {API_STACK}.{published_output(api, function_id)}>"
     stage_output = f"<Output {API_STACK}.{published_output(api, stage_id)}>"

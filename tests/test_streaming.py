@@ -436,12 +436,10 @@ def test_chat_is_the_streaming_task_and_discovery_says_so(app):
 
 
 def stream_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    (found,) = [
-        (key, r["Properties"])
-        for key, r in template["Resources"].items()
-        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "run.sh"
-    ]
-    return found
+    from tests.test_infrastructure import function
+
+    key, resource = function(template, "run.sh")
+    return key, resource["Properties"]
 
 
 def stream_method(template: dict[str, Any]) -> dict[str, Any]:

@@ -23,14 +23,7 @@ if str(FUNCTION_DIR) not in sys.path:
     sys.path.insert(0, str(FUNCTION_DIR))
 
 from genai_core import errors  # noqa: E402
-from genai_core.bedrock import (  # noqa: E402
-    CONNECTION_FAILED,
-    CREDENTIALS_FAILED,
-    OTHER_FAILURE,
-    READ_TIMEOUT,
-    STREAM_ERRORS,
-    UPSTREAM_ERRORS,
-)
+from genai_core.bedrock import FAULTS  # noqa: E402
 from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog  # noqa: E402
 from tools.generated import write_or_check  # noqa: E402
 
@@ -64,14 +57,7 @@ def _function_errors() -> dict[int, set[str]]:
         errors.ApiError,
     ):
         by_status[error_class.status].add(error_class.code)
-    for status, code, _ in [
-        *UPSTREAM_ERRORS.values(),
-        *STREAM_ERRORS.values(),
-        READ_TIMEOUT,
-        CONNECTION_FAILED,
-        OTHER_FAILURE,
-        CREDENTIALS_FAILED,
-    ]:
+    for status, code, _ in FAULTS:
         by_status[status].add(code)
     return by_status
 

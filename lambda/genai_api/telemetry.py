@@ -23,14 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from genai_core.bedrock import (
-    CONNECTION_FAILED,
-    CREDENTIALS_FAILED,
-    OTHER_FAILURE,
-    READ_TIMEOUT,
-    STREAM_ERRORS,
-    UPSTREAM_ERRORS,
-)
+from genai_core.bedrock import FAULTS
 from genai_core.catalog import UseCase
 from genai_core.errors import ApiError, GuardrailIntervened, ModelOutputInvalid, Throttled
 from genai_core.service import Result
@@ -39,10 +32,7 @@ if TYPE_CHECKING:  # the streaming module is the streaming function's, not loade
     from genai_core.streaming import StreamSummary
 
 # Errors met at Bedrock or in the model's answer, by our stable error code (the README's error tables).
-MODEL_ERROR_CODES = frozenset(
-    [code for _, code, _ in [*UPSTREAM_ERRORS.values(), *STREAM_ERRORS.values()]]
-    + [READ_TIMEOUT[1], CONNECTION_FAILED[1], OTHER_FAILURE[1], CREDENTIALS_FAILED[1], ModelOutputInvalid.code]
-)
+MODEL_ERROR_CODES = frozenset([code for _, code, _ in FAULTS] + [ModelOutputInvalid.code])
 BEDROCK_SUBSEGMENT = "## bedrock.converse"
 
 

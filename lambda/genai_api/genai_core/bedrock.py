@@ -100,6 +100,15 @@ CREDENTIAL_ERROR_CODES = frozenset(
 READ_TIMEOUT = (504, "model_timeout", "The model took too long to answer.")
 CONNECTION_FAILED = (503, "upstream_unavailable", "Amazon Bedrock could not be reached; retry later.")
 OTHER_FAILURE = (502, "upstream_error", "Amazon Bedrock failed to process the request.")
+# Every (status, code, message) that the fault map can give a caller.
+FAULTS = (
+    *UPSTREAM_ERRORS.values(),
+    *STREAM_ERRORS.values(),
+    READ_TIMEOUT,
+    CONNECTION_FAILED,
+    OTHER_FAILURE,
+    CREDENTIALS_FAILED,
+)
 MAX_UPSTREAM_DETAIL = 300
 
 
