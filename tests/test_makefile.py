@@ -120,7 +120,8 @@ def test_a_python_older_than_3_11_is_refused_before_pip_runs(tmp_path, old_pytho
 
     assert result.returncode != 0
     assert (
-        f"make: Python 3.11 or newer is needed to create {venv}; PYTHON={old_python} is Python 3.10.12." in result.stderr
+        f"make: Python 3.11 or newer is needed to create {venv}; PYTHON={old_python} is Python 3.10.12."
+        in result.stderr
     )
     assert not venv.exists()  # nothing created, nothing installed
     assert "ruff" not in result.stdout + result.stderr  # lint never ran
@@ -152,7 +153,9 @@ def test_a_virtualenv_of_an_old_python_is_rebuilt_by_a_good_one(tmp_path, old_py
     )
 
     assert result.returncode == 0, result.stderr
-    assert f"make: {venv} is stale (it was made by Python 3.10; 3.11 or newer is needed): rebuilding it" in result.stderr
+    assert (
+        f"make: {venv} is stale (it was made by Python 3.10; 3.11 or newer is needed): rebuilding it" in result.stderr
+    )
     version = subprocess.run([str(venv / "bin" / "python"), "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.strip() == f"Python {sys.version.split()[0]}"
     assert (venv / ".installed").stat().st_mtime >= requirements.stat().st_mtime
