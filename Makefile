@@ -29,7 +29,8 @@
 #   CDK_ARGS="-c key=value ..."   context for synth, deploy, diff and destroy (e.g. CDK_ARGS="-c authMode=api-key")
 #   REVIEW_ARGS="-c key=value"    the context that make review reviews
 #   PYTHON=python3.12             the Python (3.11 or newer) that creates the virtualenvs
-# One request to the API, deployed or local: .venv/bin/python -m tools.client <family>/<task>|use-cases [--local]
+# Not a target, one request to the API (deployed: SigV4, or the stack's API key in authMode=api-key; --local: make local):
+#   .venv/bin/python -m tools.client <family>/<task>|use-cases [--local] [--stream] [--api-key KEY]
 
 PYTHON ?= python3
 VENV := .venv
