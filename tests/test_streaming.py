@@ -425,11 +425,10 @@ def test_only_text_tasks_can_stream(tmp_path: Path):
         load_catalog(tmp_path)
 
 
-def test_chat_is_the_streaming_task_and_discovery_says_so(app):
-    streaming = {use_case.id: use_case.stream_path for use_case in app.catalog if use_case.streaming}
-
-    assert streaming == {"customer-experience/chat": STREAM}
-    assert app.catalog.get("customer-experience/chat").public()["streamPath"] == STREAM
+def test_discovery_gives_the_stream_path_of_every_streaming_task_and_only_theirs(app):
+    assert app.catalog.get("customer-experience/chat").stream_path == STREAM  # the task these tests stream
+    for use_case in app.catalog:
+        assert use_case.public().get("streamPath") == (f"{use_case.path}/stream" if use_case.streaming else None)
 
 
 # --- the template -----------------------------------------------------------------------------------------------------
