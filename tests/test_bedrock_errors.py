@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import pytest
@@ -16,12 +15,12 @@ from botocore.exceptions import (
 )
 
 from genai_core.bedrock import UPSTREAM_ERRORS
-from tests.support import ROOT
 
 CHAT = "/customer-experience/chat"
 BODY = {"messages": [{"role": "user", "content": "Hello"}]}
 
-# The documented contract (README "Errors" table): Bedrock error -> (status, code).
+# The documented contract (docs/api.md, "Errors met at Bedrock"; tests/test_docs.py checks the page against
+# UPSTREAM_ERRORS): Bedrock error -> (status, code).
 DOCUMENTED = {
     "ThrottlingException": (429, "throttled"),
     "ModelTimeoutException": (504, "model_timeout"),
@@ -128,16 +127,6 @@ def test_rejected_credentials_are_the_functions_problem_not_the_models(call, bed
         "code": "bedrock_credentials_error",
         "message": "The function has no valid AWS credentials to call Amazon Bedrock.",
     }
-
-
-def test_the_readme_documents_every_mapped_error():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    rows = {
-        match.group(1): (int(match.group(2)), match.group(3))
-        for match in re.finditer(r"^\|\s*`(\w+)`\s*\|\s*(\d{3})\s*\|\s*`(\w+)`", readme, flags=re.MULTILINE)
-    }
-    for name, documented in DOCUMENTED.items():
-        assert rows.get(name) == documented, f"README's error table is missing or wrong for {name}"
 
 
 def test_upstream_failures_are_logged_by_name_only(call, bedrock, logs):
