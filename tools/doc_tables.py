@@ -139,6 +139,32 @@ def _field(name: str, schema: Mapping[str, Any]) -> str:
     return text
 
 
+def _shape(schema: Any) -> str:
+    """A reader's sketch of an answer's JSON: its properties, the literal choices of a string, the items of a list,
+    the range of a number. A value that a directive sets per request is shown by its name only."""
+    if not isinstance(schema, Mapping):
+        return "..."
+    if "$if" in schema:  # the shape when the request has the named input
+        return _shape(schema.get("then"))
+    enum = schema.get("enum")
+    if isinstance(enum, list) and all(isinstance(value, str) for value in enum):
+        return "\\|".join(f'"{value}"' for value in enum)
+    kind = schema.get("type")
+    if kind == "object" and isinstance(schema.get("properties"), Mapping):
+        parts = []
+        for name, value in schema["properties"].items():
+            inner = _shape(value)
+            parts.append(f'"{name}"' if inner == "..." else f'"{name}": {inner}')
+        return "{" + ", ".join(parts) + "}"
+    if kind == "array":
+        items = _shape(schema.get("items"))
+        return f"[{items}]" if items != "..." else "[...]"
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if kind == "number" and isinstance(low, (int, float)) and isinstance(high, (int, float)):
+        return f"{low}..{high}"
+    return "..."
+
+
 def _output(use_case: UseCase) -> str:
     if "text" in use_case.output:
         return f'`{{"{use_case.output["text"]}"}}`'
@@ -146,7 +172,7 @@ def _output(use_case: UseCase) -> str:
     directive = directive_of(schema)
     if directive is not None:
         return f"an object valid against the request's `{schema[directive]}`"
-    return "`{" + ", ".join(f'"{name}"' for name in schema.get("properties", {})) + "}`"
+    return f"`{_shape(schema)}`"
 
 
 def requests_en(catalog: Catalog) -> str:
