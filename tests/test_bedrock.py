@@ -66,6 +66,11 @@ DOCUMENTED = {
 }
 
 
+def reject(stubber: Any, code: str, message: str = "upstream said no", status: int = 400) -> None:
+    """Queue Bedrock's error answer to the next Converse call (the code and message as Bedrock sends them)."""
+    stubber.add_client_error("converse", service_error_code=code, service_message=message, http_status_code=status)
+
+
 # --- the map is complete -----------------------------------------------------------------------------------------
 
 
@@ -88,12 +93,7 @@ def test_the_client_knows_every_shape_as_an_error_class(handler):
 
 @pytest.mark.parametrize("bedrock_code", sorted(SHAPES))
 def test_every_bedrock_error_gets_its_documented_status_and_code(call, bedrock, bedrock_code):
-    bedrock.add_client_error(
-        "converse",
-        service_error_code=bedrock_code,
-        service_message="upstream said no",
-        http_status_code=SHAPES[bedrock_code]["error"]["httpStatusCode"],
-    )
+    reject(bedrock, bedrock_code, "upstream said no", SHAPES[bedrock_code]["error"]["httpStatusCode"])
 
     response = call(CHAT, BODY)
 
@@ -105,12 +105,7 @@ def test_every_bedrock_error_gets_its_documented_status_and_code(call, bedrock, 
 
 
 def test_a_service_quota_is_a_429_without_a_short_retry_after(call, bedrock):
-    bedrock.add_client_error(
-        "converse",
-        service_error_code="ServiceQuotaExceededException",
-        service_message="Your account has exceeded the service quota for this model.",
-        http_status_code=400,
-    )
+    reject(bedrock, "ServiceQuotaExceededException", "Your account has exceeded the service quota for this model.")
 
     response = call(CHAT, BODY)
 
@@ -119,12 +114,7 @@ def test_a_service_quota_is_a_429_without_a_short_retry_after(call, bedrock):
 
 
 def test_a_daily_token_quota_has_its_own_code_and_no_retry_after(call, bedrock):
-    bedrock.add_client_error(
-        "converse",
-        service_error_code="ThrottlingException",
-        service_message="Too many tokens per day, please wait before trying again.",
-        http_status_code=429,
-    )
+    reject(bedrock, "ThrottlingException", "Too many tokens per day, please wait before trying again.", 429)
 
     response = call(CHAT, BODY)
 
@@ -143,9 +133,7 @@ def test_a_daily_token_quota_has_its_own_code_and_no_retry_after(call, bedrock):
     ],
 )
 def test_a_per_minute_throttle_tells_the_caller_to_retry_soon(call, bedrock, message):
-    bedrock.add_client_error(
-        "converse", service_error_code="ThrottlingException", service_message=message, http_status_code=429
-    )
+    reject(bedrock, "ThrottlingException", message, 429)
 
     response = call(CHAT, BODY)
 
@@ -193,9 +181,7 @@ CALLER_CAUSED = [
 
 @pytest.mark.parametrize("message", DEPLOYMENT_CAUSED)
 def test_a_validation_error_the_deployment_causes_is_a_502_that_does_not_blame_the_request(call, bedrock, message):
-    bedrock.add_client_error(
-        "converse", service_error_code="ValidationException", service_message=message, http_status_code=400
-    )
+    reject(bedrock, "ValidationException", message)
 
     response = call(CHAT, BODY)
 
@@ -207,9 +193,7 @@ def test_a_validation_error_the_deployment_causes_is_a_502_that_does_not_blame_t
 
 @pytest.mark.parametrize("message", CALLER_CAUSED)
 def test_a_validation_error_the_caller_causes_is_a_400_with_bedrocks_reason(call, bedrock, message):
-    bedrock.add_client_error(
-        "converse", service_error_code="ValidationException", service_message=message, http_status_code=400
-    )
+    reject(bedrock, "ValidationException", message)
 
     response = call(CHAT, BODY)
 
@@ -227,12 +211,7 @@ def test_bedrocks_reason_is_kept_short():
 
 
 def test_a_deployment_fault_is_logged_as_an_error_and_counted_as_a_model_error(call, bedrock, logs, emf):
-    bedrock.add_client_error(
-        "converse",
-        service_error_code="ValidationException",
-        service_message="This model doesn't support tool use.",
-        http_status_code=400,
-    )
+    reject(bedrock, "ValidationException", "This model doesn't support tool use.")
 
     call(CHAT, BODY)
 
@@ -329,12 +308,7 @@ def test_credentials_botocore_cannot_get_are_the_functions_problem(call, handler
 
 @pytest.mark.parametrize("code", sorted(CREDENTIAL_ERROR_CODES))
 def test_rejected_credentials_are_the_functions_problem_not_the_models(call, bedrock, code):
-    bedrock.add_client_error(
-        "converse",
-        service_error_code=code,
-        service_message="The security token included in the request is invalid.",
-        http_status_code=403,
-    )
+    reject(bedrock, code, "The security token included in the request is invalid.", 403)
 
     response = call(CHAT, BODY)
 
@@ -369,7 +343,7 @@ def test_make_local_reads_the_one_list_of_credential_errors():
 
 
 def test_an_unknown_bedrock_error_is_a_502(call, bedrock):
-    bedrock.add_client_error("converse", service_error_code="SomethingNewException", http_status_code=500)
+    reject(bedrock, "SomethingNewException", status=500)
 
     response = call(CHAT, BODY)
 
@@ -377,9 +351,7 @@ def test_an_unknown_bedrock_error_is_a_502(call, bedrock):
 
 
 def test_upstream_failures_are_logged_by_name_only(call, bedrock, logs):
-    bedrock.add_client_error(
-        "converse", service_error_code="AccessDeniedException", service_message="secret-ish detail"
-    )
+    reject(bedrock, "AccessDeniedException", "secret-ish detail", 403)
 
     call(CHAT, {"messages": [{"role": "user", "content": "PROMPT-MARKER-42"}]})
 

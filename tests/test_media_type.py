@@ -4,22 +4,22 @@
 from __future__ import annotations
 
 import http.client
-import io
 import json
-import os
-import threading
-from collections.abc import Iterator
 from typing import Any
 
-import botocore.session
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from genai_core.errors import UnsupportedMediaType
 from media_type import JSON, check_content_types, header_values, media_type
+from tests import test_local_api, test_streaming
 from tests.support import ROOT, FakeLambdaContext, api_event, converse_text_response
 
+# Fixtures of the modules that test those servers: the streaming function's module, its fake ConverseStream and
+# its server on an ephemeral port; make local on an ephemeral port.
+app, bedrock_stream, server = test_streaming.app, test_streaming.bedrock_stream, test_streaming.server
+serve = test_local_api.serve
 EXAMPLES = ROOT / "examples"
 ACCEPTED = [
     "application/json",
@@ -189,62 +189,30 @@ def example_chat() -> Any:
 # --- the streaming function -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def stream_app() -> Any:
-    import stream_app
-
-    return stream_app
-
-
-@pytest.fixture
-def no_stream_calls(stream_app: Any, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = []
-
-    def converse_stream(**request: Any) -> dict[str, Any]:
-        calls.append(request)
-        return {"stream": iter([])}
-
-    monkeypatch.setattr(stream_app.bedrock_client, "converse_stream", converse_stream)
-    return calls
-
-
-def test_every_route_of_the_streaming_adapter_refuses_a_non_json_body_before_bedrock(stream_app, no_stream_calls):
-    for path, use_case in stream_app.ROUTES.items():
+def test_every_route_of_the_streaming_adapter_refuses_a_non_json_body_before_bedrock(app, bedrock_stream):
+    for path, use_case in app.ROUTES.items():
         raw = json.dumps(example(use_case)).encode()
-        response = stream_app.handle("POST", path, raw, content_types=["text/plain; charset=utf-8"])
+        response = app.handle("POST", path, raw, content_types=["text/plain; charset=utf-8"])
 
         assert (response.status, response.streamed) == (415, False), path
         assert json.loads(b"".join(response.chunks))["error"]["code"] == "unsupported_media_type"
-    assert no_stream_calls == []
+    assert bedrock_stream.requests == []
 
 
 @pytest.mark.parametrize("content_types", [[], ["application/json"], ["application/json; charset=utf-8"]])
-def test_the_streaming_adapter_accepts_json_or_no_content_type(stream_app, no_stream_calls, content_types):
-    (path,) = list(stream_app.ROUTES)[:1]
-    response = stream_app.handle("POST", path, json.dumps(example_chat()).encode(), content_types=content_types)
+def test_the_streaming_adapter_accepts_json_or_no_content_type(app, bedrock_stream, content_types):
+    (path,) = list(app.ROUTES)[:1]
+    response = app.handle("POST", path, json.dumps(example_chat()).encode(), content_types=content_types)
 
     b"".join(response.chunks)  # run the stream to its end (it flushes its metrics)
 
-    assert response.status == 200 and len(no_stream_calls) == 1
-
-
-@pytest.fixture
-def stream_server_port(stream_app: Any) -> Iterator[int]:
-    import stream_server
-
-    httpd = stream_server.ThreadingHTTPServer(("127.0.0.1", 0), stream_server.StreamRequestHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    assert response.status == 200 and len(bedrock_stream.requests) == 1
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
-def test_the_streaming_functions_server_passes_the_content_type_on(stream_server_port, stream_app, no_stream_calls):
-    (path,) = list(stream_app.ROUTES)[:1]
-    connection = http.client.HTTPConnection("127.0.0.1", stream_server_port, timeout=5)
+def test_the_streaming_functions_server_passes_the_content_type_on(server, app, bedrock_stream):
+    (path,) = list(app.ROUTES)[:1]
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=5)
     connection.request("POST", path, body=json.dumps(example_chat()), headers={"Content-Type": "text/plain"})
     response = connection.getresponse()
 
@@ -256,25 +224,10 @@ def test_the_streaming_functions_server_passes_the_content_type_on(stream_server
 # --- make local -----------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def local_port(handler: Any) -> Iterator[tuple[int, Any]]:
-    from tools import local_api
-
-    server, function = local_api.start(
-        0, environ=dict(os.environ), session=botocore.session.Session(), check=False, out=io.StringIO(), quiet=True
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server.server_address[1], server.RequestHandlerClass.api  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
-    function.close()
-    thread.join(timeout=5)
-
-
 @pytest.mark.allow_hosts(["127.0.0.1"])
-def test_make_local_refuses_a_non_json_body_on_every_post_route(local_port, bedrock, no_stream_calls):
-    port, api = local_port
+def test_make_local_refuses_a_non_json_body_on_every_post_route(serve, bedrock, bedrock_stream):
+    local = serve()
+    port, api = local.port, local.api
     posts = [path for path in api.routes if path != "/use-cases"]
     assert any(path.endswith("/stream") for path in posts)
     for path in posts:
