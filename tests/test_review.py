@@ -107,7 +107,7 @@ def test_the_report_gives_the_authorization_model_validator_and_throttling_of_ev
     for route in catalog:
         for path in (route.path, route.stream_path) if route.streaming else (route.path,):
             row = rows[("POST", path)]
-            assert unquote(row[3]) == f"{model_name(route)} (application/json)"
+            assert unquote(row[3]) == f"{model_name(route)} ($default), {model_name(route)} (application/json)"
             assert row[4] == "body + parameters"
     assert rows[("GET", DISCOVERY_PATH)][3] == "— (no body)"
     assert "authorization: AWS_IAM on 13." in report
