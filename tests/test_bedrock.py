@@ -48,8 +48,8 @@ def exception_shapes() -> dict[str, dict[str, Any]]:
 
 SHAPES = exception_shapes()
 
-# The documented contract (README's "Bedrock faults" table): Bedrock error code -> (status, code), for a message
-# that no MESSAGE_RULES refines. A decision, pinned here and in the README.
+# The documented contract (docs/api.md, "Errors met at Bedrock"): Bedrock error code -> (status, code), for a
+# message that no MESSAGE_RULES refines. A decision, pinned here and in docs/api.md.
 DOCUMENTED = {
     "ThrottlingException": (429, "throttled"),
     "ServiceQuotaExceededException": (429, "quota_exceeded"),
@@ -362,12 +362,12 @@ def test_upstream_failures_are_logged_by_name_only(call, bedrock, logs):
     assert "PROMPT-MARKER-42" not in logged and "secret-ish detail" not in logged
 
 
-# --- the README documents every status and code the function returns ----------------------------------------------
+# --- docs/api.md documents every status and code the function returns --------------------------------------------
 
 
 def readme_rows() -> list[tuple[str, int, str]]:
-    """Every (first cell, status, code) row of the README's error tables: ``| cause | 400 | `code` |``."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    """Every (first cell, status, code) row of docs/api.md's error tables: ``| cause | 400 | `code` |``."""
+    readme = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
     pattern = r"^\|\s*(.+?)\s*\|\s*(\d{3})\s*\|\s*`(\w+)`\s*\|\s*$"
     return [(m.group(1), int(m.group(2)), m.group(3)) for m in re.finditer(pattern, readme, flags=re.MULTILINE)]
 
@@ -376,7 +376,7 @@ def test_the_readme_documents_every_bedrock_error_by_name():
     rows = {cause.strip("`"): (status, code) for cause, status, code in readme_rows() if re.fullmatch(r"`\w+`", cause)}
 
     for name, documented in DOCUMENTED.items():
-        assert rows.get(name) == documented, f"README's Bedrock table is missing or wrong for {name}"
+        assert rows.get(name) == documented, f"docs/api.md's Bedrock table is missing or wrong for {name}"
 
 
 def test_the_readme_documents_every_status_and_code_the_function_returns():
@@ -388,4 +388,4 @@ def test_the_readme_documents_every_status_and_code_the_function_returns():
         if isinstance(error, type) and issubclass(error, errors.ApiError) and error is not errors.BadRequest
     }
 
-    assert returned <= documented, f"not in the README's error tables: {sorted(returned - documented)}"
+    assert returned <= documented, f"not in docs/api.md's error tables: {sorted(returned - documented)}"
