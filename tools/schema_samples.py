@@ -10,8 +10,16 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Iterator
 from typing import Any
+
+from stacks.catalog import FUNCTION_DIR
+
+if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda runtime sees them
+    sys.path.insert(0, str(FUNCTION_DIR))
+
+from genai_core.schema import canonical
 
 # The order in which an untyped schema's values are tried: an object first (its properties say what it holds).
 _ANY_TYPE = ("object", "string", "number", "boolean", "null", "array")
@@ -36,8 +44,8 @@ def samples(schema: dict[str, Any], count: int, *, text: str = "x", min_items: i
 
 
 def _values(schema: dict[str, Any], count: int, text: str, min_items: int) -> Iterator[Any]:
-    if "enum" in schema:
-        yield from schema["enum"]
+    if "enum" in schema:  # as ints where they are integral: 2 is valid wherever 2.0 is, and for "integer" too
+        yield from (canonical(value) for value in schema["enum"])
         return
     declared = schema.get("type", _ANY_TYPE)
     kinds = [declared] if isinstance(declared, str) else list(declared)

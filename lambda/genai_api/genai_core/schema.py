@@ -92,22 +92,24 @@ def _describe(path: str) -> str:
     return path or "the body"
 
 
-def _canonical(value: Any) -> Any:
-    """``value`` with every integral float made an int, so that JSON Schema's equality (``1 == 1.0``) holds."""
+def canonical(value: Any) -> Any:
+    """``value`` with every integral float made an int: the member of its class of equal values (JSON Schema's
+    equality: ``1 == 1.0``) that every keyword accepts whenever it accepts any member (only ``integer`` tells them
+    apart, and it takes the int)."""
     kind = type(value)
     if kind is float:
         return int(value) if value.is_integer() else value
     if kind is list:
-        return [_canonical(item) for item in value]
+        return [canonical(item) for item in value]
     if kind is dict:
-        return {key: _canonical(item) for key, item in value.items()}
+        return {key: canonical(item) for key, item in value.items()}
     return value
 
 
 def equality_key(value: Any) -> str:
     """A key that two JSON values share exactly when JSON Schema calls them equal (``enum``, ``uniqueItems``):
     ``1`` and ``1.0`` are equal, ``true`` and ``1`` are not, and objects are compared whatever their key order."""
-    return json.dumps(_canonical(value), sort_keys=True, ensure_ascii=False)
+    return json.dumps(canonical(value), sort_keys=True, ensure_ascii=False)
 
 
 Check = Callable[[Any, str], "str | None"]
@@ -437,8 +439,8 @@ def _doubles_between(low: float, high: float) -> int:
 class _Analysis:
     """The counts of one schema's nodes, each computed once (a node is met again as a parent's item)."""
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
-        self.cap = max([2, *(node.get("minItems", 0) for node in _nodes(schema))])
+    def __init__(self, schema: Mapping[str, Any], cap: int = 2) -> None:
+        self.cap = max([cap, *(node.get("minItems", 0) for node in _nodes(schema))])
         self.counts: dict[int, tuple[int, str]] = {}
 
     def count(self, node: Mapping[str, Any]) -> int:
@@ -454,7 +456,7 @@ class _Analysis:
     def _count(self, node: Mapping[str, Any]) -> tuple[int, str]:
         if "enum" in node:
             check = compile_schema({key: value for key, value in node.items() if key != "enum"})
-            valid = [value for value in node["enum"] if check(value, "") is None]
+            valid = [value for value in node["enum"] if check(canonical(value), "") is None]
             return min(len(valid), self.cap), "none of its enum values satisfies its other keywords"
         declared = node.get("type", sorted(TYPES))
         names = [declared] if isinstance(declared, str) else list(declared)
@@ -556,6 +558,14 @@ class _Analysis:
         return _capped_sum((_capped_power(choices, n, self.cap) for n in _lengths(low, high)), self.cap), ""
 
 
+def count_values(schema: Mapping[str, Any], cap: int) -> int:
+    """How many distinct JSON values ``schema`` (a schema that ``schema_error`` accepts) is valid for, counted up
+    to ``cap`` (a lower bound where exact counting would not pay: numbers between two bounds count as the larger
+    of the integers and the doubles between them)."""
+    analysis = _Analysis(schema, cap)
+    return min(analysis.count(schema), cap)
+
+
 def satisfiable(schema: Mapping[str, Any]) -> bool:
     """Whether some JSON value is valid against ``schema`` (a schema that ``schema_error`` accepts)."""
     return _Analysis(schema).count(schema) > 0
@@ -580,7 +590,7 @@ def _first_unsatisfiable(analysis: _Analysis, node: Mapping[str, Any], path: str
     if "enum" in node:
         check = compile_schema({key: value for key, value in node.items() if key != "enum"})
         for index, value in enumerate(node["enum"]):
-            error = check(value, f"{path}.enum[{index}]")
+            error = check(canonical(value), f"{path}.enum[{index}]")
             if error:
                 return f"{error} (each enum value must satisfy the other keywords of its schema)"
     found, reason = analysis.counted(node)
