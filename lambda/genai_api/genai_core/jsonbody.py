@@ -113,7 +113,8 @@ def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int 
         raise ValidationFailed(
             f"The request body must be a JSON object, not {_JSON_NAMES.get(type(value), 'a value')}."
         )
-    if _depth_exceeds(value, max_depth):
+    # A value cannot nest deeper than it has brackets: most bodies skip the walk (two scans in C).
+    if raw.count(b"[") + raw.count(b"{") > max_depth and _depth_exceeds(value, max_depth):
         raise _too_deep(max_depth)
     try:
         # JSON escapes can spell lone surrogates (\ud800) that no UTF-8 encoder (or Bedrock) accepts.

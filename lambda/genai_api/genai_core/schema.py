@@ -358,21 +358,31 @@ def object_schema_error(schema: Any, path: str) -> str | None:
 # Code points a JSON string can hold once parsed: all of Unicode but the lone surrogates (jsonbody refuses those).
 _STRING_ALPHABET = 0x110000 - 0x800
 _MAX_DOUBLE = sys.float_info.max
+_ALL_TYPES = sorted(TYPES)
 
 
-def _subschemas(node: Mapping[str, Any], path: str) -> Iterator[tuple[Mapping[str, Any], str]]:
+Step = tuple[str, "str | None"]  # ("properties", name), ("additionalProperties", None) or ("items", None)
+
+
+def _subschemas(node: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], Step]]:
     for name, sub in node.get("properties", {}).items():
-        yield sub, _join(f"{path}.properties", name)
-    if isinstance(node.get("additionalProperties"), Mapping):
-        yield node["additionalProperties"], f"{path}.additionalProperties"
-    if isinstance(node.get("items"), Mapping):
-        yield node["items"], f"{path}.items"
+        yield sub, ("properties", name)
+    for keyword in ("additionalProperties", "items"):
+        sub = node.get(keyword)
+        if type(sub) is dict:
+            yield sub, (keyword, None)
 
 
 def _nodes(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     yield node
-    for sub, _ in _subschemas(node, ""):
+    for sub, _ in _subschemas(node):
         yield from _nodes(sub)
+
+
+def _path(base: str, steps: list[Step]) -> str:
+    for keyword, name in steps:
+        base = f"{base}.{keyword}" if name is None else _join(f"{base}.{keyword}", name)
+    return base
 
 
 def _capped_power(base: int, exponent: int, cap: int) -> int:
@@ -442,6 +452,8 @@ class _Analysis:
     def __init__(self, schema: Mapping[str, Any], cap: int = 2) -> None:
         self.cap = max([cap, *(node.get("minItems", 0) for node in _nodes(schema))])
         self.counts: dict[int, tuple[int, str]] = {}
+        # For a node with an enum: its check without the enum, and the index of its first value that breaks it.
+        self.enums: dict[int, tuple[Check, int | None]] = {}
 
     def count(self, node: Mapping[str, Any]) -> int:
         return self.counted(node)[0]
@@ -456,15 +468,26 @@ class _Analysis:
     def _count(self, node: Mapping[str, Any]) -> tuple[int, str]:
         if "enum" in node:
             check = compile_schema({key: value for key, value in node.items() if key != "enum"})
-            valid = [value for value in node["enum"] if check(canonical(value), "") is None]
-            return min(len(valid), self.cap), "none of its enum values satisfies its other keywords"
-        declared = node.get("type", sorted(TYPES))
+            broken = [index for index, value in enumerate(node["enum"]) if check(canonical(value), "") is not None]
+            self.enums[id(node)] = (check, broken[0] if broken else None)
+            valid = len(node["enum"]) - len(broken)
+            return min(valid, self.cap), "none of its enum values satisfies its other keywords"
+        declared = node.get("type", _ALL_TYPES)
         names = [declared] if isinstance(declared, str) else list(declared)
         if "number" in names and "integer" in names:
             names.remove("integer")  # every integer is a number: count it once
+        counters = {
+            "null": self._null,
+            "boolean": self._boolean,
+            "string": self._string,
+            "integer": self._integer,
+            "number": self._number,
+            "object": self._object,
+            "array": self._array,
+        }
         total, reasons = 0, []
         for name in names:
-            found, reason = getattr(self, f"_{name}")(node)
+            found, reason = counters[name](node)
             total += found
             if not found:
                 reasons.append(reason)
@@ -510,7 +533,7 @@ class _Analysis:
         properties: Mapping[str, Any] = node.get("properties", {})
         required = node.get("required", [])
         additional = node.get("additionalProperties", True)
-        closed = additional is False or (isinstance(additional, Mapping) and not self.count(additional))
+        closed = additional is False or (isinstance(additional, dict) and not self.count(additional))
         for name in required:
             if name in properties:
                 if not self.count(properties[name]):
@@ -539,7 +562,7 @@ class _Analysis:
         if high is not None and low > high:
             return 0, f"minItems {low} is greater than maxItems {high}"
         items = node.get("items")
-        choices = self.count(items) if isinstance(items, Mapping) else self.cap
+        choices = self.count(items) if isinstance(items, dict) else self.cap
         if not choices:
             if low == 0:
                 return 1, ""  # the empty array
@@ -578,22 +601,23 @@ def satisfiability_error(schema: Mapping[str, Any], path: str = "schema") -> str
     be empty, when no value satisfies them, are a mistake in the schema that would steer the model to an answer
     that is then refused. Parts are checked innermost first, so the message names the cause. Enum values must each
     satisfy the other keywords of their node."""
-    analysis = _Analysis(schema)
-    return _first_unsatisfiable(analysis, schema, path)
+    return _first_unsatisfiable(_Analysis(schema), schema, path, [])
 
 
-def _first_unsatisfiable(analysis: _Analysis, node: Mapping[str, Any], path: str) -> str | None:
-    for sub, sub_path in _subschemas(node, path):
-        error = _first_unsatisfiable(analysis, sub, sub_path)
+def _first_unsatisfiable(analysis: _Analysis, node: Mapping[str, Any], base: str, steps: list[Step]) -> str | None:
+    for sub, step in _subschemas(node):
+        steps.append(step)
+        error = _first_unsatisfiable(analysis, sub, base, steps)
+        steps.pop()
         if error:
             return error
-    if "enum" in node:
-        check = compile_schema({key: value for key, value in node.items() if key != "enum"})
-        for index, value in enumerate(node["enum"]):
-            error = check(canonical(value), f"{path}.enum[{index}]")
-            if error:
-                return f"{error} (each enum value must satisfy the other keywords of its schema)"
     found, reason = analysis.counted(node)
+    if "enum" in node:
+        check, broken = analysis.enums[id(node)]
+        if broken is not None:
+            at = f"{_path(base, steps)}.enum[{broken}]"
+            error = check(canonical(node["enum"][broken]), at)
+            return f"{error} (each enum value must satisfy the other keywords of its schema)"
     if not found:
-        return f"{path} can never be satisfied: {reason}"
+        return f"{_path(base, steps)} can never be satisfied: {reason}"
     return None
