@@ -12,7 +12,9 @@ generated schemas of the subset and instances, on which both must agree.
 Supported keywords: type, properties, required, additionalProperties, items (one schema, not the tuple form), enum,
 minLength, maxLength, minimum, maximum, minItems, maxItems, uniqueItems; annotations title, description, format,
 default, examples and $schema are accepted and ignored. ``pattern`` is deliberately absent: a caller-supplied
-regular expression is a denial-of-service vector (catastrophic backtracking).
+regular expression is a denial-of-service vector (catastrophic backtracking). ``schema_error`` accepts only valid
+Draft 4 schemas, and refuses two things Draft 4 allows: a keyword outside the subset (Draft 4 ignores unknown
+keywords, so a misspelt or unsupported constraint would be dropped silently) and the tuple form of ``items``.
 
 Semantics, as Draft 4 defines them (and as the reference agrees):
 - ``integer`` is a number written without a fraction or exponent: ``2`` is an integer, ``2.0`` is not (later
@@ -508,26 +510,24 @@ class _Analysis:
         return _capped_sum((_capped_power(_STRING_ALPHABET, n, self.cap) for n in _lengths(low, high)), self.cap), ""
 
     def _integer(self, node: Mapping[str, Any]) -> tuple[int, str]:
-        low, high = node.get("minimum"), node.get("maximum")
-        if low is None or high is None:
-            return self.cap, ""
-        if low > high:
-            return 0, f"minimum {low} is greater than maximum {high}"
-        found = math.floor(high) - math.ceil(low) + 1
-        if found <= 0:
-            return 0, f"no integer lies between minimum {low} and maximum {high}"
-        return min(found, self.cap), ""
+        return self._range(node, integral=True)
 
     def _number(self, node: Mapping[str, Any]) -> tuple[int, str]:
+        return self._range(node, integral=False)
+
+    def _range(self, node: Mapping[str, Any], *, integral: bool) -> tuple[int, str]:
         low, high = node.get("minimum"), node.get("maximum")
         if low is None or high is None:
             return self.cap, ""
         if low > high:
             return 0, f"minimum {low} is greater than maximum {high}"
-        if low == high:
-            return 1, ""
         integers = max(0, math.floor(high) - math.ceil(low) + 1)
-        return min(max(2, integers, _doubles_between(low, high)), self.cap), ""
+        if integral:
+            if not integers:
+                return 0, f"no integer lies between minimum {low} and maximum {high}"
+            return min(integers, self.cap), ""
+        # Numbers: the bound itself, or at least both bounds, the integers and the doubles between them.
+        return min(1 if low == high else max(2, integers, _doubles_between(low, high)), self.cap), ""
 
     def _object(self, node: Mapping[str, Any]) -> tuple[int, str]:
         properties: Mapping[str, Any] = node.get("properties", {})
