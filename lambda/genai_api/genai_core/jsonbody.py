@@ -19,8 +19,11 @@ values alike) before any other code sees it:
 
 from __future__ import annotations
 
+import array
+import itertools
 import json
 import math
+import re
 import sys
 from typing import Any, NoReturn
 
@@ -65,23 +68,18 @@ def _too_deep(max_depth: int) -> ValidationFailed:
     return ValidationFailed(f"The request body is nested too deeply: at most {max_depth} levels of arrays and objects.")
 
 
-def _depth_exceeds(value: Any, max_depth: int) -> bool:
-    """Whether ``value`` nests arrays and objects more than ``max_depth`` levels deep (``value`` being level 1).
+# The nesting of a JSON text is the running count of its brackets outside strings: every loop below runs in C, so a
+# body of the allowed size costs a few milliseconds at worst, where a walk over the parsed value costs one Python
+# step per container (tens of milliseconds for 100 000 small ones).
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)  # a JSON string, escapes included (possessive: linear)
+_BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 
-    Level by level, without recursion: only the containers of each level are kept for the next one, so the cost
-    is one pass over the value's items."""
-    level = [value]
-    depth = 1
-    while level:
-        if depth > max_depth:
-            return True
-        deeper: list[Any] = []
-        for node in level:
-            children = node.values() if type(node) is dict else node
-            deeper.extend([child for child in children if type(child) is dict or type(child) is list])
-        level = deeper
-        depth += 1
-    return False
+
+def _depth(raw: bytes) -> int:
+    """The levels of arrays and objects in ``raw``, a valid JSON text (the outermost container is level 1)."""
+    steps = _STRING.sub(b"", raw).translate(_BRACKETS, _NOT_BRACKETS)
+    return max(itertools.accumulate(array.array("b", steps)), default=0)
 
 
 def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
@@ -113,8 +111,8 @@ def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int 
         raise ValidationFailed(
             f"The request body must be a JSON object, not {_JSON_NAMES.get(type(value), 'a value')}."
         )
-    # A value cannot nest deeper than it has brackets: most bodies skip the walk (two scans in C).
-    if raw.count(b"[") + raw.count(b"{") > max_depth and _depth_exceeds(value, max_depth):
+    # A value cannot nest deeper than it has brackets: most bodies skip the count (two scans in C).
+    if raw.count(b"[") + raw.count(b"{") > max_depth and _depth(raw) > max_depth:
         raise _too_deep(max_depth)
     try:
         # JSON escapes can spell lone surrogates (\ud800) that no UTF-8 encoder (or Bedrock) accepts.
