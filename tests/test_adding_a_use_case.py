@@ -1,7 +1,8 @@
 """Adding a use case is data: a use-case file, its example request, then `make generate`. Here the recipe is played
 on a copy of the catalog grown by two use cases (a text task and a structured task of the catalog, copied under new
 names), and everything derived from the catalog must grow with it: the stack's routes and methods (cdk-nag still
-clean), the OpenAPI document, the diagram, the review's route table and the smoke test's requests. The rest of the
+clean), the OpenAPI document, the diagram, the docs' generated tables, the review's route table and the smoke test's
+requests. The rest of the
 suite derives its counts and expectations from the catalog the same way, so the recipe needs no test edited; this
 keeps the derived artefacts honest without running the whole suite twice.
 """
@@ -20,7 +21,7 @@ from genai_core.catalog import CATALOG_DIR, load_catalog
 from stacks.catalog import load_routes
 from stacks.config import cdk_json_context
 from tests.support import ROOT
-from tools import diagram, openapi, review, smoke
+from tools import diagram, doc_tables, openapi, review, smoke
 from tools import templates as t
 from tools.assembly import load
 
@@ -128,3 +129,11 @@ def test_the_smoke_test_sends_the_new_examples(grown):
 
     assert {f"/{use_case_id}" for use_case_id in added} <= set(found)
     assert all(found[f"/{use_case_id}"].source.endswith(f"{use_case_id}.json") for use_case_id in added)
+
+
+def test_the_docs_tables_list_the_new_tasks(grown):
+    use_cases, _, added = grown
+    catalog = load_catalog(use_cases)
+
+    for table in doc_tables.TABLES:
+        assert all(f"`POST /{use_case_id}`" in table.render(catalog) for use_case_id in added), table.path

@@ -36,7 +36,11 @@ class StreamRequestHandler(BaseHTTPRequestHandler):
         length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY_BYTES)
         body = self.rfile.read(length) if length else b""
         request_id = stream_app.request_id_from(self.headers.get("x-amzn-request-context"))
-        write_response(self, stream_app.handle(method, urlsplit(self.path).path, body, request_id=request_id))
+        content_types = self.headers.get_all("Content-Type") or []
+        response = stream_app.handle(
+            method, urlsplit(self.path).path, body, request_id=request_id, content_types=content_types
+        )
+        write_response(self, response)
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # stream_app logs one structured line per request; no access log on stderr
