@@ -126,6 +126,7 @@ class Answer:
 
 def answers(data: bytes, methods: tuple[str, ...] = ()) -> list[Answer]:
     """Every HTTP response in ``data``, in order (``methods``: the request methods, for the HEAD answers)."""
+
     class Unclosable(io.BytesIO):
         def close(self) -> None:  # http.client closes the stream after an answer with Connection: close
             pass
