@@ -2,18 +2,22 @@
 handed to the same ``handler.lambda_handler`` the deployed function runs, and its proxy response is written back.
 
     make local                          # http://127.0.0.1:3000 (PORT=8080 make local for another port)
+    make local LOCAL_ARGS=--fake-bedrock   # no AWS account, credentials or network: a fake model answers
     python -m tools.local_api --no-check
 
 The function's environment comes from the same code and configuration as the stack's (``stacks/function_env.py``,
 ``cdk.json``); Bedrock is called with your AWS credentials and region. Without credentials it still starts, says how
 to get them, and failed requests carry a hint (``X-Local-Hint`` header and ``error.hint``). No guardrail unless
-``GUARDRAIL_ID`` (and ``GUARDRAIL_VERSION``, default ``DRAFT``) are set.
+``GUARDRAIL_ID`` (and ``GUARDRAIL_VERSION``, default ``DRAFT``) are set. With ``--fake-bedrock`` the fake model of
+``tools/fake_bedrock.py`` answers at the function's botocore clients (the handler, the core and the fault map run
+unchanged), no credentials are looked for, and every response carries ``X-Fake-Bedrock: true``.
 
 Structure: ``build_event`` (pure: an HTTP request -> the proxy event), a dispatcher (``LocalApi.routes``: path ->
-callable returning an ``HttpResponse``; every path of the function goes to ``LambdaRoute``, and every streaming path
+callable returning an ``HttpResponse``; every path of the function goes to ``LambdaRoute``, every streaming path
 (``POST /customer-experience/chat/stream``) to ``StreamRoute``, which calls the streaming function's adapter,
-``stream_app.handle``, and writes its Server-Sent Events as they come), ``http_io.write_response`` (a whole body, or
-a chunked one flushed chunk by chunk), and ``main``.
+``stream_app.handle``, and writes its Server-Sent Events as they come; any other path gets a 404 listing them all),
+the HTTP layer (``RequestHandler``: the streaming function's strict framing, limits, timeouts and JSON refusals from
+``http_io.JsonHttpHandler``, with API Gateway's 10 MB limit), and ``main``.
 """
 
 from __future__ import annotations
