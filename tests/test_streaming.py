@@ -581,6 +581,38 @@ def test_the_server_answers_errors_with_a_json_body_and_a_length(server, bedrock
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_request_the_server_refuses_leaves_one_structured_line_and_nothing_on_stderr(server, logs, capsys):
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as client:
+        client.sendall(b"POST %s HTTP/1.1\r\nContent-Length: abc\r\n\r\n{}" % STREAM.encode())
+        answer = b""
+        while data := client.recv(65536):
+            answer += data
+
+    assert answer.startswith(b"HTTP/1.1 400 ") and b'"bad_request"' in answer
+    (line,) = logs()
+    assert (line["message"], line["status"], line["error_code"]) == ("request refused", 400, "bad_request")
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_crash_outside_the_adapters_care_is_a_500_envelope_and_one_log_line(app, server, logs, capsys, monkeypatch):
+    def crash(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app, "handle", crash)
+
+    response = request(server, "POST", STREAM, json.dumps(BODY).encode())
+
+    assert (response.status, json.loads(response.read())) == (
+        500,
+        {"error": {"code": "internal_error", "message": "An unexpected error occurred."}},
+    )
+    (line,) = logs()
+    assert (line["message"], line["error_type"]) == ("unexpected error", "RuntimeError")
+    assert "Traceback" not in capsys.readouterr().err  # the traceback is in the structured line, not on stderr
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
 def test_the_server_answers_the_adapters_readiness_check(server):
     response = request(server, "GET", "/healthz")
 
