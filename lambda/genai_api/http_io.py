@@ -16,7 +16,8 @@ own errors in HTML. ``JsonHttpHandler`` adds the rules it lacks, in one place fo
   since nothing after a bad frame can be trusted to start a request. The close lingers (it reads and discards what
   the client is still sending, for a moment) so that the client reads the answer instead of a reset;
 - once a request has begun, every read must arrive within ``read_timeout`` (408, then close); between requests
-  ``idle_timeout`` applies (none by default: the adapter keeps its own idle connections for 4 seconds);
+  ``idle_timeout`` applies (none by default: the adapter keeps its own idle connections for 4 seconds); writing the
+  response has no timeout;
 - a client that goes away while the response is written ends the request quietly: the chunks' iterator is closed
   (the streaming adapter logs one line when that happens), and nothing is printed.
 
@@ -324,6 +325,9 @@ class JsonHttpHandler(BaseHTTPRequestHandler):
             return
         if body is None:
             return  # http.server refused it, through send_error
+        # The read timeout bounds reads only: writing a long stream to a client that reads slowly (backpressure
+        # through the adapter) may block as long as it needs; the function's own timeout bounds it.
+        self.connection.settimeout(None)
         try:
             response = self.respond(body)
         except Exception as error:
