@@ -39,6 +39,8 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, cast
 
+from genai_core.errors import ApiError
+
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 
 MAX_LINE = 65536  # http.server's limit on the request line and on each header line
@@ -88,24 +90,24 @@ def json_response(status: int, body: Mapping[str, Any], headers: Sequence[tuple[
 # --- refusals ---------------------------------------------------------------------------------------------------------
 
 
-class HttpError(Exception):
+class HttpError(ApiError):
     """A request refused at the HTTP layer: answered with the JSON envelope, then the connection is closed."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code, status=status)
 
     def response(self) -> Response:
-        return json_response(self.status, {"error": {"code": self.code, "message": self.message}})
+        return json_response(self.status, self.to_body())
 
 
 def bad_request(message: str) -> HttpError:
     return HttpError(400, "bad_request", message)
 
 
-TIMED_OUT = HttpError(408, "request_timeout", "The request did not arrive in time; send it whole and promptly.")
+def timed_out() -> HttpError:
+    return HttpError(408, "request_timeout", "The request did not arrive in time; send it whole and promptly.")
+
+
 # What http.server refuses by itself, answered in our words (its own messages quote the request back).
 REFUSALS = {
     400: ("bad_request", "The request line or the header block is malformed."),
@@ -333,9 +335,7 @@ class JsonHttpHandler(BaseHTTPRequestHandler):
         except Exception as error:
             self.failed(error)
             self.close_connection = True
-            response = json_response(
-                500, {"error": {"code": "internal_error", "message": "An unexpected error occurred."}}
-            )
+            response = json_response(500, ApiError("An unexpected error occurred.").to_body())
         self._write(response)
 
     def _wait_for_request(self) -> bool:
@@ -366,7 +366,7 @@ class JsonHttpHandler(BaseHTTPRequestHandler):
                 return None
             return read_body(self.rfile, self._framing or self._check_request(), self.limit)
         except TimeoutError:
-            raise TIMED_OUT from None
+            raise timed_out() from None
 
     def _check_request(self) -> Framing:
         check_headers(self.headers)
@@ -391,7 +391,7 @@ class JsonHttpHandler(BaseHTTPRequestHandler):
     def _write(self, response: Response) -> None:
         try:
             write_response(self, response, self.extra_headers)
-        except OSError:  # the client went away (a reset, a broken pipe, a write that timed out)
+        except OSError:  # the client went away (a reset, a broken pipe; a refusal's write that timed out)
             self.close_connection = True
 
     def finish(self) -> None:
