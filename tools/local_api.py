@@ -47,6 +47,7 @@ from stacks.catalog import FUNCTION_DIR
 
 if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda runtime sees them
     sys.path.insert(0, str(FUNCTION_DIR))
+from genai_core import bedrock
 from genai_core.errors import NotFound
 from http_io import BodyLimit, JsonHttpHandler, Server, header_pairs, json_response
 from http_io import Response as HttpResponse  # what a route answers
@@ -93,25 +94,8 @@ FIX_CREDENTIALS = (
     "`aws configure` (access keys), `export AWS_PROFILE=<profile>`, or `aws sso login --profile <profile>` "
     "(then `export AWS_PROFILE=<profile>`)"
 )
-# Bedrock (or botocore) errors that mean the credentials, not the request, are the problem. Botocore raises the
-# first ones before anything is sent; the others are the service's answers to a missing, bad or expired signature.
-CREDENTIAL_ERRORS = frozenset(
-    {
-        "NoCredentialsError",
-        "PartialCredentialsError",
-        "CredentialRetrievalError",
-        "UnauthorizedSSOTokenError",
-        "SSOTokenLoadError",
-        "SSOError",
-        "TokenRetrievalError",
-        "ExpiredTokenException",
-        "ExpiredToken",
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "InvalidClientTokenId",
-        "IncompleteSignatureException",
-    }
-)
+# Bedrock (or botocore) errors that mean the credentials, not the request, are the problem: the function's own list.
+CREDENTIAL_ERRORS = bedrock.CREDENTIAL_ERRORS
 
 
 # --- configuration and the caller's AWS set-up --------------------------------------------------------------------
@@ -480,7 +464,13 @@ class StreamRoute:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path(self.config.api.stage_name)
-        response = self.stream_app.handle(request.method, path, request.body, request_id=str(uuid.uuid4()))
+        response = self.stream_app.handle(
+            request.method,
+            path,
+            request.body,
+            request_id=str(uuid.uuid4()),
+            content_types=[value for name, value in request.headers if name.lower() == "content-type"],
+        )
         result = response
         if response.streamed or not self.hints:
             return result

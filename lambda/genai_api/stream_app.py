@@ -5,8 +5,9 @@ API Gateway streams a REST response only from a Lambda function that streams its
 managed runtime does not do by itself; the AWS Lambda Web Adapter layer does it for a web server in the function.
 ``stream_server.py`` is that server; this module is free of any server, so ``make local`` serves it too.
 
-``handle`` decides everything before the first byte: an unknown route (404), a wrong method (405), an invalid
-request or a Bedrock error on the call get the usual status and JSON envelope. After that the answer is a 200
+``handle`` decides everything before the first byte: an unknown route (404), a wrong method (405), a Content-Type
+that is not JSON (415, the rule of ``media_type.py``), an invalid request or a Bedrock error on the call get the
+usual status and JSON envelope. After that the answer is a 200
 ``text/event-stream``: ``delta`` events, then ``done`` with usage, stop reason, model, latencies and the guardrail
 action, or ``error`` with ``{"error": {"code", "message"}}`` if Bedrock fails mid-stream.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from contextlib import closing
 from typing import Any
 
@@ -37,6 +38,7 @@ from genai_core.service import UseCaseService
 from genai_core.settings import Settings
 from genai_core.streaming import StreamEvent, TextDelta, open_stream
 from http_io import Response
+from media_type import check_content_types
 
 logger = Logger()
 metrics = Metrics()
@@ -66,7 +68,10 @@ def request_id_from(request_context: str | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def handle(method: str, path: str, body: bytes, *, request_id: str | None = None) -> Response:
+def handle(
+    method: str, path: str, body: bytes, *, request_id: str | None = None, content_types: Iterable[str] = ()
+) -> Response:
+    """Answer one request. ``content_types``: every Content-Type header value the request has (none: absent)."""
     logger.clear_state()
     if request_id:
         logger.set_correlation_id(request_id)
@@ -78,6 +83,7 @@ def handle(method: str, path: str, body: bytes, *, request_id: str | None = None
     logger.append_keys(use_case=use_case.id, model=service.model_for(use_case), streamed=True)
     telemetry.start(metrics, use_case)
     try:
+        check_content_types(content_types)  # the same rule as the buffered routes (media_type.py)
         events = open_stream(service, use_case.id, body)
     except ApiError as error:
         telemetry.record_failure(metrics, error)

@@ -29,7 +29,8 @@ class StreamRequestHandler(JsonHttpHandler):
         if self.command == "GET" and path == HEALTH_PATH:
             return Response(200, {"Content-Type": "text/plain"}, [b"ok"])
         request_id = stream_app.request_id_from(self.headers.get("x-amzn-request-context"))
-        return stream_app.handle(self.command, path, body, request_id=request_id)
+        content_types = self.headers.get_all("Content-Type") or []
+        return stream_app.handle(self.command, path, body, request_id=request_id, content_types=content_types)
 
     def refused(self, error: HttpError) -> None:
         stream_app.log_refusal(error.status, error.code)
