@@ -4,7 +4,7 @@ For each task: its example request builds the Converse request its use-case file
 tool config, inference config, data blocks) and the answer is mapped into the envelope; each rule of its input
 schema refuses a broken request with a 400; an answer that breaks the output schema is retried once with the error
 fed back, then 502. The caller's constraints resolved into each tool schema (enums of the caller's values, exact row
-counts, index bounds) are pinned for the tasks that have them, and the fake model of tests/fake_bedrock.py is run
+counts, index bounds) are pinned for the tasks that have them, and the fake model of tools/fake_bedrock.py is run
 through every route. Everything else is read from the catalog, so a new use case is tested without editing this file.
 """
 
@@ -21,8 +21,8 @@ from botocore.stub import ANY
 
 from genai_core import schema
 from genai_core.catalog import FAMILIES, UseCase, load_catalog
-from tests.fake_bedrock import fake_converse
 from tests.support import CDK_CONTEXT, ROOT, converse_tool_response, usage
+from tools.fake_bedrock import fake_converse
 from tools.schema_samples import sample
 
 CATALOG = load_catalog()

@@ -13,13 +13,18 @@ action, or ``error`` with ``{"error": {"code", "message"}}`` if Bedrock fails mi
 
 Each request leaves one log line (no prompt or reply text) and one EMF metrics document with the same metrics as the
 buffered routes, plus ``TimeToFirstToken``; the metrics are flushed here, since no Lambda handler decorator runs.
+A client that goes away mid-stream leaves the line "client disconnected" (the server closes the stream's iterator,
+which closes the Bedrock stream too), and a request the server refuses before it reaches ``handle`` (malformed HTTP)
+leaves "request refused".
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Generator, Iterable
+from contextlib import closing
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -88,14 +93,22 @@ def handle(
     return Response(200, headers, _frames(events), streamed=True)
 
 
-def _frames(events: Iterator[StreamEvent]) -> Iterator[bytes]:
+def _frames(events: Generator[StreamEvent, None, None]) -> Generator[bytes, None, None]:
+    started = time.perf_counter()
+    deltas = 0
     try:
-        for event in events:
-            if isinstance(event, TextDelta):
-                yield sse.frame(sse.DELTA, {"text": event.text})
-            else:
-                logger.info("use case completed", **telemetry.record_stream(metrics, event))
-                yield sse.frame(sse.DONE, event.to_body())
+        with closing(events):
+            for event in events:
+                if isinstance(event, TextDelta):
+                    deltas += 1
+                    yield sse.frame(sse.DELTA, {"text": event.text})
+                else:
+                    logger.info("use case completed", **telemetry.record_stream(metrics, event))
+                    yield sse.frame(sse.DONE, event.to_body())
+    except GeneratorExit:  # the server closed the stream: the client went away before the end
+        elapsed_ms = round((time.perf_counter() - started) * 1000)
+        logger.warning("client disconnected", deltas_sent=deltas, elapsed_ms=elapsed_ms)
+        raise
     except ApiError as error:  # after the first byte: the status is sent, so the error is the stream's last event
         telemetry.record_failure(metrics, error)
         logger.warning("stream failed", error_code=error.code, upstream_error=getattr(error, "upstream", None))
@@ -105,3 +118,14 @@ def _frames(events: Iterator[StreamEvent]) -> Iterator[bytes]:
         yield sse.frame(sse.ERROR, ApiError("An unexpected error occurred.").to_body())
     finally:
         metrics.flush_metrics()
+
+
+def log_refusal(status: int, code: str) -> None:
+    """The log line of a request that the server refused as malformed HTTP (it never reached ``handle``)."""
+    logger.clear_state()
+    logger.warning("request refused", status=status, error_code=code)
+
+
+def log_crash(error: Exception) -> None:
+    """The log line (with the traceback, which holds no request text) of a failure outside ``handle``'s care."""
+    logger.exception("unexpected error", error_type=type(error).__name__)

@@ -9,12 +9,13 @@ tables and the OpenAPI document are checked against them by tests).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
 from botocore.config import Config
+from botocore.eventstream import ParserError as EventStreamParserError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -28,6 +29,8 @@ from botocore.exceptions import (
     TokenRetrievalError,
     UnauthorizedSSOTokenError,
 )
+from urllib3.exceptions import HTTPError as TransportError
+from urllib3.exceptions import TimeoutError as TransportTimeout
 
 from genai_core.errors import BadRequest, Throttled, UpstreamError
 
@@ -293,9 +296,10 @@ def converse(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> dict[s
         raise upstream_error(error) from error
 
 
-def converse_stream(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+def converse_stream(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> Generator[dict[str, Any], None, None]:
     """Call ConverseStream and return its events. A failure to start raises here, before any event; a failure
-    during the stream (an error event, a read timeout) raises from the iterator. Both come out as ``ApiError``."""
+    during the stream (an error event, a stalled or reset connection, a corrupt message) raises from the iterator.
+    Both come out as ``ApiError``. Closing the iterator early closes the stream's connection."""
     try:
         stream = client.converse_stream(**request)["stream"]
     except (ClientError, BotoCoreError) as error:
@@ -303,9 +307,29 @@ def converse_stream(client: BedrockRuntimeClient, request: Mapping[str, Any]) ->
     return _events(stream)
 
 
-def _events(stream: Iterable[Any]) -> Iterator[dict[str, Any]]:
+def _events(stream: Iterable[Any]) -> Generator[dict[str, Any], None, None]:
+    # botocore reads the stream's body outside its own error handling: a stalled or reset connection surfaces as
+    # urllib3's exceptions, a corrupt message as the event-stream parser's; each gets the fault of the same failure
+    # on the call (a read timeout, a connection error, an upstream fault).
     try:
         for event in stream:
             yield dict(event)
     except (ClientError, BotoCoreError) as error:
         raise upstream_error(error) from error
+    except (TransportError, EventStreamParserError) as error:
+        raise _stream_failure(error) from error
+    except GeneratorExit:  # the reader stopped early: drop the connection rather than read the rest
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+        raise
+
+
+def _stream_failure(error: Exception) -> UpstreamError:
+    if isinstance(error, TransportTimeout):
+        fault = READ_TIMEOUT
+    elif isinstance(error, TransportError):
+        fault = CONNECTION_FAILED
+    else:
+        fault = OTHER_FAILURE
+    return UpstreamError(fault.message, upstream=type(error).__name__, code=fault.code, status=fault.status)
