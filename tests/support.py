@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,37 @@ def converse_tool_response(name: str, tool_input: Any, *, tokens: tuple[int, int
         "usage": usage(*tokens),
         "metrics": {"latencyMs": 880},
     }
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    """A rendered user turn parsed back by its real delimiters: the key, each caller block's text by name (and
+    whether it was a guardContent block), and our instruction (the last block)."""
+
+    key: str
+    blocks: dict[str, str]
+    guarded: dict[str, bool]
+    instruction: str
+
+
+def parse_user_turn(message: dict[str, Any]) -> UserTurn:
+    """Parse the one user turn of a non-conversation task. Fails (AssertionError) unless every block but the last is
+    exactly one ``<name_KEY>\\n...\\n</name_KEY>`` of the key the last block lists, and nothing else."""
+    *caller, last = message["content"]
+    instruction = last["text"]
+    listed = re.fullmatch(
+        r"(?s).*\n\nBlocks in this message: (<[A-Za-z0-9]+_[0-9a-f]{16}>(?:, <[^>]+>)*)\.", instruction
+    )
+    assert listed, instruction
+    tags = re.findall(r"<([A-Za-z0-9]+)_([0-9a-f]{16})>", listed[1])
+    (key,) = {key for _, key in tags}
+    blocks: dict[str, str] = {}
+    guarded: dict[str, bool] = {}
+    for (name, _), block in zip(tags, caller, strict=True):
+        text = block["guardContent"]["text"]["text"] if "guardContent" in block else block["text"]
+        opening, closing = f"<{name}_{key}>\n", f"\n</{name}_{key}>"
+        assert text.startswith(opening) and text.endswith(closing), text[:200]
+        blocks[name] = text[len(opening) : -len(closing)]
+        assert key not in blocks[name]  # so its closing tag cannot be inside
+        guarded[name] = "guardContent" in block
+    return UserTurn(key, blocks, guarded, instruction)

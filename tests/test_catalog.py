@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from genai_core import schema
+from genai_core import languages, schema
 from genai_core.catalog import FAMILIES, load_catalog, rules_error
 from genai_core.prompts import render
 from stacks.catalog import load_routes
@@ -112,7 +112,7 @@ def test_a_minimal_valid_request_renders_a_prompt(use_case, language):
     assert prompt.system and prompt.messages
     assert "$" not in prompt.system  # every placeholder was filled
     if language and "language" in use_case.input_schema["properties"]:
-        assert f"in this language: {language}." in prompt.system
+        assert f"in this language: {languages.parse(language)}." in prompt.system
 
 
 def directives(node: Any) -> list[dict[str, Any]]:

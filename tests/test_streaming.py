@@ -127,7 +127,7 @@ def test_the_stream_uses_the_same_prompt_and_the_guardrail_in_sync_mode(app, bed
     assert request["modelId"] == MODEL_ID
     assert request["messages"] == [{"role": "user", "content": [{"text": BODY["messages"][0]["content"]}]}]
     assert "virtual assistant" in request["system"][0]["text"]
-    assert request["system"][0]["text"].endswith("in this language: pt-BR.")
+    assert request["system"][0]["text"].endswith("in this language: Brazilian Portuguese (pt-BR).")
     assert request["inferenceConfig"] == {"maxTokens": 1024, "temperature": 0.5}
     assert request["guardrailConfig"] == {
         "guardrailIdentifier": "gr0test0guard",
