@@ -23,7 +23,6 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from string import Template
 from typing import Any
 
@@ -59,11 +58,14 @@ REQUEST_RULE = (
 BLOCKS_LINE = "Blocks in this message: ${tags}."
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-# Compact JSON shows a float as Python's repr: 1e9 becomes 1000000000.0, four times the caller's three characters.
-# Outside strings, a run of three or more zeros before ".0" is written as an exponent again (1000000000.0 -> 1e9).
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_TRAILING_ZEROS = re.compile(r"(000+)\.0\b")
-_EXPONENT = {"0" * count: f"e{count}" for count in range(3, 309)}  # floats stop at 1.8e308
+# Compact JSON shows a float as Python's repr: 9e9 becomes 9000000000.0, four times the caller's three characters.
+# Outside strings, the zeros before ".0" become an exponent again (9000000000.0 -> 9e9, 123450000.0 -> 123450e3);
+# a float of 1e16 or more is already written with one. Plain str.replace passes, so the cost stays a few passes
+# over the text however many floats it holds.
+_SHORT_FLOATS = (
+    *((f"000.0{end}", f"e3{end}") for end in ",]}"),
+    *((f"000e{exponent}", f"e{exponent + 3}") for exponent in (3, 6, 9, 12)),  # up to 15 digits before the point
+)
 
 
 @dataclass(frozen=True)
@@ -103,17 +105,28 @@ class Fenced:
 
 
 def shown(value: Any) -> str:
-    """How a value appears in a block: a string as it is; anything else as compact JSON (see ``_TRAILING_ZEROS``)."""
+    """How a value appears in a block: a string as it is; anything else as compact JSON, its floats written short."""
     if isinstance(value, str):
         return value
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if "000.0" not in text:
+    return _short_floats(text) if "000.0" in text else text
+
+
+def _short_floats(text: str) -> str:
+    """``text`` (compact JSON) with long floats written with an exponent, and its strings exactly as they were.
+
+    Inside a JSON string a quote is escaped, so once the escapes are set aside (``\\x00`` cannot occur in JSON
+    text: control characters are escaped), splitting on quotes gives the text outside strings at even positions."""
+    parts = text.replace("\\\\", "\x00a").replace('\\"', "\x00b").split('"')
+    outside = "\x00s".join(parts[0::2])
+    if "000.0" not in outside:
         return text
-    strings = _STRING.findall(text)  # left as they are: the caller's text is never rewritten
-    pieces = _TRAILING_ZEROS.split(_STRING.sub('"', text))
-    pieces[1::2] = map(_EXPONENT.__getitem__, pieces[1::2])
-    outside = "".join(pieces).split('"')  # one more piece than strings: the text after the last string
-    return "".join(chain.from_iterable(zip(outside, strings, strict=False))) + outside[-1]
+    if outside.endswith("000.0"):  # a bare float
+        outside = outside[:-5] + "e3"
+    for long, short in _SHORT_FLOATS:
+        outside = outside.replace(long, short)
+    parts[0::2] = outside.split("\x00s")
+    return '"'.join(parts).replace("\x00b", '\\"').replace("\x00a", "\\\\")
 
 
 def new_fence(texts: Iterable[str]) -> Fence:
@@ -148,7 +161,10 @@ def texts(messages: Sequence[Mapping[str, Any]]) -> Iterable[str]:
 
 
 def _substitute(text: str, values: Mapping[str, Any]) -> str:
-    return Template(text).substitute({key: str(value) for key, value in values.items()})
+    """``text`` with its placeholders filled: only those it names are turned into text (a request's records may
+    be large, and ``str`` of them costly)."""
+    template = Template(text)
+    return template.substitute({name: str(values[name]) for name in template.get_identifiers() if name in values})
 
 
 def language_text(value: str) -> str:
