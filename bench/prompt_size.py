@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import gc
 import importlib
 import itertools
@@ -69,7 +70,9 @@ class _Texts:
         return (prefix + body)[: max(length, 1)] if length > 0 else prefix
 
 
+@functools.cache
 def _nest(depth: int) -> Any:
+    """Lists ``depth`` deep (``[[[]]]`` is 3), one object per depth: a body repeats it, nothing mutates it."""
     value: Any = []
     for _ in range(max(depth - 1, 0)):
         value = [value]
@@ -170,8 +173,12 @@ def encode(body: Mapping[str, Any]) -> bytes:
 
 
 def _largest(accepts: Callable[[int], bool], high: int) -> int:
-    """The largest n in 1..high that ``accepts`` (monotone: accepted up to some n, refused beyond)."""
-    low = 1
+    """The largest n in 1..high that ``accepts`` (monotone: accepted up to some n, refused beyond). Galloping up from
+    1 first: the costly tries, near and past the answer, are few."""
+    low, step = 1, 1
+    while low + step <= high and accepts(low + step):
+        low, step = low + step, step * 2
+    high = min(high, low + step - 1)
     while low < high:
         middle = (low + high + 1) // 2
         if accepts(middle):

@@ -19,9 +19,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# Tag -> (English name, other names a caller may use). Tags in canonical case; names as usually written.
+# Tag -> (English name, other names a caller may use: the endonym, the Portuguese name). Tags in canonical case;
+# names as usually written, each once (case and accents are folded when compared).
 LANGUAGES: dict[str, tuple[str, ...]] = {
-    "en": ("English", "inglês", "inglés"),
+    "en": ("English", "inglês"),
     "en-US": ("American English", "US English", "inglês americano"),
     "en-GB": ("British English", "UK English", "inglês britânico"),
     "pt": ("Portuguese", "português"),
@@ -53,9 +54,9 @@ LANGUAGES: dict[str, tuple[str, ...]] = {
     "he": ("Hebrew", "עברית", "hebraico"),
     "fa": ("Persian", "فارسی", "persa", "Farsi"),
     "hi": ("Hindi", "हिन्दी"),
-    "bn": ("Bengali", "বাংলা", "bengali", "Bangla"),
+    "bn": ("Bengali", "বাংলা", "Bangla"),
     "ur": ("Urdu", "اردو"),
-    "ta": ("Tamil", "தமிழ்", "tâmil"),
+    "ta": ("Tamil", "தமிழ்"),
     "zh": ("Chinese", "中文", "chinês"),
     "zh-Hans": ("Simplified Chinese", "简体中文", "chinês simplificado"),
     "zh-Hant": ("Traditional Chinese", "繁體中文", "chinês tradicional"),
@@ -67,7 +68,7 @@ LANGUAGES: dict[str, tuple[str, ...]] = {
     "vi": ("Vietnamese", "Tiếng Việt", "vietnamita"),
     "fil": ("Filipino", "Wikang Filipino", "Tagalog"),
     "sw": ("Swahili", "Kiswahili", "suaíli"),
-    "gn": ("Guarani", "avañe'ẽ", "guarani"),
+    "gn": ("Guarani", "avañe'ẽ"),
 }
 
 # RFC 5646, section 2.1 (case-insensitive). Grandfathered tags are listed in full; the rest is the langtag

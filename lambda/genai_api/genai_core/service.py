@@ -6,10 +6,9 @@ nothing about API Gateway, HTTP or Lambda.
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -64,24 +63,6 @@ class Result:
         return body
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a request is parsed and its prompt rendered.
-
-    A body of many small lists or objects (a 256 KiB body can hold 100,000 of them) makes a collection every few
-    hundred allocations, each walking the objects made so far, and none finds garbage: parsing makes no cycles. Off,
-    the worst body costs a third of the CPU (make bench, prompt size). Only the caller that switched it off switches
-    it back on, so a thread that finds it off already (the init, another request) leaves it as it is."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 class UseCaseService:
     def __init__(
         self,
@@ -116,13 +97,12 @@ class UseCaseService:
         return self.guardrail is not None and use_case.family in self.guardrail.families
 
     def validate(self, use_case: UseCase, body: bytes) -> dict[str, Any]:
-        with collector_paused():
-            request = parse_object(body)
-            error = use_case.check_input(request, "")
-            for name in use_case.caller_schemas:
-                if name in request:
-                    error = error or schema.object_schema_error(request[name], name)
-            error = error or use_case.input_rules_error(request)
+        request = parse_object(body)
+        error = use_case.check_input(request, "")
+        for name in use_case.caller_schemas:
+            if name in request:
+                error = error or schema.object_schema_error(request[name], name)
+        error = error or use_case.input_rules_error(request)
         if error:
             raise ValidationFailed(error + ".")
         return request
@@ -134,8 +114,7 @@ class UseCaseService:
 
         ``output_schema``: the use case's output schema already resolved against the request (resolved here if
         not given)."""
-        with collector_paused():
-            prompt = render(use_case, request, guard=self.guarded(use_case))
+        prompt = render(use_case, request, guard=self.guarded(use_case))
         converse_request: dict[str, Any] = {
             "modelId": self.model_for(use_case),
             "system": [{"text": prompt.system}],
