@@ -28,6 +28,8 @@ FAKE_AWS_CREDENTIALS = {
     "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
     "AWS_EC2_METADATA_DISABLED": "true",
 }
+# Stand-ins for the ids of the stack's guardrails, by profile (cdk.json's guardrailProfiles says which family has which).
+TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
 # The function's environment as the stack sets it from cdk.json (test_infrastructure checks that they agree).
 FUNCTION_ENV = {
     "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
@@ -36,13 +38,26 @@ FUNCTION_ENV = {
     "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
     "POWERTOOLS_SERVICE_NAME": "genai-api",
     "POWERTOOLS_LOG_LEVEL": "INFO",
-    # In the template these two reference the stack's guardrail and its pinned version.
-    "GUARDRAIL_ID": "gr0test0guard",
-    "GUARDRAIL_VERSION": "1",
-    "GUARDRAIL_FAMILIES": ",".join(CDK_CONTEXT["guardrailFamilies"]),
+    # In the template the ids and versions reference the stack's guardrails and their pinned versions.
+    "GUARDRAILS": json.dumps(
+        {
+            family: {"id": TEST_GUARDRAILS[profile], "version": "1"}
+            for family, profile in CDK_CONTEXT["guardrailProfiles"].items()
+            if profile != "none"
+        },
+        sort_keys=True,
+    ),
     "LOG_PROMPTS": "false",
     "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
 }
+
+
+def guardrail_config(family: str) -> dict[str, str] | None:
+    """The ``guardrailConfig`` the function sends for ``family`` with FUNCTION_ENV (None when it has no guardrail)."""
+    profile = CDK_CONTEXT["guardrailProfiles"][family]
+    if profile == "none":
+        return None
+    return {"guardrailIdentifier": TEST_GUARDRAILS[profile], "guardrailVersion": "1", "trace": "disabled"}
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:

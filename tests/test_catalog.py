@@ -261,7 +261,9 @@ def test_every_input_reaches_the_model_one_known_way(use_case):
             assert "enum" in rules or rules["type"] == "integer", (use_case.id, name)
 
 
-@pytest.mark.parametrize("use_case", [u for u in USE_CASES if u.fenced_inputs], ids=[u.id for u in USE_CASES if u.fenced_inputs])
+@pytest.mark.parametrize(
+    "use_case", [u for u in USE_CASES if u.fenced_inputs], ids=[u.id for u in USE_CASES if u.fenced_inputs]
+)
 def test_the_instruction_names_a_block_the_request_carries(use_case):
     referred = set(re.findall(r"<([A-Za-z]+)>", use_case.prompt["instruction"]))
     assert referred and referred <= set(use_case.fenced_inputs), referred

@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from tests.support import MODEL_ID, converse_text_response, converse_tool_response, parse_user_turn, usage
+from tests.support import (
+    MODEL_ID,
+    TEST_GUARDRAILS,
+    converse_text_response,
+    converse_tool_response,
+    guardrail_config,
+    parse_user_turn,
+    usage,
+)
 
 CHAT = "/customer-experience/chat"
 SUMMARIZE = "/productivity/summarize"
@@ -32,12 +40,14 @@ INVOICE_FIELDS = {
 }
 
 
-GUARDRAIL_CONFIG = {"guardrailIdentifier": "gr0test0guard", "guardrailVersion": "1", "trace": "disabled"}
+GUARDRAIL_CONFIG = guardrail_config("customer-experience")
 
 
 def expect_converse(stubber: Stubber, response: dict[str, Any], **expected: Any) -> None:
-    """Queue a Converse response; the request must match ``expected`` (ANY where a part is checked elsewhere)."""
-    params = {"modelId": MODEL_ID, "system": ANY, "messages": ANY, "inferenceConfig": ANY, **expected}
+    """Queue a Converse response; the request must match ``expected`` (ANY where a part is checked elsewhere: every
+    family of cdk.json carries a guardrail, whose config per family the guardrail tests below pin; None: absent)."""
+    params = {"modelId": MODEL_ID, "system": ANY, "messages": ANY, "inferenceConfig": ANY, "guardrailConfig": ANY}
+    params = {key: value for key, value in (params | expected).items() if value is not None}
     stubber.add_response("converse", response, params)
 
 
@@ -238,6 +248,7 @@ def test_extract_forces_a_tool_whose_input_schema_is_the_callers_fields(call, be
         "model": MODEL_ID,
         "usage": usage(310, 41),
         "stopReason": "tool_use",
+        "guardrail": {"action": "NONE"},
     }
     assert parse_user_turn(converse_calls[0]["messages"][0]).blocks == {"document": document}
     assert "record_extracted_fields" in converse_calls[0]["system"][0]["text"]
@@ -490,18 +501,36 @@ def test_prompt_logging_is_an_opt_in_that_shows_prompt_and_response(call, bedroc
 # --- the guardrail ----------------------------------------------------------------------------------------------
 
 
-def test_customer_experience_calls_carry_the_guardrail_and_other_families_do_not(call, bedrock, converse_calls):
-    expect_converse(bedrock, converse_text_response("Hi!"), guardrailConfig=GUARDRAIL_CONFIG)
-    expect_converse(bedrock, converse_text_response("Short."))
+def test_each_family_carries_the_guardrail_of_its_profile(call, bedrock, converse_calls):
+    expect_converse(bedrock, converse_text_response("Hi!"), guardrailConfig=guardrail_config("customer-experience"))
+    expect_converse(bedrock, converse_text_response("Short."), guardrailConfig=guardrail_config("productivity"))
 
     chat = call(CHAT, {"messages": [{"role": "user", "content": "Hi"}]})
     summary = call(SUMMARIZE, {"text": "A short text."})
 
     assert chat.status == summary.status == 200
-    assert converse_calls[0]["guardrailConfig"] == GUARDRAIL_CONFIG
-    assert "guardrailConfig" not in converse_calls[1]
-    assert chat.body["guardrail"] == {"action": "NONE"}
+    assert converse_calls[0]["guardrailConfig"]["guardrailIdentifier"] == TEST_GUARDRAILS["full"]
+    assert converse_calls[1]["guardrailConfig"]["guardrailIdentifier"] == TEST_GUARDRAILS["prompt-attack"]
+    assert chat.body["guardrail"] == summary.body["guardrail"] == {"action": "NONE"}
+    # The conversation's turns are all assessed; in a task's turn only the caller's blocks are (guardContent).
+    assert all("text" in block for message in converse_calls[0]["messages"] for block in message["content"])
+    turn = parse_user_turn(converse_calls[1]["messages"][0])
+    assert turn.guarded == {"text": True}
+
+
+def test_a_family_without_a_guardrail_sends_none_and_claims_none(call, bedrock, converse_calls, handler, monkeypatch):
+    from genai_core.settings import Guardrail, GuardrailSettings
+
+    only_chat = GuardrailSettings({"customer-experience": Guardrail(TEST_GUARDRAILS["full"], "1")})
+    monkeypatch.setattr(handler.service, "guardrail", only_chat)
+    expect_converse(bedrock, converse_text_response("Short."), guardrailConfig=None)
+
+    summary = call(SUMMARIZE, {"text": "A short text."})
+
+    assert summary.status == 200
+    assert "guardrailConfig" not in converse_calls[0]
     assert "guardrail" not in summary.body  # no guardrail ran, so the response claims none
+    assert parse_user_turn(converse_calls[0]["messages"][0]).guarded == {"text": False}
 
 
 def test_a_guardrail_intervention_is_flagged_not_passed_off_as_an_answer(call, bedrock):
@@ -518,17 +547,13 @@ def test_a_guardrail_intervention_is_flagged_not_passed_off_as_an_answer(call, b
     assert response.body["output"] == {"reply": blocked}
 
 
-def test_a_guardrail_intervention_on_a_structured_task_is_a_422(call, bedrock, handler, monkeypatch):
-    from genai_core.settings import GuardrailSettings
-
-    families = frozenset({"customer-experience", "process-optimization"})
-    monkeypatch.setattr(handler.service, "guardrail", GuardrailSettings("gr0test0guard", "1", families))
+def test_a_guardrail_intervention_on_a_structured_task_is_a_422(call, bedrock):
     blocked = "Sorry, I can't help with that request."
     expect_converse(
         bedrock,
         converse_text_response(blocked, stop_reason="guardrail_intervened"),
         toolConfig=ANY,
-        guardrailConfig=GUARDRAIL_CONFIG,
+        guardrailConfig=guardrail_config("process-optimization"),
     )
 
     response = call(EXTRACT, {"document": "Invoice 1", "fields": INVOICE_FIELDS})

@@ -22,6 +22,7 @@ import pytest
 from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
 
 from tests.support import MODEL_ID
+from tools.templates import render
 
 STREAM = "/customer-experience/chat/stream"
 BODY = {"messages": [{"role": "user", "content": "Olá! Meu pedido 48213 não chegou."}]}
@@ -519,8 +520,8 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
         "AWS_LWA_PORT": "8080",
         "AWS_LWA_READINESS_CHECK_PATH": "/healthz",
     }
-    environment.pop("GUARDRAIL_ID"), environment.pop("GUARDRAIL_VERSION")
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in ("GUARDRAIL_ID", "GUARDRAIL_VERSION")}
+    assert json.loads(render(environment.pop("GUARDRAILS"))).keys() == json.loads(FUNCTION_ENV["GUARDRAILS"]).keys()
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k != "GUARDRAILS"}
     import stream_server
 
     assert stream_server.HEALTH_PATH == "/healthz"

@@ -22,7 +22,7 @@ from genai_core import schema
 from genai_core.catalog import load_catalog
 from genai_core.prompts import shown
 from tests.fake_bedrock import fake_converse
-from tests.support import MODEL_ID, ROOT, converse_tool_response, parse_user_turn, usage
+from tests.support import MODEL_ID, ROOT, converse_tool_response, guardrail_config, parse_user_turn, usage
 
 CATALOG = load_catalog()
 STRUCTURED = sorted(use_case.id for use_case in CATALOG if use_case.structured)
@@ -30,8 +30,6 @@ EXAMPLES = {
     use_case.id: json.loads((ROOT / "examples" / f"{use_case.id}.json").read_text(encoding="utf-8"))
     for use_case in CATALOG
 }
-GUARDED = {"customer-experience"}  # cdk.json guardrailFamilies
-GUARDRAIL_CONFIG = {"guardrailIdentifier": "gr0test0guard", "guardrailVersion": "1", "trace": "disabled"}
 
 # What each task must send: its forced tool, (maxTokens, temperature), a phrase of its role, its fenced blocks in
 # order (data, then the caller's request).
@@ -173,7 +171,8 @@ def test_the_example_request_builds_the_converse_request_and_maps_the_answer(
     spec, request = TASKS[use_case_id], EXAMPLES[use_case_id]
     max_tokens, temperature = spec["inference"]
     answer = answer_for(use_case_id, request)
-    guarded = use_case_id.split("/")[0] in GUARDED
+    guardrail = guardrail_config(use_case_id.split("/")[0])
+    guarded = guardrail is not None
     expected = {
         "modelId": MODEL_ID,
         "system": ANY,
@@ -183,7 +182,7 @@ def test_the_example_request_builds_the_converse_request_and_maps_the_answer(
             "tools": [{"toolSpec": {"name": spec["tool"], "description": ANY, "inputSchema": ANY}}],
             "toolChoice": {"tool": {"name": spec["tool"]}},
         },
-        **({"guardrailConfig": GUARDRAIL_CONFIG} if guarded else {}),
+        **({"guardrailConfig": guardrail} if guarded else {}),
     }
     bedrock.add_response("converse", converse_tool_response(spec["tool"], answer, tokens=(900, 120)), expected)
 
@@ -231,7 +230,7 @@ def run(call, bedrock, converse_calls, use_case_id: str, request: dict[str, Any]
             "messages": ANY,
             "inferenceConfig": ANY,
             "toolConfig": ANY,
-            **({"guardrailConfig": ANY} if use_case_id.startswith("customer-experience") else {}),
+            **({"guardrailConfig": ANY} if guardrail_config(use_case_id.split("/")[0]) else {}),
         },
     )
     response = call(f"/{use_case_id}", request)

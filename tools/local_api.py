@@ -45,7 +45,7 @@ if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda r
 from http_io import Response as HttpResponse  # what a route answers
 from http_io import header_pairs, write_response
 from stacks.config import CONTEXT_KEYS, AppConfig, load_config
-from stacks.function_env import function_environment, model_ids
+from stacks.function_env import function_environment, model_ids, one_guardrail
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = ROOT / "cdk.json"
@@ -151,7 +151,7 @@ def guardrail_from(environ: Mapping[str, str]) -> tuple[str, str] | None:
 def local_environment(config: AppConfig, aws: AwsSetup, environ: Mapping[str, str]) -> dict[str, str]:
     """The function's environment as the stack sets it, plus the region and tracing off (no X-Ray daemon here)."""
     return {
-        **function_environment(config, guardrail=guardrail_from(environ)),
+        **function_environment(config, guardrails=one_guardrail(config, guardrail_from(environ))),
         "AWS_REGION": aws.region,
         "POWERTOOLS_TRACE_DISABLED": environ.get("POWERTOOLS_TRACE_DISABLED", "true"),
     }

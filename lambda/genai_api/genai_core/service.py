@@ -139,9 +139,10 @@ class UseCaseService:
                 "toolChoice": {"tool": {"name": tool["name"]}},
             }
         if self.guardrail is not None and self.guarded(use_case):
+            guardrail = self.guardrail.by_family[use_case.family]
             converse_request["guardrailConfig"] = {
-                "guardrailIdentifier": self.guardrail.identifier,
-                "guardrailVersion": self.guardrail.version,
+                "guardrailIdentifier": guardrail.identifier,
+                "guardrailVersion": guardrail.version,
                 "trace": "disabled",
             }
         return converse_request
