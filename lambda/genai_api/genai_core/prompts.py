@@ -19,7 +19,6 @@ before any model call all the same.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,7 +56,6 @@ REQUEST_RULE = (
 )
 BLOCKS_LINE = "Blocks in this message: ${tags}."
 
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 # Compact JSON shows a float as Python's repr: 9e9 becomes 9000000000.0, four times the caller's three characters.
 # Outside strings, the zeros before ".0" become an exponent again (9000000000.0 -> 9e9, 123450000.0 -> 123450e3);
 # a float of 1e16 or more is already written with one. Plain str.replace passes, so the cost stays a few passes
@@ -142,7 +140,7 @@ def fence_values(values: Sequence[tuple[str, Any]]) -> Fenced:
     """Each named value as its own block, all under one new fence: the one way caller text (or any text that quotes
     it: retrieved passages, a validator's message) enters a prompt. Names may repeat (several passages)."""
     for name, _ in values:
-        if not _NAME.fullmatch(name):
+        if not (name.isascii() and name.isalnum() and name[:1].isalpha()):
             raise ValueError(f"a block name is letters and digits, not {name!r}")
     shown_values = [shown(value) for _, value in values]
     fence = new_fence(shown_values)
