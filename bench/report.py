@@ -158,7 +158,7 @@ def figures(results: Results) -> str:
     )
     for route in results.prompt_size.routes:
         lines.append(
-            f"  {route.route:48} {route.body_bytes} / {route.prompt_bytes}  {route.ratio:.3f}x  {_mmm(route.cpu_ms, 2)}"
+            f"  {route.label:48} {route.body_bytes} / {route.prompt_bytes}  {route.ratio:.3f}x  {_mmm(route.cpu_ms, 2)}"
         )
     lines.append(f"package: {results.package.zipped_bytes} bytes zipped ({results.package.files} files)")
     lines.append(f"make test, wall s (min / median / max): {_mmm(results.tests.wall_s)}  [{results.tests.summary}]")
@@ -468,8 +468,8 @@ def _prompt_section(results: Results) -> list[str]:
             "key, UTF-8 of 2 to 4 bytes); every list at its maximum number of items; a caller schema with as many "
             "properties as the schema rules allow; and every free-form object (`records`, `customer`, `items`) "
             "filled, in turn, with lists nested as deep as the parser accepts (found by asking it), with floats that "
-            "Python writes longer than JSON can (`1e5` is `100000.0`), or with hostile text; the route's row is the "
-            "worst of the three. Everything is scaled down together until the body is as large as the limit allows, "
+            "Python writes longer than JSON can (`1e5` is `100000.0`), or with hostile text, one row each. "
+            "Everything is scaled down together until the body is as large as the limit allows, "
             "written compactly, floats short. Each body goes through the deployed handler's own service (its init "
             "done, as in Lambda): `validate` and `build_request`, everything the function does before it calls "
             f"Bedrock (parse, validate, resolve the output schema, render the prompt), {figures.runs} runs, timed as "
