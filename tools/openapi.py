@@ -52,6 +52,7 @@ def _function_errors() -> dict[int, set[str]]:
         errors.InvalidEncoding,
         errors.ValidationFailed,
         errors.PayloadTooLarge,
+        errors.PromptTooLarge,
         errors.GuardrailIntervened,
         errors.ModelOutputInvalid,
         errors.ApiError,
