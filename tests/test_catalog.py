@@ -14,8 +14,8 @@ from genai_core import languages, schema
 from genai_core.catalog import FAMILIES, load_catalog, rules_error
 from genai_core.prompts import render
 from stacks.catalog import load_routes
-from tests.fake_bedrock import instance_from_schema
 from tests.support import ROOT
+from tools.fake_bedrock import instance_from_schema
 
 CATALOG = load_catalog()
 USE_CASES = sorted(CATALOG, key=lambda use_case: use_case.id)

@@ -2,7 +2,7 @@
 
 Bodies of any shape (bytes, JSON of any shape, huge, deeply nested, invalid UTF-8, unpaired surrogates, NUL bytes),
 near-valid requests with one field broken, and arbitrary paths, methods and headers. Bedrock is a fake that answers
-any request (tests/fake_bedrock.py), so a request the API accepts gets a 200, and one it refuses gets a 4xx.
+any request (tools/fake_bedrock.py), so a request the API accepts gets a 200, and one it refuses gets a 4xx.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from genai_core.catalog import load_catalog
-from tests.fake_bedrock import fake_converse
 from tests.support import ROOT, api_event
+from tools.fake_bedrock import FAKE_TEXT, fake_converse
 from tools.schema_samples import sample
 
 CATALOG = load_catalog()
@@ -142,4 +142,4 @@ def test_base64_bodies_are_fuzzed_too(handler):
     path = "/productivity/summarize"
     raw = base64.b64encode(json.dumps(VALID[path]).encode()).decode()
     body = assert_well_formed(respond(handler, api_event(path, raw=raw, base64_encoded=True)))
-    assert body["output"] == {"summary": "A fake answer."}
+    assert body["output"] == {"summary": FAKE_TEXT}

@@ -362,39 +362,6 @@ def test_extract_without_the_tool_call_twice_gives_502(call, bedrock, converse_c
     ]
 
 
-@pytest.mark.parametrize(
-    ("fields", "message"),
-    [
-        ({"type": "array", "items": {"type": "string"}}, 'fields must be a JSON Schema with "type": "object"'),
-        ({"type": "object"}, "fields must declare at least one property"),
-        (
-            {"type": "object", "properties": {"id": {"type": "string", "pattern": "^a+$"}}},
-            'keyword "pattern" is not supported',
-        ),
-        ({"type": "object", "properties": {"id": {"type": "uuid"}}}, "fields.properties.id.type must be one of"),
-        ({"type": "object", "properties": {"id": "string"}}, "fields.properties.id must be an object"),
-        ({"type": "object", "properties": {"id": {"$ref": "#/definitions/x"}}}, 'keyword "$ref" is not supported'),
-    ],
-)
-def test_extract_rejects_fields_that_are_not_a_supported_object_schema(call, bedrock, fields, message):
-    response = call(EXTRACT, {"document": "Invoice 1", "fields": fields})
-
-    assert response.status == 400
-    assert response.body["error"]["code"] == "validation_error"
-    assert message in response.body["error"]["message"]
-
-
-def test_extract_rejects_a_fields_schema_nested_too_deeply(call, bedrock):
-    fields: dict[str, Any] = {"type": "string"}
-    for _ in range(12):
-        fields = {"type": "object", "properties": {"inner": fields}}
-
-    response = call(EXTRACT, {"document": "x", "fields": fields})
-
-    assert response.status == 400
-    assert "nested too deeply" in response.body["error"]["message"]
-
-
 # --- the body, the route and the method ------------------------------------------------------------------------
 
 VALID_SUMMARY_REQUEST = {"text": "A short text."}
@@ -412,16 +379,11 @@ def test_a_base64_encoded_body_is_decoded(call, bedrock, converse_calls):
 @pytest.mark.parametrize(
     ("kwargs", "status", "code"),
     [
+        # What the body parser refuses is tested in tests/test_jsonbody.py; here, that its errors reach the caller.
         ({"raw": "{not json"}, 400, "invalid_json"),
         ({"raw": ""}, 400, "invalid_json"),
         ({}, 400, "invalid_json"),  # no body at all
-        ({"raw": '{"text": NaN}'}, 400, "invalid_json"),
         ({"raw": "[1, 2]"}, 400, "validation_error"),
-        ({"raw": '"text"'}, 400, "validation_error"),
-        ({"raw": "null"}, 400, "validation_error"),
-        ({"raw": "[" * 100_000 + "]" * 100_000}, 400, "invalid_json"),
-        ({"raw": '{"text": "\\ud800"}'}, 400, "invalid_encoding"),
-        ({"raw": b'{"text": "\xff\xfe"}'}, 400, "invalid_encoding"),
         ({"raw": "not base64!", "base64_encoded": True}, 400, "invalid_encoding"),
         ({"raw": json.dumps({"text": "x" * 300_000})}, 413, "payload_too_large"),
     ],

@@ -213,7 +213,9 @@ def serve(handler) -> Iterator[Callable[..., Local]]:
     """Start the local server as ``make local`` does (minus serving forever), on an ephemeral port, in a thread."""
     started = []
 
-    def start(session: Any = None, check: bool = False, environ: dict[str, str] | None = None) -> Local:
+    def start(
+        session: Any = None, check: bool = False, environ: dict[str, str] | None = None, fake: bool = False
+    ) -> Local:
         out = io.StringIO()
         server, function = local_api.start(
             0,
@@ -222,6 +224,7 @@ def serve(handler) -> Iterator[Callable[..., Local]]:
             check=check,
             out=out,
             quiet=True,
+            fake=fake,
         )
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
@@ -617,3 +620,244 @@ def test_make_local_streams_the_chat_through_the_streaming_adapter(serve, monkey
     # Before the first byte, the usual JSON error.
     status, _, raw = http_request(local.port, "POST", "/customer-experience/chat/stream", b'{"messages": []}')
     assert (status, json.loads(raw)["error"]["code"]) == (400, "validation_error")
+
+
+# --- HTTP: every answer is the envelope ------------------------------------------------------------------------------
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_the_404_lists_every_route_the_local_server_serves_the_streaming_ones_too(serve, handler):
+    import stream_app
+
+    local = serve()
+
+    status, _, body = local.call("POST", "/no/such/route", {})
+
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    listed = body["error"]["message"].split("Routes: ")[1].rstrip(".").split(", ")
+    assert listed == sorted({*handler.ROUTES, *stream_app.ROUTES})
+    assert set(stream_app.ROUTES) <= set(listed)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_head_trace_and_other_methods_get_the_functions_envelope_not_an_html_501(serve):
+    local = serve()
+
+    for method in ("TRACE", "PROPFIND", "CONNECT"):
+        status, headers, raw = http_request(local.port, method, "/productivity/summarize")
+        assert (status, headers["Content-Type"]) == (405, "application/json"), method
+        assert json.loads(raw)["error"]["code"] == "method_not_allowed"
+    connection = http.client.HTTPConnection(local_api.HOST, local.port, timeout=10)
+    connection.request("HEAD", "/use-cases")
+    response = connection.getresponse()
+    assert (response.status, response.headers["Content-Type"], response.read()) == (405, "application/json", b"")
+    assert int(response.headers["Content-Length"]) > 0  # the envelope's length; HEAD gets no body
+    connection.request("GET", "/use-cases")  # the same connection: nothing of a body was left on it
+    assert connection.getresponse().status == 200
+    connection.close()
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_malformed_content_length_is_answered_with_the_envelope(serve):
+    local = serve()
+
+    for value in ("abc", "-1"):
+        connection = http.client.HTTPConnection(local_api.HOST, local.port, timeout=5)
+        connection.putrequest("POST", "/productivity/summarize")
+        connection.putheader("Content-Length", value)
+        connection.endheaders()
+        response = connection.getresponse()
+        assert (response.status, json.loads(response.read())["error"]["code"]) == (400, "bad_request"), value
+        assert response.headers["Connection"] == "close"
+        connection.close()
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_busy_port_ends_make_local_with_one_line_naming_it(capsys):
+    import socket
+
+    with socket.create_server((local_api.HOST, 0)) as taken:
+        port = taken.getsockname()[1]
+        code = local_api.main(["--port", str(port), "--no-check"])
+
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.count("\n") == 1 and err.startswith(f"local: port {port} on {local_api.HOST} is already in use")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "65536", "80.5", "", " "])
+def test_a_bad_port_ends_make_local_with_one_line_naming_it(monkeypatch, capsys, value):
+    monkeypatch.setenv("PORT", value)
+
+    code = local_api.main(["--no-check"]) if value.strip() else local_api.main(["--port", value, "--no-check"])
+
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"local: {'PORT' if value.strip() else '--port'}={value!r} is not a port number")
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_client_that_disconnects_mid_stream_leaves_one_log_line_and_no_traceback(serve, monkeypatch, logs, capsys):
+    import socket
+    import struct
+    import time
+
+    import stream_app
+
+    released, closed = threading.Event(), threading.Event()
+
+    def answer() -> Iterator[dict[str, Any]]:
+        try:
+            yield {"messageStart": {"role": "assistant"}}
+            yield {"contentBlockDelta": {"delta": {"text": "Olá "}, "contentBlockIndex": 0}}
+            released.wait(5)
+            for _ in range(500):
+                yield {"contentBlockDelta": {"delta": {"text": "mais "}, "contentBlockIndex": 0}}
+        finally:
+            closed.set()
+
+    monkeypatch.setattr(stream_app.bedrock_client, "converse_stream", lambda **_: {"stream": answer()})
+    local = serve()
+    body = json.dumps({"messages": [{"role": "user", "content": "Oi"}]}).encode()
+    with socket.create_connection((local_api.HOST, local.port), timeout=5) as connection:
+        head = f"POST /customer-experience/chat/stream HTTP/1.1\r\nContent-Length: {len(body)}\r\n\r\n"
+        connection.sendall(head.encode() + body)
+        received = b""
+        while b"event: delta" not in received:
+            received += connection.recv(65536)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset
+    released.set()
+
+    assert closed.wait(5)
+    deadline = time.monotonic() + 5
+    while not logs() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (line,) = logs()
+    assert (line["message"], line["use_case"]) == ("client disconnected", "customer-experience/chat")
+    assert "Traceback" not in capsys.readouterr().err
+
+
+# --- make local --fake-bedrock ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_local(serve, handler, monkeypatch) -> Local:
+    """make local --fake-bedrock with no AWS credentials at all: none in the environment, and the function's two
+    clients (buffered and streaming) built from a session that finds none; only 127.0.0.1 is reachable."""
+    import stream_app
+
+    for name in local_api.CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    session = botocore.session.Session()
+    assert session.get_credentials() is None
+    monkeypatch.setattr(handler.service, "client", session.create_client("bedrock-runtime", region_name="us-east-1"))
+    monkeypatch.setattr(stream_app.service, "client", session.create_client("bedrock-runtime", region_name="us-east-1"))
+    monkeypatch.setattr(local_api, "FAKE_STREAM_DELAY_SECONDS", 0)
+    environ = {key: value for key, value in CALLER_ENV.items() if key not in local_api.CREDENTIAL_VARIABLES}
+    return serve(session=session, check=True, environ=environ, fake=True)
+
+
+def route_requests() -> list[tuple[str, str, Any]]:
+    """(method, path, body) for every route of make local, from the catalog: each use case's route and its
+    stream route if it has one (with its example request, or a sample of its input schema), and discovery."""
+    from genai_core.catalog import load_catalog
+    from tools.schema_samples import sample
+
+    requests: list[tuple[str, str, Any]] = [("GET", "/use-cases", None)]
+    for use_case in load_catalog():
+        example = EXAMPLES / use_case.family / f"{use_case.task}.json"
+        body = (
+            json.loads(example.read_text())
+            if example.exists()
+            else sample(dict(use_case.input_schema), text="Olá", min_items=1)
+        )
+        requests.append(("POST", use_case.path, body))
+        if use_case.stream_path:
+            requests.append(("POST", use_case.stream_path, body))
+    return requests
+
+
+def test_the_route_list_is_every_route_of_both_functions(handler):
+    import stream_app
+
+    assert {path for _, path, _ in route_requests()} == {*handler.ROUTES, *stream_app.ROUTES}
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_fake_bedrock_serves_every_route_with_no_credentials_and_says_it_is_fake(fake_local, handler, logs):
+    import stream_app
+    from genai_core import sse
+    from tests.test_use_cases import contract_holds
+    from tools.fake_bedrock import FAKE_TEXT, HEADER
+
+    for method, path, request in route_requests():
+        data = None if request is None else json.dumps(request, ensure_ascii=False).encode()
+        status, headers, raw = http_request(fake_local.port, method, path, data)
+
+        assert (status, headers[HEADER[0]]) == (200, HEADER[1]), (path, raw)
+        if path in stream_app.ROUTES:
+            events = sse.parse(raw)
+            deltas = [data["text"] for name, data in events if name == "delta"]
+            assert len(deltas) > 2 and "".join(deltas) == FAKE_TEXT
+            assert events[-1][0] == "done" and "fake" in events[-1][1]["model"]
+        elif path in handler.ROUTES and method == "POST":
+            body = json.loads(raw)
+            assert "fake" in body["model"] and body["useCase"] == path.lstrip("/")
+            contract_holds(body["useCase"], request, body["output"])  # the caller's enums, counts and ids hold
+    completed = [line for line in logs() if line["message"] == "use case completed"]
+    assert len(completed) == len(route_requests()) - 1  # every use case, streamed or not; not discovery
+    assert all(line.get("attempts", 1) == 1 for line in completed)  # every structured answer was valid at once
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_fake_bedrock_marks_errors_too_and_its_start_up_message_says_so(fake_local):
+    from tools.fake_bedrock import HEADER, MODEL_PREFIX
+
+    status, headers, body = fake_local.call("POST", "/productivity/summarize", {})
+    assert (status, body["error"]["code"], headers[HEADER[0]]) == (400, "validation_error", "true")
+    status, headers, body = fake_local.call("GET", "/no/such/route")
+    assert (status, headers[HEADER[0]]) == (404, "true")
+    assert local_api.HINT_HEADER not in headers
+
+    output = fake_local.output
+    assert "FAKE BEDROCK" in output and "X-Fake-Bedrock: true" in " ".join(output.split())
+    for model in set(MODELS.values()):
+        assert f"{MODEL_PREFIX}{model}" in output
+    assert re.search(r"^  model access\s+not checked \(--fake-bedrock\)$", output, re.MULTILINE)
+    assert re.search(r"^  credentials\s+none, and none looked for", output, re.MULTILINE)
+    assert "No AWS credentials found" not in output and "export AWS_REGION" not in output
+
+
+def test_fake_bedrock_takes_the_callers_aws_set_up_out_of_the_functions_environment():
+    environ = {"AWS_PROFILE": "work", "AWS_ACCESS_KEY_ID": "AKIA...", "AWS_REGION": "eu-west-1", "HOME": "/home/x"}
+
+    aws = local_api.fake_aws(environ, local_api.load_local_config())
+
+    assert (aws.region, aws.credentials) == ("eu-west-1", None)
+    assert environ == {"AWS_REGION": "eu-west-1", "HOME": "/home/x", **local_api.NO_AWS_CONFIG}
+    assert local_api.NO_AWS_CONFIG["AWS_EC2_METADATA_DISABLED"] == "true"  # botocore never asks the network
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_fake_bedrock_is_installed_on_both_functions_and_undone_by_the_cleanup(handler):
+    import stream_app
+
+    before = [(service.models, service.retry_client) for service in (handler.service, stream_app.service)]
+    server, cleanup = local_api.start(0, environ=dict(CALLER_ENV), out=io.StringIO(), quiet=True, fake=True)
+    server.server_close()
+    for service in (handler.service, stream_app.service):
+        assert all(model.startswith("fake-bedrock/") for model in service.models.values())
+        assert service.retry_client() is service.client  # a retry goes to the same fake
+        answer = service.client.converse(modelId="m", messages=[{"role": "user", "content": [{"text": "Oi"}]}])
+        assert answer["ResponseMetadata"]["RequestId"].startswith("fake-")
+
+    cleanup.close()
+
+    assert [(service.models, service.retry_client) for service in (handler.service, stream_app.service)] == before
+    from botocore.stub import Stubber
+
+    with Stubber(handler.service.client) as stubber:  # the call reaches the Stubber: the fake is gone
+        stubber.add_response("converse", converse_text_response("real"), None)
+        handler.service.client.converse(modelId="m", messages=[{"role": "user", "content": [{"text": "Oi"}]}])
+        stubber.assert_no_pending_responses()

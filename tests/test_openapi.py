@@ -89,3 +89,28 @@ def test_every_error_code_of_the_function_is_documented():
         "internal_error",
     ):
         assert f"`{code}`" in document
+
+
+def test_every_post_documents_each_status_and_code_the_function_can_return_on_it():
+    from genai_core import errors
+    from genai_core.bedrock import FAULTS
+
+    document = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    returned = {(fault.status, fault.code) for fault in FAULTS}
+    returned |= {
+        (error.status, error.code)
+        for error in (
+            errors.InvalidJson,
+            errors.InvalidEncoding,
+            errors.ValidationFailed,
+            errors.PayloadTooLarge,
+            errors.UnsupportedMediaType,
+            errors.ApiError,
+        )
+    }
+    posts = {path: operations["post"] for path, operations in document["paths"].items() if "post" in operations}
+    assert len(posts) == len(CATALOG) + sum(1 for use_case in CATALOG if use_case.stream_path)
+    for path, operation in posts.items():
+        for status, code in returned:
+            response = operation["responses"].get(str(status))
+            assert response is not None and f"`{code}`" in response["description"], (path, status, code)

@@ -105,7 +105,7 @@ def test_the_report_gives_the_authorization_model_validator_and_throttling_of_ev
     for route in catalog:
         for path in (route.path, route.stream_path) if route.streaming else (route.path,):
             row = rows[("POST", path)]
-            assert unquote(row[3]) == f"{model_name(route)} (application/json)"
+            assert unquote(row[3]) == f"{model_name(route)} ($default), {model_name(route)} (application/json)"
             assert row[4] == "body + parameters"
     assert rows[("GET", DISCOVERY_PATH)][3] == "— (no body)"
     assert "authorization: AWS_IAM on 13." in report
@@ -224,15 +224,21 @@ def test_the_scanner_section_shows_the_runs_it_was_given(inputs, report):
     assert "/somewhere" not in text
 
 
-def test_the_cost_section_agrees_with_the_readme(report):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    # The README's worked example and its count of alarm metrics, derived here from the templates and modelPrices.
-    assert "**about $0.00096**" in readme
+def test_the_cost_pages_agree_with_the_report(report):
+    english = (ROOT / "docs" / "cost.md").read_text(encoding="utf-8")
+    portuguese = (ROOT / "README.pt-BR.md").read_text(encoding="utf-8")
+    # The report computes the worked example and counts the alarm metrics from the templates and modelPrices; the
+    # cost page and the Portuguese guide quote the same figures.
     assert "| $0.00096 | $0.96 | 99 % |" in report
-    assert "6 alarms on 7 metrics" in readme and "6 alarms on 7 metrics" in report
+    (total,) = re.findall(r"\| \$(0\.\d+) \| \$[\d.]+ \| \d+ % \|", report)
+    assert f"**about ${total}**" in english
+    assert f"**cerca de US$ {total.replace('.', ',')}**" in portuguese
+    alarms, metrics = re.search(r"(\d+) alarms on (\d+) metrics", report).groups()  # type: ignore[union-attr]
+    assert f"{alarms} alarms on {metrics} metrics" in english
+    assert f"{alarms} alarmes sobre {metrics} métricas" in portuguese
     fixed = table_after(report, "### Fixed monthly cost at idle")
     assert [row[0] for row in fixed] == ["KMS customer managed keys", "CloudWatch dashboards", "CloudWatch alarms"]
-    assert "**About $1.00 to $4.70 a month at idle**" in report  # the README rounds it: "$1 to $5 a month"
+    assert "**About $1.00 to $4.70 a month at idle**" in report  # docs/cost.md rounds it: "$1 to $5 a month"
     assert f"({CDK_CONTEXT['lambdaMemoryMb']} MB / 1024)" in report
 
 

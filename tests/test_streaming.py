@@ -3,7 +3,9 @@ server that the Lambda Web Adapter runs.
 
 Stubber cannot fake an event stream, so ``converse_stream`` is patched on the adapter's real client: the fake
 records each request and yields the events that ConverseStream would (the shapes of botocore's service model),
-or raises the error events it would raise.
+or raises the error events it would raise. Failures of the connection itself (a stall, a reset, a corrupt message)
+come from a real local endpoint instead: a TCP server on 127.0.0.1 that answers ConverseStream with real AWS
+event-stream messages, then fails, and a real bedrock-runtime client pointed at it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import http.client
 import importlib
 import io
 import json
+import socket
+import struct
 import threading
+import time
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -217,17 +223,6 @@ def test_a_mid_stream_bedrock_error_ends_the_stream_with_an_error_event(app, bed
     assert data["error"]["code"] == code
 
 
-def test_a_read_timeout_mid_stream_is_an_error_event(app, bedrock_stream):
-    bedrock_stream.answer = [*events("Um")[:2], ReadTimeoutError(endpoint_url="https://bedrock-runtime")]
-
-    from genai_core import sse
-
-    assert sse.parse(run(app)[2])[-1] == (
-        "error",
-        {"error": {"code": "model_timeout", "message": "The model took too long to answer."}},
-    )
-
-
 def test_an_unexpected_failure_mid_stream_is_an_internal_error_event_without_details(app, bedrock_stream):
     bedrock_stream.answer = [*events("Um")[:2], RuntimeError(f"secret detail {SECRET}")]
 
@@ -320,6 +315,162 @@ def test_a_mid_stream_failure_is_counted_as_a_model_error(app, bedrock_stream, c
     assert {"Requests", "ModelErrors", "BedrockThrottles"} <= counted
 
 
+# --- a real local Bedrock endpoint that fails mid-stream ---------------------------------------------------------------
+
+
+def event_message(event_type: str, payload: dict[str, Any]) -> bytes:
+    """One message of the AWS event-stream encoding, as ConverseStream sends each event: a prelude (total length,
+    headers length, their CRC32), string headers (name length, name, type 7, value length, value), the JSON
+    payload, and the CRC32 of the whole message."""
+    headers = b""
+    for name, value in ((":message-type", "event"), (":event-type", event_type), (":content-type", "application/json")):
+        headers += (
+            struct.pack(">B", len(name)) + name.encode() + b"\x07" + struct.pack(">H", len(value)) + value.encode()
+        )
+    body = json.dumps(payload).encode()
+    prelude = struct.pack(">II", 12 + len(headers) + len(body) + 4, len(headers))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + headers + body
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+def delta_messages(*texts: str) -> list[bytes]:
+    return [event_message("messageStart", {"role": "assistant"})] + [
+        event_message("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": text}}) for text in texts
+    ]
+
+
+class BedrockEndpoint:
+    """A TCP server on 127.0.0.1 that answers one ConverseStream request with HTTP 200, the event-stream content
+    type and ``messages`` (chunked, as Bedrock sends them), then stalls (until the test ends) or resets the
+    connection (SO_LINGER 0: an RST, not a FIN)."""
+
+    def __init__(self, messages: list[bytes], ending: str) -> None:
+        self.messages, self.ending = messages, ending
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.done = threading.Event()
+        self.requests: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        connection, _ = self.listener.accept()
+        with connection:
+            received = b""
+            while b"\r\n\r\n" not in received:
+                received += connection.recv(65536)
+            head, _, body = received.partition(b"\r\n\r\n")
+            length = int(
+                next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+            )
+            while len(body) < length:
+                body += connection.recv(65536)
+            self.requests.append(head.split(b"\r\n")[0])
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n"
+                b"x-amzn-RequestId: 11111111-2222-3333-4444-555555555555\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            for message in self.messages:
+                connection.sendall(b"%x\r\n%s\r\n" % (len(message), message))
+            if self.ending == "stall":
+                self.done.wait(10)
+            else:
+                time.sleep(0.2)  # the client has read the messages and waits for more
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    def client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(read_timeout=0.5, connect_timeout=1, retries={"total_max_attempts": 1, "mode": "standard"})
+        return boto3.client(
+            "bedrock-runtime", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{self.port}", config=config
+        )
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join(timeout=5)
+        self.listener.close()
+
+
+@pytest.fixture
+def endpoint(
+    app: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[list[bytes], str], BedrockEndpoint]]:
+    """Start a ``BedrockEndpoint`` and point the adapter's Bedrock client at it."""
+    started: list[BedrockEndpoint] = []
+
+    def start(messages: list[bytes], ending: str) -> BedrockEndpoint:
+        server = BedrockEndpoint(messages, ending)
+        started.append(server)
+        monkeypatch.setattr(app.service, "client", server.client())
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def test_the_event_stream_encoder_writes_what_botocore_decodes():
+    from botocore.eventstream import EventStreamBuffer
+
+    buffer = EventStreamBuffer()
+    buffer.add_data(event_message("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Olá"}}))
+    (message,) = list(buffer)
+
+    assert message.headers == {
+        ":message-type": "event",
+        ":event-type": "contentBlockDelta",
+        ":content-type": "application/json",
+    }
+    assert json.loads(message.payload) == {"contentBlockIndex": 0, "delta": {"text": "Olá"}}
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+@pytest.mark.parametrize(
+    ("ending", "code", "upstream"),
+    [("stall", "model_timeout", "ReadTimeoutError"), ("reset", "upstream_unavailable", "ProtocolError")],
+)
+def test_a_connection_that_stalls_or_resets_mid_stream_ends_with_the_documented_error_and_metric(
+    app, endpoint, capsys, logs, ending, code, upstream
+):
+    """Real failures, through botocore's real event-stream reader: they surface as urllib3's exceptions."""
+    from genai_core import sse
+    from genai_core.bedrock import FAULTS
+
+    server = endpoint(delta_messages("Olá, ", "tudo "), ending)
+
+    status, _, body, streamed = run(app)
+
+    assert server.requests == [f"POST /model/{MODEL_ID}/converse-stream HTTP/1.1".replace(":", "%3A").encode()]
+    assert (status, streamed) == (200, True)
+    parsed = sse.parse(body)
+    assert parsed[:2] == [("delta", {"text": "Olá, "}), ("delta", {"text": "tudo "})]
+    (name, data), *after = parsed[2:]
+    assert (name, set(data["error"]), data["error"]["code"], after) == ("error", {"code", "message"}, code, [])
+    assert data["error"]["message"] in {message for _, fault, message in FAULTS if fault == code}  # documented
+    documents = emf_documents(capsys.readouterr().out)
+    assert [d["ModelErrors"] for d in documents if d.get("ErrorCode") == code] == [[1.0]]
+    assert any("ModelErrors" in d and "Task" in d for d in documents)  # per use case too
+    (line,) = [entry for entry in logs() if entry["message"] == "stream failed"]
+    assert (line["error_code"], line["upstream_error"]) == (code, upstream)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_corrupt_message_mid_stream_is_an_upstream_error(app, endpoint, capsys):
+    from genai_core import sse
+
+    corrupt = bytearray(event_message("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "x"}}))
+    corrupt[-1] ^= 0xFF  # the message's CRC no longer matches
+    endpoint([*delta_messages("Olá"), bytes(corrupt)], "stall")
+
+    parsed = sse.parse(run(app)[2])
+
+    assert parsed[0] == ("delta", {"text": "Olá"})
+    assert parsed[-1][0] == "error" and parsed[-1][1]["error"]["code"] == "upstream_error"
+    assert any(d.get("ErrorCode") == "upstream_error" for d in emf_documents(capsys.readouterr().out))
+
+
 # --- SSE framing -----------------------------------------------------------------------------------------------------
 
 
@@ -340,7 +491,7 @@ def test_an_sse_frame_is_one_event_line_one_data_line_and_a_blank_line():
 def server(app: ModuleType) -> Iterator[int]:
     import stream_server
 
-    httpd = stream_server.ThreadingHTTPServer(("127.0.0.1", 0), stream_server.StreamRequestHandler)
+    httpd = stream_server.create_server(0)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd.server_address[1]
@@ -379,6 +530,48 @@ def test_the_server_streams_chunked_sse_with_the_deltas_in_order(server, bedrock
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_client_that_disconnects_mid_stream_leaves_one_log_line_and_no_traceback(
+    app, server, logs, capsys, monkeypatch
+):
+    """The client reads the first delta and resets the connection; the model goes on. The server's next write
+    fails: the stream's iterator is closed (and with it the Bedrock stream), one line says so, nothing else."""
+    released, closed = threading.Event(), threading.Event()
+
+    def answer() -> Iterator[dict[str, Any]]:
+        try:
+            yield from events("um ")[:2]
+            released.wait(5)
+            for _ in range(500):
+                yield {"contentBlockDelta": {"delta": {"text": "mais "}, "contentBlockIndex": 0}}
+            yield from events()[-3:]
+        finally:
+            closed.set()
+
+    monkeypatch.setattr(app.bedrock_client, "converse_stream", lambda **_: {"stream": answer()})
+    body = json.dumps(BODY).encode()
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as client:
+        client.sendall(b"POST %s HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s" % (STREAM.encode(), len(body), body))
+        received = b""
+        while b"event: delta" not in received:
+            received += client.recv(65536)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    released.set()
+
+    assert closed.wait(5)  # the Bedrock stream was closed, not read to its end
+    deadline = time.monotonic() + 5
+    while not [entry for entry in logs() if entry["message"] == "client disconnected"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (line,) = logs()  # the request's only line
+    assert (line["message"], line["level"], line["use_case"]) == (
+        "client disconnected",
+        "WARNING",
+        "customer-experience/chat",
+    )
+    assert line["deltas_sent"] >= 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
 def test_the_server_answers_errors_with_a_json_body_and_a_length(server, bedrock_stream):
     response = request(server, "POST", STREAM, b'{"messages": []}')
 
@@ -386,6 +579,38 @@ def test_the_server_answers_errors_with_a_json_body_and_a_length(server, bedrock
     assert response.status == 400
     assert response.getheader("Content-Length") == str(len(body))
     assert json.loads(body)["error"]["code"] == "validation_error"
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_request_the_server_refuses_leaves_one_structured_line_and_nothing_on_stderr(server, logs, capsys):
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as client:
+        client.sendall(b"POST %s HTTP/1.1\r\nContent-Length: abc\r\n\r\n{}" % STREAM.encode())
+        answer = b""
+        while data := client.recv(65536):
+            answer += data
+
+    assert answer.startswith(b"HTTP/1.1 400 ") and b'"bad_request"' in answer
+    (line,) = logs()
+    assert (line["message"], line["status"], line["error_code"]) == ("request refused", 400, "bad_request")
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_crash_outside_the_adapters_care_is_a_500_envelope_and_one_log_line(app, server, logs, capsys, monkeypatch):
+    def crash(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app, "handle", crash)
+
+    response = request(server, "POST", STREAM, json.dumps(BODY).encode())
+
+    assert (response.status, json.loads(response.read())) == (
+        500,
+        {"error": {"code": "internal_error", "message": "An unexpected error occurred."}},
+    )
+    (line,) = logs()
+    assert (line["message"], line["error_type"]) == ("unexpected error", "RuntimeError")
+    assert "Traceback" not in capsys.readouterr().err  # the traceback is in the structured line, not on stderr
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])

@@ -4,7 +4,7 @@ For each task: its example request builds the Converse request pinned here (mode
 inference config) and the answer is mapped into the envelope; each rule of its input schema refuses a broken
 request with a 400; an answer that breaks the output schema is retried once with the error fed back, then 502.
 The caller's constraints resolved into each tool schema (enums of the caller's values, exact row counts, index
-bounds) are pinned task by task, and the fake model of tests/fake_bedrock.py is run through all eleven routes.
+bounds) are pinned task by task, and the fake model of tools/fake_bedrock.py is run through all eleven routes.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from botocore.stub import ANY
 from genai_core import schema
 from genai_core.catalog import load_catalog
 from genai_core.prompts import shown
-from tests.fake_bedrock import fake_converse
 from tests.support import MODEL_ID, ROOT, converse_tool_response, guardrail_config, parse_user_turn, usage
+from tools.fake_bedrock import fake_converse
 
 CATALOG = load_catalog()
 STRUCTURED = sorted(use_case.id for use_case in CATALOG if use_case.structured)

@@ -2,24 +2,29 @@
 handed to the same ``handler.lambda_handler`` the deployed function runs, and its proxy response is written back.
 
     make local                          # http://127.0.0.1:3000 (PORT=8080 make local for another port)
+    make local LOCAL_ARGS=--fake-bedrock   # no AWS account, credentials or network: a fake model answers
     python -m tools.local_api --no-check
 
 The function's environment comes from the same code and configuration as the stack's (``stacks/function_env.py``,
 ``cdk.json``); Bedrock is called with your AWS credentials and region. Without credentials it still starts, says how
 to get them, and failed requests carry a hint (``X-Local-Hint`` header and ``error.hint``). No guardrail unless
-``GUARDRAIL_ID`` (and ``GUARDRAIL_VERSION``, default ``DRAFT``) are set.
+``GUARDRAIL_ID`` (and ``GUARDRAIL_VERSION``, default ``DRAFT``) are set. With ``--fake-bedrock`` the fake model of
+``tools/fake_bedrock.py`` answers at the function's botocore clients (the handler, the core and the fault map run
+unchanged), no credentials are looked for, and every response carries ``X-Fake-Bedrock: true``.
 
 Structure: ``build_event`` (pure: an HTTP request -> the proxy event), a dispatcher (``LocalApi.routes``: path ->
-callable returning an ``HttpResponse``; every path of the function goes to ``LambdaRoute``, and every streaming path
+callable returning an ``HttpResponse``; every path of the function goes to ``LambdaRoute``, every streaming path
 (``POST /customer-experience/chat/stream``) to ``StreamRoute``, which calls the streaming function's adapter,
-``stream_app.handle``, and writes its Server-Sent Events as they come), ``http_io.write_response`` (a whole body, or
-a chunked one flushed chunk by chunk), and ``main``.
+``stream_app.handle``, and writes its Server-Sent Events as they come; any other path gets a 404 listing them all),
+the HTTP layer (``RequestHandler``: the streaming function's strict framing, limits, timeouts and JSON refusals from
+``http_io.JsonHttpHandler``, with API Gateway's 10 MB limit), and ``main``.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import errno
 import importlib
 import json
 import os
@@ -30,9 +35,9 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
@@ -42,41 +47,55 @@ from stacks.catalog import FUNCTION_DIR
 
 if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda runtime sees them
     sys.path.insert(0, str(FUNCTION_DIR))
+from genai_core import bedrock
+from genai_core.errors import NotFound
+from http_io import BodyLimit, JsonHttpHandler, Server, header_pairs, json_response
 from http_io import Response as HttpResponse  # what a route answers
-from http_io import header_pairs, write_response
 from stacks.config import CONTEXT_KEYS, AppConfig, load_config
 from stacks.function_env import function_environment, model_ids, one_guardrail
+from tools import fake_bedrock
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = ROOT / "cdk.json"
 HOST = "127.0.0.1"  # never another interface: the local server checks no signature and spends your AWS account
 DEFAULT_PORT = 3000
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit; the function's own (256 KiB) applies after it
+# Over it, API Gateway answers 413 with its REQUEST_TOO_LARGE response (in the envelope, as the stack configures it).
+BODY_LIMIT = BodyLimit(MAX_BODY_BYTES, "REQUEST_TOO_LARGE", "Request body larger than API Gateway's 10 MB limit.")
+IDLE_TIMEOUT_SECONDS = 60  # a kept-alive connection with no new request is closed after this
+FAKE_STREAM_DELAY_SECONDS = 0.05  # between the fake's deltas, so that a reader sees them come
+FAKE_NOTICE = (
+    "FAKE BEDROCK (--fake-bedrock): no model is called and no AWS credentials are used. Every answer is made up "
+    "from the use case's own schema (structured tasks answer valid objects, text tasks a fixed text, the stream "
+    "streams it word by word); every response carries X-Fake-Bedrock: true and a model named fake-bedrock/..."
+)
+# What --fake-bedrock takes out of the environment, and puts in: no credentials, no AWS configuration files, no
+# instance metadata. botocore then finds nothing to sign with, and looks for nothing on the network.
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+NO_AWS_CONFIG = {
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 FALLBACK_REGION = "us-east-1"
 HINT_HEADER = "X-Local-Hint"
 FIX_CREDENTIALS = (
     "`aws configure` (access keys), `export AWS_PROFILE=<profile>`, or `aws sso login --profile <profile>` "
     "(then `export AWS_PROFILE=<profile>`)"
 )
-# Bedrock (or botocore) errors that mean the credentials, not the request, are the problem. Botocore raises the
-# first ones before anything is sent; the others are the service's answers to a missing, bad or expired signature.
-CREDENTIAL_ERRORS = frozenset(
-    {
-        "NoCredentialsError",
-        "PartialCredentialsError",
-        "CredentialRetrievalError",
-        "UnauthorizedSSOTokenError",
-        "SSOTokenLoadError",
-        "SSOError",
-        "TokenRetrievalError",
-        "ExpiredTokenException",
-        "ExpiredToken",
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "InvalidClientTokenId",
-        "IncompleteSignatureException",
-    }
-)
+# Bedrock (or botocore) errors that mean the credentials, not the request, are the problem: the function's own list.
+CREDENTIAL_ERRORS = bedrock.CREDENTIAL_ERRORS
 
 
 # --- configuration and the caller's AWS set-up --------------------------------------------------------------------
@@ -262,12 +281,6 @@ def proxy_response(result: Mapping[str, Any]) -> HttpResponse:
     return HttpResponse(int(result["statusCode"]), headers, [data])
 
 
-def json_response(status: int, body: Mapping[str, Any], headers: Sequence[tuple[str, str]] = ()) -> HttpResponse:
-    return HttpResponse(
-        status, [("Content-Type", "application/json"), *headers], [json.dumps(body, ensure_ascii=False).encode()]
-    )
-
-
 @dataclass
 class LocalLambdaContext:
     """What the Lambda runtime passes as ``context``; the remaining time counts down from the function's timeout."""
@@ -363,10 +376,11 @@ class LambdaRoute:
     """Invokes the handler as one Lambda execution environment does: one request at a time, a fresh request id,
     a context whose remaining time counts down from the function's configured timeout."""
 
-    def __init__(self, handler: ModuleType, config: AppConfig, aws: AwsSetup) -> None:
+    def __init__(self, handler: ModuleType, config: AppConfig, aws: AwsSetup, *, hints: bool = True) -> None:
         self.handler = handler
         self.config = config
         self.aws = aws
+        self.hints = hints
         self.lock = threading.Lock()
         self.upstream = UpstreamErrors(handler.service.client)
         self.function_name = f"{config.stack_name}Api-local"
@@ -396,8 +410,12 @@ class LambdaRoute:
         response = proxy_response(result)
         code = _error_code(result.get("body"))
         found = self.aws.credentials is not None
-        hint = code and hint_for(
-            code, upstream, models=self.models_for(event["path"]), region=self.aws.region, credentials_found=found
+        hint = (
+            self.hints
+            and code
+            and hint_for(
+                code, upstream, models=self.models_for(event["path"]), region=self.aws.region, credentials_found=found
+            )
         )
         return with_hint(response, hint) if hint else response
 
@@ -420,31 +438,41 @@ def _error_code(body: Any) -> str | None:
 
 @dataclass
 class LocalApi:
-    """Path -> route. Every path the function serves goes to the function; so does any other path (the function
-    answers 404 itself, where the deployed API would answer with API Gateway's 403)."""
+    """Path -> route: the function's paths go to the function, the streaming paths to the streaming adapter, and
+    any other path gets the function's 404 envelope listing them all (the deployed API answers API Gateway's 403)."""
 
     stage: str
     routes: dict[str, Route]
-    fallback: Route
 
     def route_for(self, request: HttpRequest) -> Route:
-        return self.routes.get(request.path(self.stage), self.fallback)
+        return self.routes.get(request.path(self.stage), self.not_found)
+
+    def not_found(self, request: HttpRequest) -> HttpResponse:
+        error = NotFound(f"There is no route {request.path(self.stage)}. Routes: {', '.join(sorted(self.routes))}.")
+        return json_response(error.status, error.to_body())
 
 
 class StreamRoute:
     """Calls the streaming function's adapter (``stream_app.handle``) as the Lambda Web Adapter's server does, and
     answers with its events as they come (the response is ``streamed``)."""
 
-    def __init__(self, stream_app: ModuleType, config: AppConfig, aws: AwsSetup) -> None:
+    def __init__(self, stream_app: ModuleType, config: AppConfig, aws: AwsSetup, *, hints: bool = True) -> None:
         self.stream_app = stream_app
         self.config = config
         self.aws = aws
+        self.hints = hints
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path(self.config.api.stage_name)
-        response = self.stream_app.handle(request.method, path, request.body, request_id=str(uuid.uuid4()))
+        response = self.stream_app.handle(
+            request.method,
+            path,
+            request.body,
+            request_id=str(uuid.uuid4()),
+            content_types=[value for name, value in request.headers if name.lower() == "content-type"],
+        )
         result = response
-        if response.streamed:
+        if response.streamed or not self.hints:
             return result
         body = b"".join(result.chunks)
         result.chunks = [body]
@@ -463,27 +491,35 @@ class StreamRoute:
 
 
 def lambda_api(
-    handler: ModuleType, config: AppConfig, aws: AwsSetup, stream_app: ModuleType | None = None
+    handler: ModuleType,
+    config: AppConfig,
+    aws: AwsSetup,
+    stream_app: ModuleType | None = None,
+    *,
+    hints: bool = True,
 ) -> tuple[LocalApi, LambdaRoute]:
-    function = LambdaRoute(handler, config, aws)
+    """The dispatcher over the function (and the streaming adapter); ``hints=False`` adds no set-up hints (the
+    fake Bedrock needs no set-up)."""
+    function = LambdaRoute(handler, config, aws, hints=hints)
     routes: dict[str, Route] = dict.fromkeys(handler.ROUTES, function)
     if stream_app is not None:
-        routes.update(dict.fromkeys(stream_app.ROUTES, StreamRoute(stream_app, config, aws)))
-    return LocalApi(config.api.stage_name, routes, function), function
+        routes.update(dict.fromkeys(stream_app.ROUTES, StreamRoute(stream_app, config, aws, hints=hints)))
+    return LocalApi(config.api.stage_name, routes), function
 
 
 # --- HTTP -------------------------------------------------------------------------------------------------------------
 
 
-class RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class RequestHandler(JsonHttpHandler):
+    """``make local``'s requests: framed, limited and refused as the streaming function's server does
+    (``http_io.JsonHttpHandler``), with API Gateway's 10 MB limit; each one goes to ``api``'s route."""
+
     server_version = "genai-local"
+    limit = BODY_LIMIT
+    idle_timeout = IDLE_TIMEOUT_SECONDS
     api: LocalApi  # set on the subclass that create_server makes
 
-    def _serve(self) -> None:
-        body = self._read_body()
-        if body is None:
-            return
+    def respond(self, body: bytes) -> HttpResponse:
         request = HttpRequest(
             method=self.command,
             target=self.path,
@@ -493,48 +529,39 @@ class RequestHandler(BaseHTTPRequestHandler):
             protocol=self.request_version,
             server_port=int(self.connection.getsockname()[1]),
         )
-        write_response(self, self.api.route_for(request)(request))
+        return self.api.route_for(request)(request)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
-
-    def _read_body(self) -> bytes | None:
-        """The request body (Content-Length or chunked); None after answering a body that is too large."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            data = b""
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                data += self.rfile.read(size)
-                self.rfile.readline()
-                if len(data) > MAX_BODY_BYTES:
-                    break
-            else:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return data
-        else:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length <= MAX_BODY_BYTES:
-                return self.rfile.read(length) if length else b""
-        self.close_connection = True
-        message = f"Request body larger than API Gateway's {MAX_BODY_BYTES // (1024 * 1024)} MB limit."
-        write_response(
-            self,
-            json_response(413, {"error": {"code": "REQUEST_TOO_LARGE", "message": message}}, [("Connection", "close")]),
-        )
-        return None
+    def failed(self, error: Exception) -> None:
+        traceback.print_exc()  # a bug of this server: the console is where make local reports it
 
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"local: {self.address_string()} {format % args}\n")
 
 
-def create_server(api: LocalApi, port: int, *, quiet: bool = False) -> ThreadingHTTPServer:
-    """A threaded HTTP/1.1 server on 127.0.0.1:``port`` (0: any free port) that serves ``api``."""
-    attributes: dict[str, Any] = {"api": api}
+def create_server(port: int, *, quiet: bool = False, fake: bool = False) -> Server:
+    """A threaded HTTP/1.1 server bound to 127.0.0.1:``port`` (0: any free port); it serves the ``api`` set on its
+    ``RequestHandlerClass``. A port that cannot be bound (in use, not allowed) is a ``LocalSetupError`` naming it."""
+    attributes: dict[str, Any] = {"extra_headers": (fake_bedrock.HEADER,) if fake else ()}
     if quiet:
         attributes["log_message"] = lambda *_: None
     handler = type("LocalRequestHandler", (RequestHandler,), attributes)
-    server = ThreadingHTTPServer((HOST, port), handler)
-    server.daemon_threads = True
-    return server
+    try:
+        return Server((HOST, port), handler)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise LocalSetupError(
+                f"port {port} on {HOST} is already in use (another make local?): stop it, or choose another "
+                f"port, e.g. PORT={port + 1 if port < 65535 else 3001} make local."
+            ) from None
+        raise LocalSetupError(f"cannot listen on {HOST}:{port}: {error.strerror or error}.") from None
+
+
+def parse_port(value: str, source: str) -> int:
+    """A TCP port number from ``value`` (0: any free port), or a ``LocalSetupError`` naming ``source``."""
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or int(text) > 65535:
+        raise LocalSetupError(f"{source}={value!r} is not a port number (0 to 65535; 0 picks a free port).")
+    return int(text)
 
 
 # --- start-up ---------------------------------------------------------------------------------------------------------
@@ -568,10 +595,17 @@ def check_models(client: Any, models: Iterable[str]) -> list[ModelCheck]:
 
 
 def startup_message(
-    config: AppConfig, aws: AwsSetup, environ: Mapping[str, str], port: int, checks: Sequence[ModelCheck] | None
+    config: AppConfig,
+    aws: AwsSetup,
+    environ: Mapping[str, str],
+    port: int,
+    checks: Sequence[ModelCheck] | None,
+    *,
+    fake: bool = False,
 ) -> str:
     """What the server runs with, and what to fix before a use case can answer."""
-    guardrail = guardrail_from(environ)
+    guardrail = None if fake else guardrail_from(environ)
+    models = {family: fake_bedrock.fake_model(model) if fake else model for family, model in model_ids(config).items()}
     rows = [
         (
             "function",
@@ -579,23 +613,31 @@ def startup_message(
         ),
         ("environment", "as the stack sets it, from cdk.json (stacks/function_env.py)"),
         ("region", f"{aws.region} ({aws.region_source})"),
-        ("credentials", aws.credentials or "none found" + (f" ({aws.problem})" if aws.problem else "")),
-        *(("model", f"{model} ({family})") for family, model in model_ids(config).items()),
+        (
+            "credentials",
+            "none, and none looked for (--fake-bedrock: nothing is sent to AWS)"
+            if fake
+            else aws.credentials or "none found" + (f" ({aws.problem})" if aws.problem else ""),
+        ),
+        *(("model", f"{model} ({family})") for family, model in models.items()),
         (
             "guardrail",
-            f"{guardrail[0]} version {guardrail[1]} on {', '.join(config.guardrail.families)} (GUARDRAIL_ID)"
+            "none (--fake-bedrock)"
+            if fake
+            else f"{guardrail[0]} version {guardrail[1]} on {', '.join(config.guardrail.families)} (GUARDRAIL_ID)"
             if guardrail
             else "none locally (the deployed API has its own; set GUARDRAIL_ID and GUARDRAIL_VERSION to use one)",
         ),
     ]
     if checks is None:
-        rows.append(
-            (
-                "model access",
-                "not checked"
-                + (" (no usable credentials)" if aws.credentials is None or aws.problem else " (--no-check)"),
-            )
+        reason = (
+            " (--fake-bedrock)"
+            if fake
+            else " (no usable credentials)"
+            if aws.credentials is None or aws.problem
+            else " (--no-check)"
         )
+        rows.append(("model access", "not checked" + reason))
     problems = []
     for check in checks or ():
         outcome = (
@@ -609,11 +651,11 @@ def startup_message(
             problems.append(hint)
     for target in {target.model_id: target for target in config.models.values()}.values():
         regions = target.profile_regions or ("*",)
-        if "*" not in regions and aws.region not in regions:
+        if not fake and "*" not in regions and aws.region not in regions:
             problems.append(
                 f"{target.model_id} is an inference profile called from {', '.join(regions)}, not {aws.region}: `export AWS_REGION={regions[0]}`."
             )
-    if aws.credentials is None or aws.problem:
+    if not fake and (aws.credentials is None or aws.problem):
         problems.insert(
             0,
             ("No AWS credentials found." if aws.credentials is None else "The AWS credentials cannot be used.")
@@ -625,6 +667,8 @@ def startup_message(
     lines = [
         f"local API on http://{HOST}:{port}/ (and /{config.api.stage_name}/..., like the deployed URL); no signature is checked"
     ]
+    if fake:
+        lines.append(textwrap.fill(FAKE_NOTICE, 110))
     lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]
     lines += [f"\n{textwrap.fill(problem, 110)}" for problem in problems]
     return "\n".join(lines)
@@ -638,6 +682,20 @@ def load_handler() -> ModuleType:
     return importlib.import_module("handler")
 
 
+def fake_aws(environ: MutableMapping[str, str], config: AppConfig) -> AwsSetup:
+    """For --fake-bedrock: the region (AWS_REGION, AWS_DEFAULT_REGION, or the models' default: it only picks the
+    endpoint nothing is sent to), and the caller's AWS credentials and configuration taken out of ``environ``, so
+    that botocore neither looks for credentials (no instance-metadata call, no credential_process, no SSO) nor has
+    any to sign with."""
+    region, source = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"), "AWS_REGION or AWS_DEFAULT_REGION"
+    if not region:
+        region, source = default_region(config), "the models' default"
+    for name in CREDENTIAL_VARIABLES:
+        environ.pop(name, None)
+    environ.update(NO_AWS_CONFIG)
+    return AwsSetup(region, f"{source}; unused, nothing is sent", None)
+
+
 def start(
     port: int,
     *,
@@ -646,40 +704,64 @@ def start(
     check: bool = True,
     out: IO[str] = sys.stdout,
     quiet: bool = False,
-) -> tuple[ThreadingHTTPServer, LambdaRoute]:
-    """Everything before serving: the config, the caller's AWS set-up, the function's environment (written into
-    ``environ``), the handler, the model check, the start-up message, and the bound server."""
+    fake: bool = False,
+) -> tuple[Server, ExitStack]:
+    """Everything before serving: the bound server (first: a busy port fails before any AWS call), the config, the
+    caller's AWS set-up, the function's environment (written into ``environ``), the handler, the model check, and
+    the start-up message. The ``ExitStack`` undoes what was attached to the function's clients.
+
+    ``fake``: the fake Bedrock (``tools/fake_bedrock.py``) answers every model call; no credentials are looked
+    for or checked, and every response carries ``X-Fake-Bedrock: true``."""
     import botocore.session
 
     config = load_local_config()
-    aws = inspect_aws(session or botocore.session.Session(), environ, config)
-    environ.update(local_environment(config, aws, environ))
-    handler = load_handler()
-    checks = (
-        check_models(handler.service.client, model_ids(config).values())
-        if check and aws.credentials and not aws.problem
-        else None
-    )
-    api, function = lambda_api(handler, config, aws, importlib.import_module("stream_app"))
-    server = create_server(api, port, quiet=quiet)
-    print(startup_message(config, aws, environ, server.server_address[1], checks), file=out, flush=True)
-    return server, function
+    server = create_server(port, quiet=quiet, fake=fake)
+    cleanup = ExitStack()
+    try:
+        aws = fake_aws(environ, config) if fake else inspect_aws(session or botocore.session.Session(), environ, config)
+        environ.update(local_environment(config, aws, {} if fake else environ))
+        handler = load_handler()
+        stream_app = importlib.import_module("stream_app")
+        if fake:
+            model = fake_bedrock.FakeBedrock(delay_seconds=FAKE_STREAM_DELAY_SECONDS)
+            cleanup.callback(model.close)
+            model.install(handler.service)
+            model.install(stream_app.service)
+        checks = (
+            check_models(handler.service.client, model_ids(config).values())
+            if check and not fake and aws.credentials and not aws.problem
+            else None
+        )
+        api, function = lambda_api(handler, config, aws, stream_app, hints=not fake)
+        cleanup.callback(function.close)
+        server.RequestHandlerClass.api = api  # type: ignore[attr-defined]
+        message = startup_message(config, aws, environ, server.server_address[1], checks, fake=fake)
+        print(message, file=out, flush=True)
+    except BaseException:
+        cleanup.close()
+        server.server_close()
+        raise
+    return server, cleanup
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("PORT") or DEFAULT_PORT),
-        help=f"default: $PORT or {DEFAULT_PORT}",
-    )
+    parser.add_argument("--port", help=f"default: $PORT or {DEFAULT_PORT} (0: any free port)")
     parser.add_argument(
         "--no-check", action="store_true", help="skip the one-token Converse call per model at start-up"
     )
+    parser.add_argument(
+        "--fake-bedrock",
+        action="store_true",
+        help="answer with a fake model built from each use case's schema: no AWS account, credentials or network",
+    )
     args = parser.parse_args(argv)
     try:
-        server, function = start(args.port, environ=os.environ, check=not args.no_check)
+        if args.port is not None:
+            port = parse_port(args.port, "--port")
+        else:
+            port = parse_port(os.environ.get("PORT") or str(DEFAULT_PORT), "PORT")
+        server, cleanup = start(port, environ=os.environ, check=not args.no_check, fake=args.fake_bedrock)
     except LocalSetupError as error:
         print(f"local: {error}", file=sys.stderr)
         return 2
@@ -689,7 +771,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     finally:
         server.server_close()
-        function.close()
+        cleanup.close()
     return 0
 
 

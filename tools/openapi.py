@@ -45,7 +45,8 @@ GATEWAY_ERRORS = {
 }
 
 
-def _function_errors() -> dict[int, set[str]]:
+def _function_errors(*, calls_bedrock: bool = True) -> dict[int, set[str]]:
+    """The function's error codes by status: its own errors, and the Bedrock fault map's if the route calls it."""
     by_status: dict[int, set[str]] = defaultdict(set)
     for error_class in (
         errors.InvalidJson,
@@ -53,18 +54,19 @@ def _function_errors() -> dict[int, set[str]]:
         errors.ValidationFailed,
         errors.PayloadTooLarge,
         errors.PromptTooLarge,
+        errors.UnsupportedMediaType,
         errors.GuardrailIntervened,
         errors.ModelOutputInvalid,
         errors.ApiError,
     ):
         by_status[error_class.status].add(error_class.code)
-    for status, code, _ in FAULTS:
+    for status, code, _ in FAULTS if calls_bedrock else ():
         by_status[status].add(code)
     return by_status
 
 
-def _error_responses(statuses: list[int]) -> dict[str, Any]:
-    function_errors = _function_errors()
+def _error_responses(statuses: list[int], *, calls_bedrock: bool = True) -> dict[str, Any]:
+    function_errors = _function_errors(calls_bedrock=calls_bedrock)
     responses = {}
     for status in statuses:
         codes = sorted(function_errors.get(status, ())) + GATEWAY_ERRORS.get(status, [])
@@ -94,9 +96,9 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
     example = _example(use_case)
     if example is not None:
         request_content["example"] = example
-    statuses = [400, 403, 413, 429, 500, 502, 503, 504]
+    statuses = [400, 403, 413, 415, 429, 500, 502, 503, 504]
     if use_case.structured:
-        statuses.insert(3, 422)
+        statuses.insert(statuses.index(429), 422)
     description = use_case.summary
     if use_case.structured:
         description += (
@@ -326,7 +328,7 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
                         "description": "Every use case, by family.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UseCaseCatalog"}}},
                     },
-                    **_error_responses([403, 429, 500]),
+                    **_error_responses([403, 429, 500], calls_bedrock=False),
                 },
             }
         }

@@ -33,6 +33,7 @@ from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import ApiError, InvalidEncoding, MethodNotAllowed, NotFound, UpstreamError
 from genai_core.service import UseCaseService
 from genai_core.settings import Settings
+from media_type import check_content_types, header_values
 
 logger = Logger()
 tracer = Tracer(patch_modules=["botocore"])  # AWS calls become subsegments; nothing else is patched
@@ -85,6 +86,15 @@ def request_bytes(body: str | None, is_base64_encoded: bool) -> bytes:
         raise InvalidEncoding("The request body is not valid UTF-8.") from None
 
 
+def request_content_types(event: Any) -> list[str]:
+    """Every Content-Type value of a proxy event: ``multiValueHeaders`` holds each one sent, ``headers`` the last
+    (both are read: a hand-made event may have either)."""
+    multi = event.get("multiValueHeaders") or {}
+    pairs = [(name, value) for name, values in multi.items() for value in values or ()]
+    pairs += list((event.get("headers") or {}).items())
+    return header_values(pairs)
+
+
 def _seconds_left(context: LambdaContext) -> Callable[[], float]:
     return lambda: context.get_remaining_time_in_millis() / 1000
 
@@ -96,6 +106,9 @@ def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]
         logger.append_keys(use_case=use_case.id, model=service.model_for(use_case))
         telemetry.start(metrics, use_case)
         try:
+            check_content_types(
+                request_content_types(event)
+            )  # API Gateway validates JSON bodies only; so does the function
             body = request_bytes(event.body, bool(event.is_base64_encoded))
             result = service.run(use_case.id, body, time_left=_seconds_left(router.lambda_context))
         except ApiError as error:

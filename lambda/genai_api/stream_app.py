@@ -5,20 +5,26 @@ API Gateway streams a REST response only from a Lambda function that streams its
 managed runtime does not do by itself; the AWS Lambda Web Adapter layer does it for a web server in the function.
 ``stream_server.py`` is that server; this module is free of any server, so ``make local`` serves it too.
 
-``handle`` decides everything before the first byte: an unknown route (404), a wrong method (405), an invalid
-request or a Bedrock error on the call get the usual status and JSON envelope. After that the answer is a 200
+``handle`` decides everything before the first byte: an unknown route (404), a wrong method (405), a Content-Type
+that is not JSON (415, the rule of ``media_type.py``), an invalid request or a Bedrock error on the call get the
+usual status and JSON envelope. After that the answer is a 200
 ``text/event-stream``: ``delta`` events, then ``done`` with usage, stop reason, model, latencies and the guardrail
 action, or ``error`` with ``{"error": {"code", "message"}}`` if Bedrock fails mid-stream.
 
 Each request leaves one log line (no prompt or reply text) and one EMF metrics document with the same metrics as the
 buffered routes, plus ``TimeToFirstToken``; the metrics are flushed here, since no Lambda handler decorator runs.
+A client that goes away mid-stream leaves the line "client disconnected" (the server closes the stream's iterator,
+which closes the Bedrock stream too), and a request the server refuses before it reaches ``handle`` (malformed HTTP)
+leaves "request refused".
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Generator, Iterable
+from contextlib import closing
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -32,6 +38,7 @@ from genai_core.service import UseCaseService
 from genai_core.settings import Settings
 from genai_core.streaming import StreamEvent, TextDelta, open_stream
 from http_io import Response
+from media_type import check_content_types
 
 logger = Logger()
 metrics = Metrics()
@@ -61,7 +68,10 @@ def request_id_from(request_context: str | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def handle(method: str, path: str, body: bytes, *, request_id: str | None = None) -> Response:
+def handle(
+    method: str, path: str, body: bytes, *, request_id: str | None = None, content_types: Iterable[str] = ()
+) -> Response:
+    """Answer one request. ``content_types``: every Content-Type header value the request has (none: absent)."""
     logger.clear_state()
     if request_id:
         logger.set_correlation_id(request_id)
@@ -73,6 +83,7 @@ def handle(method: str, path: str, body: bytes, *, request_id: str | None = None
     logger.append_keys(use_case=use_case.id, model=service.model_for(use_case), streamed=True)
     telemetry.start(metrics, use_case)
     try:
+        check_content_types(content_types)  # the same rule as the buffered routes (media_type.py)
         events = open_stream(service, use_case.id, body)
     except ApiError as error:
         telemetry.record_failure(metrics, error)
@@ -82,14 +93,22 @@ def handle(method: str, path: str, body: bytes, *, request_id: str | None = None
     return Response(200, headers, _frames(events), streamed=True)
 
 
-def _frames(events: Iterator[StreamEvent]) -> Iterator[bytes]:
+def _frames(events: Generator[StreamEvent, None, None]) -> Generator[bytes, None, None]:
+    started = time.perf_counter()
+    deltas = 0
     try:
-        for event in events:
-            if isinstance(event, TextDelta):
-                yield sse.frame(sse.DELTA, {"text": event.text})
-            else:
-                logger.info("use case completed", **telemetry.record_stream(metrics, event))
-                yield sse.frame(sse.DONE, event.to_body())
+        with closing(events):
+            for event in events:
+                if isinstance(event, TextDelta):
+                    deltas += 1
+                    yield sse.frame(sse.DELTA, {"text": event.text})
+                else:
+                    logger.info("use case completed", **telemetry.record_stream(metrics, event))
+                    yield sse.frame(sse.DONE, event.to_body())
+    except GeneratorExit:  # the server closed the stream: the client went away before the end
+        elapsed_ms = round((time.perf_counter() - started) * 1000)
+        logger.warning("client disconnected", deltas_sent=deltas, elapsed_ms=elapsed_ms)
+        raise
     except ApiError as error:  # after the first byte: the status is sent, so the error is the stream's last event
         telemetry.record_failure(metrics, error)
         logger.warning("stream failed", error_code=error.code, upstream_error=getattr(error, "upstream", None))
@@ -99,3 +118,14 @@ def _frames(events: Iterator[StreamEvent]) -> Iterator[bytes]:
         yield sse.frame(sse.ERROR, ApiError("An unexpected error occurred.").to_body())
     finally:
         metrics.flush_metrics()
+
+
+def log_refusal(status: int, code: str) -> None:
+    """The log line of a request that the server refused as malformed HTTP (it never reached ``handle``)."""
+    logger.clear_state()
+    logger.warning("request refused", status=status, error_code=code)
+
+
+def log_crash(error: Exception) -> None:
+    """The log line (with the traceback, which holds no request text) of a failure outside ``handle``'s care."""
+    logger.exception("unexpected error", error_type=type(error).__name__)

@@ -4,7 +4,10 @@ all proxied to the function; a streaming task also gets ``POST <path>/stream``, 
 
 - Every method is authorized: AWS_IAM (SigV4) by default; in ``api-key`` mode an API key with a usage plan
   (throttle and quota).
-- Every POST is validated by API Gateway against a request model generated from the catalog's input schema.
+- Every POST body is validated by API Gateway against a request model generated from the catalog's input schema,
+  whatever its Content-Type: the model is attached under ``application/json`` and under ``$default`` (any other
+  type), since API Gateway skips body validation for a content type that has no model. The function answers a
+  Content-Type that is not JSON with 415 (``lambda/genai_api/media_type.py``).
 - The stage throttles, writes JSON access logs to a log group with a retention, logs execution errors only
   (no request or response bodies), and traces with X-Ray. An optional WAF web ACL sits in front.
 - Errors that API Gateway answers itself use the function's envelope: ``{"error": {"code", "message"}}`` where
@@ -28,6 +31,8 @@ from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.log_groups import log_group
 from stacks.config import ApiConfig
 
+# Without a model for a request's content type, API Gateway does not validate its body: ``$default`` covers the rest.
+REQUEST_MODEL_CONTENT_TYPES = ("application/json", "$default")
 DISCOVERY_PATH = "/use-cases"  # GET: the catalog's families, tasks, summaries and input schemas (handler.py)
 ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
 ACCESS_LOG_FIELDS = {
@@ -137,7 +142,7 @@ class GenAiRestApi(Construct):
             self.methods[route.path] = self.api.root.resource_for_path(route.path).add_method(
                 "POST",
                 integration,
-                request_models={"application/json": model},
+                request_models=dict.fromkeys(REQUEST_MODEL_CONTENT_TYPES, model),
                 request_validator=validator,
             )
             if route.streaming:
@@ -154,7 +159,7 @@ class GenAiRestApi(Construct):
                         timeout=Duration.seconds(stream_integration_timeout_seconds),
                         response_transfer_mode=apigw.ResponseTransferMode.STREAM,
                     ),
-                    request_models={"application/json": model},
+                    request_models=dict.fromkeys(REQUEST_MODEL_CONTENT_TYPES, model),
                     request_validator=validator,
                 )
         # Discovery: the catalog's public part. Authorized like every other method; it takes no input to validate.

@@ -1,26 +1,36 @@
 """Amazon Bedrock: the one ``bedrock-runtime`` client per container, the Converse and ConverseStream calls, and the
 fault map.
 
-Every modeled Converse error, and botocore's timeouts and connection errors, map to a documented status and code
-(``UPSTREAM_ERRORS`` below; the README's table is checked against it by a test).
+Every error shape of the bedrock-runtime service model, and botocore's timeouts, connection and credential errors,
+map to a documented status and code (``UPSTREAM_ERRORS``, ``MESSAGE_RULES`` and ``FAULTS`` below; the README's
+tables and the OpenAPI document are checked against them by tests).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
 from botocore.config import Config
+from botocore.eventstream import ParserError as EventStreamParserError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionError,
+    CredentialRetrievalError,
     NoCredentialsError,
     PartialCredentialsError,
     ReadTimeoutError,
+    SSOError,
+    SSOTokenLoadError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
 )
+from urllib3.exceptions import HTTPError as TransportError
+from urllib3.exceptions import TimeoutError as TransportTimeout
 
 from genai_core.errors import BadRequest, Throttled, UpstreamError
 
@@ -58,84 +68,224 @@ def make_client(settings: ClientSettings) -> BedrockRuntimeClient:
     return client
 
 
-# Every error Converse models -> (HTTP status, our error code, message for the caller). A test keeps this complete.
-UPSTREAM_ERRORS: Mapping[str, tuple[int, str, str]] = {
-    "ThrottlingException": (429, "throttled", "The model is receiving too many requests; retry after a short wait."),
-    "ModelTimeoutException": (504, "model_timeout", "The model took too long to answer."),
-    "ServiceUnavailableException": (503, "upstream_unavailable", "Amazon Bedrock is unavailable; retry later."),
-    "ModelNotReadyException": (503, "model_not_ready", "The model is not ready to serve requests yet; retry later."),
-    "AccessDeniedException": (
+class Fault(NamedTuple):
+    """What a caller gets for a Bedrock or transport failure: an HTTP status, our stable code, a message."""
+
+    status: int
+    code: str
+    message: str
+
+
+# Every error shape of the bedrock-runtime service model (every operation's, not only Converse's: Bedrock returns
+# some of them, such as ServiceQuotaExceededException, where the model does not list them) -> the caller's fault.
+# tests/test_bedrock.py reads botocore's service-2.json and fails when a shape is missing here or in STREAM_ERRORS.
+UPSTREAM_ERRORS: Mapping[str, Fault] = {
+    "ThrottlingException": Fault(
+        429, "throttled", "The model is receiving too many requests; retry after a short wait."
+    ),
+    "ServiceQuotaExceededException": Fault(
+        429, "quota_exceeded", "A service quota of Amazon Bedrock for this account is exceeded; retry later."
+    ),
+    "ModelTimeoutException": Fault(504, "model_timeout", "The model took too long to answer."),
+    "ServiceUnavailableException": Fault(503, "upstream_unavailable", "Amazon Bedrock is unavailable; retry later."),
+    "ModelNotReadyException": Fault(
+        503, "model_not_ready", "The model is not ready to serve requests yet; retry later."
+    ),
+    "AccessDeniedException": Fault(
         502,
         "upstream_access_denied",
         "The function may not invoke the configured model (check model access and IAM).",
     ),
-    "ResourceNotFoundException": (
+    "ResourceNotFoundException": Fault(
         502,
         "model_not_found",
         "The configured model or inference profile was not found in this region.",
     ),
-    "InternalServerException": (502, "upstream_error", "Amazon Bedrock failed to process the request."),
-    "ModelErrorException": (502, "model_error", "The model failed while processing the request."),
-    "ValidationException": (400, "model_validation_error", "The model rejected the request"),
+    "InternalServerException": Fault(502, "upstream_error", "Amazon Bedrock failed to process the request."),
+    # Modelled for StartAsyncInvoke (an idempotency conflict), which the function never calls.
+    "ConflictException": Fault(502, "upstream_error", "Amazon Bedrock failed to process the request."),
+    "ModelErrorException": Fault(502, "model_error", "The model failed while processing the request."),
+    # By default the caller's: see MESSAGE_RULES for the ones the deployment causes. The message gains Bedrock's.
+    "ValidationException": Fault(400, "model_validation_error", "The model rejected the request"),
 }
 # ConverseStream can also fail after the stream has started, with an error event; these are its own.
-STREAM_ERRORS: Mapping[str, tuple[int, str, str]] = {
-    "ModelStreamErrorException": (502, "model_stream_error", "The model failed while streaming its answer."),
+STREAM_ERRORS: Mapping[str, Fault] = {
+    "ModelStreamErrorException": Fault(502, "model_stream_error", "The model failed while streaming its answer."),
 }
-# The caller's (the function's) own AWS credentials are missing, expired or invalid: Bedrock never saw the request.
-CREDENTIALS_FAILED = (
+
+# Bedrock uses one error code for causes that the caller must handle differently; its message tells them apart.
+# Each rule is matched at the start of Bedrock's message (case and apostrophe style ignored), never anywhere in it,
+# so that text a message might quote back (a schema, a field name) cannot change the class of the error.
+DAILY_QUOTA = Fault(
+    429,
+    "daily_quota_exceeded",
+    "The account's daily token quota for the model is used up; requests fail until it resets.",
+)
+# A ValidationException that the deployment causes, whatever the request: a 502 that does not blame the caller.
+MODEL_ID_INVALID = Fault(
+    502,
+    "model_configuration_error",
+    "The function's configured model or inference profile cannot be invoked in this region (a deployment setting).",
+)
+MODEL_LACKS_FEATURE = Fault(
+    502,
+    "model_configuration_error",
+    "The function's configured model does not support a feature this task needs, such as tool use or a content "
+    "type (a deployment setting).",
+)
+GUARDRAIL_INVALID = Fault(
+    502,
+    "model_configuration_error",
+    "The function's configured guardrail identifier or version does not exist (a deployment setting).",
+)
+INFERENCE_SETTINGS_INVALID = Fault(
+    502,
+    "model_configuration_error",
+    "The configured model does not accept this task's inference settings (a deployment setting).",
+)
+ACCOUNT_NOT_ALLOWED = Fault(
+    502,
+    "model_configuration_error",
+    "The AWS account of the function may not run inference on Amazon Bedrock yet (an account setting).",
+)
+
+
+@dataclass(frozen=True)
+class MessageRule:
+    """A Bedrock error code whose message starts with ``pattern`` gets ``fault`` instead of the code's own."""
+
+    error: str
+    pattern: re.Pattern[str]
+    fault: Fault
+
+    def matches(self, name: str, message: str) -> bool:
+        return name == self.error and self.pattern.match(message) is not None
+
+
+def _rule(error: str, pattern: str, fault: Fault) -> MessageRule:
+    return MessageRule(error, re.compile(pattern, re.IGNORECASE), fault)
+
+
+# Bedrock's own words, as seen in its answers (not a documented list): see tests/test_bedrock.py for each example.
+MESSAGE_RULES: tuple[MessageRule, ...] = (
+    # "Too many tokens per day, please wait before trying again." (per minute is the plain ThrottlingException)
+    _rule("ThrottlingException", r"too many \w+ per day\b", DAILY_QUOTA),
+    # "The provided model identifier is invalid."; "Invocation of model ID amazon.nova-2-lite-v1:0 with on-demand
+    # throughput isn't supported. Retry your request with the ID or ARN of an inference profile ..."
+    _rule(
+        "ValidationException",
+        r"the provided model identifier is invalid|invocation of model id \S+ with on-demand throughput isn't supported",
+        MODEL_ID_INVALID,
+    ),
+    # "This model doesn't support tool use [in streaming mode].", "... the toolConfig.toolChoice.tool field ...",
+    # "... the document content block that you provided.", "... system messages.", "The provided model doesn't
+    # support ..."
+    _rule("ValidationException", r"(this|the provided) model (doesn't|does not) support\b", MODEL_LACKS_FEATURE),
+    # "The guardrail identifier or version provided in the request does not exist."
+    _rule("ValidationException", r"the (provided )?guardrail (identifier|id|version)\b", GUARDRAIL_INVALID),
+    # "The maximum tokens you requested exceeds the model limit of 10000. ..."; Anthropic's models: "The model
+    # returned the following errors: max_tokens: 100000 > 64000, which is the maximum allowed ..."
+    _rule(
+        "ValidationException",
+        r"the maximum tokens you requested exceeds the model limit|the model returned the following errors: max_tokens:",
+        INFERENCE_SETTINGS_INVALID,
+    ),
+    # "Operation not allowed": the account is not (yet) allowed inference, whatever the model and the request.
+    _rule("ValidationException", r"operation not allowed\.?$", ACCOUNT_NOT_ALLOWED),
+)
+
+# The function's own AWS credentials are missing, expired or invalid: Bedrock never saw (or never accepted) the call.
+CREDENTIALS_FAILED = Fault(
     500,
     "bedrock_credentials_error",
     "The function has no valid AWS credentials to call Amazon Bedrock.",
 )
+# Raised by botocore before anything is sent: no credentials, or a provider (SSO, a credential process, the
+# container's endpoint) that could not give them.
+CREDENTIAL_EXCEPTIONS: tuple[type[BotoCoreError], ...] = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+    TokenRetrievalError,
+    SSOError,  # and its subclasses UnauthorizedSSOTokenError, SSOTokenLoadError
+)
+# Bedrock's answers to a request whose signature or token it does not accept. bedrock-runtime is a JSON (REST)
+# service: it names them with the "Exception" suffix (UnrecognizedClientException, InvalidSignatureException,
+# ExpiredTokenException, IncompleteSignatureException, MissingAuthenticationTokenException); the suffix-less forms
+# are the Query-protocol spellings that AWS's generic "common errors" page lists (IncompleteSignature,
+# InvalidClientTokenId, ExpiredToken). Both are kept: a code that never comes costs nothing.
 CREDENTIAL_ERROR_CODES = frozenset(
     {
         "UnrecognizedClientException",
-        "ExpiredTokenException",
         "InvalidSignatureException",
+        "ExpiredTokenException",
+        "IncompleteSignatureException",
+        "MissingAuthenticationTokenException",
         "IncompleteSignature",
         "InvalidClientTokenId",
+        "ExpiredToken",
     }
 )
-READ_TIMEOUT = (504, "model_timeout", "The model took too long to answer.")
-CONNECTION_FAILED = (503, "upstream_unavailable", "Amazon Bedrock could not be reached; retry later.")
-OTHER_FAILURE = (502, "upstream_error", "Amazon Bedrock failed to process the request.")
-# Every (status, code, message) that the fault map can give a caller.
-FAULTS = (
+# Both, by the name an ``UpstreamError.upstream`` carries: the one list (``make local``'s hints read it too).
+CREDENTIAL_ERRORS = CREDENTIAL_ERROR_CODES | {
+    error.__name__ for error in (*CREDENTIAL_EXCEPTIONS, UnauthorizedSSOTokenError, SSOTokenLoadError)
+}
+READ_TIMEOUT = Fault(504, "model_timeout", "The model took too long to answer.")
+CONNECTION_FAILED = Fault(503, "upstream_unavailable", "Amazon Bedrock could not be reached; retry later.")
+OTHER_FAILURE = Fault(502, "upstream_error", "Amazon Bedrock failed to process the request.")
+# Every fault the map can give a caller (telemetry's model errors and the OpenAPI document are derived from it).
+FAULTS: tuple[Fault, ...] = (
     *UPSTREAM_ERRORS.values(),
     *STREAM_ERRORS.values(),
+    *(rule.fault for rule in MESSAGE_RULES),
     READ_TIMEOUT,
     CONNECTION_FAILED,
     OTHER_FAILURE,
     CREDENTIALS_FAILED,
 )
+# Retry-After, in seconds, by code: only a per-minute rate frees up within seconds. A quota (daily or a service
+# quota) frees up at a time Bedrock does not give, so its 429 carries none rather than a wait that would fail again.
+RETRY_AFTER_SECONDS: Mapping[str, int] = {"throttled": 2}
 MAX_UPSTREAM_DETAIL = 300
+
+
+def _fault_for(name: str, message: str) -> Fault:
+    """The fault of a Bedrock error code (and its message, for the codes that MESSAGE_RULES refine)."""
+    if name in CREDENTIAL_ERROR_CODES:
+        return CREDENTIALS_FAILED
+    normalized = message.strip().replace("\u2019", "'")  # Bedrock writes "isn't" with either apostrophe
+    for rule in MESSAGE_RULES:
+        if rule.matches(name, normalized):
+            return rule.fault
+    return {**UPSTREAM_ERRORS, **STREAM_ERRORS}.get(name, OTHER_FAILURE)
 
 
 def upstream_error(error: Exception) -> UpstreamError | BadRequest:
     """Map a botocore exception raised by a Bedrock call to the error the caller gets."""
     if isinstance(error, ClientError):
-        name = str(error.response.get("Error", {}).get("Code", "Unknown"))
+        details = error.response.get("Error", {})
         # An error event inside a stream names its type in camel case (throttlingException).
+        name = str(details.get("Code", "Unknown"))
         name = name[:1].upper() + name[1:]
-        status, code, message = {**UPSTREAM_ERRORS, **STREAM_ERRORS}.get(name, OTHER_FAILURE)
-        if name in CREDENTIAL_ERROR_CODES:
-            status, code, message = CREDENTIALS_FAILED
-        if name == "ValidationException":
-            # Bedrock's own words say what to fix (e.g. "Input is too long for requested model."). Keep them short.
-            detail = str(error.response.get("Error", {}).get("Message", ""))[:MAX_UPSTREAM_DETAIL]
-            return BadRequest(f"{message}: {detail}" if detail else f"{message}.", code=code)
-    elif isinstance(error, (NoCredentialsError, PartialCredentialsError)):
-        name, (status, code, message) = type(error).__name__, CREDENTIALS_FAILED
+        detail = str(details.get("Message", ""))
+        fault = _fault_for(name, detail)
+        if fault == UPSTREAM_ERRORS["ValidationException"]:
+            # The caller's: Bedrock's own words say what to fix ("Input is too long for requested model."). Short.
+            detail = detail[:MAX_UPSTREAM_DETAIL]
+            return BadRequest(f"{fault.message}: {detail}" if detail else f"{fault.message}.", code=fault.code)
+    elif isinstance(error, CREDENTIAL_EXCEPTIONS):
+        name, fault = type(error).__name__, CREDENTIALS_FAILED
     elif isinstance(error, ReadTimeoutError):
-        name, (status, code, message) = "ReadTimeoutError", READ_TIMEOUT
+        name, fault = "ReadTimeoutError", READ_TIMEOUT
     elif isinstance(error, ConnectionError):
-        name, (status, code, message) = type(error).__name__, CONNECTION_FAILED
+        name, fault = type(error).__name__, CONNECTION_FAILED
     else:
-        name, (status, code, message) = type(error).__name__, OTHER_FAILURE
-    if status == 429:
-        return Throttled(message, upstream=name)
-    return UpstreamError(message, upstream=name, code=code, status=status)
+        name, fault = type(error).__name__, OTHER_FAILURE
+    if fault.status == 429:
+        return Throttled(
+            fault.message, upstream=name, code=fault.code, retry_after_seconds=RETRY_AFTER_SECONDS.get(fault.code)
+        )
+    return UpstreamError(fault.message, upstream=name, code=fault.code, status=fault.status)
 
 
 def converse(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,9 +296,10 @@ def converse(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> dict[s
         raise upstream_error(error) from error
 
 
-def converse_stream(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+def converse_stream(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> Generator[dict[str, Any], None, None]:
     """Call ConverseStream and return its events. A failure to start raises here, before any event; a failure
-    during the stream (an error event, a read timeout) raises from the iterator. Both come out as ``ApiError``."""
+    during the stream (an error event, a stalled or reset connection, a corrupt message) raises from the iterator.
+    Both come out as ``ApiError``. Closing the iterator early closes the stream's connection."""
     try:
         stream = client.converse_stream(**request)["stream"]
     except (ClientError, BotoCoreError) as error:
@@ -156,9 +307,29 @@ def converse_stream(client: BedrockRuntimeClient, request: Mapping[str, Any]) ->
     return _events(stream)
 
 
-def _events(stream: Iterable[Any]) -> Iterator[dict[str, Any]]:
+def _events(stream: Iterable[Any]) -> Generator[dict[str, Any], None, None]:
+    # botocore reads the stream's body outside its own error handling: a stalled or reset connection surfaces as
+    # urllib3's exceptions, a corrupt message as the event-stream parser's; each gets the fault of the same failure
+    # on the call (a read timeout, a connection error, an upstream fault).
     try:
         for event in stream:
             yield dict(event)
     except (ClientError, BotoCoreError) as error:
         raise upstream_error(error) from error
+    except (TransportError, EventStreamParserError) as error:
+        raise _stream_failure(error) from error
+    except GeneratorExit:  # the reader stopped early: drop the connection rather than read the rest
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+        raise
+
+
+def _stream_failure(error: Exception) -> UpstreamError:
+    if isinstance(error, TransportTimeout):
+        fault = READ_TIMEOUT
+    elif isinstance(error, TransportError):
+        fault = CONNECTION_FAILED
+    else:
+        fault = OTHER_FAILURE
+    return UpstreamError(fault.message, upstream=type(error).__name__, code=fault.code, status=fault.status)

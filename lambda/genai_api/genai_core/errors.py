@@ -74,6 +74,13 @@ class MethodNotAllowed(ApiError):
         return {"Allow": self.allow}
 
 
+class UnsupportedMediaType(ApiError):
+    """A body declared (by its Content-Type) as something other than JSON: the API reads JSON documents only."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 # --- met upstream, at Bedrock -----------------------------------------------------------------------------------
 
 
@@ -89,13 +96,21 @@ class UpstreamError(ApiError):
 
 
 class Throttled(UpstreamError):
+    """A rate or a quota of the account at Bedrock. ``Retry-After`` only where a wait of seconds is known to help
+    (a per-minute rate); a quota that frees up at an unknown time gets none (``retry_after_seconds=None``)."""
+
     status = 429
     code = "throttled"
-    retry_after_seconds = 2
+
+    def __init__(
+        self, message: str, *, upstream: str, code: str | None = None, retry_after_seconds: int | None = 2
+    ) -> None:
+        super().__init__(message, upstream=upstream, code=code)
+        self.retry_after_seconds = retry_after_seconds
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_seconds)}
+        return {} if self.retry_after_seconds is None else {"Retry-After": str(self.retry_after_seconds)}
 
 
 class GuardrailIntervened(ApiError):

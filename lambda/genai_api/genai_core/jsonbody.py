@@ -1,13 +1,42 @@
-"""Turn the bytes a caller sent into a JSON object, or a clear 4xx: never an exception of any other kind."""
+"""Turn the bytes a caller sent into a JSON object, or a clear 4xx: never an exception of any other kind.
+
+Every JSON value a caller sends goes through ``parse_object`` once, for the whole body, so that the limits below
+hold for every part of it (a record, a profile, a caller's schema and its ``default``, ``examples`` and ``enum``
+values alike) before any other code sees it:
+
+- at most ``MAX_BODY_BYTES`` bytes, UTF-8, a JSON object;
+- nested at most ``MAX_JSON_DEPTH`` levels of arrays and objects (the body itself is level 1). Python's parser
+  would accept far deeper values, which later code (``json.dumps``, botocore's serializer, any recursive walk)
+  then meets with a ``RecursionError``;
+- every number finite, and every integer within CPython's digit limit (4300 digits): JSON has no infinity, but ``1e400`` is valid JSON syntax that Python parses to ``inf``,
+  which would pass every check and reach Bedrock serialized as ``Infinity`` (not JSON). ``NaN``/``Infinity``
+  literals are not JSON at all;
+- no lone UTF-16 surrogate escapes (``\\ud800``), which no UTF-8 encoder, nor Bedrock, accepts.
+
+``invalid_json`` is for bytes that are not JSON; ``validation_error`` for JSON that breaks one of our limits
+(too deep, a number out of range): the body is well-formed, the API refuses what it says.
+"""
 
 from __future__ import annotations
 
+import array
+import itertools
 import json
+import math
+import re
+import sys
 from typing import Any, NoReturn
 
 from genai_core.errors import InvalidEncoding, InvalidJson, PayloadTooLarge, ValidationFailed
 
 MAX_BODY_BYTES = 256 * 1024  # the documented request limit; API Gateway itself allows 10 MB
+# Levels of arrays and objects in a request body, the body object being level 1. Real payloads are shallow: a
+# record, a profile or an example row is a few levels deep inside its list (body, list, row, nested object: 4-6).
+# The deepest legitimate value is a caller's schema at its own depth limit (genai_core.schema.MAX_SCHEMA_DEPTH:
+# 8 nested sub-schemas, 2 JSON levels each through "properties", under the body and the field: 18 levels) with
+# an enum or default value at its deepest node; 32 leaves that room and stays far from any recursion limit
+# (botocore serializes a tool schema recursively, several frames per level).
+MAX_JSON_DEPTH = 32
 
 
 _JSON_NAMES = {
@@ -20,12 +49,42 @@ _JSON_NAMES = {
 }
 
 
+class _NotFinite(ValueError):
+    """A number too large for a double: ``1e400`` (Python's parser would make it ``inf``)."""
+
+
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
-    """Parse a request body that must be a UTF-8 JSON object of at most ``max_bytes`` bytes."""
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text if len(text) <= 40 else f"{text[:37]}...")
+    return value
+
+
+def _too_deep(max_depth: int) -> ValidationFailed:
+    return ValidationFailed(f"The request body is nested too deeply: at most {max_depth} levels of arrays and objects.")
+
+
+# The nesting of a JSON text is the running count of its brackets outside strings: every loop below runs in C, so a
+# body of the allowed size costs a few milliseconds at worst, where a walk over the parsed value costs one Python
+# step per container (tens of milliseconds for 100 000 small ones).
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)  # a JSON string, escapes included (possessive: linear)
+_BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+
+
+def _depth(raw: bytes) -> int:
+    """The levels of arrays and objects in ``raw``, a valid JSON text (the outermost container is level 1)."""
+    steps = _STRING.sub(b"", raw).translate(_BRACKETS, _NOT_BRACKETS)
+    return max(itertools.accumulate(array.array("b", steps)), default=0)
+
+
+def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """Parse a request body that must be a UTF-8 JSON object of at most ``max_bytes`` bytes, nested at most
+    ``max_depth`` levels, with finite numbers only."""
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is {max_bytes} bytes.")
     if not raw.strip():
@@ -35,20 +94,29 @@ def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES) -> dict[str, An
     except UnicodeDecodeError as error:
         raise InvalidEncoding(f"The request body is not valid UTF-8 (byte {error.start}).") from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise InvalidJson("The request body is nested too deeply.") from None
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:  # deeper than the parser itself goes: far past the limit
+        raise _too_deep(max_depth) from None
+    except _NotFinite as error:
+        raise ValidationFailed(
+            f"The request body has a number out of range ({error}): numbers must be finite (at most about 1.8e308)."
+        ) from None
     except ValueError as error:  # JSONDecodeError, NaN/Infinity, integers with too many digits
+        if "integer string conversion" in str(error):  # CPython's int digit limit (sys.get_int_max_str_digits)
+            raise ValidationFailed(
+                f"The request body has an integer out of range: at most {sys.get_int_max_str_digits()} digits."
+            ) from None
         raise InvalidJson(f"The request body is not valid JSON: {error}.") from None
     if not isinstance(value, dict):
         raise ValidationFailed(
             f"The request body must be a JSON object, not {_JSON_NAMES.get(type(value), 'a value')}."
         )
+    # A value cannot nest deeper than it has brackets: most bodies skip the count (two scans in C).
+    if raw.count(b"[") + raw.count(b"{") > max_depth and _depth(raw) > max_depth:
+        raise _too_deep(max_depth)
     try:
         # JSON escapes can spell lone surrogates (\ud800) that no UTF-8 encoder (or Bedrock) accepts.
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidEncoding("The request body contains an unpaired UTF-16 surrogate escape.") from None
-    except RecursionError:
-        raise InvalidJson("The request body is nested too deeply.") from None
     return value

@@ -8,7 +8,8 @@ A module of its own so that the buffered API's function does not load it at cold
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,13 +55,14 @@ class StreamSummary:
 StreamEvent = TextDelta | StreamSummary
 
 
-def open_stream(service: UseCaseService, use_case_id: str, body: bytes) -> Iterator[StreamEvent]:
+def open_stream(service: UseCaseService, use_case_id: str, body: bytes) -> Generator[StreamEvent, None, None]:
     """Validate, prompt and start a ConverseStream for a streaming text task; return its events: the text deltas in
     order, then one ``StreamSummary``.
 
     Everything that can fail before the model answers (an unknown or non-streaming use case, a bad request, a Bedrock
     error on the call) raises an ``ApiError`` here, before any event. A failure during the stream raises an
-    ``ApiError`` from the iterator, after the deltas already given.
+    ``ApiError`` from the iterator, after the deltas already given. Closing the iterator early closes the Bedrock
+    stream (its connection is dropped rather than read to the end).
     """
     use_case = service.catalog.get(use_case_id)
     if use_case is None or not use_case.streaming:
@@ -77,23 +79,28 @@ def open_stream(service: UseCaseService, use_case_id: str, body: bytes) -> Itera
 
 
 def _events(
-    service: UseCaseService, use_case: UseCase, model: str, events: Iterator[dict[str, Any]], started: float
-) -> Iterator[StreamEvent]:
+    service: UseCaseService,
+    use_case: UseCase,
+    model: str,
+    events: Generator[dict[str, Any], None, None],
+    started: float,
+) -> Generator[StreamEvent, None, None]:
     first_token_ms: int | None = None
     stop_reason = ""
     usage: dict[str, int] = {}
-    for event in events:
-        if "contentBlockDelta" in event:
-            text = event["contentBlockDelta"].get("delta", {}).get("text")
-            if text:
-                if first_token_ms is None:
-                    first_token_ms = round((time.perf_counter() - started) * 1000)
-                yield TextDelta(text)
-        elif "messageStop" in event:
-            stop_reason = str(event["messageStop"].get("stopReason", ""))
-        elif "metadata" in event:
-            reported = event["metadata"].get("usage", {})
-            usage = {key: int(reported.get(key, 0)) for key in ("inputTokens", "outputTokens", "totalTokens")}
+    with closing(events):
+        for event in events:
+            if "contentBlockDelta" in event:
+                text = event["contentBlockDelta"].get("delta", {}).get("text")
+                if text:
+                    if first_token_ms is None:
+                        first_token_ms = round((time.perf_counter() - started) * 1000)
+                    yield TextDelta(text)
+            elif "messageStop" in event:
+                stop_reason = str(event["messageStop"].get("stopReason", ""))
+            elif "metadata" in event:
+                reported = event["metadata"].get("usage", {})
+                usage = {key: int(reported.get(key, 0)) for key in ("inputTokens", "outputTokens", "totalTokens")}
     intervened = stop_reason == GUARDRAIL_INTERVENED
     yield StreamSummary(
         use_case=use_case.id,

@@ -1,0 +1,133 @@
+"""A fake Amazon Bedrock that answers from the request's own schemas: for ``make local LOCAL_ARGS=--fake-bedrock``
+(no AWS account, no credentials, no network) and for the tests that need a model to answer anything (fuzzing,
+every route end to end). Tests that check the exact Converse request use botocore's Stubber instead.
+
+What it answers:
+
+- Converse with a tool (a structured task forces one): a call of that tool whose input is a value of the tool's
+  input schema, which the core resolved against the request, so the caller's enums, counts and bounds hold
+  (``tools.schema_samples.sample``; arrays get one item where the schema allows it, so that the constraints on
+  items are exercised, and exactly ``minItems`` where it asks for more);
+- Converse without a tool (a text task): ``FAKE_TEXT``;
+- ConverseStream: ``FAKE_TEXT`` word by word as text deltas, then the stop reason and the usage.
+
+``FakeBedrock.install`` plugs it into a ``UseCaseService``'s real bedrock-runtime client at botocore's
+``before-call`` event, as botocore's Stubber does: botocore has validated the parameters against the service model
+and serialized the request; nothing is signed or sent, and the handler, the core and the fault map above the
+client run unchanged. The service's models are renamed ``fake-bedrock/<model>``, so every answer says it is fake.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+from botocore.validate import validate_parameters
+
+from tools.schema_samples import sample
+
+FAKE_TEXT = "This is a fake answer from the fake Bedrock of make local: no model was called."
+MODEL_PREFIX = "fake-bedrock/"
+HEADER = ("X-Fake-Bedrock", "true")  # on every response of make local --fake-bedrock
+
+
+def fake_model(model_id: str) -> str:
+    return f"{MODEL_PREFIX}{model_id}"
+
+
+def instance_from_schema(schema: dict[str, Any]) -> Any:
+    """The smallest JSON value valid against ``schema``."""
+    return sample(schema)
+
+
+def _usage(request: Mapping[str, Any], answer: Any) -> dict[str, int]:
+    """Roughly four characters a token, as a model's tokenizer would count them."""
+    tokens_in = max(1, len(json.dumps(request, ensure_ascii=False)) // 4)
+    tokens_out = max(1, len(json.dumps(answer, ensure_ascii=False)) // 4)
+    return {"inputTokens": tokens_in, "outputTokens": tokens_out, "totalTokens": tokens_in + tokens_out}
+
+
+def fake_converse(**request: Any) -> dict[str, Any]:
+    """A Converse response to ``request`` (the parameters of ``client.converse``)."""
+    tools = request.get("toolConfig", {}).get("tools", [])
+    if tools:
+        spec = tools[0]["toolSpec"]
+        answer = sample(spec["inputSchema"]["json"], text="fake", min_items=1)
+        content: list[dict[str, Any]] = [
+            {"toolUse": {"toolUseId": "tooluse_fake", "name": spec["name"], "input": answer}}
+        ]
+        stop_reason = "tool_use"
+    else:
+        answer = FAKE_TEXT
+        content = [{"text": FAKE_TEXT}]
+        stop_reason = "end_turn"
+    return {
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": stop_reason,
+        "usage": _usage(request, answer),
+        "metrics": {"latencyMs": 1},
+    }
+
+
+def fake_converse_stream(request: Mapping[str, Any], *, delay_seconds: float = 0.0) -> Iterator[dict[str, Any]]:
+    """The events of a ConverseStream answer to ``request``: ``FAKE_TEXT`` in several deltas, ``delay_seconds``
+    apart (so that a reader sees them come), then the stop and the usage."""
+    words = FAKE_TEXT.split(" ")
+    yield {"messageStart": {"role": "assistant"}}
+    for index, word in enumerate(words):
+        if index and delay_seconds:
+            time.sleep(delay_seconds)
+        text = word if index == len(words) - 1 else f"{word} "
+        yield {"contentBlockDelta": {"delta": {"text": text}, "contentBlockIndex": 0}}
+    yield {"contentBlockStop": {"contentBlockIndex": 0}}
+    yield {"messageStop": {"stopReason": "end_turn"}}
+    yield {"metadata": {"usage": _usage(request, FAKE_TEXT), "metrics": {"latencyMs": 1}}}
+
+
+class FakeBedrock:
+    """Answers the Converse and ConverseStream calls of the services it is installed on; ``close`` undoes it."""
+
+    def __init__(self, *, delay_seconds: float = 0.0) -> None:
+        self.delay_seconds = delay_seconds
+        self.unique_id = f"fake-bedrock-{id(self)}"
+        self._undo: list[Callable[[], None]] = []
+
+    def install(self, service: Any) -> None:
+        """Fake ``service``'s client (a ``genai_core.service.UseCaseService``): its models become
+        ``fake-bedrock/<model>``, and its retry of an invalid answer goes to the same faked client."""
+        client, models, retry_client = service.client, service.models, service.retry_client
+        service.models = {family: fake_model(model) for family, model in models.items()}
+        service.retry_client = lambda: client
+        client.meta.events.register_first("before-call.bedrock-runtime", self._answer, unique_id=self.unique_id)
+
+        def undo() -> None:
+            client.meta.events.unregister("before-call.bedrock-runtime", unique_id=self.unique_id)
+            service.models, service.retry_client = models, retry_client
+
+        self._undo.append(undo)
+
+    def close(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def _answer(self, model: Any, params: Mapping[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        """botocore's ``before-call`` handler: ``params`` is the serialized request (its JSON body; the model id
+        is in the URL); the answer is the HTTP response and the parsed response, as from the service."""
+        request = json.loads(params.get("body") or b"{}")
+        metadata = {"RequestId": f"fake-{uuid.uuid4()}", "HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0}
+        if model.name == "Converse":
+            parsed = fake_converse(**request)
+            validate_parameters(parsed, model.output_shape)  # as the Stubber validates its responses
+            return AWSResponse(None, 200, {}, None), {**parsed, "ResponseMetadata": metadata}
+        if model.name == "ConverseStream":
+            stream = fake_converse_stream(request, delay_seconds=self.delay_seconds)
+            return AWSResponse(None, 200, {}, None), {"stream": stream, "ResponseMetadata": metadata}
+        error = {"Code": "ValidationException", "Message": f"The fake Bedrock does not answer {model.name}."}
+        return AWSResponse(None, 400, {}, None), {
+            "Error": error,
+            "ResponseMetadata": {**metadata, "HTTPStatusCode": 400},
+        }
