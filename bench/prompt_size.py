@@ -4,11 +4,11 @@ The body is generated from the route's input schema to cost the most a body with
 its maximum length, of characters that grow when escaped or that look like the blocks' tags (quotes, backslashes,
 control characters, angle brackets, near-miss closing tags, a guessed key, multi-byte UTF-8); every list at its
 maximum number of items; a caller schema with as many properties as the schema rules allow; and every free-form
-object (``records``, ``customer``, ``items``) filled, in turn, with lists nested as deep as the parser accepts
-(found by asking it), with floats that Python writes longer than JSON can (``1e5`` is ``100000.0``), or with
-hostile text: each route gets the worst of the three. Then everything is scaled down together until the body is as
-large as the body limit allows. The body is written compactly, as a careful attacker would, so that each byte buys
-the most.
+object (``records``, ``customer``, ``items``) filled, in turn, with lists nested as deep as the parser accepts (its
+limit, ``genai_core.jsonbody.MAX_JSON_DEPTH``, less the levels above them), with floats that Python writes longer
+than JSON can (``1e5`` is ``100000.0``), or with hostile text: one body for each. Then everything is scaled down
+together until the body is as large as the body limit allows. The body is written compactly, as a careful attacker
+would, so that each byte buys the most.
 
 Each body goes through what the function does before it calls Bedrock (``UseCaseService.validate`` and
 ``build_request``: parse, validate, resolve the output schema, render the prompt), timed as the CPU time of the
@@ -47,7 +47,6 @@ HOSTILE = (
 )
 FLOAT = 1e5  # "1e5" in the body, "100000.0" in Python's repr, "100e3" once written short: the worst ratio of all
 FLOAT_SPELLING = "1e5"
-MAX_DEPTH_PROBED = 4096
 STEPS = 10_000  # the scale's resolution
 CALLER_SCHEMA_PROPERTIES = 200  # below genai_core.schema's node limit, with room for the object itself
 
@@ -209,6 +208,7 @@ def worst_body(service: Any, use_case: Any, limit: int, filler: str = "nesting")
     and whether it has free-form objects at all; None for a filler other than the first when it has none (the body
     would be the same)."""
     from genai_core.errors import ApiError
+    from genai_core.jsonbody import MAX_JSON_DEPTH
 
     def valid(raw: bytes) -> bool:
         try:
@@ -239,7 +239,9 @@ def worst_body(service: Any, use_case: Any, limit: int, filler: str = "nesting")
     if not probe.free_forms and filler != FILLERS[0]:
         return None
     nests = bool(probe.free_forms) and filler == "nesting"
-    depth = _largest(writable_and_valid, MAX_DEPTH_PROBED) if nests else 1
+    # The parser's limit (genai_core.jsonbody.MAX_JSON_DEPTH) bounds the probe; the probe finds how deep a
+    # free-form object of this route may nest within it (the body's own levels above it count).
+    depth = _largest(writable_and_valid, MAX_JSON_DEPTH) if nests else 1
     if not valid(at(smallest, depth)):
         raise RuntimeError(f"{use_case.id}: no valid body even at the smallest scale")
     raw = at(_largest(fits, STEPS) / STEPS, depth)

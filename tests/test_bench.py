@@ -81,7 +81,9 @@ def test_prompt_size_measures_a_valid_worst_body_of_each_route(prompts, handler)
         assert prompt_size.RouteFigure.from_dict(dataclasses.asdict(route)) == route
     records = {r.filler: r for r in prompts.routes if r.route == "/process-optimization/detect-anomalies"}
     assert set(records) == set(prompt_size.FILLERS)  # a route with free-form objects: one body per filler
-    assert records["nesting"].depth > 3  # the parser's deepest nesting was found
+    from genai_core.jsonbody import MAX_JSON_DEPTH
+
+    assert records["nesting"].depth == MAX_JSON_DEPTH  # the deepest nesting the parser accepts
     assert [verdict.limit for verdict in prompts.verdicts()] == [prompt_size.BUDGET_RATIO, prompt_size.BUDGET_CPU_MS]
 
 

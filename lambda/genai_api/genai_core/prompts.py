@@ -103,10 +103,13 @@ class Fenced:
 
 
 def shown(value: Any) -> str:
-    """How a value appears in a block: a string as it is; anything else as compact JSON, its floats written short."""
+    """How a value appears in a block: a string as it is; anything else as compact JSON, its floats written short.
+
+    The values are parsed JSON (or data of the same kind), which cannot hold a cycle: the encoder's check for one
+    (an id per list and object) is skipped, half the cost of a body of many small lists."""
     if isinstance(value, str):
         return value
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), check_circular=False)
     return _short_floats(text) if "000.0" in text else text
 
 
