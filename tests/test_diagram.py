@@ -42,7 +42,7 @@ def test_the_diagram_names_the_key_parts(templates):
         "ConverseStream on 1 model(s), 3 families",
         "POST /customer-experience/chat/stream",
         "Amazon Bedrock",
-        "Bedrock Guardrail (pinned version)",
+        "Bedrock Guardrails (pinned versions)",
         MODEL_ID,
         "CloudWatch Logs",
         "GenAiFunction logs · 14 days",
