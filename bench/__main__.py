@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import coldstart, report, synth, testtime, warm
+from bench import coldstart, prompt_size, report, synth, testtime, warm
 from bench.common import ROOT
 
 OUTPUT = ROOT / "docs" / "PERFORMANCE.md"
@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--coldstart-runs", type=int, default=21)
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per task (warm)")
+    parser.add_argument("--prompt-runs", type=int, default=7, help="runs of each route's worst body")
     parser.add_argument("--synth-runs", type=int, default=7)
     parser.add_argument("--test-runs", type=int, default=3)
     parser.add_argument("--baseline", metavar="COMMIT", help="also measure the function of this commit")
@@ -51,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"warm: {args.requests} requests per task ...", flush=True)
         warm_results = warm.measure_in_child(args.requests)
         warm_baseline = warm.measure_in_child(args.requests, baseline_dir) if baseline_dir else None
+        print(f"prompt size: the worst body of each route, {args.prompt_runs} runs ...", flush=True)
+        prompts = prompt_size.measure_in_child(args.prompt_runs)
         print(f"synth: {args.synth_runs} runs of each app ...", flush=True)
         kept = Path(scratch) / "cdk.out"
         synth_result = synth.measure_synth(args.synth_runs, keep=kept)
@@ -71,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         synth=synth_result,
         package=package,
         tests=tests,
+        prompt_size=prompts,
         compile_ms=report.compile_ms(),
     )
     args.output.write_text(report.render(results))

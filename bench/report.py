@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import coldstart, synth, testtime, warm
+from bench import coldstart, prompt_size, synth, testtime, warm
 from bench.coldstart import ColdStart
 from bench.common import CDK_CONTEXT, FUNCTION_DIR, Summary, Verdict
+from bench.prompt_size import PromptSize
 from bench.synth import Package, Synth
 from bench.testtime import TestTime
 from bench.warm import TaskResult
@@ -43,12 +44,14 @@ class Results:
     synth: Synth
     package: Package
     tests: TestTime
+    prompt_size: PromptSize
     compile_ms: float | None = None
 
     def verdicts(self) -> list[Verdict]:
         found = list(self.coldstart.verdicts())
         for task in self.warm:
             found += task.verdicts()
+        found += self.prompt_size.verdicts()
         return found + self.synth.verdicts() + self.package.verdicts() + self.tests.verdicts()
 
 
@@ -150,6 +153,13 @@ def figures(results: Results) -> str:
         )
     lines.append("synth, wall s (min / median / max):")
     lines += [f"  {name:48} {_mmm(summary, 2)}" for name, summary in results.synth.wall_s.items()]
+    lines.append(
+        "prompt size, worst body of the allowed size: body / prompt bytes, ratio, CPU ms (min / median / max):"
+    )
+    for route in results.prompt_size.routes:
+        lines.append(
+            f"  {route.label:48} {route.body_bytes} / {route.prompt_bytes}  {route.ratio:.3f}x  {_mmm(route.cpu_ms, 2)}"
+        )
     lines.append(f"package: {results.package.zipped_bytes} bytes zipped ({results.package.files} files)")
     lines.append(f"make test, wall s (min / median / max): {_mmm(results.tests.wall_s)}  [{results.tests.summary}]")
     return "\n".join(lines)
@@ -446,6 +456,74 @@ def _package_synth_tests(results: Results) -> list[str]:
     return lines
 
 
+def _prompt_section(results: Results) -> list[str]:
+    figures = results.prompt_size
+    lines = [
+        "## 6. Prompt size",
+        "",
+        (
+            f"For every route, the worst request body of the allowed size ({figures.limit:,} bytes), generated from the "
+            "route's input schema: every string at its maximum length, made of characters that grow when escaped or "
+            "look like the blocks' tags (quotes, backslashes, control characters, near-miss closing tags, a guessed "
+            "key, UTF-8 of 2 to 4 bytes); every list at its maximum number of items; a caller schema with as many "
+            "properties as the schema rules allow; and every free-form object (`records`, `customer`, `items`) "
+            "filled, in turn, with lists nested as deep as the parser accepts (`MAX_JSON_DEPTH`, less the levels "
+            "above them), with floats that "
+            "Python writes longer than JSON can (`1e5` is `100000.0`), or with hostile text, one row each. "
+            "Everything is scaled down together until the body is as large as the limit allows, "
+            "written compactly, floats short. Each body goes through the deployed handler's own service (its init "
+            "done, as in Lambda): `validate` and `build_request`, everything the function does before it calls "
+            f"Bedrock (parse, validate, resolve the output schema, render the prompt), {figures.runs} runs, timed as "
+            "the CPU time of the thread. The prompt's size is the system prompt and every text block of the messages, "
+            "in UTF-8 bytes. (`bench/prompt_size.py`)"
+        ),
+        "",
+        _row(
+            [
+                "route",
+                "body bytes",
+                "prompt bytes",
+                "prompt / body",
+                "nesting",
+                "filled with",
+                "CPU ms, min / median / max",
+            ]
+        ),
+        _row(["---", "---:", "---:", "---:", "---:", "---", "---:"]),
+    ]
+    for route in figures.routes:
+        lines.append(
+            _row(
+                [
+                    f"`{route.route}`",
+                    f"{route.body_bytes:,}",
+                    f"{route.prompt_bytes:,}",
+                    f"{route.ratio:.3f}",
+                    route.depth,
+                    route.filler or "(no free-form object)",
+                    _mmm(route.cpu_ms, 2),
+                ]
+            )
+        )
+    lines += [
+        "",
+        (
+            f"Budgets: for every route, at most {prompt_size.BUDGET_CPU_MS:g} ms of CPU (median) and a prompt at most "
+            f"{prompt_size.BUDGET_RATIO:g} times the body. The prompt can be smaller than the body: escapes in the body "
+            '(`\\"`, `\\n`, `\\u00e7`) are one character in a text block, and a caller schema reaches the model as '
+            "the tool's schema, not as a block. It is larger only by the task's fixed text (the system prompt, the "
+            "tags, the instruction: a few KB, which shows on the routes whose body cannot reach the limit) and by "
+            "floats, which compact JSON writes as Python does (`1e5` is `100000.0`) until the renderer writes their "
+            "zeros as an exponent again (`100e3`): at most about 1.5 times the caller's shortest spelling. Before this "
+            "measure, data blocks were indented JSON, and a body of nested lists rendered to hundreds of times its "
+            "size. The rendered prompt is also capped at twice the body limit "
+            "(`genai_core.prompts.MAX_PROMPT_CHARS`, a 413 `prompt_too_large` before any model call)."
+        ),
+        "",
+    ]
+    return lines
+
+
 def _memory_section(results: Results) -> list[str]:
     memory = int(CDK_CONTEXT["lambdaMemoryMb"])
     share = memory / ONE_VCPU_MB
@@ -508,6 +586,7 @@ def render(results: Results) -> str:
         *_coldstart_section(results),
         *_warm_section(results),
         *_package_synth_tests(results),
+        *_prompt_section(results),
         *_memory_section(results),
     ]
     return "\n".join(lines).rstrip() + "\n"

@@ -12,7 +12,7 @@ from stacks.catalog import Route
 from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.genai_function import GenAiFunction
-from stacks.components.guardrail import GenAiGuardrail
+from stacks.components.guardrail import GenAiGuardrails
 from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
 from stacks.config import AppConfig
@@ -25,8 +25,8 @@ class GenAiApiStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         models = model_ids(config)
-        self.guardrail = GenAiGuardrail(self, "Guardrail", config=config.guardrail)
-        environment = app_environment(config, guardrail=(self.guardrail.guardrail_id, self.guardrail.version_number))
+        self.guardrails = GenAiGuardrails(self, "Guardrail", config=config.guardrail)
+        environment = app_environment(config, guardrails=self.guardrails.ids())
         self.handler = GenAiFunction(
             self,
             "GenAi",
@@ -38,7 +38,7 @@ class GenAiApiStack(Stack):
         )
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())
         self.bedrock.grant_invoke(self.handler.function)
-        self.guardrail.grant_apply(self.handler.function)
+        self.guardrails.grant_apply(self.handler.function)
         # Streaming routes (catalog "streaming": true) are served by a second function over the same asset, run by
         # the Lambda Web Adapter, which may only stream (ConverseStream) from the same models.
         self.stream_handler = (
@@ -57,7 +57,7 @@ class GenAiApiStack(Stack):
         )
         if self.stream_handler is not None:
             self.bedrock.grant_invoke_stream(self.stream_handler.function)
-            self.guardrail.grant_apply(self.stream_handler.function)
+            self.guardrails.grant_apply(self.stream_handler.function)
         self.rest_api = GenAiRestApi(
             self,
             "Rest",
@@ -81,7 +81,13 @@ class GenAiApiStack(Stack):
                 value=self.stream_handler.function.function_name,
                 description="The streaming Lambda function (Lambda Web Adapter)",
             )
-        CfnOutput(self, "GuardrailId", value=self.guardrail.guardrail_id, description="The Bedrock guardrail")
+        for profile, (guardrail_id, _) in self.guardrails.ids().items():
+            CfnOutput(
+                self,
+                "GuardrailId" if profile == "full" else "PromptAttackGuardrailId",
+                value=guardrail_id,
+                description=f"The Bedrock guardrail of the {profile} profile",
+            )
         if self.rest_api.api_key is not None:
             CfnOutput(
                 self,

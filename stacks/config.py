@@ -87,7 +87,7 @@ CONTEXT_KEYS = (
     "guardrailFilterStrength",
     "guardrailPromptAttackStrength",
     "guardrailPiiAction",
-    "guardrailFamilies",
+    "guardrailProfiles",
     "logPromptsForDebugging",
     "profile",
     "metricsNamespace",
@@ -99,6 +99,11 @@ CONTEXT_KEYS = (
 AUTH_MODES = ("iam", "api-key")
 FILTER_STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
 PII_ACTIONS = ("ANONYMIZE", "BLOCK")
+# The guardrail a family's Converse calls carry (stacks/components/guardrail.py builds each, ADR 0005 says why):
+# "full", content filters on input and output, prompt attacks on input and sensitive information, for text that comes
+# from end customers; "prompt-attack", prompt attacks on the caller's input only, for tasks whose data may be harsh
+# or personal by nature (a complaint to classify, an invoice's e-mail to extract); "none".
+GUARDRAIL_PROFILES = ("full", "prompt-attack", "none")
 
 
 class ConfigError(ValueError):
@@ -182,10 +187,20 @@ class ApiConfig:
 
 @dataclass(frozen=True)
 class GuardrailConfig:
-    filter_strength: str  # hate, insults, sexual, violence, misconduct (input and output)
-    prompt_attack_strength: str  # input only
-    pii_action: str  # ANONYMIZE or BLOCK for e-mail, phone, card numbers and the Brazilian CPF
-    families: tuple[str, ...]  # families whose Converse calls carry the guardrail
+    filter_strength: str  # hate, insults, sexual, violence, misconduct (input and output; the "full" profile)
+    prompt_attack_strength: str  # input only (both profiles)
+    pii_action: str  # ANONYMIZE or BLOCK for e-mail, phone, card numbers and the Brazilian CPF ("full")
+    profiles: Mapping[str, str]  # family -> its guardrail profile (GUARDRAIL_PROFILES)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The families whose Converse calls carry a guardrail."""
+        return tuple(family for family in FAMILIES if self.profiles[family] != "none")
+
+    @property
+    def profiles_in_use(self) -> tuple[str, ...]:
+        """The guardrails the stack creates: one per profile some family uses."""
+        return tuple(profile for profile in GUARDRAIL_PROFILES[:-1] if profile in self.profiles.values())
 
 
 @dataclass(frozen=True)
@@ -299,18 +314,15 @@ class _Context:
             raise ConfigError(f"context key {key!r} must be one of {', '.join(allowed)}; got {value!r}")
         return str(value)
 
-    def families(self, key: str) -> tuple[str, ...]:
-        value = self.raw(key)
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                value = [part.strip() for part in value.split(",") if part.strip()]
-        if not isinstance(value, list) or any(item not in FAMILIES for item in value) or len(set(value)) != len(value):
+    def per_family(self, key: str, allowed: tuple[str, ...]) -> dict[str, str]:
+        """An object that gives every family one of ``allowed``, and names nothing else."""
+        value = self.json_object(key)
+        if set(value) != set(FAMILIES) or any(choice not in allowed for choice in value.values()):
             raise ConfigError(
-                f"context key {key!r} must be a list of distinct families from {', '.join(FAMILIES)}; got {value!r}"
+                f"context key {key!r} must give each of the families {', '.join(FAMILIES)} one of "
+                f"{', '.join(allowed)}; got {value!r}"
             )
-        return tuple(value)
+        return {family: str(value[family]) for family in FAMILIES}
 
     def optional(self, key: str, pattern: re.Pattern[str], what: str) -> str | None:
         value = self.values.get(key)
@@ -420,8 +432,13 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         filter_strength=ctx.one_of("guardrailFilterStrength", FILTER_STRENGTHS),
         prompt_attack_strength=ctx.one_of("guardrailPromptAttackStrength", FILTER_STRENGTHS),
         pii_action=ctx.one_of("guardrailPiiAction", PII_ACTIONS),
-        families=ctx.families("guardrailFamilies"),
+        profiles=ctx.per_family("guardrailProfiles", GUARDRAIL_PROFILES),
     )
+    if guardrail.prompt_attack_strength == "NONE" and "prompt-attack" in guardrail.profiles_in_use:
+        raise ConfigError(
+            "context key 'guardrailProfiles' gives a family the prompt-attack guardrail, but "
+            "'guardrailPromptAttackStrength' is NONE: that guardrail would filter nothing (give the family 'none')"
+        )
     # The timeout chain: a Bedrock call gives up before the function does, which gives up before API Gateway.
     if not bedrock.worst_case_seconds < function.timeout_seconds < api.integration_timeout_seconds:
         raise ConfigError(

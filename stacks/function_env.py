@@ -27,12 +27,24 @@ def runtime_environment(models: Mapping[str, str], bedrock: BedrockClientConfig)
     }
 
 
-def app_environment(config: AppConfig, *, guardrail: tuple[str, str] | None) -> dict[str, str]:
-    """The app's options: the guardrail (id and version; ``None`` for none), prompt logging, the metrics namespace."""
-    guardrail_ids = {"GUARDRAIL_ID": guardrail[0], "GUARDRAIL_VERSION": guardrail[1]} if guardrail else {}
+def guardrails_variable(config: AppConfig, guardrails: Mapping[str, tuple[str, str]]) -> str:
+    """``GUARDRAILS``: for each family under a guardrail, the id and version of its profile's guardrail (``guardrails``:
+    profile -> (id, version); the stack's tokens, or one deployed guardrail for every profile in ``make local``)."""
+    return json.dumps(
+        {
+            family: {"id": guardrails[profile][0], "version": guardrails[profile][1]}
+            for family, profile in config.guardrail.profiles.items()
+            if profile in guardrails
+        },
+        sort_keys=True,
+    )
+
+
+def app_environment(config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """The app's options: the guardrails (``guardrails_variable``; empty for none), prompt logging, the metrics
+    namespace."""
     return {
-        **guardrail_ids,
-        "GUARDRAIL_FAMILIES": ",".join(config.guardrail.families),
+        "GUARDRAILS": guardrails_variable(config, guardrails),
         "LOG_PROMPTS": "true" if config.log_prompts_for_debugging else "false",
         "POWERTOOLS_METRICS_NAMESPACE": config.monitoring.metrics_namespace,
     }
@@ -43,6 +55,11 @@ def model_ids(config: AppConfig) -> dict[str, str]:
     return {family: target.model_id for family, target in config.models.items()}
 
 
-def function_environment(config: AppConfig, *, guardrail: tuple[str, str] | None) -> dict[str, str]:
-    """Every variable the stack sets on the function (with the guardrail given here)."""
-    return runtime_environment(model_ids(config), config.bedrock) | app_environment(config, guardrail=guardrail)
+def one_guardrail(config: AppConfig, guardrail: tuple[str, str] | None) -> dict[str, tuple[str, str]]:
+    """One guardrail (id, version) for every profile in use: what ``make local`` does with ``GUARDRAIL_ID``."""
+    return {profile: guardrail for profile in config.guardrail.profiles_in_use} if guardrail else {}
+
+
+def function_environment(config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """Every variable the stack sets on the function (with the guardrails given here)."""
+    return runtime_environment(model_ids(config), config.bedrock) | app_environment(config, guardrails=guardrails)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ FAKE_AWS_CREDENTIALS = {
     "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
     "AWS_EC2_METADATA_DISABLED": "true",
 }
+# Stand-ins for the ids of the stack's guardrails, by profile (cdk.json's guardrailProfiles says which family has which).
+TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
 # The function's environment as the stack sets it from cdk.json (test_infrastructure checks that they agree).
 FUNCTION_ENV = {
     "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
@@ -37,13 +40,26 @@ FUNCTION_ENV = {
     "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
     "POWERTOOLS_SERVICE_NAME": "genai-api",
     "POWERTOOLS_LOG_LEVEL": "INFO",
-    # In the template these two reference the stack's guardrail and its pinned version.
-    "GUARDRAIL_ID": "gr0test0guard",
-    "GUARDRAIL_VERSION": "1",
-    "GUARDRAIL_FAMILIES": ",".join(CDK_CONTEXT["guardrailFamilies"]),
+    # In the template the ids and versions reference the stack's guardrails and their pinned versions.
+    "GUARDRAILS": json.dumps(
+        {
+            family: {"id": TEST_GUARDRAILS[profile], "version": "1"}
+            for family, profile in CDK_CONTEXT["guardrailProfiles"].items()
+            if profile != "none"
+        },
+        sort_keys=True,
+    ),
     "LOG_PROMPTS": "false",
     "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
 }
+
+
+def guardrail_config(family: str) -> dict[str, str] | None:
+    """The ``guardrailConfig`` the function sends for ``family`` with FUNCTION_ENV (None when it has no guardrail)."""
+    profile = CDK_CONTEXT["guardrailProfiles"][family]
+    if profile == "none":
+        return None
+    return {"guardrailIdentifier": TEST_GUARDRAILS[profile], "guardrailVersion": "1", "trace": "disabled"}
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:
@@ -137,3 +153,37 @@ def converse_tool_response(name: str, tool_input: Any, *, tokens: tuple[int, int
         "usage": usage(*tokens),
         "metrics": {"latencyMs": 880},
     }
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    """A rendered user turn parsed back by its real delimiters: the key, each caller block's text by name (and
+    whether it was a guardContent block), and our instruction (the last block)."""
+
+    key: str
+    blocks: dict[str, str]
+    guarded: dict[str, bool]
+    instruction: str
+
+
+def parse_user_turn(message: dict[str, Any]) -> UserTurn:
+    """Parse the one user turn of a non-conversation task. Fails (AssertionError) unless every block but the last is
+    exactly one ``<name_KEY>\\n...\\n</name_KEY>`` of the key the last block lists, and nothing else."""
+    *caller, last = message["content"]
+    instruction = last["text"]
+    listed = re.fullmatch(
+        r"(?s).*\n\nBlocks in this message: (<[A-Za-z0-9]+_[0-9a-f]{16}>(?:, <[^>]+>)*)\.", instruction
+    )
+    assert listed, instruction
+    tags = re.findall(r"<([A-Za-z0-9]+)_([0-9a-f]{16})>", listed[1])
+    (key,) = {key for _, key in tags}
+    blocks: dict[str, str] = {}
+    guarded: dict[str, bool] = {}
+    for (name, _), block in zip(tags, caller, strict=True):
+        text = block["guardContent"]["text"]["text"] if "guardContent" in block else block["text"]
+        opening, closing = f"<{name}_{key}>\n", f"\n</{name}_{key}>"
+        assert text.startswith(opening) and text.endswith(closing), text[:200]
+        blocks[name] = text[len(opening) : -len(closing)]
+        assert key not in blocks[name]  # so its closing tag cannot be inside
+        guarded[name] = "guardContent" in block
+    return UserTurn(key, blocks, guarded, instruction)

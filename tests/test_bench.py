@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import coldstart, report, synth, testtime, warm
+from bench import coldstart, prompt_size, report, synth, testtime, warm
 from bench.common import Summary, Verdict, percentile
 
 
@@ -67,6 +67,44 @@ def test_warm_drives_both_handlers_and_restores_the_client(handler):
     assert handler.bedrock_client.converse == converse  # the stub is gone
 
 
+@pytest.fixture(scope="module")
+def prompts(handler) -> prompt_size.PromptSize:
+    return prompt_size.measure(1, limit=8 * 1024)
+
+
+def test_prompt_size_measures_a_valid_worst_body_of_each_route(prompts, handler):
+    assert sorted({route.route for route in prompts.routes}) == sorted(u.path for u in handler.catalog)
+    for route in prompts.routes:
+        assert 0 < route.body_bytes <= prompts.limit, route
+        assert route.prompt_bytes > 0 and route.cpu_ms.n == 1 and route.cpu_ms.min > 0
+        assert route.ratio == route.prompt_bytes / route.body_bytes
+        assert prompt_size.RouteFigure.from_dict(dataclasses.asdict(route)) == route
+    records = {r.filler: r for r in prompts.routes if r.route == "/process-optimization/detect-anomalies"}
+    assert set(records) == set(prompt_size.FILLERS)  # a route with free-form objects: one body per filler
+    from genai_core.jsonbody import MAX_JSON_DEPTH
+
+    assert records["nesting"].depth == MAX_JSON_DEPTH  # the deepest nesting the parser accepts
+    assert [verdict.limit for verdict in prompts.verdicts()] == [prompt_size.BUDGET_RATIO, prompt_size.BUDGET_CPU_MS]
+
+
+def test_prompt_size_verdicts_can_fail():
+    route = prompt_size.RouteFigure("/x/y", 100, 300, 1, "", Summary.of([80.0]))
+    assert [verdict.passed for verdict in prompt_size.PromptSize(1, 100, [route]).verdicts()] == [False, False]
+
+
+def test_the_worst_body_maker_reaches_every_maximum_at_full_scale(handler):
+    """At scale 1, before it is scaled to the body limit: strings at their maxLength, lists at their maxItems."""
+    for use_case in handler.catalog:
+        body = prompt_size.BodyMaker(use_case, prompt_size.Shape(1.0, 3, 1_000)).body()
+        for name, rules in use_case.input_schema["properties"].items():
+            if name in use_case.caller_schemas or name == "language" or "enum" in rules:
+                continue
+            if rules["type"] == "string":
+                assert len(body[name]) == rules["maxLength"], (use_case.id, name)
+            elif rules["type"] == "array" and use_case.prompt.get("conversation") != name:
+                assert len(body[name]) == rules["maxItems"], (use_case.id, name)
+
+
 def test_the_minimal_app_synthesizes_as_the_cli_runs_it(tmp_path):
     assert synth.synth_once(synth.APPS["minimal"], tmp_path) > 0
     assert (tmp_path / "MinimalApi.template.json").exists() and (tmp_path / "manifest.json").exists()
@@ -118,7 +156,7 @@ def test_test_time_reads_pytests_durations_and_summary():
         testtime.measure_tests(1, command=[sys.executable, "-c", "raise SystemExit(1)"])
 
 
-def test_the_report_shows_every_figure_and_verdict(cold):
+def test_the_report_shows_every_figure_and_verdict(cold, prompts):
     task = warm.TaskResult(
         "text (productivity/summarize)", 3, *[warm.Latency(0.2, 0.3, 0.4)] * 2, *[warm.Latency(0.2, 0.3, 5.0)] * 2
     )
@@ -134,6 +172,7 @@ def test_the_report_shows_every_figure_and_verdict(cold):
         tests=testtime.TestTime(
             1, Summary.of([30.0]), "584 passed in 22.79s", [testtime.SlowTest(5.2, "setup", "t::a")]
         ),
+        prompt_size=prompts,
         compile_ms=report.compile_ms(repeats=1),
     )
     text = report.render(results)
@@ -145,3 +184,6 @@ def test_the_report_shows_every_figure_and_verdict(cold):
     for key in ("CPU", "cores", "Python", "OS"):
         assert f"| {key} |" in text
     assert "`t::a`" in text and "asset.abc" in text and "95a26a5" in text
+    assert "## 6. Prompt size" in text
+    for route in prompts.routes:
+        assert f"`{route.route}`" in text and route.label in report.figures(results)

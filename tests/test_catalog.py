@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from genai_core import schema
+from genai_core import languages, schema
 from genai_core.catalog import FAMILIES, load_catalog, rules_error
 from genai_core.prompts import render
 from stacks.catalog import load_routes
@@ -112,7 +112,7 @@ def test_a_minimal_valid_request_renders_a_prompt(use_case, language):
     assert prompt.system and prompt.messages
     assert "$" not in prompt.system  # every placeholder was filled
     if language and "language" in use_case.input_schema["properties"]:
-        assert f"in this language: {language}." in prompt.system
+        assert f"in this language: {languages.parse(language)}." in prompt.system
 
 
 def directives(node: Any) -> list[dict[str, Any]]:
@@ -218,3 +218,81 @@ def test_directives_resolve_against_the_request():
     assert use_case.output_schema({})["properties"]["recommendations"]["maxItems"] == 0
     anomalies = CATALOG.get("process-optimization/detect-anomalies").output_schema({"records": [{}, {}, {}]})
     assert anomalies["properties"]["anomalies"]["items"]["properties"]["index"]["maximum"] == 2
+
+
+# --- the blocks a prompt fences: data to work on, or the caller's request to carry out --------------------------
+
+# A decision, pinned: the inputs that are the caller's request (the model carries them out within the task), every
+# other fenced input being data the model never obeys.
+REQUESTS = {
+    "customer-experience/personalize": ("goal",),
+    "process-optimization/augment": ("instructions",),
+    "productivity/ask": ("question",),
+    "productivity/code": ("instruction",),
+    "productivity/draft": ("brief",),
+}
+
+
+def test_the_callers_requests_are_request_blocks_and_nothing_else_is():
+    assert {u.id: u.request_blocks for u in USE_CASES if u.request_blocks} == REQUESTS
+
+
+@pytest.mark.parametrize("use_case", USE_CASES, ids=IDS)
+def test_every_input_reaches_the_model_one_known_way(use_case):
+    """A fenced block (data or request), a system placeholder of closed values (an enum through the vocabulary, an
+    integer), the language rule, a caller schema (the tool's schema), or the conversation: never two, never none."""
+    spec = use_case.prompt
+    lines = " ".join(line["text"] if isinstance(line, dict) else line for line in spec["system"])
+    closed = {name for name in placeholders(lines) if name in use_case.input_schema["properties"]}
+    for name, rules in use_case.input_schema["properties"].items():
+        ways = [
+            name in use_case.fenced_inputs,
+            name in closed,
+            name == "language",
+            name in use_case.caller_schemas,
+            name == spec.get("conversation"),
+        ]
+        assert ways.count(True) == 1 or (name in use_case.caller_schemas and name in use_case.data_blocks), (
+            use_case.id,
+            name,
+            ways,
+        )
+        if name in closed:
+            assert "enum" in rules or rules["type"] == "integer", (use_case.id, name)
+
+
+@pytest.mark.parametrize(
+    "use_case", [u for u in USE_CASES if u.fenced_inputs], ids=[u.id for u in USE_CASES if u.fenced_inputs]
+)
+def test_the_instruction_names_a_block_the_request_carries(use_case):
+    referred = set(re.findall(r"<([A-Za-z]+)>", use_case.prompt["instruction"]))
+    assert referred and referred <= set(use_case.fenced_inputs), referred
+
+
+@pytest.mark.parametrize(
+    ("prompt", "message"),
+    [
+        ({"system": [], "data": ["a"], "request": ["a"], "instruction": "x"}, "one kind"),
+        ({"system": [], "data": ["nope"], "instruction": "x"}, "not input properties"),
+        ({"system": [], "conversation": "a", "data": ["a"]}, "its turns"),
+        ({"system": [], "data": ["a"]}, "needs an instruction"),
+    ],
+)
+def test_a_prompt_whose_blocks_do_not_add_up_is_a_catalog_error(tmp_path, prompt, message):
+    folder = tmp_path / "productivity"
+    folder.mkdir()
+    (folder / "t.json").write_text(
+        json.dumps(
+            {
+                "family": "productivity",
+                "task": "t",
+                "summary": "s",
+                "input": {"type": "object", "properties": {"a": {"type": "string", "maxLength": 5}}},
+                "output": {"text": "out"},
+                "prompt": prompt,
+                "inference": {"maxTokens": 10, "temperature": 0},
+            }
+        )
+    )
+    with pytest.raises(ValueError, match=message):
+        load_catalog(tmp_path)

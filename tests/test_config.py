@@ -44,14 +44,25 @@ def test_a_foundation_model_id_needs_no_profile_routing():
     assert config.models["productivity"].profile_regions is None
 
 
-def test_switches_and_lists_given_on_the_command_line_are_accepted():
-    config = load_config(
-        context_values(enableWaf="true", guardrailFamilies="customer-experience,productivity", authMode="api-key")
-    )
+def test_switches_and_objects_given_on_the_command_line_are_accepted():
+    profiles = '{"customer-experience": "full", "productivity": "none", "process-optimization": "full"}'
+    config = load_config(context_values(enableWaf="true", guardrailProfiles=profiles, authMode="api-key"))
 
     assert config.api.enable_waf is True
-    assert config.guardrail.families == ("customer-experience", "productivity")
+    assert config.guardrail.families == ("customer-experience", "process-optimization")
+    assert config.guardrail.profiles_in_use == ("full",)
     assert config.api.auth_mode == "api-key"
+
+
+def test_by_default_every_family_that_takes_end_user_text_is_guarded():
+    guardrail = load_config(context_values()).guardrail
+
+    assert set(guardrail.families) == set(CDK_CONTEXT["models"])  # every family: all their tasks take caller text
+    assert guardrail.profiles == {
+        "customer-experience": "full",
+        "productivity": "prompt-attack",
+        "process-optimization": "prompt-attack",
+    }
 
 
 def test_values_given_as_strings_on_the_command_line_are_accepted():
@@ -138,7 +149,21 @@ def test_a_price_for_the_exact_profile_id_wins_over_the_foundation_models():
             "context key 'guardrailFilterStrength' must be one of NONE, LOW, MEDIUM, HIGH",
         ),
         ({"guardrailPiiAction": "MASK"}, "context key 'guardrailPiiAction' must be one of ANONYMIZE, BLOCK"),
-        ({"guardrailFamilies": ["marketing"]}, "context key 'guardrailFamilies' must be a list of distinct families"),
+        (
+            {"guardrailProfiles": {"customer-experience": "full", "productivity": "none"}},
+            "context key 'guardrailProfiles' must give each of the families",
+        ),
+        (
+            {
+                "guardrailProfiles": {
+                    "customer-experience": "strict",
+                    "productivity": "none",
+                    "process-optimization": "none",
+                }
+            },
+            "one of full, prompt-attack, none",
+        ),
+        ({"guardrailPromptAttackStrength": "NONE"}, "that guardrail would filter nothing"),
         ({"wafRateLimitPer5Minutes": 5}, "context key 'wafRateLimitPer5Minutes' must be an integer from 10"),
         ({"bedrockReadTimeoutSeconds": 20}, "timeouts must chain"),
         ({"profile": "staging"}, "context key 'profile' must be one of sandbox, production; got 'staging'"),

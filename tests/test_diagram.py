@@ -57,7 +57,7 @@ def test_the_diagram_names_the_key_parts(templates):
         f"serves {n['served']} routes",
         f"Converse on {len(set(models.values()))} model(s), {len(models)} families",
         "Amazon Bedrock",
-        "Bedrock Guardrail (pinned version)",
+        "Bedrock Guardrails (pinned versions)",
         MODEL_ID,
         "CloudWatch Logs",
         f"GenAiFunction logs · {retention} days",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -10,9 +11,11 @@ from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
 from stacks.catalog import load_routes
+from stacks.components.guardrail import NAMING
 from stacks.config import ConfigError
 from tests.conftest import FUNCTION_ENV, synthesize
 from tests.support import API_STACK, CDK_CONTEXT, cdk_context
+from tools.templates import render
 
 ROUTES = {route.path for route in load_routes()}
 STREAM_ROUTES = {route.stream_path for route in load_routes() if route.streaming}
@@ -88,13 +91,21 @@ def test_the_function_runs_python_on_arm64_with_explicit_memory_and_timeout(api_
 def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
     template = templates[API_STACK]
     environment = dict(api_function(template)["Environment"]["Variables"])
-    (guardrail_id,) = resources(template, "AWS::Bedrock::Guardrail")
-    (version_id,) = resources(template, "AWS::Bedrock::GuardrailVersion")
+    guardrails = json.loads(render(environment.pop("GUARDRAILS")))  # references to the stack's guardrails
+    versions = {
+        version["Properties"]["GuardrailIdentifier"]["Fn::GetAtt"][0]: version_id
+        for version_id, version in resources(template, "AWS::Bedrock::GuardrailVersion").items()
+    }
 
-    assert environment.pop("GUARDRAIL_ID") == {"Fn::GetAtt": [guardrail_id, "GuardrailId"]}
-    assert environment.pop("GUARDRAIL_VERSION") == {"Fn::GetAtt": [version_id, "Version"]}
-    expected = {k: v for k, v in FUNCTION_ENV.items() if k not in ("GUARDRAIL_ID", "GUARDRAIL_VERSION")}
-    assert environment == expected
+    # Each guarded family gets its profile's guardrail and that guardrail's pinned version; the tests' stand-ins
+    # follow the same profiles.
+    assert guardrails.keys() == json.loads(FUNCTION_ENV["GUARDRAILS"]).keys()
+    for family, guardrail in guardrails.items():
+        (guardrail_id,) = re.fullmatch(r"\$\{(\w+)\.GuardrailId\}", guardrail["id"]).groups()
+        profile = CDK_CONTEXT["guardrailProfiles"][family]
+        assert template["Resources"][guardrail_id]["Properties"]["Name"].endswith(NAMING[profile][2])
+        assert guardrail["version"] == f"${{{versions[guardrail_id]}.Version}}"
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k != "GUARDRAILS"}
     assert json.loads(environment["MODEL_IDS"]) == CDK_CONTEXT["models"]
 
 
@@ -189,7 +200,9 @@ PROFILE_ARN = arn(
 
 def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_routes_to(templates):
     statements = bedrock_statements(templates[API_STACK])
-    (guardrail_id,) = resources(templates[API_STACK], "AWS::Bedrock::Guardrail")
+    guardrail_ids = sorted(resources(templates[API_STACK], "AWS::Bedrock::Guardrail"))
+    # One guardrail per profile some family uses: the stack's guardrails, and nothing else, may be applied.
+    assert len(guardrail_ids) == len({p for p in CDK_CONTEXT["guardrailProfiles"].values() if p != "none"})
 
     assert statements == [
         {
@@ -209,10 +222,10 @@ def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_ro
             "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": [PROFILE_ARN]}},
         },
         {
-            "Sid": "ApplyTheStacksGuardrailOnly",
+            "Sid": "ApplyTheStacksGuardrailsOnly",
             "Effect": "Allow",
             "Action": "bedrock:ApplyGuardrail",
-            "Resource": {"Fn::GetAtt": [guardrail_id, "GuardrailArn"]},
+            "Resource": [{"Fn::GetAtt": [guardrail_id, "GuardrailArn"]} for guardrail_id in guardrail_ids],
         },
     ]
 

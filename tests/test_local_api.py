@@ -32,6 +32,7 @@ from tests.support import (
     cdk_context,
     converse_text_response,
     converse_tool_response,
+    guardrail_config,
     usage,
 )
 from tests.test_infrastructure import api_function
@@ -160,15 +161,16 @@ def test_the_local_environment_is_the_deployed_functions_from_the_same_config(te
     config = local_api.load_local_config()
     aws = local_api.AwsSetup("us-west-2", "AWS_REGION", "env")
     deployed = dict(api_function(templates[API_STACK])["Environment"]["Variables"])
-    deployed.pop("GUARDRAIL_ID"), deployed.pop("GUARDRAIL_VERSION")
+    deployed.pop("GUARDRAILS")  # the stack's guardrails: none locally unless GUARDRAIL_ID names a deployed one
 
     assert local_api.local_environment(config, aws, {}) == {
         **deployed,
+        "GUARDRAILS": "{}",
         "AWS_REGION": "us-west-2",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
-    guarded = local_api.local_environment(config, aws, {"GUARDRAIL_ID": "gr123"})
-    assert (guarded["GUARDRAIL_ID"], guarded["GUARDRAIL_VERSION"]) == ("gr123", "DRAFT")
+    guarded = json.loads(local_api.local_environment(config, aws, {"GUARDRAIL_ID": "gr123"})["GUARDRAILS"])
+    assert guarded == {family: {"id": "gr123", "version": "DRAFT"} for family in config.guardrail.families}
 
 
 def test_the_region_is_aws_region_else_botocores_else_the_models_geography(monkeypatch):
@@ -243,7 +245,14 @@ def test_a_text_task_answers_200_through_the_real_handler(serve, bedrock, conver
     bedrock.add_response(
         "converse",
         converse_text_response("- Revenue grew 12%.", tokens=(398, 83)),
-        {"modelId": MODELS["productivity"], "system": ANY, "messages": ANY, "inferenceConfig": ANY},
+        # The handler module is imported once per test session, with the tests' environment and its guardrails.
+        {
+            "modelId": MODELS["productivity"],
+            "system": ANY,
+            "messages": ANY,
+            "inferenceConfig": ANY,
+            "guardrailConfig": guardrail_config("productivity"),
+        },
     )
     local = serve()
 
@@ -256,6 +265,7 @@ def test_a_text_task_answers_200_through_the_real_handler(serve, bedrock, conver
         "model": MODELS["productivity"],
         "usage": usage(398, 83),
         "stopReason": "end_turn",
+        "guardrail": {"action": "NONE"},
     }
     assert example["text"] in json.dumps(converse_calls[0]["messages"], ensure_ascii=False)
     assert local_api.HINT_HEADER not in headers

@@ -81,6 +81,7 @@ def test_every_error_code_of_the_function_is_documented():
         "validation_error",
         "invalid_json",
         "payload_too_large",
+        "prompt_too_large",
         "guardrail_intervened",
         "model_output_invalid",
         "internal_error",

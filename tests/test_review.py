@@ -69,12 +69,10 @@ def with_statement(templates: Any, statement: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_report_lists_every_bedrock_permission_with_its_resource_arns(report, templates):
-    (guardrail,) = [
-        key for key, r in templates[API_STACK]["Resources"].items() if r["Type"] == "AWS::Bedrock::Guardrail"
-    ]
+    guardrails = [key for key, r in templates[API_STACK]["Resources"].items() if r["Type"] == "AWS::Bedrock::Guardrail"]
     foundation = MODEL_ID.split(".", 1)[1]
     profile = f"arn:{PARTITION}:bedrock:{REGION}:{ACCOUNT}:inference-profile/{MODEL_ID}"
-    expected = {("bedrock:ApplyGuardrail", f"${{{guardrail}.GuardrailArn}}")}
+    expected = {("bedrock:ApplyGuardrail", f"${{{guardrail}.GuardrailArn}}") for guardrail in guardrails}
     for action in ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"):  # the API's and the stream's roles
         expected.add((action, profile))
         expected |= {

@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
+from genai_core.catalog import load_catalog
 from stacks.catalog import load_routes
-from stacks.components.guardrail import CPF_PATTERN
+from stacks.components.guardrail import CPF_PATTERN, NAMING, GenAiGuardrails
 from stacks.components.rest_api import model_name
 from tests.conftest import synthesize
 from tests.support import API_STACK, CDK_CONTEXT, cdk_context
 from tests.test_infrastructure import resource_paths, resources, the_one
+from tools.templates import render
 
 ROUTES = load_routes()
 
@@ -140,8 +142,18 @@ def test_waf_mode_puts_a_web_acl_with_the_common_rules_and_a_rate_limit_in_front
 # --- the guardrail ----------------------------------------------------------------------------------------------
 
 
-def test_the_guardrail_filters_content_prompt_attacks_and_sensitive_information(templates):
-    guardrail = the_one(templates[API_STACK], "AWS::Bedrock::Guardrail")
+def guardrail_of(template: dict[str, Any], profile: str) -> dict[str, Any]:
+    """The properties of the stack's guardrail of ``profile`` (its name ends with the profile's suffix)."""
+    (found,) = [
+        guardrail["Properties"]
+        for guardrail in resources(template, "AWS::Bedrock::Guardrail").values()
+        if guardrail["Properties"]["Name"].endswith(f"-{NAMING[profile][2]}")
+    ]
+    return found
+
+
+def test_the_full_guardrail_filters_content_prompt_attacks_and_sensitive_information(templates):
+    guardrail = guardrail_of(templates[API_STACK], "full")
     filters = {f["Type"]: f for f in guardrail["ContentPolicyConfig"]["FiltersConfig"]}
     strength = CDK_CONTEXT["guardrailFilterStrength"]
 
@@ -164,29 +176,68 @@ def test_the_guardrail_filters_content_prompt_attacks_and_sensitive_information(
     assert guardrail["BlockedInputMessaging"] and guardrail["BlockedOutputsMessaging"]
 
 
-@pytest.mark.parametrize("cpf", ["123.456.789-09", "12345678909"])
-def test_the_cpf_pattern_matches_written_and_bare_cpfs(cpf):
-    import re
+def test_the_prompt_attack_guardrail_filters_prompt_attacks_on_input_only(templates):
+    """For data that may be harsh or personal by nature: no content filter to block it, no PII policy to mask it."""
+    guardrail = guardrail_of(templates[API_STACK], "prompt-attack")
 
-    assert re.search(CPF_PATTERN, f"Meu CPF é {cpf}, obrigado.")
+    assert guardrail["ContentPolicyConfig"]["FiltersConfig"] == [
+        {
+            "Type": "PROMPT_ATTACK",
+            "InputStrength": CDK_CONTEXT["guardrailPromptAttackStrength"],
+            "OutputStrength": "NONE",
+        }
+    ]
+    assert "SensitiveInformationPolicyConfig" not in guardrail
+    assert guardrail["BlockedInputMessaging"] and guardrail["BlockedOutputsMessaging"]
+
+
+def test_every_family_that_takes_end_user_text_is_guarded_by_default(templates):
+    for function in resources(templates[API_STACK], "AWS::Lambda::Function").values():
+        guarded = json.loads(render(function["Properties"]["Environment"]["Variables"]["GUARDRAILS"]))
+        assert set(guarded) == {use_case.family for use_case in load_catalog()}  # every task takes caller text
+
+
+@pytest.mark.parametrize(
+    ("profiles", "created"),
+    [(("full", "full", "full"), ["full"]), (("none", "prompt-attack", "none"), ["prompt-attack"]), (("none",) * 3, [])],
+)
+def test_only_the_profiles_in_use_are_created_and_may_be_applied(profiles, created):
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_iam as iam
+    from aws_cdk.assertions import Template
+
+    from stacks.config import FAMILIES, load_config
+    from tests.test_config import context_values
+
+    config = load_config(context_values(guardrailProfiles=dict(zip(FAMILIES, profiles, strict=True)))).guardrail
+    stack = Stack(App(), "Guardrails")
+    guardrails = GenAiGuardrails(stack, "Guardrail", config=config)
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    guardrails.grant_apply(role)
+    template = Template.from_stack(stack).to_json()
+
+    names = sorted(g["Properties"]["Name"] for g in resources(template, "AWS::Bedrock::Guardrail").values())
+    assert names == sorted(f"Guardrails-{NAMING[profile][2]}" for profile in created)
+    assert sorted(guardrails.ids()) == sorted(created)
+    assert ("bedrock:ApplyGuardrail" in json.dumps(template)) == bool(created)
 
 
 def test_a_pinned_guardrail_version_follows_the_configuration(templates):
     template = templates[API_STACK]
-    (guardrail_id,) = resources(template, "AWS::Bedrock::Guardrail")
-    ((version_id, version),) = resources(template, "AWS::Bedrock::GuardrailVersion").items()
-    assert version["Properties"]["GuardrailIdentifier"] == {"Fn::GetAtt": [guardrail_id, "GuardrailId"]}
+    guardrails = resources(template, "AWS::Bedrock::Guardrail")
+    versions = resources(template, "AWS::Bedrock::GuardrailVersion")
+    assert sorted(v["Properties"]["GuardrailIdentifier"]["Fn::GetAtt"][0] for v in versions.values()) == sorted(
+        guardrails
+    )
 
     stricter = synthesize(cdk_context(guardrailFilterStrength="MEDIUM"))[API_STACK]
-    (other_version_id,) = resources(stricter, "AWS::Bedrock::GuardrailVersion")
-    assert other_version_id != version_id  # a policy change publishes a new version
+    changed = set(resources(stricter, "AWS::Bedrock::GuardrailVersion")) - set(versions)
+    assert len(changed) == 1  # the full guardrail's policy changed: it publishes a new version; the other keeps its
 
 
-def test_guardrail_families_are_passed_to_both_functions(templates):
+def test_prompt_logging_is_off_in_both_functions(templates):
     for function in resources(templates[API_STACK], "AWS::Lambda::Function").values():
-        environment = function["Properties"]["Environment"]["Variables"]
-        assert environment["GUARDRAIL_FAMILIES"] == ",".join(CDK_CONTEXT["guardrailFamilies"])
-        assert environment["LOG_PROMPTS"] == "false"  # privacy by default
+        assert function["Properties"]["Environment"]["Variables"]["LOG_PROMPTS"] == "false"  # privacy by default
 
 
 # --- least privilege --------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import pytest
 from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
 
 from tests.support import MODEL_ID
+from tools.templates import render
 
 STREAM = "/customer-experience/chat/stream"
 BODY = {"messages": [{"role": "user", "content": "Olá! Meu pedido 48213 não chegou."}]}
@@ -133,7 +134,7 @@ def test_the_stream_uses_the_same_prompt_and_the_guardrail_in_sync_mode(app, bed
     assert request["modelId"] == MODEL_ID
     assert request["messages"] == [{"role": "user", "content": [{"text": BODY["messages"][0]["content"]}]}]
     assert "virtual assistant" in request["system"][0]["text"]
-    assert request["system"][0]["text"].endswith("in this language: pt-BR.")
+    assert request["system"][0]["text"].endswith("in this language: Brazilian Portuguese (pt-BR).")
     assert request["inferenceConfig"] == {"maxTokens": 1024, "temperature": 0.5}
     assert request["guardrailConfig"] == {
         "guardrailIdentifier": "gr0test0guard",
@@ -744,8 +745,8 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
         "AWS_LWA_PORT": "8080",
         "AWS_LWA_READINESS_CHECK_PATH": "/healthz",
     }
-    environment.pop("GUARDRAIL_ID"), environment.pop("GUARDRAIL_VERSION")
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in ("GUARDRAIL_ID", "GUARDRAIL_VERSION")}
+    assert json.loads(render(environment.pop("GUARDRAILS"))).keys() == json.loads(FUNCTION_ENV["GUARDRAILS"]).keys()
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k != "GUARDRAILS"}
     import stream_server
 
     assert stream_server.HEALTH_PATH == "/healthz"

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import ANY, Stubber
 
-from tests.support import CDK_CONTEXT, MODEL_ID, converse_text_response, converse_tool_response
+from tests.support import CDK_CONTEXT, MODEL_ID, converse_text_response, converse_tool_response, guardrail_config
 
 NAMESPACE = CDK_CONTEXT["metricsNamespace"]
 SERVICE = "genai-api"
@@ -61,11 +61,11 @@ def use_case_dimensions(family: str, task: str) -> dict[str, str]:
     return {"Family": family, "Task": task, "service": SERVICE}
 
 
-def expect_text(bedrock: Stubber, text: str, *, guarded: bool = False, **kwargs: Any) -> None:
-    """Queue a text answer; ``guarded``: the request carries the guardrail (the customer-experience family)."""
+def expect_text(bedrock: Stubber, text: str, *, family: str = "productivity", **kwargs: Any) -> None:
+    """Queue a text answer to a task of ``family``, whose request carries its guardrail if cdk.json gives it one."""
     expected = {"modelId": MODEL_ID, "system": ANY, "messages": ANY, "inferenceConfig": ANY}
-    if guarded:
-        expected["guardrailConfig"] = ANY
+    if guardrail_config(family):
+        expected["guardrailConfig"] = guardrail_config(family)
     bedrock.add_response("converse", converse_text_response(text, **kwargs), expected)
 
 
@@ -177,7 +177,11 @@ def test_a_callers_mistake_is_a_request_but_not_a_model_error(call, bedrock, emf
 
 def test_a_guardrail_intervention_is_counted_and_logged(call, bedrock, emf, logs):
     expect_text(
-        bedrock, "Sorry, I can't help with that.", guarded=True, stop_reason="guardrail_intervened", tokens=(25, 9)
+        bedrock,
+        "Sorry, I can't help with that.",
+        family="customer-experience",
+        stop_reason="guardrail_intervened",
+        tokens=(25, 9),
     )
 
     response = call("/customer-experience/chat", {"messages": [{"role": "user", "content": "Hello"}]})
@@ -201,7 +205,7 @@ def test_the_first_request_of_a_container_publishes_a_cold_start(call, bedrock, 
     from aws_lambda_powertools.metrics.provider import cold_start
 
     monkeypatch.setattr(cold_start, "is_cold_start", True)
-    expect_text(bedrock, "Hi!", guarded=True)
+    expect_text(bedrock, "Hi!", family="customer-experience")
 
     call("/customer-experience/chat", {"messages": [{"role": "user", "content": "Hi"}]})
 
@@ -239,7 +243,7 @@ def test_a_completed_request_logs_one_line_with_what_operators_need(call, bedroc
         "input_tokens": 120,
         "output_tokens": 20,
         "stop_reason": "end_turn",
-        "guardrail_action": "NOT_APPLIED",  # productivity does not run under the guardrail by default
+        "guardrail_action": "NONE" if guardrail_config("productivity") else "NOT_APPLIED",
     }
     assert isinstance(line["bedrock_latency_ms"], int) and line["bedrock_latency_ms"] >= 0
 

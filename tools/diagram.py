@@ -245,26 +245,38 @@ def function_boxes(templates: t.Templates) -> list[Box]:
 
 
 def guardrail_box(templates: t.Templates) -> Box | None:
+    """One box for the stack's guardrails: each one's policies and the families it guards."""
     found = t.guardrails(templates)
     if not found:
         return None
-    guardrail = found[0]
-    strengths = sorted({s for _, i, o in guardrail.content_filters for s in (i, o) if s != "NONE"})
-    lines = [Line(f"content filters ({'/'.join(strengths) or 'NONE'}):")]
-    lines += [Line(text, "mono") for text in wrap([kind for kind, _, _ in guardrail.content_filters], 40, ", ")]
-    if guardrail.prompt_attack:
-        lines.append(Line(f"prompt attack: {guardrail.prompt_attack[0]} (input)"))
-    actions = sorted({action for _, action in guardrail.pii_entities} | {r[2] for r in guardrail.regexes})
-    entities = [kind.replace("CREDIT_DEBIT_CARD_NUMBER", "CARD") for kind, _ in guardrail.pii_entities] + [
-        r[0] for r in guardrail.regexes
-    ]
-    if entities:
-        lines.append(Line(f"sensitive info → {'/'.join(actions)}:"))
-        lines += [Line(text, "mono") for text in wrap(entities, 40, ", ")]
-    families = sorted({family for function in t.functions(templates) for family in function.guarded_families})
-    lines.append(Line("on: " + (", ".join(families) or "no family"), "bold"))
-    pinned = "pinned version" if guardrail.versions else "DRAFT"
-    return Box("guardrail", f"Bedrock Guardrail ({pinned})", lines, "bedrock")
+    carried = {
+        (family, logical_id)
+        for function in t.functions(templates)
+        for family, logical_id in function.guardrail_of.items()
+    }
+    lines: list[Line] = []
+    for guardrail in found:
+        families = sorted(family for family, logical_id in carried if logical_id == guardrail.logical_id)
+        label = (
+            guardrail.name.rpartition("guardrail-")[2] or guardrail.name
+        )  # the profile: stacks/components/guardrail.py
+        lines.append(Line(f"{label}: {', '.join(families) or 'no family'}", "bold"))
+        strengths = sorted({s for _, i, o in guardrail.content_filters for s in (i, o) if s != "NONE"})
+        if guardrail.content_filters:
+            lines.append(Line(f"content filters ({'/'.join(strengths) or 'NONE'}):"))
+            lines += [Line(text, "mono") for text in wrap([kind for kind, _, _ in guardrail.content_filters], 40, ", ")]
+        if guardrail.prompt_attack:
+            lines.append(Line(f"prompt attack: {guardrail.prompt_attack[0]} (input)"))
+        actions = sorted({action for _, action in guardrail.pii_entities} | {r[2] for r in guardrail.regexes})
+        entities = [kind.replace("CREDIT_DEBIT_CARD_NUMBER", "CARD") for kind, _ in guardrail.pii_entities] + [
+            r[0] for r in guardrail.regexes
+        ]
+        if entities:
+            lines.append(Line(f"sensitive info → {'/'.join(actions)}:"))
+            lines += [Line(text, "mono") for text in wrap(entities, 40, ", ")]
+    pinned = "pinned versions" if all(guardrail.versions for guardrail in found) else "DRAFT"
+    title = "Bedrock Guardrail" + ("s" if len(found) > 1 else "")
+    return Box("guardrail", f"{title} ({pinned})", lines, "bedrock")
 
 
 def routed_regions(templates: t.Templates, model_id: str) -> list[str]:

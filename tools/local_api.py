@@ -52,7 +52,7 @@ from genai_core.errors import NotFound
 from http_io import BodyLimit, JsonHttpHandler, Server, header_pairs, json_response
 from http_io import Response as HttpResponse  # what a route answers
 from stacks.config import CONTEXT_KEYS, AppConfig, load_config
-from stacks.function_env import function_environment, model_ids
+from stacks.function_env import function_environment, model_ids, one_guardrail
 from tools import fake_bedrock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,7 +170,7 @@ def guardrail_from(environ: Mapping[str, str]) -> tuple[str, str] | None:
 def local_environment(config: AppConfig, aws: AwsSetup, environ: Mapping[str, str]) -> dict[str, str]:
     """The function's environment as the stack sets it, plus the region and tracing off (no X-Ray daemon here)."""
     return {
-        **function_environment(config, guardrail=guardrail_from(environ)),
+        **function_environment(config, guardrails=one_guardrail(config, guardrail_from(environ))),
         "AWS_REGION": aws.region,
         "POWERTOOLS_TRACE_DISABLED": environ.get("POWERTOOLS_TRACE_DISABLED", "true"),
     }

@@ -53,6 +53,7 @@ def _function_errors(*, calls_bedrock: bool = True) -> dict[int, set[str]]:
         errors.InvalidEncoding,
         errors.ValidationFailed,
         errors.PayloadTooLarge,
+        errors.PromptTooLarge,
         errors.UnsupportedMediaType,
         errors.GuardrailIntervened,
         errors.ModelOutputInvalid,

@@ -475,15 +475,20 @@ def section_api(inputs: Inputs) -> list[str]:
 def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
     lines = ["## 4. Bedrock: guardrail, models and their permissions", ""]
     functions = t.functions(inputs.templates)
-    guarded = sorted({family for function in functions for family in function.guarded_families})
+    carried = {(family, logical_id) for function in functions for family, logical_id in function.guardrail_of.items()}
+    unguarded = sorted(set(config.models) - {family for family, _ in carried})
+    lines += [
+        f"Families without a guardrail: {', '.join(code(f) for f in unguarded) or 'none'} (the functions' `GUARDRAILS`).",
+        "",
+    ]
     for guardrail in t.guardrails(inputs.templates):
         versions = ", ".join(code(v) for v in guardrail.versions) or "⚠ none (the function would use DRAFT)"
+        guarded = sorted(family for family, logical_id in carried if logical_id == guardrail.logical_id)
         lines += [
             f"### Guardrail {code(guardrail.name)} ({code(guardrail.logical_id)}, {guardrail.stack})",
             "",
             f"- Pinned version: {versions}.",
-            f"- Applied to the families: {', '.join(code(f) for f in guarded) or 'none'} (the function's `GUARDRAIL_FAMILIES`); "
-            f"the others are not guarded: {', '.join(code(f) for f in sorted(set(config.models) - set(guarded))) or 'none'}.",
+            f"- Applied to the families: {', '.join(code(f) for f in guarded) or 'none'} (the functions' `GUARDRAILS`).",
             "- Prompt attack: "
             + (
                 f"input {code(guardrail.prompt_attack[0])}, output {code(guardrail.prompt_attack[1])}."
@@ -536,7 +541,7 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
                 code(target.model_id),
                 kind,
                 f"${price.input_per_1k_tokens:g} / ${price.output_per_1k_tokens:g}",
-                "yes" if family in guarded else "no",
+                ", ".join(code(g) for f, g in sorted(carried) if f == family) or "no",
                 agrees,
             ]
         )

@@ -8,6 +8,7 @@ concatenated), so an ARN reads as ``arn:${AWS::Partition}:bedrock:${AWS::Region}
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -329,8 +330,21 @@ class Function:
         return {str(family): str(model) for family, model in sorted(models.items())} if isinstance(models, dict) else {}
 
     @property
+    def guardrail_of(self) -> dict[str, str]:
+        """family -> the logical id of the guardrail its Converse calls carry, from the function's GUARDRAILS."""
+        try:
+            guarded = json.loads(self.environment.get("GUARDRAILS") or "{}")
+        except ValueError:
+            return {}
+        found = {}
+        for family, guardrail in sorted(guarded.items()) if isinstance(guarded, dict) else []:
+            match = re.fullmatch(r"\$\{([A-Za-z0-9]+)\.GuardrailId\}", str(guardrail.get("id", "")))
+            found[str(family)] = match[1] if match else str(guardrail.get("id", ""))
+        return found
+
+    @property
     def guarded_families(self) -> list[str]:
-        return sorted(family for family in self.environment.get("GUARDRAIL_FAMILIES", "").split(",") if family)
+        return sorted(self.guardrail_of)
 
 
 def functions(templates: Templates) -> list[Function]:

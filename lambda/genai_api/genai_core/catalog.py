@@ -21,9 +21,11 @@ A file holds:
   against the same schema;
 - ``streaming``: ``true`` for a text task that is also served as Server-Sent Events at ``/<family>/<task>/stream``;
 - ``prompt``: ``system`` lines (``${name}`` placeholders; ``{"if": name, "text": ...}`` lines appear only when the
-  request has ``name``), ``defaults`` and ``vocabulary`` for placeholders, ``data`` (request properties passed to
-  the model as delimited data blocks), ``instruction`` (the task, after the data), or ``conversation`` (a request
-  property holding the chat messages);
+  request has ``name``), ``defaults`` and ``vocabulary`` for placeholders, and either ``conversation`` (a request
+  property holding the chat messages) or the request properties passed to the model in fenced blocks
+  (``genai_core.prompts``): ``data``, material to work on that the model never obeys (a document, records, a
+  profile), and ``request``, the caller's request that the model carries out within the task (``code``'s
+  instruction, ``draft``'s brief), then ``instruction``, the task itself, after the blocks;
 - ``inference``: ``maxTokens`` and ``temperature``.
 """
 
@@ -82,6 +84,21 @@ class UseCase:
     @property
     def tool_name(self) -> str:
         return str(self.output["tool"]["name"])
+
+    @property
+    def data_blocks(self) -> tuple[str, ...]:
+        """Inputs shown to the model as data: material to work on, never instructions to follow."""
+        return tuple(self.prompt.get("data", ()))
+
+    @property
+    def request_blocks(self) -> tuple[str, ...]:
+        """Inputs that hold the caller's request, which the model carries out within the task and its rules."""
+        return tuple(self.prompt.get("request", ()))
+
+    @property
+    def fenced_inputs(self) -> tuple[str, ...]:
+        """Every input the user turn carries in a fenced block, in order: the data, then the request."""
+        return self.data_blocks + self.request_blocks
 
     def output_schema(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """The output schema with its directives resolved against the request."""
@@ -217,6 +234,7 @@ def _load_file(path: Path) -> UseCase:
         raise ValueError(f"{path}: must live at use_cases/{family}/{task}.json")
     if data.get("streaming") and "text" not in data["output"]:
         raise ValueError(f"{path}: only a text task can stream (its output is text deltas)")
+    _check_prompt(path, data["prompt"], data["input"].get("properties", {}))
     return UseCase(
         family=family,
         task=task,
@@ -230,6 +248,22 @@ def _load_file(path: Path) -> UseCase:
         output_checks=tuple(data.get("outputChecks", ())),
         streaming=bool(data.get("streaming", False)),
     )
+
+
+def _check_prompt(path: Path, prompt: Mapping[str, Any], properties: Mapping[str, Any]) -> None:
+    """A prompt is a conversation, or fenced inputs and an instruction: each input in one kind of block only."""
+    data, request = list(prompt.get("data", ())), list(prompt.get("request", ()))
+    if "conversation" in prompt:
+        if data or request or "instruction" in prompt:
+            raise ValueError(f"{path}: a conversation's messages are its turns: no data, request or instruction")
+        return
+    if "instruction" not in prompt:
+        raise ValueError(f"{path}: a prompt without a conversation needs an instruction")
+    unknown = [name for name in data + request if name not in properties]
+    if unknown:
+        raise ValueError(f"{path}: prompt blocks {unknown} are not input properties")
+    if len(set(data + request)) != len(data + request):
+        raise ValueError(f"{path}: an input is in one block, of one kind (data or request)")
 
 
 def load_catalog(directory: Path = CATALOG_DIR) -> Catalog:

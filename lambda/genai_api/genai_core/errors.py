@@ -125,3 +125,13 @@ class ModelOutputInvalid(ApiError):
 
     status = 502
     code = "model_output_invalid"
+
+
+# --- the rendered prompt (genai_core.prompts) -------------------------------------------------------------------
+
+
+class PromptTooLarge(ApiError):
+    """The prompt a request renders to is over the hard cap: refused before any model call."""
+
+    status = 413
+    code = "prompt_too_large"

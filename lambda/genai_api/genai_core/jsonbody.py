@@ -74,6 +74,8 @@ def _too_deep(max_depth: int) -> ValidationFailed:
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)  # a JSON string, escapes included (possessive: linear)
 _BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+# A number literal that may exceed a double: an exponent of 3 or more digits, or 309 digits in a row.
+_MAY_OVERFLOW = re.compile(rb"[eE][+-]?\d{3}|\d{309}")
 
 
 def _depth(raw: bytes) -> int:
@@ -94,7 +96,10 @@ def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int 
     except UnicodeDecodeError as error:
         raise InvalidEncoding(f"The request body is not valid UTF-8 (byte {error.start}).") from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        # Only a literal with a 3-digit exponent or 309 digits can overflow a double: most bodies parse their floats
+        # with the plain ``float`` (the hook costs a Python call per float literal).
+        parse_float = _finite_float if _MAY_OVERFLOW.search(raw) else float
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=parse_float)
     except RecursionError:  # deeper than the parser itself goes: far past the limit
         raise _too_deep(max_depth) from None
     except _NotFinite as error:
@@ -114,9 +119,11 @@ def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int 
     # A value cannot nest deeper than it has brackets: most bodies skip the count (two scans in C).
     if raw.count(b"[") + raw.count(b"{") > max_depth and _depth(raw) > max_depth:
         raise _too_deep(max_depth)
-    try:
-        # JSON escapes can spell lone surrogates (\ud800) that no UTF-8 encoder (or Bedrock) accepts.
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidEncoding("The request body contains an unpaired UTF-16 surrogate escape.") from None
+    # JSON escapes can spell lone surrogates (\ud800) that no UTF-8 encoder (or Bedrock) accepts. The UTF-8 decode
+    # above already refused encoded ones, so only a body with a \u escape needs the (whole-body) check.
+    if b"\\u" in raw:
+        try:
+            json.dumps(value, ensure_ascii=False, check_circular=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidEncoding("The request body contains an unpaired UTF-16 surrogate escape.") from None
     return value

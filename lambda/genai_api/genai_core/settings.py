@@ -10,12 +10,30 @@ from genai_core.bedrock import ClientSettings
 
 
 @dataclass(frozen=True)
-class GuardrailSettings:
-    """The stack's guardrail, attached to the Converse calls of the listed families."""
-
+class Guardrail:
     identifier: str
     version: str
-    families: frozenset[str]
+
+
+@dataclass(frozen=True)
+class GuardrailSettings:
+    """The stack's guardrails: family -> the guardrail its Converse calls carry (families without one are absent)."""
+
+    by_family: Mapping[str, Guardrail]
+
+    @property
+    def families(self) -> frozenset[str]:
+        return frozenset(self.by_family)
+
+    @classmethod
+    def from_variable(cls, value: str) -> GuardrailSettings | None:
+        """From ``GUARDRAILS`` (``stacks/function_env.py``): ``{"<family>": {"id": ..., "version": ...}}``."""
+        try:
+            parsed = json.loads(value or "{}")
+            by_family = {family: Guardrail(str(one["id"]), str(one["version"])) for family, one in parsed.items()}
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise RuntimeError('GUARDRAILS must be a JSON object of family -> {"id": ..., "version": ...}') from error
+        return cls(by_family) if by_family else None
 
 
 @dataclass(frozen=True)
@@ -31,16 +49,9 @@ class Settings:
             models = json.loads(environ["MODEL_IDS"])
         except (KeyError, ValueError) as error:
             raise RuntimeError("MODEL_IDS must be a JSON object of family -> model or inference profile id") from error
-        guardrail = None
-        if environ.get("GUARDRAIL_ID"):
-            guardrail = GuardrailSettings(
-                identifier=environ["GUARDRAIL_ID"],
-                version=environ.get("GUARDRAIL_VERSION", "DRAFT"),
-                families=frozenset(f for f in environ.get("GUARDRAIL_FAMILIES", "").split(",") if f),
-            )
         return cls(
             models=models,
-            guardrail=guardrail,
+            guardrail=GuardrailSettings.from_variable(environ.get("GUARDRAILS", "")),
             log_prompts=environ.get("LOG_PROMPTS", "false").lower() == "true",
             client=ClientSettings(
                 region=environ.get("AWS_REGION"),
