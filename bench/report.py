@@ -418,8 +418,8 @@ def _package_synth_tests(results: Results) -> list[str]:
             "code, one REST API with one method, no cdk-nag), each a new process given what `cdk synth` gives the app "
             "it starts: the context in `CDK_CONTEXT_JSON` (`cdk.json`'s context plus the CLI's defaults: path and asset "
             "metadata, version reporting, bundling of every stack, validation failures reported to the CLI) and the "
-            "output folder in `CDK_OUTDIR`. `app.py` read directly gets no context (`App()` reads cdk.json only through "
-            f"the CLI), hence the variables. Alternated, {synth_result.runs} runs each, wall time. (`bench/synth.py`)"
+            "output folder in `CDK_OUTDIR`. `app.py` reads `cdk.json`'s context itself beneath the CLI's, and the "
+            f"variables add what only the CLI gives. Alternated, {synth_result.runs} runs each, wall time. (`bench/synth.py`)"
         ),
         "",
         _row(["app", "wall s, min / median / max"]),

@@ -10,12 +10,14 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal policy (make local needs no CDK)
     from aws_cdk import RemovalPolicy
 
 FAMILIES = ("customer-experience", "productivity", "process-optimization")
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
 # Values CloudWatch Logs accepts for a log group's retention, in days.
 LOG_RETENTION_DAYS = (
@@ -106,6 +108,26 @@ GUARDRAIL_PROFILES = ("full", "prompt-attack", "none")
 
 class ConfigError(ValueError):
     """A context value that synth cannot use."""
+
+
+def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """cdk.json's context: the project's defaults and the CDK feature flags (a fresh copy on each call).
+
+    The CDK CLI passes it to the app itself; ``python app.py``, the tools and the tests read it here, because
+    ``App()`` does not read cdk.json. Broken JSON is a ``ConfigError`` (Python's reader, unlike the CLI's, would
+    take ``NaN`` and ``Infinity``)."""
+
+    def not_json(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=not_json)
+    except ValueError as error:  # json.JSONDecodeError is a ValueError
+        raise ConfigError(f"{path.name} is not valid JSON: {error}") from None
+    context = data.get("context") if isinstance(data, dict) else None
+    if not isinstance(context, dict):
+        raise ConfigError(f'{path.name} has no "context" object')
+    return context
 
 
 @dataclass(frozen=True)

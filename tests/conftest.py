@@ -256,3 +256,26 @@ def cloudformation() -> Iterator[Callable[..., Any]]:
 
         yield expect
         stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def apigateway() -> Iterator[Callable[..., Any]]:
+    """A real API Gateway client whose get_api_key answers come from a Stubber: ``apigateway()`` queues the value of
+    the stand-in's key (tests/sigv4_api.py) for its id, ``apigateway(error="...")`` a NotFoundException."""
+    import boto3
+
+    from tests.sigv4_api import API_KEY, API_KEY_ID, REGION
+
+    client = boto3.client("apigateway", region_name=REGION)
+    with Stubber(client) as stubber:
+
+        def expect(error: str | None = None) -> Any:
+            params = {"apiKey": API_KEY_ID, "includeValue": True}
+            if error:
+                stubber.add_client_error("get_api_key", "NotFoundException", error, 404, expected_params=params)
+            else:
+                stubber.add_response("get_api_key", {"id": API_KEY_ID, "value": API_KEY, "enabled": True}, params)
+            return client
+
+        yield expect
+        stubber.assert_no_pending_responses()

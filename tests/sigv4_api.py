@@ -1,7 +1,8 @@
 """A local stand-in for the deployed API, for the tools that call it (``make smoke``, ``tools.client``): an HTTP
 server on 127.0.0.1 that recomputes each request's SigV4 signature with the test credentials and answers like the
-API only to a correctly signed request on one of its routes. Its fixtures are in conftest.py (``fake_api``,
-``cloudformation``)."""
+API only to a correctly signed request on one of its routes; in authMode=api-key (``FakeApi.api_key`` set) it
+checks the ``x-api-key`` header instead, as API Gateway does. Its fixtures are in conftest.py (``fake_api``,
+``cloudformation``, ``apigateway``)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ AUTHORIZATION = re.compile(
 )
 ROUTES = {route.path for route in load_routes()}
 DISCOVERY = "/use-cases"
+API_KEY_ID = "k3y1d0"
+API_KEY = "fake-api-key-value-0123456789abcdefghij"
 
 
 class FakeApi(BaseHTTPRequestHandler):
@@ -33,6 +36,7 @@ class FakeApi(BaseHTTPRequestHandler):
 
     answers: ClassVar[dict[str, tuple[int, dict[str, Any]]]] = {}  # shared by the server's handler instances
     seen: ClassVar[list[dict[str, Any]]] = []
+    api_key: ClassVar[str | None] = None  # authMode=api-key: the key every request must carry (monkeypatch it)
 
     def do_POST(self) -> None:
         self.serve(ROUTES)
@@ -43,11 +47,19 @@ class FakeApi(BaseHTTPRequestHandler):
     def serve(self, routes: set[str]) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         route = self.path.removeprefix("/v1")
-        problem = self.signature_problem(body)
+        problem = self.api_key_problem() if self.api_key is not None else self.signature_problem(body)
         self.seen.append(
-            {"method": self.command, "route": route, "body": json.loads(body) if body else None, "problem": problem}
+            {
+                "method": self.command,
+                "route": route,
+                "body": json.loads(body) if body else None,
+                "problem": problem,
+                "signed": "Authorization" in self.headers,
+            }
         )
-        if problem:
+        if problem == "Forbidden":
+            self.reply(403, {"message": "Forbidden"})  # API Gateway's answer to a missing or unknown API key
+        elif problem:
             self.reply(403, {"message": problem})
         elif route not in routes:
             self.reply(
@@ -55,6 +67,9 @@ class FakeApi(BaseHTTPRequestHandler):
             )
         else:
             self.reply(*self.answers.get(route, (200, success(route))))
+
+    def api_key_problem(self) -> str | None:
+        return None if self.headers.get("x-api-key") == self.api_key else "Forbidden"
 
     def signature_problem(self, body: bytes) -> str | None:
         match = AUTHORIZATION.match(self.headers.get("Authorization", ""))

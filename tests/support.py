@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stacks.config import cdk_json_context
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = Path(__file__).resolve().parent / "events"
-CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+CDK_CONTEXT: dict[str, Any] = cdk_json_context()
 MODEL_ID = CDK_CONTEXT["models"]["customer-experience"]
 API_STACK = f"{CDK_CONTEXT['stackName']}Api"
 MONITORING_STACK = f"{CDK_CONTEXT['stackName']}Monitoring"

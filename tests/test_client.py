@@ -1,6 +1,7 @@
-"""`python -m tools.client`, offline: the API's URL comes from a Stubber'd CloudFormation client and the requests go
-to the SigV4-checking stand-in of the API on 127.0.0.1 (tests/sigv4_api.py, the one `make smoke` is tested
-against), which recomputes every signature. The client against the real local server is in test_local_api.py.
+"""`python -m tools.client`, offline: the API's URL comes from a Stubber'd CloudFormation client (and, in
+authMode=api-key, the key from a Stubber'd API Gateway client), and the requests go to the stand-in of the API on
+127.0.0.1 (tests/sigv4_api.py, the one `make smoke` is tested against), which recomputes every signature or checks
+the API key. The client against the real local server is in test_local_api.py.
 """
 
 from __future__ import annotations
@@ -11,26 +12,31 @@ from typing import Any
 
 import pytest
 
-from tests.sigv4_api import CREDENTIALS, REGION, FakeApi, success
+from tests.sigv4_api import API_KEY, API_KEY_ID, CREDENTIALS, REGION, FakeApi, success
 from tools import client
-from tools.smoke import EXAMPLES
+from tools.smoke import API_KEY_ENV, EXAMPLES, Auth
+
+
+@pytest.fixture(autouse=True)
+def no_api_key_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(API_KEY_ENV, raising=False)  # a caller's own key would turn every SigV4 test into api-key
 
 
 class FakeSession:
-    """What the client asks of a boto3 session: credentials, a region, a CloudFormation client."""
+    """What the client asks of a boto3 session: credentials, a region, a CloudFormation and an API Gateway client."""
 
     region_name = REGION
 
-    def __init__(self, cloudformation: Any = None, credentials: Any = CREDENTIALS) -> None:
-        self.cloudformation = cloudformation
+    def __init__(self, cloudformation: Any = None, credentials: Any = CREDENTIALS, apigateway: Any = None) -> None:
+        self.clients = {"cloudformation": cloudformation, "apigateway": apigateway}
         self.credentials = credentials
 
     def get_credentials(self) -> Any:
         return self.credentials
 
     def client(self, name: str) -> Any:
-        assert name == "cloudformation"
-        return self.cloudformation
+        assert self.clients[name] is not None, f"unexpected {name} client"
+        return self.clients[name]
 
 
 class NoRegion(FakeSession):
@@ -162,7 +168,7 @@ def test_the_signing_region_is_the_urls():
         FakeSession(),
     )
 
-    assert (target.region, target.credentials) == ("sa-east-1", CREDENTIALS.get_frozen_credentials())
+    assert target.auth == Auth(CREDENTIALS.get_frozen_credentials(), "sa-east-1")
 
 
 def test_local_needs_no_credentials_and_takes_its_port_from_port_or_the_flag(monkeypatch):
@@ -170,12 +176,66 @@ def test_local_needs_no_credentials_and_takes_its_port_from_port_or_the_flag(mon
     namespace = client.argparse.Namespace(local=True, url=None, port=None, stack_name="x")
 
     assert client.resolve_target(namespace, FakeSession(credentials=None)) == client.Target(
-        "http://127.0.0.1:3999/", None, REGION
+        "http://127.0.0.1:3999/", Auth()
     )
     namespace.port = 4001
     assert client.resolve_target(namespace, FakeSession()).base_url == "http://127.0.0.1:4001/"
     with pytest.raises(SystemExit):
         client.main(["use-cases", "--port", "4001"], session=FakeSession())  # --port goes with --local
+
+
+# --- authMode=api-key -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_in_api_key_mode_the_stacks_key_is_read_and_sent_unsigned(fake_api, cloudformation, apigateway, monkeypatch):
+    monkeypatch.setattr(FakeApi, "api_key", API_KEY)
+    stack = cloudformation(outputs=[*outputs(fake_api), {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID}])
+
+    code, out, err = run(["productivity/summarize"], FakeSession(stack, apigateway=apigateway()))
+
+    assert code == 0, err
+    (seen,) = FakeApi.seen
+    assert (seen["route"], seen["problem"], seen["signed"]) == ("/productivity/summarize", None, False)
+    assert json.loads(out) == success("/productivity/summarize")
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_key_of_ones_own_needs_no_aws_credentials(fake_api, monkeypatch):
+    monkeypatch.setattr(FakeApi, "api_key", API_KEY)
+    no_aws = FakeSession(credentials=None)  # it would fail the test if asked for a client
+
+    assert run(["use-cases", "--url", fake_api, "--api-key", API_KEY], no_aws)[0] == 0
+    monkeypatch.setenv(API_KEY_ENV, API_KEY)
+    assert run(["use-cases", "--url", fake_api], no_aws)[0] == 0
+
+    assert [(seen["problem"], seen["signed"]) for seen in FakeApi.seen] == [(None, False), (None, False)]
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_wrong_key_or_a_signature_alone_is_refused_by_an_api_key_api(fake_api, monkeypatch):
+    monkeypatch.setattr(FakeApi, "api_key", API_KEY)
+
+    code, out, _ = run(["use-cases", "--url", fake_api, "--api-key", "not-the-key"], FakeSession())
+    assert (code, json.loads(out)) == (1, {"message": "Forbidden"})
+    code, out, _ = run(["use-cases", "--url", fake_api], FakeSession())  # SigV4 only
+    assert (code, json.loads(out)) == (1, {"message": "Forbidden"})
+    assert [seen["signed"] for seen in FakeApi.seen] == [False, True]
+
+
+def test_a_stack_key_that_cannot_be_read_exits_2_and_says_what_to_do(cloudformation, apigateway, monkeypatch):
+    stack = cloudformation(
+        outputs=[
+            *outputs("https://abc123.execute-api.us-east-1.amazonaws.com/v1/"),
+            {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID},
+        ]
+    )
+
+    code, out, err = run(["use-cases"], FakeSession(stack, apigateway=apigateway(error="Invalid API Key identifier")))
+
+    assert (code, out) == (2, "")
+    assert f"cannot read the value of API key {API_KEY_ID!r} (the stack's ApiKeyId output)" in err
+    assert f"pass --api-key or set {API_KEY_ENV}" in err
 
 
 @pytest.fixture

@@ -21,7 +21,12 @@ def test_the_defaults_in_cdk_json_load():
 
     assert config.account is None and config.region is None  # environment-agnostic by default
     assert {family: t.model_id for family, t in config.models.items()} == CDK_CONTEXT["models"]
-    nova = config.models["productivity"]
+
+
+def test_a_geographic_profile_id_names_its_foundation_model_and_routes_to_its_regions():
+    models = dict.fromkeys(CDK_CONTEXT["models"], "us.amazon.nova-2-lite-v1:0")
+    nova = load_config(context_values(models=models)).models["productivity"]
+
     assert nova.model_id == "us.amazon.nova-2-lite-v1:0"
     assert nova.foundation_model == "amazon.nova-2-lite-v1:0"
     assert nova.profile_regions == tuple(CDK_CONTEXT["inferenceProfileRegions"]["us"])
@@ -90,12 +95,16 @@ def test_the_production_profile_retains_logs():
 def test_monitoring_defaults():
     monitoring = load_config(context_values()).monitoring
 
-    assert monitoring.metrics_namespace == "GenAiReference"
+    assert monitoring.metrics_namespace == CDK_CONTEXT["metricsNamespace"]
     assert monitoring.alarm_email is None  # "" in cdk.json: no subscription
     assert monitoring.alarm_5xx_rate_percent == CDK_CONTEXT["alarm5xxRatePercent"]
     assert monitoring.alarm_p99_latency_ms == CDK_CONTEXT["alarmP99LatencyMs"]
-    # Every configured model is priced; the profile id finds the foundation model's price.
-    assert monitoring.prices == {"us.amazon.nova-2-lite-v1:0": ModelPrice(0.0003, 0.0025)}
+    # Every configured model is priced; a profile id finds its foundation model's price.
+    config = load_config(context_values())
+    assert set(monitoring.prices) == set(CDK_CONTEXT["models"].values())
+    for target in config.models.values():
+        entry = CDK_CONTEXT["modelPrices"].get(target.model_id) or CDK_CONTEXT["modelPrices"][target.foundation_model]
+        assert monitoring.prices[target.model_id] == ModelPrice(entry["inputPer1kTokens"], entry["outputPer1kTokens"])
 
 
 def test_a_price_for_the_exact_profile_id_wins_over_the_foundation_models():

@@ -296,8 +296,6 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         assert properties["AuthorizationType"] == "AWS_IAM", properties
         routed[paths[properties["ResourceId"]["Ref"]]] = properties
     assert set(routed) == ROUTES | STREAM_ROUTES | {"/use-cases"}
-    assert len(ROUTES) == 11  # the three families' eleven tasks
-    assert STREAM_ROUTES == {"/customer-experience/chat/stream"}
     for path, properties in routed.items():
         assert properties["HttpMethod"] == ("GET" if path == "/use-cases" else "POST")
         assert properties["Integration"]["Type"] == "AWS_PROXY"

@@ -37,12 +37,10 @@ def test_the_document_is_valid_openapi_3():
 def test_every_task_has_a_post_operation_with_its_schemas_and_example():
     document = json.loads(COMMITTED.read_text(encoding="utf-8"))
     schemas = document["components"]["schemas"]
-    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | {
-        "/use-cases",
-        "/customer-experience/chat/stream",
-    }
-    stream = document["paths"]["/customer-experience/chat/stream"]["post"]
-    assert set(stream["responses"]["200"]["content"]) == {"text/event-stream"}
+    streams = {use_case.stream_path for use_case in CATALOG if use_case.streaming}
+    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | streams | {"/use-cases"}
+    for path in streams:
+        assert set(document["paths"][path]["post"]["responses"]["200"]["content"]) == {"text/event-stream"}
     assert set(document["paths"]["/use-cases"]) == {"get"}
     for use_case in CATALOG:
         operation = document["paths"][use_case.path]["post"]

@@ -97,7 +97,7 @@ def test_the_report_gives_the_authorization_model_validator_and_throttling_of_ev
 
     streams = {("POST", route.stream_path) for route in catalog if route.streaming}
     assert set(rows) == {("POST", route.path) for route in catalog} | streams | {("GET", DISCOVERY_PATH)}
-    assert len(rows) == len(catalog) + 2 == 13
+    assert len(rows) == len(catalog) + len(streams) + 1
     throttling = f"{CDK_CONTEXT['throttlingRateLimit']}/s, burst {CDK_CONTEXT['throttlingBurstLimit']}"
     for (method, path), row in rows.items():
         assert row[2] == "AWS_IAM", (method, path)
@@ -108,7 +108,7 @@ def test_the_report_gives_the_authorization_model_validator_and_throttling_of_ev
             assert unquote(row[3]) == f"{model_name(route)} ($default), {model_name(route)} (application/json)"
             assert row[4] == "body + parameters"
     assert rows[("GET", DISCOVERY_PATH)][3] == "— (no body)"
-    assert "authorization: AWS_IAM on 13." in report
+    assert f"authorization: AWS_IAM on {len(rows)}." in report
 
 
 def test_the_xray_wildcard_is_shown_as_acknowledged_and_nothing_needs_attention(report):
@@ -258,3 +258,37 @@ def test_parse_overrides_takes_cdk_style_pairs():
     assert parse_overrides(["a=1", 'b={"x": 1}', "c="]) == {"a": "1", "b": '{"x": 1}', "c": ""}
     with pytest.raises(ValueError, match="key=value"):
         parse_overrides(["novalue"])
+
+
+def test_make_review_synthesizes_into_its_own_folder_and_says_where_the_report_is(
+    monkeypatch, tmp_path, capsys, assembly, cfn_lint_run, checkov_run
+):
+    """`make review REVIEW_ARGS=...` must leave the templates `make synth` wrote to cdk.out/ as they are."""
+    monkeypatch.chdir(ROOT)
+    synthesized: list[tuple[dict[str, Any], Path]] = []
+
+    def synthesize(context: dict[str, Any], outdir: Path) -> Any:
+        synthesized.append((context, outdir))
+        return load(Path(assembly.directory))  # the session's synthesis stands in for a second one
+
+    monkeypatch.setattr(review, "synthesize", synthesize)
+    monkeypatch.setattr(review, "run_cfn_lint", lambda files: cfn_lint_run)
+    monkeypatch.setattr(review, "run_checkov", lambda files: checkov_run)
+    output = tmp_path / "review.md"
+
+    assert review.main(["-c", "enableWaf=true", "--output", str(output)]) == 0
+
+    ((context, outdir),) = synthesized
+    assert context["enableWaf"] == "true"
+    assert outdir == review.OUTDIR == ROOT / "cdk.out" / "review"  # its own assembly, inside cdk.out/, not it
+    assert output.read_text(encoding="utf-8").startswith("# Review of the")
+    assert capsys.readouterr().out.endswith(f"bytes written to {output} (templates: cdk.out/review/)\n")
+
+
+def test_a_bad_review_context_is_one_line(capsys, tmp_path):
+    assert review.main(["-c", "lambdaMemoryMb=abc", "--outdir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        "review: context key 'lambdaMemoryMb' must be an integer from 128 to 10240, got 'abc'\n"
+    )
+    assert review.main(["-c", "novalue"]) == 1
+    assert capsys.readouterr().err == "review: expected key=value, got 'novalue'\n"

@@ -1,6 +1,7 @@
-"""`make smoke`, offline: the stack outputs come from a Stubber'd CloudFormation client, and the requests go to a
-local HTTP server on 127.0.0.1 that checks each SigV4 signature (recomputed with the test credentials) before
-answering like the API (``tests/sigv4_api.py``). Only these tests may open sockets, and only to 127.0.0.1.
+"""`make smoke`, offline: the stack outputs come from a Stubber'd CloudFormation client (the API key of
+authMode=api-key from a Stubber'd API Gateway client), and the requests go to a local HTTP server on 127.0.0.1 that
+checks each SigV4 signature (recomputed with the test credentials), or the API key, before answering like the API
+(``tests/sigv4_api.py``). Only these tests may open sockets, and only to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ import pytest
 from genai_core import schema
 from genai_core.catalog import load_catalog
 from stacks.catalog import load_routes
-from tests.sigv4_api import CREDENTIALS, REGION, ROUTES, STACK, FakeApi
+from tests.sigv4_api import API_KEY, API_KEY_ID, CREDENTIALS, REGION, ROUTES, STACK, FakeApi
 from tools import smoke
+
+
+@pytest.fixture(autouse=True)
+def no_api_key_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(smoke.API_KEY_ENV, raising=False)  # a caller's own key would turn every SigV4 test into api-key
 
 
 def run_smoke(client: Any, **kwargs: Any) -> tuple[int, str]:
@@ -106,6 +112,44 @@ def test_an_unreachable_api_is_a_failure_not_a_crash(cloudformation):
 
     assert code == 1
     assert all(row[2] == "-" and row[-1].startswith("no response") for row in rows(report))
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_in_api_key_mode_every_request_carries_the_stacks_key_unsigned(
+    fake_api, cloudformation, apigateway, monkeypatch
+):
+    monkeypatch.setattr(FakeApi, "api_key", API_KEY)
+    stack = cloudformation(
+        outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}, {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID}]
+    )
+
+    code, report = run_smoke(stack, apigateway=apigateway())
+
+    assert code == 0, report
+    assert [(seen["problem"], seen["signed"]) for seen in FakeApi.seen] == [(None, False)] * len(ROUTES)
+    assert report.splitlines()[0] == f"smoke: {len(ROUTES)} request(s) to {fake_api} ({REGION}, API key)"
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_key_given_is_sent_instead_and_a_wrong_one_fails_every_route(fake_api, cloudformation, monkeypatch):
+    monkeypatch.setattr(FakeApi, "api_key", API_KEY)
+    stack = [{"OutputKey": "ApiUrl", "OutputValue": fake_api}, {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID}]
+
+    assert run_smoke(cloudformation(outputs=stack), api_key=API_KEY)[0] == 0  # no API Gateway client needed
+    code, report = run_smoke(cloudformation(outputs=stack), api_key="not-the-key")
+
+    assert code == 1
+    assert all(row[2] == "403" for row in rows(report))
+    assert report.splitlines()[-1] == f"smoke: 0 of {len(ROUTES)} request(s) succeeded"
+
+
+def test_smoke_takes_the_key_from_the_environment(monkeypatch):
+    monkeypatch.setenv(smoke.API_KEY_ENV, API_KEY)
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(smoke, "run", lambda **kwargs: seen.update(kwargs) or 0)
+
+    assert smoke.main(["--region", REGION]) == 0
+    assert seen["api_key"] == API_KEY
 
 
 def test_a_stack_without_the_output_or_that_does_not_exist_stops_with_a_message(cloudformation):

@@ -651,11 +651,10 @@ def test_only_text_tasks_can_stream(tmp_path: Path):
         load_catalog(tmp_path)
 
 
-def test_chat_is_the_streaming_task_and_discovery_says_so(app):
-    streaming = {use_case.id: use_case.stream_path for use_case in app.catalog if use_case.streaming}
-
-    assert streaming == {"customer-experience/chat": STREAM}
-    assert app.catalog.get("customer-experience/chat").public()["streamPath"] == STREAM
+def test_discovery_gives_the_stream_path_of_every_streaming_task_and_only_theirs(app):
+    assert app.catalog.get("customer-experience/chat").stream_path == STREAM  # the task these tests stream
+    for use_case in app.catalog:
+        assert use_case.public().get("streamPath") == (f"{use_case.path}/stream" if use_case.streaming else None)
 
 
 # --- the template -----------------------------------------------------------------------------------------------------
@@ -668,46 +667,47 @@ def stream_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return key, resource["Properties"]
 
 
-def stream_method(template: dict[str, Any]) -> dict[str, Any]:
-    (method,) = [
-        r["Properties"]
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::ApiGateway::Method"
-        and r["Properties"]["Integration"].get("ResponseTransferMode") == "STREAM"
-    ]
-    return method
+def methods_by_path(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The API's methods by path: those whose integration streams, and the others."""
+    from tests.test_infrastructure import resource_paths, resources
+
+    paths = resource_paths(template)
+    streamed, buffered = {}, {}
+    for method in resources(template, "AWS::ApiGateway::Method").values():
+        properties = method["Properties"]
+        ref = properties["ResourceId"].get("Ref") if isinstance(properties["ResourceId"], dict) else None
+        if ref in paths:
+            mode = properties["Integration"].get("ResponseTransferMode")
+            (streamed if mode == "STREAM" else buffered)[paths[ref]] = properties
+    return streamed, buffered
 
 
-def test_the_chat_stream_route_streams_from_the_streaming_function(templates):
+def test_every_stream_route_streams_from_the_streaming_function(templates):
+    from stacks.catalog import load_routes
     from tests.support import API_STACK, CDK_CONTEXT
 
     template = templates[API_STACK]
     function_id, _ = stream_function(template)
-    method = stream_method(template)
-    resource = template["Resources"][method["ResourceId"]["Ref"]]["Properties"]
+    streamed, buffered = methods_by_path(template)
+    streaming = {route.stream_path for route in load_routes() if route.streaming}
 
-    assert resource["PathPart"] == "stream"
-    assert template["Resources"][resource["ParentId"]["Ref"]]["Properties"]["PathPart"] == "chat"
-    assert (method["HttpMethod"], method["AuthorizationType"]) == ("POST", "AWS_IAM")
-    integration = method["Integration"]
-    assert (integration["Type"], integration["ResponseTransferMode"]) == ("AWS_PROXY", "STREAM")
-    uri = integration["Uri"]["Fn::Join"][1]
-    assert uri[-3:] == [
-        ":lambda:path/2021-11-15/functions/",
-        {"Fn::GetAtt": [function_id, "Arn"]},
-        "/response-streaming-invocations",
-    ]
-    assert integration["TimeoutInMillis"] == CDK_CONTEXT["streamIntegrationTimeoutSeconds"] * 1000
-    # The same request model and validator as the buffered chat.
-    (chat,) = [
-        r["Properties"]
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::ApiGateway::Method"
-        and "ResponseTransferMode" not in r["Properties"]["Integration"]
-        and r["Properties"].get("RequestModels", {}).get("application/json")
-        == method["RequestModels"]["application/json"]
-    ]
-    assert chat["RequestValidatorId"] == method["RequestValidatorId"]
+    assert STREAM in streaming  # the route the adapter tests above stream
+    assert set(streamed) == streaming
+    for path, method in streamed.items():
+        assert (method["HttpMethod"], method["AuthorizationType"]) == ("POST", "AWS_IAM")
+        integration = method["Integration"]
+        assert (integration["Type"], integration["ResponseTransferMode"]) == ("AWS_PROXY", "STREAM")
+        uri = integration["Uri"]["Fn::Join"][1]
+        assert uri[-3:] == [
+            ":lambda:path/2021-11-15/functions/",
+            {"Fn::GetAtt": [function_id, "Arn"]},
+            "/response-streaming-invocations",
+        ]
+        assert integration["TimeoutInMillis"] == CDK_CONTEXT["streamIntegrationTimeoutSeconds"] * 1000
+        # The same request model and validator as the task's buffered route.
+        task = buffered[path.removesuffix("/stream")]
+        assert task["RequestModels"] == method["RequestModels"]
+        assert task["RequestValidatorId"] == method["RequestValidatorId"]
 
 
 def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templates):

@@ -1,10 +1,11 @@
 """Every task of the catalog, end to end through the real handler with a stubbed Bedrock client.
 
-For each task: its example request builds the Converse request pinned here (model, system prompt, tool config,
-inference config) and the answer is mapped into the envelope; each rule of its input schema refuses a broken
-request with a 400; an answer that breaks the output schema is retried once with the error fed back, then 502.
-The caller's constraints resolved into each tool schema (enums of the caller's values, exact row counts, index
-bounds) are pinned task by task, and the fake model of tools/fake_bedrock.py is run through all eleven routes.
+For each task: its example request builds the Converse request its use-case file describes (model, system prompt,
+tool config, inference config, data blocks) and the answer is mapped into the envelope; each rule of its input
+schema refuses a broken request with a 400; an answer that breaks the output schema is retried once with the error
+fed back, then 502. The caller's constraints resolved into each tool schema (enums of the caller's values, exact row
+counts, index bounds) are pinned for the tasks that have them, and the fake model of tools/fake_bedrock.py is run
+through every route. Everything else is read from the catalog, so a new use case is tested without editing this file.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import pytest
 from botocore.stub import ANY
 
 from genai_core import schema
-from genai_core.catalog import load_catalog
+from genai_core.catalog import FAMILIES, UseCase, load_catalog
 from genai_core.prompts import shown
-from tests.support import MODEL_ID, ROOT, converse_tool_response, guardrail_config, parse_user_turn, usage
+from tests.support import CDK_CONTEXT, ROOT, converse_tool_response, guardrail_config, parse_user_turn, usage
 from tools.fake_bedrock import fake_converse
+from tools.schema_samples import sample
 
 CATALOG = load_catalog()
 STRUCTURED = sorted(use_case.id for use_case in CATALOG if use_case.structured)
@@ -31,101 +33,68 @@ EXAMPLES = {
     for use_case in CATALOG
 }
 
-# What each task must send: its forced tool, (maxTokens, temperature), a phrase of its role, its fenced blocks in
-# order (data, then the caller's request).
-# Chat and summarize answer in text; their requests are pinned in test_handler.py.
-TASKS: dict[str, dict[str, Any]] = {
+# A realistic answer of the model for some structured tasks (test data: pt-BR text, the request's own ids); any
+# other structured task is answered with the smallest object its resolved output schema accepts.
+ANSWERS: dict[str, Any] = {
     "customer-experience/analyze-conversation": {
-        "tool": "record_conversation_analysis",
-        "inference": (1024, 0.0),
-        "role": "customer-experience analyst",
-        "blocks": ["transcript"],
-        "answer": {
-            "sentiment": "negative",
-            "intent": "billing_dispute",
-            "summary": "O cliente contesta uma cobrança e relata quedas de internet.",
-            "nextBestAction": "Confirmar o estorno de R$ 29,90 por e-mail em até 24 horas.",
-        },
+        "sentiment": "negative",
+        "intent": "billing_dispute",
+        "summary": "O cliente contesta uma cobrança e relata quedas de internet.",
+        "nextBestAction": "Confirmar o estorno de R$ 29,90 por e-mail em até 24 horas.",
     },
-    "customer-experience/personalize": {
-        "tool": "record_personalized_message",
-        "inference": (2048, 0.5),
-        "role": "customer-relationship specialist",
-        "blocks": ["customer", "items", "goal"],
-        "answer": lambda request: {
-            "message": "Olá, Mariana! Que tal fazer o seu saldo render?",
-            "recommendations": [{"itemId": request["items"][0]["id"], "reason": "Liquidez diária para a reserva."}],
-        },
+    "customer-experience/personalize": lambda request: {
+        "message": "Olá, Mariana! Que tal fazer o seu saldo render?",
+        "recommendations": [{"itemId": request["items"][0]["id"], "reason": "Liquidez diária para a reserva."}],
     },
-    "productivity/draft": {
-        "tool": "record_draft",
-        "inference": (4096, 0.7),
-        "role": "professional copywriter",
-        "blocks": ["tone", "audience", "brief"],
-        "answer": {"title": "Pix is here", "draft": "Hello! From 15 July every invoice has a Pix QR code..."},
-    },
+    "productivity/draft": {"title": "Pix is here", "draft": "Hello! From 15 July every invoice has a Pix QR code..."},
     "productivity/code": {
-        "tool": "record_code",
-        "inference": (4096, 0.2),
-        "role": "senior software engineer",
-        "blocks": ["code", "programmingLanguage", "instruction"],
-        "answer": {
-            "code": "from decimal import Decimal\n",
-            "programmingLanguage": "Python",
-            "explanation": "Usa Decimal.",
-        },
+        "code": "from decimal import Decimal\n",
+        "programmingLanguage": "Python",
+        "explanation": "Usa Decimal.",
     },
-    "productivity/ask": {
-        "tool": "record_answer",
-        "inference": (2048, 0.0),
-        "role": "research assistant",
-        "blocks": ["documents", "question"],
-        "answer": lambda request: {
-            "answer": "No: the 7-day withdrawal period has passed.",
-            "citations": [request["documents"][0]["id"]],
-            "answerable": True,
-        },
+    "productivity/ask": lambda request: {
+        "answer": "No: the 7-day withdrawal period has passed.",
+        "citations": [request["documents"][0]["id"]],
+        "answerable": True,
     },
     "process-optimization/extract": {
-        "tool": "record_extracted_fields",
-        "inference": (2048, 0.0),
-        "role": "data-entry specialist",
-        "blocks": ["document"],
-        "answer": {"invoiceNumber": "000.123.456", "issueDate": "2026-11-03", "total": 1250.0, "currency": "BRL"},
+        "invoiceNumber": "000.123.456",
+        "issueDate": "2026-11-03",
+        "total": 1250.0,
+        "currency": "BRL",
     },
-    "process-optimization/classify": {
-        "tool": "record_classification",
-        "inference": (1024, 0.0),
-        "role": "text classifier",
-        "blocks": ["text", "categories"],
-        "answer": lambda request: {
-            "category": request["categories"][0],
-            "confidence": 0.93,
-            "rationale": "Pix em processamento.",
-        },
+    "process-optimization/classify": lambda request: {
+        "category": request["categories"][0],
+        "confidence": 0.93,
+        "rationale": "Pix em processamento.",
     },
-    "process-optimization/augment": {
-        "tool": "record_rows",
-        "inference": (4096, 0.8),
-        "role": "synthetic-data engineer",
-        "blocks": ["schema", "examples", "instructions"],
-        "answer": lambda request: {"rows": [copy.deepcopy(request["examples"][0]) for _ in range(request["count"])]},
+    "process-optimization/augment": lambda request: {
+        "rows": [copy.deepcopy(request["examples"][0]) for _ in range(request["count"])]
     },
-    "process-optimization/detect-anomalies": {
-        "tool": "record_anomalies",
-        "inference": (4096, 0.0),
-        "role": "data auditor",
-        "blocks": ["context", "records"],
-        "answer": lambda request: {
-            "anomalies": [{"index": len(request["records"]) - 1, "reason": "Weekend purchase.", "severity": "high"}]
-        },
+    "process-optimization/detect-anomalies": lambda request: {
+        "anomalies": [{"index": len(request["records"]) - 1, "reason": "Weekend purchase.", "severity": "high"}]
     },
 }
 
 
+def use_case_of(use_case_id: str) -> UseCase:
+    use_case = CATALOG.get(use_case_id)
+    assert use_case is not None, use_case_id
+    return use_case
+
+
 def answer_for(use_case_id: str, request: dict[str, Any]) -> dict[str, Any]:
-    answer = TASKS[use_case_id]["answer"]
-    return answer(request) if callable(answer) else copy.deepcopy(answer)
+    """A valid answer of the model to ``request``: the realistic one above, else one built from the schema."""
+    answer = ANSWERS.get(use_case_id)
+    if answer is None:
+        return dict(sample(use_case_of(use_case_id).output_schema(request), text="ok", min_items=1))
+    return dict(answer(request)) if callable(answer) else copy.deepcopy(answer)
+
+
+def role_line(use_case: UseCase) -> str:
+    """The first line of the task's system prompt (its role, "You are ..."), as written in its use-case file."""
+    first = use_case.prompt["system"][0]
+    return first if isinstance(first, str) else first["text"]
 
 
 def directives_left(node: Any) -> list[str]:
@@ -142,25 +111,6 @@ def tool_schema(call: dict[str, Any]) -> dict[str, Any]:
     return tool["toolSpec"]["inputSchema"]["json"]
 
 
-def test_the_catalog_has_the_eleven_tasks_of_the_three_families():
-    assert sorted(use_case.id for use_case in CATALOG) == sorted(
-        [
-            "customer-experience/chat",
-            "customer-experience/analyze-conversation",
-            "customer-experience/personalize",
-            "productivity/summarize",
-            "productivity/draft",
-            "productivity/code",
-            "productivity/ask",
-            "process-optimization/extract",
-            "process-optimization/classify",
-            "process-optimization/augment",
-            "process-optimization/detect-anomalies",
-        ]
-    )
-    assert set(TASKS) == set(STRUCTURED)  # every object output is a forced tool call, and is pinned here
-
-
 # --- a valid request builds the expected Converse request and maps the answer ------------------------------------
 
 
@@ -168,23 +118,26 @@ def test_the_catalog_has_the_eleven_tasks_of_the_three_families():
 def test_the_example_request_builds_the_converse_request_and_maps_the_answer(
     call, bedrock, converse_calls, use_case_id
 ):
-    spec, request = TASKS[use_case_id], EXAMPLES[use_case_id]
-    max_tokens, temperature = spec["inference"]
+    use_case, request = use_case_of(use_case_id), EXAMPLES[use_case_id]
+    tool = use_case.tool_name
     answer = answer_for(use_case_id, request)
-    guardrail = guardrail_config(use_case_id.split("/")[0])
+    guardrail = guardrail_config(use_case.family)
     guarded = guardrail is not None
     expected = {
-        "modelId": MODEL_ID,
+        "modelId": CDK_CONTEXT["models"][use_case.family],
         "system": ANY,
         "messages": ANY,
-        "inferenceConfig": {"maxTokens": max_tokens, "temperature": temperature},
+        "inferenceConfig": {
+            "maxTokens": use_case.inference["maxTokens"],
+            "temperature": use_case.inference["temperature"],
+        },
         "toolConfig": {
-            "tools": [{"toolSpec": {"name": spec["tool"], "description": ANY, "inputSchema": ANY}}],
-            "toolChoice": {"tool": {"name": spec["tool"]}},
+            "tools": [{"toolSpec": {"name": tool, "description": ANY, "inputSchema": ANY}}],
+            "toolChoice": {"tool": {"name": tool}},
         },
         **({"guardrailConfig": guardrail} if guarded else {}),
     }
-    bedrock.add_response("converse", converse_tool_response(spec["tool"], answer, tokens=(900, 120)), expected)
+    bedrock.add_response("converse", converse_tool_response(tool, answer, tokens=(900, 120)), expected)
 
     response = call(f"/{use_case_id}", request)
 
@@ -192,19 +145,19 @@ def test_the_example_request_builds_the_converse_request_and_maps_the_answer(
     assert response.body == {
         "useCase": use_case_id,
         "output": answer,
-        "model": MODEL_ID,
+        "model": expected["modelId"],
         "usage": usage(900, 120),
         "stopReason": "tool_use",
         **({"guardrail": {"action": "NONE"}} if guarded else {}),
     }
     (sent,) = converse_calls
     (system,) = sent["system"]
-    assert spec["role"] in system["text"]
-    assert f"calling the tool {spec['tool']}" in system["text"]
+    assert system["text"].startswith(role_line(use_case).split("${")[0])
+    assert f"calling the tool {tool}" in system["text"]
     (turn,) = sent["messages"]
     parsed = parse_user_turn(turn)
     # The caller's inputs, each verbatim in its own block (guarded on a guarded family), never in the system prompt.
-    assert list(parsed.blocks) == [block for block in spec["blocks"] if block in request]
+    assert list(parsed.blocks) == [block for block in use_case.fenced_inputs if block in request]
     for block, text in parsed.blocks.items():
         assert text == shown(request[block])
         assert parsed.guarded[block] == guarded
@@ -219,18 +172,17 @@ def test_the_example_request_builds_the_converse_request_and_maps_the_answer(
 
 
 def run(call, bedrock, converse_calls, use_case_id: str, request: dict[str, Any], answer: dict[str, Any] | None = None):
-    spec = TASKS[use_case_id]
     answer = answer if answer is not None else answer_for(use_case_id, request)
     bedrock.add_response(
         "converse",
-        converse_tool_response(spec["tool"], answer),
+        converse_tool_response(use_case_of(use_case_id).tool_name, answer),
         {
             "modelId": ANY,
             "system": ANY,
             "messages": ANY,
             "inferenceConfig": ANY,
             "toolConfig": ANY,
-            **({"guardrailConfig": ANY} if guardrail_config(use_case_id.split("/")[0]) else {}),
+            **({"guardrailConfig": ANY} if guardrail_config(use_case_of(use_case_id).family) else {}),
         },
     )
     response = call(f"/{use_case_id}", request)
@@ -399,10 +351,10 @@ BROKEN_ANSWERS = [
 def test_a_broken_answer_is_retried_once_with_the_error_and_then_is_a_502(
     call, bedrock, converse_calls, use_case_id, broken, message
 ):
-    spec, request = TASKS[use_case_id], EXAMPLES[use_case_id]
+    tool, request = use_case_of(use_case_id).tool_name, EXAMPLES[use_case_id]
     bad = broken(request)
     for _ in range(2):
-        bedrock.add_response("converse", converse_tool_response(spec["tool"], bad), None)
+        bedrock.add_response("converse", converse_tool_response(tool, bad), None)
 
     response = call(f"/{use_case_id}", request)
 
@@ -417,9 +369,9 @@ def test_a_broken_answer_is_retried_once_with_the_error_and_then_is_a_502(
 
 @pytest.mark.parametrize("use_case_id", STRUCTURED)
 def test_a_broken_answer_then_a_valid_one_is_a_200(call, bedrock, converse_calls, use_case_id):
-    spec, request = TASKS[use_case_id], EXAMPLES[use_case_id]
-    bedrock.add_response("converse", converse_tool_response(spec["tool"], {"unexpected": True}), None)
-    bedrock.add_response("converse", converse_tool_response(spec["tool"], answer_for(use_case_id, request)), None)
+    tool, request = use_case_of(use_case_id).tool_name, EXAMPLES[use_case_id]
+    bedrock.add_response("converse", converse_tool_response(tool, {"unexpected": True}), None)
+    bedrock.add_response("converse", converse_tool_response(tool, answer_for(use_case_id, request)), None)
 
     response = call(f"/{use_case_id}", request)
 
@@ -639,20 +591,13 @@ def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, 
         assert output["sentiment"] in ("positive", "neutral", "negative", "mixed")
     elif use_case_id == "process-optimization/extract":
         assert schema.first_error(output, request["fields"]) is None
-    expected_keys = {
-        "customer-experience/chat": {"reply"},
-        "productivity/summarize": {"summary"},
-        "productivity/draft": {"title", "draft"},
-        "productivity/code": {"code", "programmingLanguage", "explanation"},
-        "productivity/ask": {"answer", "citations", "answerable"},
-        "process-optimization/classify": {"category", "confidence", "rationale"},
-        "process-optimization/augment": {"rows"},
-        "process-optimization/detect-anomalies": {"anomalies"},
-        "customer-experience/personalize": {"message", "recommendations"},
-        "customer-experience/analyze-conversation": {"sentiment", "intent", "summary", "nextBestAction"},
-    }
-    if use_case_id in expected_keys:
-        assert set(output) == expected_keys[use_case_id]
+    use_case = use_case_of(use_case_id)
+    if use_case.structured:  # the answer meets the output schema resolved for this request, and has its fields
+        resolved = use_case.output_schema(request)
+        assert schema.first_error(output, resolved) is None
+        assert set(resolved["required"]) <= set(output) <= set(resolved["properties"])
+    else:
+        assert set(output) == {use_case.output["text"]}
 
 
 @pytest.mark.parametrize("use_case_id", sorted(u.id for u in CATALOG))
@@ -677,7 +622,7 @@ def test_get_use_cases_lists_the_public_catalog(call):
 
     assert response.status == 200
     families = {family["family"]: family["useCases"] for family in response.body["families"]}
-    assert list(families) == ["customer-experience", "productivity", "process-optimization"]
+    assert list(families) == [family for family in FAMILIES if family in {u.family for u in CATALOG}]
     listed = {use_case["path"]: use_case for use_cases in families.values() for use_case in use_cases}
     assert set(listed) == {use_case.path for use_case in CATALOG}
     for use_case in CATALOG:
@@ -688,7 +633,7 @@ def test_get_use_cases_lists_the_public_catalog(call):
             "method": "POST",
             "summary": use_case.summary,
             "input": use_case.input_schema,
-            **({"streamPath": f"{use_case.path}/stream"} if use_case.id == "customer-experience/chat" else {}),
+            **({"streamPath": f"{use_case.path}/stream"} if use_case.streaming else {}),
         }  # no prompt, no inference settings, no output tool
 
 

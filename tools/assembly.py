@@ -7,19 +7,16 @@ assembly.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stacks.config import cdk_json_context
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cdk_json_context() -> dict[str, Any]:
-    """cdk.json's context: the project's defaults and CDK feature flags (App() in-process does not read cdk.json)."""
-    return copy.deepcopy(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"])
+__all__ = ["ROOT", "Assembly", "cdk_json_context", "load", "parse_overrides", "synthesize"]
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:

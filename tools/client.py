@@ -7,10 +7,14 @@
     python -m tools.client customer-experience/chat --local     # make local, on $PORT or 3000 (--port N)
     python -m tools.client productivity/ask --url https://abc123.execute-api.us-east-1.amazonaws.com/v1/
     python -m tools.client customer-experience/chat --stream    # POST .../chat/stream: prints the reply as it comes
+    python -m tools.client use-cases --url https://... --api-key KEY   # authMode=api-key (or $GENAI_API_KEY)
 
 The deployed API's URL is the ``ApiUrl`` output of the stack (``--stack-name``, default GenAiReferenceApi), read
-with your credentials, which also sign the request (``execute-api``, in the URL's region). With ``--local`` a
-signature is not needed: it is added when credentials are at hand, and harmless. The status goes to stderr, with
+with your credentials. In ``authMode=iam`` (the default) they also sign the request (SigV4, ``execute-api``, in the
+URL's region). In ``authMode=api-key`` the request carries ``x-api-key`` instead, unsigned: the key given by
+``--api-key`` or ``$GENAI_API_KEY``, else the value of the stack's ``ApiKeyId`` output (read with API Gateway's
+``GetApiKey``); with ``--url`` and a key, no AWS credentials are needed at all. With ``--local`` a signature is not
+needed: it is added when credentials are at hand, and harmless. The status goes to stderr, with
 the local server's hint if any; the body to stdout (with ``--stream``, the reply's text as it arrives, and the final
 event's usage, stop reason and latencies on stderr). Exit status: 0 for a 2xx answer, 1 for any other status,
 2 when no request could be sent (no stack output, no credentials, nothing listening...).
@@ -32,14 +36,17 @@ from urllib.parse import urlsplit
 
 from tools.local_api import DEFAULT_PORT, HINT_HEADER, HOST
 from tools.smoke import (
+    API_KEY_ENV,
+    API_KEY_OUTPUT,
     DEFAULT_STACK,
     EXAMPLES,
     TIMEOUT_SECONDS,
+    Auth,
     SmokeError,
-    api_url,
     aws_session,
     region_of,
-    signed_headers,
+    stack_auth,
+    stack_outputs,
 )
 
 DISCOVERY = "use-cases"
@@ -82,44 +89,49 @@ def call_for(command: str, body: str | None, stdin: BinaryIO) -> Call:
 @dataclass(frozen=True)
 class Target:
     base_url: str
-    credentials: Any  # botocore credentials, or None to send unsigned (local server only)
-    region: str | None
+    auth: Auth
 
 
 def resolve_target(args: argparse.Namespace, session: Any) -> Target:
-    """Where to send and how to sign: ``--url``, ``--local`` or the stack's ApiUrl output."""
+    """Where to send and how to authenticate: ``--url``, ``--local`` or the stack's ApiUrl output; an API key
+    (``--api-key``, the stack's) or SigV4."""
     credentials = session.get_credentials()
     frozen = credentials.get_frozen_credentials() if credentials else None
+    api_key = getattr(args, "api_key", None)
     if args.local:
         port = args.port or int(os.environ.get("PORT") or DEFAULT_PORT)
         region = session.region_name
-        return Target(f"http://{HOST}:{port}/", frozen if region else None, region)
-    if frozen is None:
-        raise ClientError(
-            "no AWS credentials: the API requires SigV4-signed requests (aws configure, AWS_PROFILE or aws sso login)"
-        )
-    if args.url:
-        base_url = args.url
-    elif not session.region_name:
-        raise ClientError("no AWS region to find the stack in: set AWS_REGION or pass --region (or --url)")
-    else:
-        try:
-            base_url = api_url(session.client("cloudformation"), args.stack_name)
-        except SmokeError as error:
-            raise ClientError(str(error)) from None
+        return Target(f"http://{HOST}:{port}/", Auth(frozen, region) if frozen and region else Auth())
     try:
+        if args.url:
+            base_url = args.url
+            if api_key is not None:  # nothing to read from AWS: no credentials needed
+                return Target(base_url, Auth(api_key=api_key))
+            outputs: dict[str, str] = {}
+        elif not session.region_name:
+            raise ClientError("no AWS region to find the stack in: set AWS_REGION or pass --region (or --url)")
+        elif frozen is None:
+            raise ClientError(
+                "no AWS credentials to read the stack's outputs (aws configure, AWS_PROFILE or aws sso login)"
+            )
+        else:
+            outputs = stack_outputs(session.client("cloudformation"), args.stack_name)
+            base_url = outputs["ApiUrl"]
         region = region_of(base_url, session.region_name)
+        auth = stack_auth(
+            outputs, api_key=api_key, apigateway=lambda: session.client("apigateway"), credentials=frozen, region=region
+        )
     except SmokeError as error:
         raise ClientError(str(error)) from None
-    return Target(base_url, frozen, region)
+    return Target(base_url, auth)
 
 
 def open_response(call: Call, target: Target, timeout: float) -> http.client.HTTPResponse:
-    """Send the call (signed when there are credentials) and return the response with its body not yet read."""
+    """Send the call (with an API key, or signed when there are credentials) and return the response with its body
+    not yet read."""
     url = target.base_url.rstrip("/") + "/" + call.route
-    headers = {"Content-Type": "application/json"} if call.body is not None else {}
-    if target.credentials is not None and target.region:
-        headers = signed_headers(call.method, url, call.body, target.credentials, target.region, headers)
+    content_type = {"Content-Type": "application/json"} if call.body is not None else {}
+    headers = target.auth.headers(call.method, url, call.body, content_type)
     parts = urlsplit(url)
     connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(parts.netloc, timeout=timeout)
@@ -221,6 +233,11 @@ def main(
     parser.add_argument("--port", type=int, help=f"with --local: default $PORT or {DEFAULT_PORT}")
     parser.add_argument("--stack-name", default=DEFAULT_STACK, help=f"the API stack (default: {DEFAULT_STACK})")
     parser.add_argument("--region", help="default: AWS_REGION, else your AWS configuration's region")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get(API_KEY_ENV) or None,
+        help=f"authMode=api-key: the key to send (default: ${API_KEY_ENV}, else the stack's {API_KEY_OUTPUT} output's)",
+    )
     parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS, help="seconds to wait for the answer")
     parser.add_argument(
         "--stream", action="store_true", help="POST <family>/<task>/stream and print the reply as it is written"

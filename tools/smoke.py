@@ -1,14 +1,17 @@
-"""Smoke test of a deployed API: send every example request, signed with SigV4, and print what came back.
+"""Smoke test of a deployed API: send every example request, authenticated as the stack asks, and print what came back.
 
     make smoke                                   # after `make deploy`, with the same credentials and region
     python -m tools.smoke --stack-name MyAppApi  # another deployment (stackName in cdk.json + "Api")
+    GENAI_API_KEY=... make smoke                 # authMode=api-key with a key of your own (default: the stack's)
 
-It reads the API's URL from the stack's ``ApiUrl`` output (CloudFormation), signs each request with the caller's
-credentials (botocore's SigV4, service ``execute-api``), sends ``examples/<family>/<task>.json`` (or any JSON file
-under ``examples/<family>/<task>/``) to ``POST <ApiUrl><family>/<task>``, and prints one row per request: route,
-status, latency, tokens and stop reason. A route of the catalog without an example gets a minimal request built
-from its input schema. Exits 1 if any request fails (anything but a 200 with the route's answer) or nothing could
-be sent.
+It reads the API's URL from the stack's ``ApiUrl`` output (CloudFormation) and authenticates each request the way
+the stack's ``authMode`` requires: in ``iam`` mode (the default) it signs with the caller's credentials (botocore's
+SigV4, service ``execute-api``); in ``api-key`` mode, where the stack has an ``ApiKeyId`` output, it sends the
+``x-api-key`` header with that key's value (API Gateway's ``GetApiKey`` with ``includeValue``), or with the key
+given by ``--api-key`` or ``$GENAI_API_KEY``. It sends ``examples/<family>/<task>.json`` (or any JSON file under
+``examples/<family>/<task>/``) to ``POST <ApiUrl><family>/<task>``, and prints one row per request: route, status,
+latency, tokens and stop reason. A route of the catalog without an example gets a minimal request built from its
+input schema. Exits 1 if any request fails (anything but a 200 with the route's answer) or nothing could be sent.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 DEFAULT_STACK = "GenAiReferenceApi"
 TIMEOUT_SECONDS = 35.0  # above API Gateway's 29-second integration timeout
+API_KEY_HEADER = "x-api-key"  # what API Gateway reads the key from in authMode=api-key
+API_KEY_ENV = "GENAI_API_KEY"  # a key of the caller's own, instead of the stack's (ApiKeyId output)
+API_KEY_OUTPUT = "ApiKeyId"  # the API stack's output in authMode=api-key (stacks/api_stack.py)
 
 
 class SmokeError(Exception):
@@ -103,15 +109,68 @@ def find_examples(examples_dir: Path, routes: Sequence[Route]) -> list[Example]:
     return found
 
 
-def api_url(cloudformation: Any, stack_name: str) -> str:
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """The stack's outputs (key -> value); it must have ``ApiUrl``."""
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except Exception as error:  # botocore's ClientError, NoCredentialsError, EndpointConnectionError...
         raise SmokeError(f"cannot describe stack {stack_name!r}: {error}") from error
-    for output in stacks[0].get("Outputs", []) if stacks else []:
-        if output["OutputKey"] == "ApiUrl":
-            return str(output["OutputValue"])
-    raise SmokeError(f"stack {stack_name!r} has no ApiUrl output (is it the API stack, and is it deployed?)")
+    outputs = {o["OutputKey"]: str(o["OutputValue"]) for o in (stacks[0].get("Outputs", []) if stacks else [])}
+    if "ApiUrl" not in outputs:
+        raise SmokeError(f"stack {stack_name!r} has no ApiUrl output (is it the API stack, and is it deployed?)")
+    return outputs
+
+
+def api_url(cloudformation: Any, stack_name: str) -> str:
+    return stack_outputs(cloudformation, stack_name)["ApiUrl"]
+
+
+def api_key_value(apigateway: Any, key_id: str) -> str:
+    """The value of the API key ``key_id`` (the stack's ApiKeyId output): needs ``apigateway:GET`` on it."""
+    try:
+        return str(apigateway.get_api_key(apiKey=key_id, includeValue=True)["value"])
+    except Exception as error:  # ClientError (not found, access denied), a response without the value...
+        raise SmokeError(
+            f"cannot read the value of API key {key_id!r} (the stack's {API_KEY_OUTPUT} output): {error!r}; "
+            f"pass --api-key or set {API_KEY_ENV}"
+        ) from error
+
+
+@dataclass(frozen=True)
+class Auth:
+    """How a request authenticates: an API key (authMode=api-key), else a SigV4 signature with ``credentials`` for
+    ``execute-api`` in ``region`` (authMode=iam), else nothing (the local server)."""
+
+    credentials: Any = None
+    region: str | None = None
+    api_key: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.api_key is not None:
+            return "API key"
+        return "SigV4" if self.credentials is not None and self.region else "unauthenticated"
+
+    def headers(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:
+        """``headers`` plus what authenticates the request. An API-key request is not signed: its methods have no
+        IAM authorization."""
+        if self.api_key is not None:
+            return {**headers, API_KEY_HEADER: self.api_key}
+        if self.credentials is not None and self.region:
+            return signed_headers(method, url, data, self.credentials, self.region, headers)
+        return dict(headers)
+
+
+def stack_auth(outputs: dict[str, str], *, api_key: str | None, apigateway: Any, credentials: Any, region: str) -> Auth:
+    """The authentication the stack asks for: ``api_key`` when given, the stack's own key when it has one
+    (authMode=api-key), else SigV4 with ``credentials``. ``apigateway`` is a client, or a function that makes one."""
+    if api_key is None and API_KEY_OUTPUT in outputs:
+        api_key = api_key_value(apigateway() if callable(apigateway) else apigateway, outputs[API_KEY_OUTPUT])
+    if api_key is not None:
+        return Auth(api_key=api_key)
+    if credentials is None:
+        raise SmokeError("no AWS credentials: the API requires SigV4-signed requests (aws configure, AWS_PROFILE...)")
+    return Auth(credentials=credentials, region=region)
 
 
 def region_of(url: str, default: str | None) -> str:
@@ -145,11 +204,11 @@ def aws_session(region: str | None) -> Any:
     return boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
 
 
-def send(example: Example, base_url: str, credentials: Any, region: str, timeout: float) -> Outcome:
-    """POST the example, signed with SigV4 for execute-api; never raises for an HTTP or network failure."""
+def send(example: Example, base_url: str, auth: Auth, timeout: float) -> Outcome:
+    """POST the example, authenticated by ``auth``; never raises for an HTTP or network failure."""
     url = base_url.rstrip("/") + example.route
     data = json.dumps(example.body, ensure_ascii=False).encode("utf-8")
-    headers = signed_headers("POST", url, data, credentials, region, {"Content-Type": "application/json"})
+    headers = auth.headers("POST", url, data, {"Content-Type": "application/json"})
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     started = time.perf_counter()
     try:
@@ -188,25 +247,28 @@ def run(
     cloudformation: Any,
     credentials: Any,
     default_region: str | None,
+    apigateway: Any = None,
+    api_key: str | None = None,
     examples_dir: Path = EXAMPLES,
     routes: Sequence[Route] | None = None,
     timeout: float = TIMEOUT_SECONDS,
     out: IO[str] = sys.stdout,
 ) -> int:
-    """The whole smoke test; returns the exit code (0: every request succeeded)."""
+    """The whole smoke test; returns the exit code (0: every request succeeded). ``apigateway`` (a client, or a
+    function that makes one) reads the stack's API key in authMode=api-key, unless ``api_key`` is given."""
     try:
-        base_url = api_url(cloudformation, stack_name)
-        if credentials is None:
-            raise SmokeError("no AWS credentials: the API requires SigV4-signed requests")
+        outputs = stack_outputs(cloudformation, stack_name)
+        base_url = outputs["ApiUrl"]
         region = region_of(base_url, default_region)
+        auth = stack_auth(outputs, api_key=api_key, apigateway=apigateway, credentials=credentials, region=region)
         examples = find_examples(examples_dir, load_routes() if routes is None else routes)
         if not examples:
             raise SmokeError(f"no example requests under {examples_dir}")
     except SmokeError as error:
         print(f"smoke: {error}", file=out)
         return 1
-    print(f"smoke: {len(examples)} request(s) to {base_url} ({region})", file=out)
-    outcomes = [send(example, base_url, credentials, region, timeout) for example in examples]
+    print(f"smoke: {len(examples)} request(s) to {base_url} ({region}, {auth.label})", file=out)
+    outcomes = [send(example, base_url, auth, timeout) for example in examples]
     print(table(outcomes), file=out)
     failed = [o for o in outcomes if not o.ok]
     print(f"smoke: {len(outcomes) - len(failed)} of {len(outcomes)} request(s) succeeded", file=out)
@@ -219,6 +281,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--region", help="default: the region of your AWS configuration")
     parser.add_argument("--examples", type=Path, default=EXAMPLES, help="folder of <family>/<task>.json requests")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS, help="seconds to wait for each response")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get(API_KEY_ENV) or None,
+        help=f"authMode=api-key: the key to send (default: ${API_KEY_ENV}, else the stack's {API_KEY_OUTPUT} output's)",
+    )
     args = parser.parse_args(argv)
 
     session = aws_session(args.region)
@@ -234,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cloudformation=session.client("cloudformation"),
         credentials=credentials.get_frozen_credentials() if credentials else None,
         default_region=session.region_name,
+        apigateway=lambda: session.client("apigateway"),
+        api_key=args.api_key,
         examples_dir=args.examples,
         timeout=args.timeout,
     )
