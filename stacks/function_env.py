@@ -42,8 +42,9 @@ def guardrails_variable(config: AppConfig, guardrails: Mapping[str, tuple[str, s
 
 def app_environment(config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]]) -> dict[str, str]:
     """The app's options: the guardrails (``guardrails_variable``; empty for none), prompt logging, the metrics
-    namespace."""
+    namespace, and the API's authorization mode (which identity field of a request names its caller)."""
     return {
+        "AUTH_MODE": config.api.auth_mode,
         "GUARDRAILS": guardrails_variable(config, guardrails),
         "LOG_PROMPTS": "true" if config.log_prompts_for_debugging else "false",
         "POWERTOOLS_METRICS_NAMESPACE": config.monitoring.metrics_namespace,

@@ -15,6 +15,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from tests.support import (
+    API_KEY_IDENTITY,
+    IAM_IDENTITY,
     MODEL_ID,
     TEST_GUARDRAILS,
     converse_text_response,
@@ -458,6 +460,56 @@ def test_prompt_logging_is_an_opt_in_that_shows_prompt_and_response(call, bedroc
     (debug,) = [line for line in logs() if line["message"].startswith("prompt and response")]
     assert debug["debug"]["request"]["messages"][0]["content"][0]["text"] == "Hello MARKER-prompt-9"
     assert debug["debug"]["output"] == {"reply": "Reply MARKER-reply-9"}
+
+
+# --- the caller -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def callers(handler, monkeypatch) -> list[Any]:
+    """The ``caller`` of each ``UseCaseService.run`` call the handler makes (the core then runs as usual)."""
+    seen: list[Any] = []
+    run = handler.service.run
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("caller", "(not passed)"))
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(handler.service, "run", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("mode", "identity", "expected"),
+    [
+        ("iam", IAM_IDENTITY, "iam:" + IAM_IDENTITY["userArn"]),
+        ("api-key", API_KEY_IDENTITY, "apikey:" + API_KEY_IDENTITY["apiKeyId"]),
+        ("iam", {}, None),  # the sample event: no identity (the function invoked directly)
+        ("api-key", IAM_IDENTITY, None),  # a signature does not stand in for a key
+    ],
+)
+def test_the_authenticated_caller_reaches_the_core(
+    call, bedrock, callers, handler, monkeypatch, mode, identity, expected
+):
+    monkeypatch.setattr(handler, "auth_mode", mode)
+    expect_converse(bedrock, converse_text_response("Hi"), guardrailConfig=GUARDRAIL_CONFIG)
+
+    response = call(CHAT, {"messages": [{"role": "user", "content": "Hi"}]}, identity=identity)
+
+    assert response.status == 200
+    assert callers == [expected]
+
+
+def test_the_caller_never_reaches_the_logs_not_even_with_prompt_logging(call, bedrock, logs, handler, monkeypatch):
+    monkeypatch.setattr(handler.service, "log_prompts", True)
+    expect_converse(bedrock, converse_text_response("Hi"), guardrailConfig=GUARDRAIL_CONFIG)
+
+    response = call(CHAT, {"messages": [{"role": "user", "content": "Hi"}]}, identity=IAM_IDENTITY)
+
+    assert response.status == 200
+    logged = json.dumps(logs())
+    assert "prompt and response" in logged  # the debug line is there, and still holds no identity
+    assert IAM_IDENTITY["userArn"] not in logged and "alice" not in logged
 
 
 # --- the guardrail ----------------------------------------------------------------------------------------------

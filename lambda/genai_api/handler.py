@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import init_gc  # first: pauses the garbage collector for the init (see init_gc.py)
 import telemetry
+from caller import auth_mode_from, owner
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import ApiError, InvalidEncoding, MethodNotAllowed, NotFound, UpstreamError
@@ -39,6 +40,7 @@ logger = Logger()
 tracer = Tracer(patch_modules=["botocore"])  # AWS calls become subsegments; nothing else is patched
 metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE, "service" dimension from POWERTOOLS_SERVICE_NAME
 settings = Settings.from_env(os.environ)
+auth_mode = auth_mode_from(os.environ)  # which identity field of the request context names the caller (caller.py)
 catalog = load_catalog()
 bedrock_client = make_client(settings.client)
 service = UseCaseService(
@@ -110,7 +112,12 @@ def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]
                 request_content_types(event)
             )  # API Gateway validates JSON bodies only; so does the function
             body = request_bytes(event.body, bool(event.is_base64_encoded))
-            result = service.run(use_case.id, body, time_left=_seconds_left(router.lambda_context))
+            result = service.run(
+                use_case.id,
+                body,
+                time_left=_seconds_left(router.lambda_context),
+                caller=owner(event.raw_event.get("requestContext"), auth_mode),
+            )
         except ApiError as error:
             telemetry.record_failure(metrics, error)
             raise

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 ModelCallContext = Callable[[UseCase, str], AbstractContextManager[None]]
 # Seconds left before the entry point's own deadline (the Lambda timeout); None when there is none.
 TimeLeft = Callable[[], float]
+# The authenticated owner of a request, as the entry point read it (the adapter's ``caller.py``): an opaque string
+# that data belonging to a caller is bound to, never a value of the request body, never logged; None when the entry
+# point has no authenticated caller (the function invoked directly).
+Caller = str | None
 RETRY_MARGIN_SECONDS = 1.0  # kept free after the retry's worst case, to answer the caller
 
 
@@ -147,7 +151,9 @@ class UseCaseService:
             }
         return converse_request
 
-    def run(self, use_case_id: str, body: bytes, *, time_left: TimeLeft | None = None) -> Result:
+    def run(self, use_case_id: str, body: bytes, *, time_left: TimeLeft | None = None, caller: Caller = None) -> Result:
+        """Run a use case for ``caller`` (see ``Caller``; no use case of today's catalog keeps data per caller, so it
+        is carried, not yet read)."""
         use_case = self.catalog.get(use_case_id)
         if use_case is None:
             raise NotFound(f"There is no use case {use_case_id!r}.")
