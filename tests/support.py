@@ -139,9 +139,10 @@ class FakeLambdaContext:
     aws_request_id: str = "5f1d0a52-36b3-4a0c-9d56-0f0c9bd0c001"
     log_group_name: str = "/aws/lambda/GenAiReferenceApi-GenAiFunction"
     log_stream_name: str = "2026/11/29/[$LATEST]0123456789abcdef"
+    remaining_ms: int = CDK_CONTEXT["lambdaTimeoutSeconds"] * 1000 - 5  # a fresh invocation, 5 ms in
 
     def get_remaining_time_in_millis(self) -> int:
-        return 28_000
+        return self.remaining_ms
 
 
 def usage(input_tokens: int, output_tokens: int) -> dict[str, int]:

@@ -887,18 +887,20 @@ def test_fake_bedrock_takes_the_callers_aws_set_up_out_of_the_functions_environm
 def test_fake_bedrock_is_installed_on_both_functions_and_undone_by_the_cleanup(handler):
     import stream_app
 
-    before = [(service.models, service.retry_client) for service in (handler.service, stream_app.service)]
+    before = [(service.models, service.single_attempt_client) for service in (handler.service, stream_app.service)]
     server, cleanup = local_api.start(0, environ=dict(CALLER_ENV), out=io.StringIO(), quiet=True, fake=True)
     server.server_close()
     for service in (handler.service, stream_app.service):
         assert all(model.startswith("fake-bedrock/") for model in service.models.values())
-        assert service.retry_client() is service.client  # a retry goes to the same fake
+        assert service.single_attempt_client() is service.client  # a single-attempt call goes to the same fake
         answer = service.client.converse(modelId="m", messages=[{"role": "user", "content": [{"text": "Oi"}]}])
         assert answer["ResponseMetadata"]["RequestId"].startswith("fake-")
 
     cleanup.close()
 
-    assert [(service.models, service.retry_client) for service in (handler.service, stream_app.service)] == before
+    assert [
+        (service.models, service.single_attempt_client) for service in (handler.service, stream_app.service)
+    ] == before
     from botocore.stub import Stubber
 
     with Stubber(handler.service.client) as stubber:  # the call reaches the Stubber: the fake is gone

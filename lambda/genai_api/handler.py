@@ -50,10 +50,11 @@ service = UseCaseService(
     guardrail=settings.guardrail,
     log_prompts=settings.log_prompts,
     around_model_call=telemetry.bedrock_subsegment(tracer),
-    # The retry of an invalid structured answer goes through a single-attempt client (built on first use), and
-    # only when the invocation has time left for its worst case: the Lambda timeout is never reached.
-    retry_client=functools.cache(lambda: make_client(settings.client.single_attempt())),
-    retry_worst_case_seconds=settings.client.single_attempt_seconds,
+    # Before each model call the time the invocation has left picks the client: this one (every attempt), or a
+    # single-attempt one (built on first use), or no call at all (504 deadline_exceeded): the Lambda timeout is
+    # never reached (genai_core/limits.py).
+    client_settings=settings.client,
+    single_attempt_client=functools.cache(lambda: make_client(settings.client.single_attempt())),
 )
 app = APIGatewayRestResolver()
 DISCOVERY_PATH = "/use-cases"
