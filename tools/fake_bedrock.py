@@ -98,15 +98,16 @@ class FakeBedrock:
 
     def install(self, service: Any) -> None:
         """Fake ``service``'s client (a ``genai_core.service.UseCaseService``): its models become
-        ``fake-bedrock/<model>``, and its retry of an invalid answer goes to the same faked client."""
-        client, models, retry_client = service.client, service.models, service.retry_client
+        ``fake-bedrock/<model>``, and its single-attempt client (when the time left allows one attempt only) is the
+        same faked client."""
+        client, models, single_attempt_client = service.client, service.models, service.single_attempt_client
         service.models = {family: fake_model(model) for family, model in models.items()}
-        service.retry_client = lambda: client
+        service.single_attempt_client = lambda: client
         client.meta.events.register_first("before-call.bedrock-runtime", self._answer, unique_id=self.unique_id)
 
         def undo() -> None:
             client.meta.events.unregister("before-call.bedrock-runtime", unique_id=self.unique_id)
-            service.models, service.retry_client = models, retry_client
+            service.models, service.single_attempt_client = models, single_attempt_client
 
         self._undo.append(undo)
 

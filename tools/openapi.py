@@ -57,6 +57,7 @@ def _function_errors(*, calls_bedrock: bool = True) -> dict[int, set[str]]:
         errors.UnsupportedMediaType,
         errors.GuardrailIntervened,
         errors.ModelOutputInvalid,
+        errors.DeadlineExceeded,
         errors.ApiError,
     ):
         by_status[error_class.status].add(error_class.code)
