@@ -18,8 +18,9 @@ from collections.abc import Callable
 from genai_core import files
 
 
-def pdf(text: str = "Invoice 0042: total 1250.00 BRL", *, padding: int = 0) -> bytes:
-    """A one-page PDF 1.4 showing ``text``; ``padding`` bytes of a comment make it as large as needed."""
+def pdf(text: str = "Invoice 0042: total 1250.00 BRL", *, padding: int = 0, binary_marker: bool = True) -> bytes:
+    """A one-page PDF 1.4 showing ``text``; ``padding`` bytes of a comment make it as large as needed. Without the
+    customary binary-marker comment, a PDF like this one is valid UTF-8 text."""
     content = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode("latin-1")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -29,7 +30,7 @@ def pdf(text: str = "Invoice 0042: total 1250.00 BRL", *, padding: int = 0) -> b
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    out = bytearray(b"%PDF-1.4\n" + (b"%\xe2\xe3\xcf\xd3\n" if binary_marker else b""))
     if padding:
         out += b"%" + b"x" * max(0, padding - 2) + b"\n"
     offsets = []

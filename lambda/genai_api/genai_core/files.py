@@ -205,11 +205,14 @@ def upload_request_schema() -> dict[str, Any]:
         "properties": {
             "name": item["name"],
             "format": item["format"],
+            # No maximum here: the function answers a size over the kind's limit with a 413 that names the limit.
             "size": {
                 "type": "integer",
-                "description": "The file's exact size in bytes: the upload URL accepts a body of this size only.",
+                "description": (
+                    "The file's exact size in bytes: the upload URL accepts a body of this size only. At most "
+                    f"{DOCUMENT.max_bytes} for a document, {IMAGE.max_bytes} for an image."
+                ),
                 "minimum": 1,
-                "maximum": MAX_FILE_BYTES,
             },
         },
     }
@@ -276,6 +279,8 @@ def sniff(data: bytes) -> Sniffed:
         return Sniffed(frozenset({"pdf"}), "pdf")
     # libmagic also takes a PDF header anywhere in the first 1024 bytes (some writers put bytes before it).
     pdf = frozenset({"pdf"}) if b"%PDF-" in data[:1024] else frozenset()
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # what Windows calls "Unicode text"
+        return Sniffed(pdf, "UTF-16 text (save text files as UTF-8)")
     if b"\x00" in data:
         return Sniffed(pdf, "binary data of another format")
     try:
