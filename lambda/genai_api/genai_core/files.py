@@ -246,9 +246,9 @@ OOXML_PARTS = {"word/": "docx", "xl/": "xlsx", "ppt/": "pptx"}
 OLE2_STREAMS = {"WordDocument": "doc", "Workbook": "xls", "Book": "xls", "PowerPoint Document": "ppt"}
 MAX_OLE2_CANDIDATES = 1_000  # unaligned copies of a stream's name looked at, at most (a crafted file has many)
 ZIP_END = b"PK\x05\x06"  # the end of central directory record
-# A docx has tens of parts, a large xlsx some thousands: a central directory of a few KB to a few hundred. 512 KiB
-# holds 10,000 entries of ordinary names and costs zipfile about 80 ms at worst.
-MAX_ZIP_DIRECTORY_BYTES = 512 * 1024
+# A docx has tens of parts, a large workbook hundreds to a few thousand: a central directory of a few KB to a few
+# hundred. 256 KiB holds about 3,500 entries of ordinary names, and reading them costs zipfile about 15 ms at worst.
+MAX_ZIP_DIRECTORY_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -455,7 +455,7 @@ def check_items(items: Sequence[Mapping[str, Any]], path: str = "files") -> list
             inline += size
     if inline > MAX_INLINE_BYTES:
         raise PayloadTooLarge(
-            f"{path} carries {inline} bytes of files inline; at most {MAX_INLINE_BYTES} bytes fit in a request "
+            f"The files sent inline in {path} total {inline} bytes; at most {MAX_INLINE_BYTES} bytes fit in a request "
             "(Lambda's 6 MB request limit, after base64). Send larger files by upload: POST /uploads with "
             '{"name", "format", "size"}, PUT the file to the url it answers, then give its "uploadId" in place of '
             '"data".'
