@@ -218,12 +218,19 @@ def test_the_function_may_read_and_write_only_the_uploads_prefix(template):
     ]
 
 
-def test_a_functions_grant_lands_on_its_role_with_the_same_single_statement():
-    app, _ = build(RemovalPolicy.RETAIN, grantee="function")
+def test_a_functions_grant_lands_on_its_role_and_a_reader_gets_no_put():
+    app, uploads_bucket = build(RemovalPolicy.RETAIN, grantee="function")
+    stack = Stack.of(uploads_bucket)
+    reader = iam.Role(stack, "StreamFunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    uploads_bucket.grant_uploads(reader, presign=False)
     template = Template.from_json(app.synth().get_stack_by_name(STACK).template)
-    (statement,) = [s for s in grant_statements(template) if s.get("Sid") == "ReadAndPresignUploads"]
-    assert statement["Action"] == ["s3:GetObject", "s3:PutObject"]
-    template.has_resource_properties("AWS::IAM::Policy", {"Roles": [{"Ref": Match.string_like_regexp("FunctionRole")}]})
+    statements = {s["Sid"]: s for s in grant_statements(template)}
+    assert statements["ReadAndPresignUploads"]["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert statements["ReadUploads"]["Action"] == "s3:GetObject"
+    assert statements["ReadUploads"]["Resource"] == statements["ReadAndPresignUploads"]["Resource"]
+    template.has_resource_properties(
+        "AWS::IAM::Policy", {"Roles": [{"Ref": Match.string_like_regexp("^FunctionRole")}]}
+    )
 
 
 @pytest.mark.parametrize(("prefix", "days"), [("uploads", 1), ("uploads/*", 1), ("uploads/", 0)])

@@ -99,12 +99,13 @@ class UploadsBucket(Construct):
         """The function's variables for uploads (read by ``genai_core.uploads.UploadSettings.from_env``)."""
         return {"UPLOADS_BUCKET": self.bucket.bucket_name, "UPLOADS_MAX_AGE_SECONDS": str(self.max_age_seconds)}
 
-    def grant_uploads(self, grantee: iam.IGrantable) -> None:
-        """Let ``grantee`` (the function) presign PUTs into, and read, the uploads prefix; nothing else."""
+    def grant_uploads(self, grantee: iam.IGrantable, *, presign: bool = True) -> None:
+        """Let ``grantee`` read the uploads prefix and, with ``presign`` (the function that answers POST /uploads),
+        presign PUTs into it; nothing else. A function that only reads uploads (the streaming one) gets no PutObject."""
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="ReadAndPresignUploads",
-                actions=["s3:GetObject", "s3:PutObject"],
+                sid="ReadAndPresignUploads" if presign else "ReadUploads",
+                actions=["s3:GetObject", "s3:PutObject"] if presign else ["s3:GetObject"],
                 resources=[self.bucket.arn_for_objects(f"{self.prefix}*")],
             )
         )
@@ -118,7 +119,7 @@ class UploadsBucket(Construct):
                 f"IAM5[Resource::<{logical_id}.Arn>/{self.prefix}*]",
                 "Each upload has its own key under the caller's hashed prefix, created per request, so the statement "
                 "names the uploads prefix of this one bucket: the narrowest resource that covers every caller's uploads. "
-                "Only GetObject and PutObject are allowed.",
+                "Only GetObject (and PutObject, for presigning) is allowed.",
             )
 
     def _record_bucket_exceptions(self) -> None:
