@@ -92,7 +92,7 @@ def measure(repeats: int = 40, size: int = SIZE) -> list[Figure]:
     import boto3
     from botocore.stub import Stubber
 
-    from genai_core import files
+    from genai_core import file_contract, files
     from genai_core.jsonbody import parse_object
     from tests import file_samples
 
@@ -120,7 +120,7 @@ def measure(repeats: int = 40, size: int = SIZE) -> list[Figure]:
 
     def forward() -> None:
         (attachment,) = files.resolve(items)
-        content = files.user_content([attachment], "Summarize the attached documents.")
+        content = files.user_content([attachment], [{"text": "Summarize the attached documents."}])
         with Stubber(client) as stubber:
             stubber.add_response("converse", answer)
             client.converse(modelId="us.amazon.nova-2-lite-v1:0", messages=[{"role": "user", "content": content}])
@@ -161,7 +161,7 @@ def measure(repeats: int = 40, size: int = SIZE) -> list[Figure]:
         Figure(f"around it: json.loads of the {len(body)} B body", cpu_ms(lambda: json.loads(body), repeats)),
         Figure(
             "around it: jsonbody.parse_object of the body (json.loads + surrogate check)",
-            cpu_ms(lambda: parse_object(body, max_bytes=files.MAX_BODY_BYTES_WITH_FILES), repeats),
+            cpu_ms(lambda: parse_object(body, max_bytes=file_contract.MAX_BODY_BYTES_WITH_FILES), repeats),
         ),
         Figure(
             "around it: resolve + botocore builds the Converse request (Stubber)", cpu_ms(forward, max(5, repeats // 4))

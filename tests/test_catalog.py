@@ -12,6 +12,7 @@ import pytest
 
 from genai_core import languages, schema
 from genai_core.catalog import FAMILIES, load_catalog, rules_error
+from genai_core.file_contract import FILES_INPUT
 from genai_core.prompts import render
 from stacks.catalog import load_routes
 from tests.support import ROOT
@@ -129,25 +130,38 @@ def directives(node: Any) -> list[dict[str, Any]]:
 )
 def test_output_directives_refer_to_the_inputs_they_need(use_case):
     properties = use_case.input_schema["properties"]
-    required = set(use_case.input_schema["required"])
+    required = set(use_case.input_schema.get("required", []))
     for directive in directives(use_case.output["schema"]):
         if "$if" in directive:
             assert directive["$if"] in properties and set(directive) == {"$if", "then", "else"}
             continue
         (kind,) = [key for key in directive if key.startswith("$")]
-        name, _, field_name = directive[kind].partition("[].")
-        assert name in properties, directive
+        references = directive[kind] if isinstance(directive[kind], list) else [directive[kind]]
+        names = [reference.partition("[].")[0] for reference in references]
+        for reference, name in zip(references, names, strict=True):
+            field_name = reference.partition("[].")[2]
+            assert name in properties, directive
+            if kind in ("$count", "$lastIndex") or field_name:
+                assert properties[name]["type"] == "array", directive
+            if field_name and name == FILES_INPUT:  # the attached files as the model sees them
+                assert field_name == "name", directive
+            elif field_name:
+                assert field_name in properties[name]["items"]["required"], directive
+        if isinstance(directive[kind], list):
+            # A list may name optional inputs (an absent one counts as empty), but never all of them absent: they
+            # are the inputs of which the task's rules require one.
+            assert any(name in required for name in names) or any(
+                set(rule.get("atLeastOne", ())) <= set(names) for rule in use_case.checks
+            ), directive
+            continue
         # Unguarded, an optional input could be absent: only required ones, or ones under a "$if" on them.
+        (name,) = names
         guarded = any(
             d.get("$if") == name and directive in directives(d["then"])
             for d in directives(use_case.output["schema"])
             if "$if" in d
         )
         assert name in required or guarded, f"{directive} needs {name}, which is optional"
-        if kind in ("$count", "$lastIndex") or field_name:
-            assert properties[name]["type"] == "array", directive
-        if field_name:
-            assert field_name in properties[name]["items"]["required"], directive
 
 
 @pytest.mark.parametrize("use_case", USE_CASES, ids=IDS)
@@ -180,7 +194,7 @@ def test_every_task_has_a_valid_example_request(use_case):
     for name in use_case.caller_schemas:
         assert schema.object_schema_error(request[name], name) is None
     assert use_case.input_rules_error(request) is None
-    optional = set(use_case.input_schema["properties"]) - set(use_case.input_schema["required"]) - {"language"}
+    optional = set(use_case.input_schema["properties"]) - set(use_case.input_schema.get("required", [])) - {"language"}
     assert len(set(request) & optional) >= min(1, len(optional)), "an example shows at least one option"
 
 
@@ -251,6 +265,7 @@ def test_every_input_reaches_the_model_one_known_way(use_case):
             name == "language",
             name in use_case.caller_schemas,
             name == spec.get("conversation"),
+            name == FILES_INPUT and use_case.file_input is not None,  # document and image blocks
         ]
         assert ways.count(True) == 1 or (name in use_case.caller_schemas and name in use_case.data_blocks), (
             use_case.id,
@@ -265,8 +280,24 @@ def test_every_input_reaches_the_model_one_known_way(use_case):
     "use_case", [u for u in USE_CASES if u.fenced_inputs], ids=[u.id for u in USE_CASES if u.fenced_inputs]
 )
 def test_the_instruction_names_a_block_the_request_carries(use_case):
-    referred = set(re.findall(r"<([A-Za-z]+)>", use_case.prompt["instruction"]))
-    assert referred and referred <= set(use_case.fenced_inputs), referred
+    """Each instruction line names fenced blocks only, never one its condition excludes (``unless``); a line that
+    excludes files names what the files would replace (the task's rule leaves it the only choice)."""
+    spec = use_case.prompt["instruction"]
+    required = set(use_case.input_schema.get("required", []))
+    named_any = set()
+    for line in [spec] if isinstance(spec, str) else spec:
+        text = line if isinstance(line, str) else line["text"]
+        present = {line["if"]} if isinstance(line, dict) and isinstance(line.get("if"), str) else set()
+        present |= set(line.get("if", ())) if isinstance(line, dict) and isinstance(line.get("if"), list) else set()
+        absent = {line.get("unless")} if isinstance(line, dict) and isinstance(line.get("unless"), str) else set()
+        if use_case.file_input is not None and FILES_INPUT in absent:
+            present |= set(use_case.file_input.replaces)  # no files: the text they replace is there
+        referred = set(re.findall(r"<([A-Za-z]+)>", text))
+        assert referred <= set(use_case.fenced_inputs), referred
+        assert not referred & absent, (text, referred)
+        assert present - required - {FILES_INPUT} <= referred or not present - {FILES_INPUT}, (text, present)
+        named_any |= referred
+    assert named_any, "the instruction names the blocks it works on"
 
 
 @pytest.mark.parametrize(

@@ -201,7 +201,7 @@ def test_summarize_defaults_to_a_paragraph_in_the_texts_language(call, bedrock, 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "text is required"),
+        ({}, "text or files is required (either, or both)"),
         ({"text": ""}, "text must not be empty"),
         ({"text": ["a"]}, "text must be of type string"),
         ({"text": "x", "style": "haiku"}, "style must be one of"),

@@ -93,8 +93,8 @@ def plant(value: Any, text: str) -> Any:
     return value
 
 
-def expected_instruction(use_case: Any, names: list[str], key: str) -> str:
-    text = use_case.prompt["instruction"]
+def expected_instruction(use_case: Any, request: dict[str, Any], names: list[str], key: str) -> str:
+    text = prompts.instruction_text(use_case, request)
     for name in names:
         text = text.replace(f"<{name}>", f"<{name}_{key}>")
     return f"{text}\n\nBlocks in this message: {', '.join(f'<{name}_{key}>' for name in names)}."
@@ -117,7 +117,9 @@ def test_caller_text_never_leaves_its_block(use_case, text, guard):
         if not isinstance(request[name], str):
             assert json.loads(turn.blocks[name]) == request[name]
         assert turn.guarded[name] is guard
-    assert turn.instruction == expected_instruction(use_case, present, turn.key)  # outside the blocks, ours only
+    assert turn.instruction == expected_instruction(
+        use_case, request, present, turn.key
+    )  # outside the blocks, ours only
     assert (
         prompt.system == prompts.render(use_case, example).system
     )  # as for a harmless request: no caller text, no key

@@ -7,6 +7,7 @@ model); the presigned URL is checked offline with fake credentials, by re-signin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import io
@@ -35,7 +36,9 @@ from botocore.stub import Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genai_core import errors, files, uploads
+from genai_core import errors, file_contract, files, uploads
+from genai_core.limits import STORAGE_CLIENT
+from genai_core.settings import FILES_FROM_S3, UPLOADS_BUCKET, UPLOADS_MAX_AGE_SECONDS, UPLOADS_URL_SECONDS
 from tests import file_samples
 
 BUCKET = "genai-uploads-123456789012"
@@ -44,7 +47,7 @@ ALICE = "arn:aws:sts::123456789012:assumed-role/Analyst/ana@example.com"
 BOB = "arn:aws:sts::123456789012:assumed-role/Analyst/bob@example.com"
 FROZEN = datetime.datetime(2030, 1, 1, 12, 0, 0)  # naive UTC, as botocore's signer uses it
 NOW = FROZEN.replace(tzinfo=datetime.UTC).timestamp()
-SETTINGS = uploads.UploadSettings(bucket=BUCKET, region=REGION)
+SETTINGS = uploads.UploadSettings(bucket=BUCKET, url_seconds=300, max_age_seconds=86_400, region=REGION)
 
 
 @pytest.fixture
@@ -137,7 +140,7 @@ def test_a_put_of_another_size_or_type_does_not_match_the_signature(s3):
 def test_a_bucket_that_demands_an_encryption_header_gets_it_signed_and_returned(s3):
     store, _ = s3
     kms = uploads.Uploads(
-        uploads.UploadSettings(bucket=BUCKET, region=REGION, server_side_encryption="aws:kms"),
+        dataclasses.replace(SETTINGS, server_side_encryption="aws:kms"),
         client=store.client,
         clock=lambda: NOW,
     )
@@ -156,25 +159,25 @@ def test_boto3s_default_would_presign_with_sigv2_which_signs_no_length():
     default = boto3.client("s3", region_name="us-east-1", config=Config())
     params = {"Bucket": BUCKET, "Key": "k", "ContentType": "application/pdf", "ContentLength": 1}
     assert "Signature" in query(default.generate_presigned_url("put_object", Params=params, ExpiresIn=60))
-    ours = uploads.make_client(uploads.UploadSettings(bucket=BUCKET, region="us-east-1"))
+    ours = uploads.make_client(dataclasses.replace(SETTINGS, region="us-east-1"))
     assert (
         "content-length"
         in query(ours.generate_presigned_url("put_object", Params=params, ExpiresIn=60))["X-Amz-SignedHeaders"]
     )
 
 
-@pytest.mark.parametrize("fmt", files.FORMATS)
+@pytest.mark.parametrize("fmt", file_contract.FORMATS)
 def test_each_format_is_uploaded_with_its_media_type(s3, fmt):
     store, _ = s3
     answer = store.create(ALICE, body(format=fmt, size=1000))
-    assert answer["headers"]["Content-Type"] == files.MEDIA_TYPES[fmt]
+    assert answer["headers"]["Content-Type"] == file_contract.MEDIA_TYPES[fmt]
 
 
-@pytest.mark.parametrize("kind", files.KINDS, ids=lambda kind: kind.block)
+@pytest.mark.parametrize("kind", file_contract.KINDS, ids=lambda kind: kind.block)
 def test_a_size_over_bedrocks_limit_for_the_kind_is_a_413(s3, kind):
     store, _ = s3
     assert store.create(ALICE, body(format=kind.formats[0], size=kind.max_bytes))["uploadId"]
-    with pytest.raises(files.FileTooLarge, match=f"at most {kind.max_bytes} bytes") as error:
+    with pytest.raises(errors.FileTooLarge, match=f"at most {kind.max_bytes} bytes") as error:
         store.create(ALICE, body(format=kind.formats[0], size=kind.max_bytes + 1))
     assert error.value.status == 413
 
@@ -203,10 +206,10 @@ def test_a_bad_upload_request_is_a_4xx_and_presigns_nothing(s3, raw, error_type,
 @pytest.mark.parametrize("owner", [None, ""])
 def test_uploads_need_an_owner(s3, owner):
     store, _ = s3
-    with pytest.raises(uploads.Forbidden) as error:
+    with pytest.raises(errors.Forbidden) as error:
         store.create(owner, body())
     assert (error.value.status, error.value.code) == (403, "forbidden")
-    with pytest.raises(uploads.Forbidden):
+    with pytest.raises(errors.Forbidden):
         store.fetch(owner, files.new_upload_id(NOW))
 
 
@@ -250,7 +253,7 @@ def test_another_callers_upload_id_is_looked_up_only_under_the_callers_own_prefi
         http_status_code=404 if answer == "NoSuchKey" else 403,
         expected_params={"Bucket": BUCKET, "Key": files.upload_key(BOB, upload_id)},
     )
-    with pytest.raises(uploads.UploadNotFound) as error:
+    with pytest.raises(errors.UploadNotFound) as error:
         store.fetch(BOB, upload_id)
     assert (error.value.status, error.value.code, error.value.upstream) == (404, "upload_not_found", answer)
     assert error.value.message == uploads.NOT_FOUND_MESSAGE.format(upload_id=upload_id)  # the same for both answers
@@ -262,14 +265,14 @@ def test_files_resolve_with_another_callers_upload_fails_before_any_attachment_e
     upload_id = store.create(ALICE, body())["uploadId"]
     stubber.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
     request = [{"name": "stolen.pdf", "format": "pdf", "uploadId": upload_id}]
-    with pytest.raises(uploads.UploadNotFound):
+    with pytest.raises(errors.UploadNotFound):
         files.resolve(request, read_upload=store.reader(BOB))
 
 
 def test_an_upload_older_than_its_maximum_age_is_refused_without_asking_s3(s3):
     store, _ = s3
     old = files.new_upload_id(NOW - SETTINGS.max_age_seconds - 1)
-    with pytest.raises(uploads.UploadExpired) as error:
+    with pytest.raises(errors.UploadExpired) as error:
         store.fetch(ALICE, old)  # no queued answer: an S3 call would fail the Stubber
     assert (error.value.status, error.value.code) == (410, "upload_expired")
     assert "upload the file again" in error.value.message
@@ -284,7 +287,7 @@ def test_an_upload_at_its_maximum_age_is_still_read(s3):
 
 def test_an_upload_id_from_the_future_was_not_issued_here(s3):
     store, _ = s3
-    with pytest.raises(uploads.UploadNotFound):
+    with pytest.raises(errors.UploadNotFound):
         store.fetch(ALICE, files.new_upload_id(NOW + uploads.CLOCK_SKEW_SECONDS + 60))
 
 
@@ -309,9 +312,9 @@ def test_an_object_over_the_limit_is_refused_before_its_body_is_read(s3):
     store, stubber = s3
     upload_id = files.new_upload_id(NOW)
     raw = Untouchable()
-    size = files.MAX_FILE_BYTES + 1
+    size = file_contract.MAX_FILE_BYTES + 1
     expect_get(stubber, ALICE, upload_id, {"Body": StreamingBody(raw, size), "ContentLength": size})
-    with pytest.raises(files.FileTooLarge):
+    with pytest.raises(errors.FileTooLarge):
         store.fetch(ALICE, upload_id)
     assert raw.closed_by_us
 
@@ -406,7 +409,7 @@ def test_an_uploaded_file_becomes_an_attachment_after_the_same_checks_as_inline(
     store, stubber = s3
     data = file_samples.SAMPLES[fmt]()
     upload_id = store.create(ALICE, body(format=fmt, size=len(data)))["uploadId"]
-    expect_get(stubber, ALICE, upload_id, stored(data, files.MEDIA_TYPES[fmt]))
+    expect_get(stubber, ALICE, upload_id, stored(data, file_contract.MEDIA_TYPES[fmt]))
     (attachment,) = files.resolve(
         [{"name": f"x.{fmt}", "format": fmt, "uploadId": upload_id}], read_upload=store.reader(ALICE)
     )
@@ -417,33 +420,56 @@ def test_an_upload_that_holds_other_bytes_than_its_type_is_refused(s3):
     store, stubber = s3
     upload_id = store.create(ALICE, body(format="pdf", size=len(file_samples.png())))["uploadId"]
     expect_get(stubber, ALICE, upload_id, stored(file_samples.png(), "application/pdf"))
-    with pytest.raises(files.FileFormatMismatch, match="declared as pdf, but its content is png"):
+    with pytest.raises(errors.FileFormatMismatch, match="declared as pdf, but its content is png"):
         files.resolve([{"name": "x.pdf", "format": "pdf", "uploadId": upload_id}], read_upload=store.reader(ALICE))
 
 
 # --- settings ----------------------------------------------------------------------------------------------------
 
 
+ENVIRON = {
+    UPLOADS_BUCKET: BUCKET,
+    "AWS_REGION": REGION,
+    UPLOADS_URL_SECONDS: "600",
+    UPLOADS_MAX_AGE_SECONDS: "3600",
+    FILES_FROM_S3: "true",
+}
+
+
 def test_settings_come_from_the_environment_and_no_bucket_means_no_uploads():
     assert uploads.UploadSettings.from_env({}) is None
-    environ = {
-        uploads.ENV_BUCKET: BUCKET,
-        "AWS_REGION": REGION,
-        uploads.ENV_URL_SECONDS: "600",
-        uploads.ENV_MAX_AGE_SECONDS: "3600",
-        uploads.ENV_S3_LOCATION: "true",
-    }
-    assert uploads.UploadSettings.from_env(environ) == uploads.UploadSettings(
+    assert uploads.from_env({}) is None
+    assert uploads.UploadSettings.from_env(ENVIRON) == uploads.UploadSettings(
         bucket=BUCKET, region=REGION, url_seconds=600, max_age_seconds=3600, s3_location=True
     )
+    store = uploads.from_env(ENVIRON)
+    assert store is not None and store.s3_location and store._client is None  # no S3 client until first use
+    assert store.read_worst_case_seconds == STORAGE_CLIENT.worst_case_seconds
 
 
 @pytest.mark.parametrize(
-    "bad", [{uploads.ENV_URL_SECONDS: "10"}, {uploads.ENV_URL_SECONDS: "x"}, {uploads.ENV_MAX_AGE_SECONDS: "60"}]
+    "bad",
+    [
+        {UPLOADS_URL_SECONDS: "10"},
+        {UPLOADS_URL_SECONDS: "x"},
+        {UPLOADS_MAX_AGE_SECONDS: "60"},
+        {UPLOADS_URL_SECONDS: None},
+        {FILES_FROM_S3: None},
+    ],
 )
-def test_bad_settings_fail_at_start_with_a_message(bad):
+def test_bad_or_missing_settings_fail_at_start_with_a_message(bad):
+    environ = {name: value for name, value in {**ENVIRON, **bad}.items() if value is not None}
     with pytest.raises(RuntimeError, match="uploads settings are invalid"):
-        uploads.UploadSettings.from_env({uploads.ENV_BUCKET: BUCKET, **bad})
+        uploads.UploadSettings.from_env(environ)
+
+
+def test_the_storage_client_reads_with_the_timeouts_of_the_timeout_chain():
+    config = uploads.make_client(SETTINGS).meta.config
+    assert (config.connect_timeout, config.read_timeout) == (
+        STORAGE_CLIENT.connect_timeout,
+        STORAGE_CLIENT.read_timeout,
+    )
+    assert config.retries["total_max_attempts"] == STORAGE_CLIENT.max_attempts
 
 
 @settings(max_examples=50, deadline=None)
@@ -459,6 +485,6 @@ def test_property_no_other_owner_is_ever_sent_to_alices_key(owner):
             http_status_code=404,
             expected_params={"Bucket": BUCKET, "Key": files.upload_key(owner, upload_id)},
         )
-        with pytest.raises(uploads.UploadNotFound):
+        with pytest.raises(errors.UploadNotFound):
             store.fetch(owner, upload_id)
     assert files.upload_key(owner, upload_id) != files.upload_key(ALICE, upload_id)

@@ -16,7 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
-from genai_core import files, uploads
+from genai_core import file_contract, uploads
 from stacks.components.uploads_bucket import AUTO_DELETE_PROVIDER, UploadsBucket
 from tests.support import CDK_CONTEXT
 from tests.test_scanners import MIN_REASON, nag_report
@@ -34,7 +34,7 @@ def build(removal_policy: RemovalPolicy, outdir: str | None = None, *, grantee: 
     uploads_bucket = UploadsBucket(
         stack,
         "Uploads",
-        prefix=files.UPLOADS_PREFIX,
+        prefix=file_contract.UPLOADS_PREFIX,
         expiration_days=EXPIRATION_DAYS,
         removal_policy=removal_policy,
         log_retention_days=RETENTION_DAYS,
@@ -213,7 +213,9 @@ def test_the_function_may_read_and_write_only_the_uploads_prefix(template):
             "Sid": "ReadAndPresignUploads",
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject"],
-            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id(template), "Arn"]}, f"/{files.UPLOADS_PREFIX}*"]]},
+            "Resource": {
+                "Fn::Join": ["", [{"Fn::GetAtt": [bucket_id(template), "Arn"]}, f"/{file_contract.UPLOADS_PREFIX}*"]]
+            },
         }
     ]
 
@@ -254,7 +256,7 @@ def test_cdk_nag_passes_with_each_acknowledgment_explained_on_its_construct(sand
     assert plugin["conclusion"] == "success"
     assert plugin["violations"] == []
     rules = {violation["ruleName"] for violation in plugin["suppressedViolations"]}
-    prefix_wildcard = f"AwsSolutions-IAM5[Resource::<{bucket_id(template)}.Arn>/{files.UPLOADS_PREFIX}*]"
+    prefix_wildcard = f"AwsSolutions-IAM5[Resource::<{bucket_id(template)}.Arn>/{file_contract.UPLOADS_PREFIX}*]"
     assert rules == {"AwsSolutions-S1", prefix_wildcard}
     for violation in plugin["suppressedViolations"]:
         assert len(violation["reason"]) >= MIN_REASON

@@ -395,8 +395,12 @@ def broken_requests(use_case_id: str) -> Iterator[tuple[str, dict[str, Any], str
     assert use_case is not None
     valid = EXAMPLES[use_case_id]
     properties = use_case.input_schema["properties"]
-    for name in use_case.input_schema["required"]:
+    for name in use_case.input_schema.get("required", []):
         yield f"{name} missing", {k: v for k, v in valid.items() if k != name}, f"{name} is required"
+    if use_case.file_input is not None:  # its text, its files, or both: neither is a 400
+        (names,) = use_case.file_input.rule.values()
+        without = {k: v for k, v in valid.items() if k not in names}
+        yield "neither its text nor files", without, f"{' or '.join(names)} is required (either, or both)"
     yield "unknown field", {**valid, "temperature": 1}, "temperature is not allowed"
     for name, rules in properties.items():
         yield (

@@ -1,7 +1,8 @@
 """API Gateway REST (Lambda proxy) entry point: a thin Powertools adapter over ``genai_core``.
 
-One ``Router`` per family, one POST route per use case of the catalog, and ``GET /use-cases`` for discovery. Everything else — validation, prompts,
-the Bedrock call, the error taxonomy — lives in ``genai_core`` so that other entry points reuse it unchanged.
+One ``Router`` per family, one POST route per use case of the catalog, ``GET /use-cases`` for discovery and
+``POST /uploads`` for a presigned upload of one file (owned by the caller). Everything else — validation, files,
+prompts, the Bedrock call, the error taxonomy — lives in ``genai_core`` so that other entry points reuse it unchanged.
 
 Each request leaves one structured log line (correlation id = API Gateway's request id; use case, model, latency,
 tokens, stop reason, guardrail action; never prompt or response text), one EMF metrics document (``telemetry``) and
@@ -17,7 +18,7 @@ import json
 import os
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -31,10 +32,21 @@ import telemetry
 from caller import auth_mode_from, owner
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
-from genai_core.errors import ApiError, InvalidEncoding, MethodNotAllowed, NotFound, UpstreamError
+from genai_core.errors import (
+    ApiError,
+    InvalidEncoding,
+    MethodNotAllowed,
+    NotFound,
+    UploadsNotConfigured,
+    UpstreamError,
+)
+from genai_core.file_contract import UPLOADS_PATH
 from genai_core.service import UseCaseService
 from genai_core.settings import Settings
 from media_type import check_content_types, header_values
+
+if TYPE_CHECKING:  # the uploads module loads on the first request that uses uploads
+    from genai_core.uploads import Uploads
 
 logger = Logger()
 tracer = Tracer(patch_modules=["botocore"])  # AWS calls become subsegments; nothing else is patched
@@ -43,6 +55,17 @@ settings = Settings.from_env(os.environ)
 auth_mode = auth_mode_from(os.environ)  # which identity field of the request context names the caller (caller.py)
 catalog = load_catalog()
 bedrock_client = make_client(settings.client)
+
+
+@functools.cache
+def upload_store() -> Uploads | None:
+    """The uploads store (None without UPLOADS_BUCKET), its module and S3 client loaded on the first request that
+    uses uploads: never at init."""
+    from genai_core import uploads
+
+    return uploads.from_env(os.environ)
+
+
 service = UseCaseService(
     catalog,
     settings.models,
@@ -55,11 +78,12 @@ service = UseCaseService(
     # never reached (genai_core/limits.py).
     client_settings=settings.client,
     single_attempt_client=functools.cache(lambda: make_client(settings.client.single_attempt())),
+    uploads=upload_store,
 )
 app = APIGatewayRestResolver()
 DISCOVERY_PATH = "/use-cases"
 # Path -> the method it allows, for 405 answers.
-ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET"}
+ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET", UPLOADS_PATH: "POST"}
 # A request that reaches no use case (possible only by invoking the function directly: API Gateway forwards the
 # catalog's routes only) publishes no metric; Powertools would warn about it on every such request.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -146,6 +170,22 @@ for family, family_use_cases in catalog.by_family().items():
 def list_use_cases() -> dict[str, Any]:
     """Discovery: the catalog's public part (families, tasks, summaries, input schemas)."""
     return catalog.describe()
+
+
+@app.post(UPLOADS_PATH)
+def create_upload() -> dict[str, Any]:
+    """A presigned S3 PUT for one file, for the calling principal only (``genai_core.uploads``)."""
+    event = app.current_event
+    check_content_types(request_content_types(event))
+    body = request_bytes(event.body, bool(event.is_base64_encoded))
+    store = upload_store()
+    if store is None:
+        raise UploadsNotConfigured(
+            "This deployment takes no uploads (it has no uploads bucket): send files inline, as base64 in data."
+        )
+    answer = store.create(owner(event.raw_event.get("requestContext"), auth_mode), body)
+    logger.info("upload created", media_type=answer["headers"]["Content-Type"])  # never the name or the key
+    return answer
 
 
 @app.exception_handler(ApiError)

@@ -1,10 +1,10 @@
-"""Files as input: the contract of a file item, its validation, and the Converse blocks it becomes.
+"""Files as input: the validation of a request's file items, and the Converse blocks they become.
 
-A use case that takes files accepts a ``files`` array. Each item is ``{"name", "format", and exactly one of "data"
-(base64 of the bytes) or "uploadId" (from ``POST /uploads``)}``. Before any model call each file is decoded (or read
-from its upload), held to Bedrock's limits, and sniffed: the declared format must match the bytes. It then reaches
-Converse as a ``document`` block (pdf, csv, doc, docx, xls, xlsx, html, txt, md) or an ``image`` block (png, jpeg,
-gif, webp), beside the task's own text.
+A use case that takes files accepts a ``files`` array (its contract, formats and limits: ``genai_core.file_contract``).
+Each item is ``{"name", "format", and exactly one of "data" (base64 of the bytes) or "uploadId" (from
+``POST /uploads``)}``. Before any model call each file is decoded (or read from its upload), held to Bedrock's limits,
+and sniffed: the declared format must match the bytes. It then reaches Converse as a ``document`` block (pdf, csv,
+doc, docx, xls, xlsx, html, txt, md) or an ``image`` block (png, jpeg, gif, webp), beside the task's own text.
 
 Why so much is checked here: botocore checks almost nothing of a document block (not the name's characters, the
 format, empty bytes or the size), so every such mistake would otherwise cost a Bedrock round trip and come back as an
@@ -13,10 +13,10 @@ opaque ``ValidationException``.
 The caller's ``name`` never reaches the model. Converse allows only ASCII letters, digits, single spaces, hyphens,
 parentheses and brackets in a document's name, requires names unique across the request, and warns that the field is
 open to prompt injection. Each document is therefore named ``Document 1``, ``Document 2``... in request order: neutral,
-unique, and valid by construction. Images carry no name in Converse.
+unique, and valid by construction. Images carry no name in Converse; they are named ``Image 1``... in the prompt's
+text only.
 
-Pure standard library: the catalog, the OpenAPI generator and the stack may import it (the schemas and
-``UPLOADS_PREFIX`` have their one home here).
+Standard library only, and loaded on the first request that carries files (``genai_core.service``), not at init.
 """
 
 from __future__ import annotations
@@ -31,86 +31,31 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from genai_core.errors import ApiError, InvalidEncoding, PayloadTooLarge, ValidationFailed
-
-# --- the formats and Bedrock's limits -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A kind of Converse content block that files become, with Bedrock's limits for it per request."""
-
-    block: str  # the ContentBlock member: "document" or "image"
-    label: str  # the start of a neutral name: "Document 1"
-    formats: tuple[str, ...]
-    max_count: int
-    max_bytes: int  # decimal megabytes, the safe reading of Bedrock's "4.5 MB" and "3.75 MB"
-
-
-# Bedrock's Converse documentation (Message.content): "up to five documents. Each document's size must be no more
-# than 4.5 MB", "up to 20 images. Each image's size ... no more than 3.75 MB".
-DOCUMENT = Kind("document", "Document", ("pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md"), 5, 4_500_000)
-IMAGE = Kind("image", "Image", ("png", "jpeg", "gif", "webp"), 20, 3_750_000)
-KINDS = (DOCUMENT, IMAGE)
-KIND_OF: Mapping[str, Kind] = {name: kind for kind in KINDS for name in kind.formats}
-FORMATS = tuple(KIND_OF)
-TEXT_FORMATS = frozenset({"csv", "html", "txt", "md"})
-MAX_FILES = sum(kind.max_count for kind in KINDS)
-MAX_FILE_BYTES = max(kind.max_bytes for kind in KINDS)
-
-# The media type a format is stored and uploaded with (the presigned PUT signs it).
-MEDIA_TYPES: Mapping[str, str] = {
-    "pdf": "application/pdf",
-    "csv": "text/csv",
-    "doc": "application/msword",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xls": "application/vnd.ms-excel",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "html": "text/html",
-    "txt": "text/plain",
-    "md": "text/markdown",
-    "png": "image/png",
-    "jpeg": "image/jpeg",
-    "gif": "image/gif",
-    "webp": "image/webp",
-}
-
-# Lambda takes at most 6 MB (6,291,456 bytes) of synchronous request, and that covers the whole proxy event: headers,
-# request context and the body, in which base64 makes 3 bytes of a file into 4 characters. 4 MiB of files in base64 is
-# 5,592,408 characters, which leaves about 680 KiB for the request's other fields and the event. A larger request
-# never reaches the function (Lambda refuses it first), so the function holds inline files to this budget and points
-# larger ones to POST /uploads, whatever Bedrock would take.
-MAX_INLINE_BYTES = 4 * 1024 * 1024
-# The body limit for a task that takes files: whatever reaches the function fits in Lambda's request limit.
-MAX_BODY_BYTES_WITH_FILES = 6 * 1024 * 1024
-# Amazon Nova takes at most 25 MB per request, base64 included: about 18 MB of files sent as bytes. Holding to it
-# here also bounds the function's memory (the bytes, then botocore's base64 and JSON copies of them).
-MAX_MODEL_BYTES = 18_000_000
-
-
-# --- errors (to move into genai_core/errors.py when the feature is wired) -----------------------------------------
-
-
-class FileFormatMismatch(ValidationFailed):
-    """A file whose bytes are not of its declared format (a PNG declared as pdf)."""
-
-    code = "file_format_mismatch"
-
-
-class FileTooLarge(ApiError):
-    """A file over Bedrock's limit for its kind, or files over the model's request limit together."""
-
-    status = 413
-    code = "file_too_large"
-
+from genai_core.errors import (
+    FileFormatMismatch,
+    FileTooLarge,
+    InvalidEncoding,
+    PayloadTooLarge,
+    UploadsNotConfigured,
+    ValidationFailed,
+)
+from genai_core.file_contract import (
+    DOCUMENT,
+    FORMATS,
+    KIND_OF,
+    KINDS,
+    MAX_INLINE_BYTES,
+    MAX_MODEL_BYTES,
+    MEDIA_TYPES,
+    UPLOADS_PREFIX,
+    Kind,
+)
 
 # --- uploads: where one lives, and what an uploadId is ------------------------------------------------------------
 
-UPLOADS_PREFIX = "uploads/"  # every upload's key starts with it; the function may read and write only below it
 # An uploadId: the second it was issued (ten digits), a hyphen, 128 random bits in hex. Unguessable, and its age is
 # known without reading S3. It is only ever used inside the caller's own prefix, so a forged one finds nothing.
 UPLOAD_ID = re.compile(r"(?P<issued>[0-9]{10})-[0-9a-f]{32}")
-UPLOAD_ID_LENGTH = 43
 
 
 def new_upload_id(now: float) -> str:
@@ -142,80 +87,6 @@ def upload_key(owner: str, upload_id: str) -> str:
     if not valid_upload_id(upload_id):
         raise ValueError("not an uploadId")
     return owner_prefix(owner) + upload_id
-
-
-# --- the contract as JSON Schema (the subset genai_core.schema speaks, so API Gateway and the function agree) -------
-
-NAME_MAX_LENGTH = 255
-
-
-def file_item_schema() -> dict[str, Any]:
-    """The JSON Schema of one file item. "Exactly one of data or uploadId" is beyond the schema subset (no oneOf):
-    ``resolve`` enforces it, and the description says it."""
-    return {
-        "type": "object",
-        "description": (
-            "A file: its name (for you; the model never sees it), its format, and exactly one of data (the file's "
-            "bytes in standard base64, without line breaks) or uploadId (from POST /uploads, for files larger than "
-            f"{MAX_INLINE_BYTES} bytes in total)."
-        ),
-        "required": ["name", "format"],
-        "additionalProperties": False,
-        "properties": {
-            "name": {
-                "type": "string",
-                "description": "The file's name, such as invoice-0042.pdf. Never sent to the model.",
-                "minLength": 1,
-                "maxLength": NAME_MAX_LENGTH,
-            },
-            "format": {"type": "string", "description": "The file's format.", "enum": list(FORMATS)},
-            "data": {"type": "string", "description": "The file's bytes, base64-encoded.", "minLength": 4},
-            "uploadId": {
-                "type": "string",
-                "description": "The uploadId that POST /uploads answered, once the file was PUT to its url.",
-                "minLength": UPLOAD_ID_LENGTH,
-                "maxLength": UPLOAD_ID_LENGTH,
-            },
-        },
-    }
-
-
-def files_schema(description: str | None = None) -> dict[str, Any]:
-    """The JSON Schema of a ``files`` property, for the catalog to inject into a use case's input schema."""
-    counts = ", ".join(
-        f"at most {kind.max_count} {kind.block}s of at most {kind.max_bytes} bytes each" for kind in KINDS
-    )
-    return {
-        "type": "array",
-        "description": description
-        or f"Files to work on: documents ({', '.join(DOCUMENT.formats)}) and images ({', '.join(IMAGE.formats)}); {counts}.",
-        "minItems": 1,
-        "maxItems": MAX_FILES,
-        "items": file_item_schema(),
-    }
-
-
-def upload_request_schema() -> dict[str, Any]:
-    """The JSON Schema of a ``POST /uploads`` body: the file's name, format and exact size in bytes."""
-    item = file_item_schema()["properties"]
-    return {
-        "type": "object",
-        "required": ["name", "format", "size"],
-        "additionalProperties": False,
-        "properties": {
-            "name": item["name"],
-            "format": item["format"],
-            # No maximum here: the function answers a size over the kind's limit with a 413 that names the limit.
-            "size": {
-                "type": "integer",
-                "description": (
-                    "The file's exact size in bytes: the upload URL accepts a body of this size only. At most "
-                    f"{DOCUMENT.max_bytes} for a document, {IMAGE.max_bytes} for an image."
-                ),
-                "minimum": 1,
-            },
-        },
-    }
 
 
 # --- decoding and sniffing ------------------------------------------------------------------------------------
@@ -485,7 +356,10 @@ def resolve(
         if item.data is not None:
             data = decode(item.data, item.where)
         elif read_upload is None:
-            raise ValidationFailed(f"{item.where}: this deployment takes no uploads; send the file inline as data.")
+            raise UploadsNotConfigured(
+                f"{item.where}: this deployment takes no uploads (it has no uploads bucket); send the file inline "
+                "as data (base64)."
+            )
         else:
             upload = read_upload(str(item.upload_id))
             if upload.media_type != MEDIA_TYPES[item.format]:
@@ -533,9 +407,30 @@ def attachments_text(attachments: Sequence[Attachment]) -> str:
     return f"Attached: {shown}."
 
 
-def user_content(attachments: Sequence[Attachment], text: str) -> list[dict[str, Any]]:
-    """A user turn's content: the files' blocks first, then the text. Converse refuses a document without a text
-    block ("A text block must be included when using documents") and a blank text block, so the text is required."""
-    if not text.strip():
-        raise ValueError("a user turn with files needs text (the task's instruction at least)")
-    return [*(attachment.block() for attachment in attachments), {"text": text}]
+def user_content(attachments: Sequence[Attachment], content: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A user turn's content: the files' blocks first, then the turn's text blocks (fenced, guarded or not, and the
+    instruction last). Converse refuses a document without a text block ("A text block must be included when using
+    documents") and a blank text block, so the last block must be plain, non-blank text (the task's instruction)."""
+    last = content[-1] if content else {}
+    if not isinstance(last.get("text"), str) or not last["text"].strip():
+        raise ValueError("a user turn with files ends with text (the task's instruction at least)")
+    return [*(attachment.block() for attachment in attachments), *(dict(block) for block in content)]
+
+
+def redacted(converse_request: Mapping[str, Any]) -> dict[str, Any]:
+    """A Converse request with each file's bytes replaced by their size: what a debug log line may hold (a
+    document's bytes are the caller's data, and a multi-MB line exceeds CloudWatch's event size)."""
+
+    def block(content: Mapping[str, Any]) -> Mapping[str, Any]:
+        for member in ("document", "image"):
+            inner = content.get(member)
+            if isinstance(inner, Mapping) and "bytes" in inner.get("source", {}):
+                size = len(inner["source"]["bytes"])
+                return {member: {**inner, "source": {"bytes": f"<{size} bytes, not logged>"}}}
+        return content
+
+    messages = [
+        {**message, "content": [block(content) for content in message.get("content", [])]}
+        for message in converse_request.get("messages", [])
+    ]
+    return {**converse_request, "messages": messages}

@@ -50,6 +50,12 @@ class ClientSettings:
         return self.max_attempts * self.attempt_seconds + backoff_seconds(self.max_attempts)
 
 
+# The uploads store's client (genai_core.uploads: one S3 GetObject per upload a request names): short timeouts and one
+# retry, so that reading an upload and then one Bedrock attempt fit in the function's timeout (stacks/config.py checks
+# it at synth; the service checks the time left before each read).
+STORAGE_CLIENT = ClientSettings(connect_timeout=1, read_timeout=3, max_attempts=2)
+
+
 def backoff_seconds(attempts: int) -> float:
     """The longest botocore's standard mode waits in all, between ``attempts`` attempts."""
     return float(sum(min(BACKOFF_BASE_SECONDS * 2**retry, BACKOFF_CAP_SECONDS) for retry in range(attempts - 1)))

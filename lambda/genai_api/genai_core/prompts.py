@@ -23,11 +23,14 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from genai_core.catalog import UseCase
+from genai_core.catalog import UseCase, condition_holds
 from genai_core.errors import PromptTooLarge, ValidationFailed
 from genai_core.jsonbody import MAX_BODY_BYTES
+
+if TYPE_CHECKING:  # the files module loads on the first request with files, not at init
+    from genai_core.files import Attachment
 
 # The system prompt and every text block of the messages, in characters. A request body within its limit renders to
 # at most about 1.5 times its size plus the task's fixed text (make bench checks <= 2x for each route's worst body),
@@ -184,13 +187,7 @@ def _system_text(use_case: UseCase, request: Mapping[str, Any]) -> str:
     for name, words in spec.get("vocabulary", {}).items():
         if name in values:
             values[name] = words.get(values[name], values[name])
-    lines: list[str] = []
-    for line in spec["system"]:
-        if isinstance(line, dict):
-            if line["if"] not in request:
-                continue
-            line = line["text"]
-        lines.append(_substitute(line, values))
+    lines = [_substitute(line, values) for line in applicable(spec["system"], request)]
     if use_case.data_blocks or use_case.request_blocks:
         lines.append(BLOCKS_RULE)
     if use_case.data_blocks:
@@ -218,17 +215,46 @@ def _conversation(messages: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]
     return [{"role": m["role"], "content": [{"text": m["content"]}]} for m in messages]
 
 
-def _instruction(text: str, fenced: Fenced) -> str:
+def applicable(lines: str | Sequence[Any], request: Mapping[str, Any]) -> list[str]:
+    """The text of the prompt lines that apply to a request: plain lines, and conditional ones whose condition
+    holds (``catalog.condition_holds``). A plain string is one line."""
+    if isinstance(lines, str):
+        return [lines]
+    return [
+        line if isinstance(line, str) else line["text"]
+        for line in lines
+        if isinstance(line, str) or condition_holds(line, request)
+    ]
+
+
+def instruction_text(use_case: UseCase, request: Mapping[str, Any]) -> str:
+    """The task's instruction for a request, as written in its use-case file (before its blocks' tags are keyed)."""
+    return "\n".join(applicable(use_case.prompt["instruction"], request))
+
+
+def _instruction(text: str, fenced: Fenced, attachments: Sequence[Attachment]) -> str:
     for name in fenced.names:
         text = text.replace(f"<{name}>", f"<{fenced.fence.tag(name)}>")
-    return f"{text}\n\n{fenced.tags_line()}"
+    if attachments:
+        from genai_core.files import attachments_text
+
+        text += f"\n\n{attachments_text(attachments)}"
+    return f"{text}\n\n{fenced.tags_line()}" if fenced.names else text
 
 
-def render(use_case: UseCase, request: Mapping[str, Any], *, guard: bool = False) -> Prompt:
+def render(
+    use_case: UseCase,
+    request: Mapping[str, Any],
+    *,
+    guard: bool = False,
+    attachments: Sequence[Attachment] = (),
+) -> Prompt:
     """Build the system prompt and the messages for a request that already passed input validation.
 
     ``guard``: each caller block goes in a ``guardContent`` block, so that a guardrail assesses the caller's text
-    and none of ours (our instructions would look like a prompt attack, and would be billed as text units)."""
+    and none of ours (our instructions would look like a prompt attack, and would be billed as text units).
+    ``attachments``: the request's files, checked (``genai_core.files.resolve``): their document and image blocks
+    come first in the user turn, the system prompt says that they are data, and the instruction names them."""
     spec = use_case.prompt
     if "conversation" in spec:
         messages = _conversation(request[spec["conversation"]])
@@ -237,9 +263,18 @@ def render(use_case: UseCase, request: Mapping[str, Any], *, guard: bool = False
         content: list[dict[str, Any]] = [
             {"guardContent": {"text": {"text": block}}} if guard else {"text": block} for block in fenced.blocks
         ]
-        content.append({"text": _instruction(spec["instruction"], fenced)})
+        content.append({"text": _instruction(instruction_text(use_case, request), fenced, attachments)})
+        if attachments:
+            from genai_core.files import user_content
+
+            content = user_content(attachments, content)
         messages = [{"role": "user", "content": content}]
-    prompt = Prompt(system=_system_text(use_case, request), messages=messages)
+    system = _system_text(use_case, request)
+    if attachments:
+        from genai_core.files import ATTACHMENTS_RULE
+
+        system += f"\n{ATTACHMENTS_RULE}"
+    prompt = Prompt(system=system, messages=messages)
     if prompt.chars > MAX_PROMPT_CHARS:
         raise PromptTooLarge(
             f"The input is too large: its prompt would be {prompt.chars:,} characters, and the limit is "

@@ -1,22 +1,36 @@
-"""Run a use case: validate the request, render the prompt, call Converse, check and shape the answer.
+"""Run a use case: validate the request, check its files, render the prompt, call Converse, check and shape the
+answer.
 
 This is the whole core behind every entry point. It takes the request as bytes and returns a ``Result``; it knows
 nothing about API Gateway, HTTP or Lambda.
+
+A task that takes files (``files`` in the catalog) has them checked before any model call (``attach``): inline ones
+decoded and sniffed, uploads read from the caller's own prefix of the uploads store, each read only when the time
+left still allows it and one model attempt after it. The files module loads on the first request that carries files,
+and the uploads store (its module, its S3 client) on the first that names an upload: never at init.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from genai_core import schema
 from genai_core.bedrock import converse
 from genai_core.catalog import Catalog, UseCase
-from genai_core.errors import DeadlineExceeded, GuardrailIntervened, ModelOutputInvalid, NotFound, ValidationFailed
-from genai_core.jsonbody import parse_object
+from genai_core.errors import (
+    DeadlineExceeded,
+    GuardrailIntervened,
+    ModelOutputInvalid,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from genai_core.file_contract import FILES_INPUT, MAX_BODY_BYTES_WITH_FILES, inline_chars
+from genai_core.jsonbody import MAX_BODY_BYTES, parse_object
 from genai_core.limits import ClientSettings, attempts_that_fit
 from genai_core.prompts import fence_values, render
 from genai_core.settings import GuardrailSettings
@@ -25,6 +39,8 @@ GUARDRAIL_INTERVENED = "guardrail_intervened"  # Converse stopReason when the gu
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+    from genai_core.files import Attachment, ReadUpload, Upload
 
 
 # Entered around each Bedrock call with the use case and the model id: how an entry point traces the call (an X-Ray
@@ -41,8 +57,36 @@ DEADLINE_MESSAGE = (
 )
 
 
+UPLOAD_DEADLINE_MESSAGE = (
+    "The function has too little time left to read the request's uploads and then call the model before its own "
+    "timeout; retry the request, or send fewer files by upload."
+)
+
+
+class UploadStore(Protocol):
+    """What the core needs of the uploads store (``genai_core.uploads.Uploads``)."""
+
+    @property
+    def s3_location(self) -> bool:
+        """Whether uploads reach the model as ``s3Location`` (read by the model from S3) rather than as bytes."""
+        ...
+
+    @property
+    def read_worst_case_seconds(self) -> float:
+        """The longest one read can take (its client's attempts, timeouts and backoff)."""
+        ...
+
+    def fetch(self, owner: str | None, upload_id: str) -> Upload:
+        """One of ``owner``'s uploads, or an ``ApiError`` (not theirs, too old, unreadable)."""
+        ...
+
+
 def _no_context(use_case: UseCase, model: str) -> AbstractContextManager[None]:
     return nullcontext()
+
+
+def _no_uploads() -> UploadStore | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -56,6 +100,8 @@ class Result:
     guardrail_action: str | None = None  # "INTERVENED" or "NONE" when the use case runs under the guardrail
     attempts: int = 1  # 2 when a structured answer broke its schema and the model was asked once more
     debug: dict[str, Any] | None = None  # prompt and response text, only when prompt logging is switched on
+    file_formats: tuple[str, ...] = ()  # the formats of the request's files, in order (never their names or bytes)
+    file_bytes: int = 0  # their total size
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -83,12 +129,16 @@ class UseCaseService:
         client_settings: ClientSettings | None = None,
         single_attempt_client: Callable[[], BedrockRuntimeClient] | None = None,
         reserve_seconds: float = 0.0,
+        uploads: Callable[[], UploadStore | None] = _no_uploads,
     ) -> None:
         """Before each model call, the time left picks the client (``limits.attempts_that_fit``): ``client``, made
         with ``client_settings``, when its worst case fits with ``reserve_seconds`` (time kept for work after the
         model call) and the answer's margin; else the one ``single_attempt_client()`` gives (the same timeouts, one
         attempt; made on first use), when one attempt fits; else no call (``DeadlineExceeded``). Without
-        ``client_settings`` the worst case is unknown and ``client`` is always used (tests, tools)."""
+        ``client_settings`` the worst case is unknown and ``client`` is always used (tests, tools).
+
+        ``uploads()`` gives the uploads store (None: the deployment takes none), called on the first request that
+        names an upload."""
         missing = sorted({use_case.family for use_case in catalog} - set(models))
         if missing:
             raise ValueError(f"no model configured for: {', '.join(missing)}")
@@ -101,6 +151,7 @@ class UseCaseService:
         self.client_settings = client_settings
         self.single_attempt_client = single_attempt_client or (lambda: client)
         self.reserve_seconds = reserve_seconds
+        self.uploads = uploads
 
     def model_for(self, use_case: UseCase) -> str:
         return self.models[use_case.family]
@@ -109,7 +160,14 @@ class UseCaseService:
         return self.guardrail is not None and use_case.family in self.guardrail.families
 
     def validate(self, use_case: UseCase, body: bytes) -> dict[str, Any]:
-        request = parse_object(body)
+        takes_files = use_case.file_input is not None
+        request = parse_object(body, max_bytes=MAX_BODY_BYTES_WITH_FILES if takes_files else MAX_BODY_BYTES)
+        if takes_files:
+            rest = len(body) - inline_chars(request.get(FILES_INPUT))
+            if rest > MAX_BODY_BYTES:  # files make room for files only: the rest has every request's limit
+                raise PayloadTooLarge(
+                    f"The request body, without its files' data, is {rest} bytes; the limit is {MAX_BODY_BYTES} bytes."
+                )
         error = use_case.check_input(request, "")
         for name in use_case.caller_schemas:
             if name in request:
@@ -119,14 +177,53 @@ class UseCaseService:
             raise ValidationFailed(error + ".")
         return request
 
+    def attach(
+        self,
+        use_case: UseCase,
+        request: Mapping[str, Any],
+        *,
+        caller: Caller = None,
+        time_left: TimeLeft | None = None,
+    ) -> Sequence[Attachment]:
+        """The request's files, checked and ready for Converse (``genai_core.files.resolve``), or the first problem
+        as an ``ApiError``, before any model call. An upload is read from ``caller``'s own prefix only, and only
+        while the time left allows that read's worst case and one model attempt after it (else 504)."""
+        items = request.get(FILES_INPUT) if use_case.file_input is not None else None
+        if not items:
+            return ()
+        from genai_core import files  # on the first request with files, not at init
+
+        names_uploads = any(isinstance(item, Mapping) and "uploadId" in item for item in items)
+        store = self.uploads() if names_uploads else None
+        return files.resolve(
+            items,
+            read_upload=self._upload_reader(store, caller, time_left) if store is not None else None,
+            s3_location=store.s3_location if store is not None else False,
+        )
+
+    def _upload_reader(self, store: UploadStore, caller: Caller, time_left: TimeLeft | None) -> ReadUpload:
+        def read(upload_id: str) -> Upload:
+            if time_left is not None and self.client_settings is not None:
+                reserve = store.read_worst_case_seconds + self.reserve_seconds
+                if attempts_that_fit(self.client_settings, time_left(), reserve) == 0:
+                    raise DeadlineExceeded(UPLOAD_DEADLINE_MESSAGE)
+            return store.fetch(caller, upload_id)
+
+        return read
+
     def build_request(
-        self, use_case: UseCase, request: Mapping[str, Any], output_schema: Mapping[str, Any] | None = None
+        self,
+        use_case: UseCase,
+        request: Mapping[str, Any],
+        output_schema: Mapping[str, Any] | None = None,
+        *,
+        attachments: Sequence[Attachment] = (),
     ) -> dict[str, Any]:
         """The Converse request for a validated request: model, system prompt, messages, inference and tools.
 
         ``output_schema``: the use case's output schema already resolved against the request (resolved here if
-        not given)."""
-        prompt = render(use_case, request, guard=self.guarded(use_case))
+        not given); ``attachments``: the request's checked files (``attach``)."""
+        prompt = render(use_case, request, guard=self.guarded(use_case), attachments=attachments)
         converse_request: dict[str, Any] = {
             "modelId": self.model_for(use_case),
             "system": [{"text": prompt.system}],
@@ -144,7 +241,10 @@ class UseCaseService:
                         "toolSpec": {
                             "name": tool["name"],
                             "description": tool["description"],
-                            "inputSchema": {"json": output_schema or use_case.output_schema(request)},
+                            "inputSchema": {
+                                "json": output_schema
+                                or use_case.output_schema(request, [attachment.name for attachment in attachments])
+                            },
                         }
                     }
                 ],
@@ -160,17 +260,19 @@ class UseCaseService:
         return converse_request
 
     def run(self, use_case_id: str, body: bytes, *, time_left: TimeLeft | None = None, caller: Caller = None) -> Result:
-        """Run a use case for ``caller`` (see ``Caller``; no use case of today's catalog keeps data per caller, so it
-        is carried, not yet read)."""
+        """Run a use case for ``caller`` (see ``Caller``: the owner of the uploads a request names)."""
         use_case = self.catalog.get(use_case_id)
         if use_case is None:
             raise NotFound(f"There is no use case {use_case_id!r}.")
         request = self.validate(use_case, body)
-        # A structured use case's output schema is resolved against the request and compiled once: it steers the
-        # model (the tool's input schema) and checks its answers (the first and, if any, the retry).
-        output_schema = use_case.output_schema(request) if use_case.structured else None
+        attachments = self.attach(use_case, request, caller=caller, time_left=time_left)
+        # A structured use case's output schema is resolved against the request (and the names of its files) and
+        # compiled once: it steers the model (the tool's input schema) and checks its answers (the first and, if
+        # any, the retry).
+        attached = [attachment.name for attachment in attachments]
+        output_schema = use_case.output_schema(request, attached) if use_case.structured else None
         check_output = schema.compile_schema(output_schema) if output_schema is not None else None
-        converse_request = self.build_request(use_case, request, output_schema)
+        converse_request = self.build_request(use_case, request, output_schema, attachments=attachments)
         client = self.client_for(time_left)
         if client is None:
             raise DeadlineExceeded(DEADLINE_MESSAGE)
@@ -203,7 +305,9 @@ class UseCaseService:
             latency_ms=latency_ms,
             guardrail_action=("INTERVENED" if intervened else "NONE") if self.guarded(use_case) else None,
             attempts=len(responses),
-            debug={"request": converse_request, "output": output} if self.log_prompts else None,
+            debug={"request": _loggable(converse_request, attachments), "output": output} if self.log_prompts else None,
+            file_formats=tuple(attachment.format for attachment in attachments),
+            file_bytes=sum(attachment.size for attachment in attachments),
         )
 
     def client_for(self, time_left: TimeLeft | None) -> BedrockRuntimeClient | None:
@@ -251,6 +355,15 @@ class UseCaseService:
         if error:
             raise ModelOutputInvalid(f"The model's answer does not match the output schema: {error}.")
         return answer
+
+
+def _loggable(converse_request: dict[str, Any], attachments: Sequence[Attachment]) -> dict[str, Any]:
+    """The Converse request as a debug log line may hold it: never a file's bytes (``files.redacted``)."""
+    if not attachments:
+        return converse_request
+    from genai_core.files import redacted
+
+    return redacted(converse_request)
 
 
 def retry_request(

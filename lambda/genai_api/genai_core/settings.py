@@ -9,6 +9,13 @@ from dataclasses import dataclass
 
 from genai_core.limits import ClientSettings
 
+# Uploads (genai_core.uploads reads them on the first request that uses uploads, not at init). Without UPLOADS_BUCKET
+# the deployment takes no uploads (make local, unless given one); with it, the other three must be set too.
+UPLOADS_BUCKET = "UPLOADS_BUCKET"  # the bucket's name
+UPLOADS_URL_SECONDS = "UPLOADS_URL_SECONDS"  # how long a presigned PUT is valid (uploadUrlSeconds)
+UPLOADS_MAX_AGE_SECONDS = "UPLOADS_MAX_AGE_SECONDS"  # how long an upload may be used (uploadsExpireDays, in seconds)
+FILES_FROM_S3 = "FILES_FROM_S3"  # "true": uploads reach the model as s3Location, not bytes (filesFromS3)
+
 
 @dataclass(frozen=True)
 class Guardrail:

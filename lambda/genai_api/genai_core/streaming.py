@@ -70,7 +70,10 @@ def open_stream(
     if use_case is None or not use_case.streaming:
         raise NotFound(f"There is no streaming use case {use_case_id!r}.")
     request = service.validate(use_case, body)
-    converse_request = service.build_request(use_case, request)
+    # No catalog task streams and takes files today; one that did would read its uploads here (with no deadline:
+    # the streaming function has minutes), which is why its function may only read the uploads prefix.
+    attachments = service.attach(use_case, request, caller=caller)
+    converse_request = service.build_request(use_case, request, attachments=attachments)
     if "guardrailConfig" in converse_request:
         # "sync": the guardrail checks each chunk before it is sent, so nothing it would block reaches the caller.
         converse_request["guardrailConfig"] = {**converse_request["guardrailConfig"], "streamProcessingMode": "sync"}

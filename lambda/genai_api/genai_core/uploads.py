@@ -36,51 +36,26 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from genai_core import files, schema
+from genai_core import file_contract, files, schema
 from genai_core.bedrock import CREDENTIAL_EXCEPTIONS, Fault
-from genai_core.errors import ApiError, Throttled, UpstreamError, ValidationFailed
+from genai_core.errors import (
+    ApiError,
+    FileTooLarge,
+    Forbidden,
+    Throttled,
+    UploadExpired,
+    UploadNotFound,
+    UpstreamError,
+    ValidationFailed,
+)
 from genai_core.jsonbody import parse_object
+from genai_core.limits import STORAGE_CLIENT, ClientSettings
+from genai_core.settings import FILES_FROM_S3, UPLOADS_BUCKET, UPLOADS_MAX_AGE_SECONDS, UPLOADS_URL_SECONDS
 
-# The function's environment (the stack sets these; without UPLOADS_BUCKET the deployment takes no uploads).
-ENV_BUCKET = "UPLOADS_BUCKET"
-ENV_URL_SECONDS = "UPLOADS_URL_SECONDS"
-ENV_MAX_AGE_SECONDS = "UPLOADS_MAX_AGE_SECONDS"
-ENV_S3_LOCATION = "FILES_FROM_S3"
-ENV_SERVER_SIDE_ENCRYPTION = "UPLOADS_SERVER_SIDE_ENCRYPTION"
 # A presigned URL signed with the function's temporary credentials stops working when they expire, whatever its own
 # expiry: keep it to minutes. SigV4 itself allows 7 days.
 URL_SECONDS_RANGE = (60, 3600)
 CLOCK_SKEW_SECONDS = 300  # an uploadId issued further in the future than this was not issued here
-
-
-# --- errors (to move into genai_core/errors.py when the feature is wired) -----------------------------------------
-
-
-class Forbidden(ApiError):
-    """A request to use uploads without an authenticated caller to own them (an entry point that reports none)."""
-
-    status = 403
-    code = "forbidden"
-
-
-class UploadNotFound(ApiError):
-    """No such upload under the caller's prefix: never uploaded, or another caller's (indistinguishable on purpose).
-    ``upstream`` names S3's answer (NoSuchKey; AccessDenied, which S3 gives for a missing key when the reader may
-    not list the bucket) for logs and metrics only."""
-
-    status = 404
-    code = "upload_not_found"
-
-    def __init__(self, message: str, *, upstream: str | None = None) -> None:
-        super().__init__(message)
-        self.upstream = upstream
-
-
-class UploadExpired(ApiError):
-    """An upload older than its maximum age (decided from the uploadId alone, before any S3 call)."""
-
-    status = 410
-    code = "upload_expired"
 
 
 # --- S3 faults -> what the caller gets ------------------------------------------------------------------------
@@ -160,40 +135,45 @@ def storage_error(error: Exception, upload_id: str | None = None) -> ApiError:
 
 @dataclass(frozen=True)
 class UploadSettings:
+    """The uploads of a deployment: its bucket and the stack's options (``stacks/config.py``: their ranges and
+    defaults live there and in cdk.json, not here), and the S3 client's timeouts (``limits.STORAGE_CLIENT``)."""
+
     bucket: str
-    region: str | None = None
-    url_seconds: int = 300
-    max_age_seconds: int = 86_400  # the bucket's lifecycle rule deletes objects after a day (later, in fact)
+    url_seconds: int  # how long a presigned PUT is valid
+    max_age_seconds: int  # how long an upload may be used: the lifecycle rule's, which S3 enforces later
     s3_location: bool = False  # uploads reach the model as s3Location (a model that reads S3) rather than bytes
+    region: str | None = None
     server_side_encryption: str | None = None  # signed into the PUT only if a bucket policy demands the header
-    connect_timeout: float = 2
-    read_timeout: float = 5
-    max_attempts: int = 3  # standard mode retries SlowDown, 503 and timeouts
+    client: ClientSettings = STORAGE_CLIENT
 
     def __post_init__(self) -> None:
         low, high = URL_SECONDS_RANGE
         if not low <= self.url_seconds <= high:
-            raise ValueError(f"{ENV_URL_SECONDS} must be from {low} to {high} seconds")
+            raise ValueError(f"{UPLOADS_URL_SECONDS} must be from {low} to {high} seconds")
         if self.max_age_seconds < self.url_seconds:
-            raise ValueError(f"{ENV_MAX_AGE_SECONDS} must be at least {ENV_URL_SECONDS}")
+            raise ValueError(f"{UPLOADS_MAX_AGE_SECONDS} must be at least {UPLOADS_URL_SECONDS}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> UploadSettings | None:
-        """The settings from the function's environment, or None when it has no uploads bucket."""
-        bucket = environ.get(ENV_BUCKET, "")
+        """The settings from the function's environment (``stacks/function_env.py`` writes them), or None when it has
+        no uploads bucket. With a bucket, every other variable must be set: a missing one is a deployment error."""
+        bucket = environ.get(UPLOADS_BUCKET, "")
         if not bucket:
             return None
         try:
             return cls(
                 bucket=bucket,
+                url_seconds=int(environ[UPLOADS_URL_SECONDS]),
+                max_age_seconds=int(environ[UPLOADS_MAX_AGE_SECONDS]),
+                s3_location=environ[FILES_FROM_S3].lower() == "true",
                 region=environ.get("AWS_REGION"),
-                url_seconds=int(environ.get(ENV_URL_SECONDS, cls.url_seconds)),
-                max_age_seconds=int(environ.get(ENV_MAX_AGE_SECONDS, cls.max_age_seconds)),
-                s3_location=environ.get(ENV_S3_LOCATION, "false").lower() == "true",
-                server_side_encryption=environ.get(ENV_SERVER_SIDE_ENCRYPTION) or None,
             )
-        except ValueError as error:
-            raise RuntimeError(f"the uploads settings are invalid: {error}") from error
+        except (KeyError, ValueError) as error:
+            raise RuntimeError(
+                f"the uploads settings are invalid: {UPLOADS_URL_SECONDS}, {UPLOADS_MAX_AGE_SECONDS} "
+                f"(seconds) and {FILES_FROM_S3} (true or false) must be set with {UPLOADS_BUCKET} "
+                f"({type(error).__name__}: {error})"
+            ) from error
 
 
 class S3Client(Protocol):
@@ -206,18 +186,18 @@ class S3Client(Protocol):
     def get_object(self, *, Bucket: str, Key: str) -> Mapping[str, Any]: ...
 
 
-def make_client(settings: UploadSettings) -> S3Client:
+def make_client(options: UploadSettings) -> S3Client:
     """An S3 client that presigns with SigV4 (the region's own virtual-hosted endpoint, so that a new bucket answers
     without a 307 redirect) and reads with short timeouts and standard retries."""
     config = Config(
         signature_version="s3v4",
         s3={"addressing_style": "virtual"},
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
+        connect_timeout=options.client.connect_timeout,
+        read_timeout=options.client.read_timeout,
+        retries={"total_max_attempts": options.client.max_attempts, "mode": "standard"},
         user_agent_extra="genai-reference-architecture",
     )
-    client: S3Client = boto3.client("s3", region_name=settings.region, config=config)
+    client: S3Client = boto3.client("s3", region_name=options.region, config=config)
     return client
 
 
@@ -231,7 +211,7 @@ def _owner(owner: str | None) -> str:
     return owner
 
 
-_check_request = schema.compile_schema(files.upload_request_schema())
+_check_request = schema.compile_schema(file_contract.upload_request_schema())
 
 
 class Uploads:
@@ -243,6 +223,15 @@ class Uploads:
         self.settings = settings
         self._client = client
         self.clock = clock
+
+    @property
+    def s3_location(self) -> bool:
+        return self.settings.s3_location
+
+    @property
+    def read_worst_case_seconds(self) -> float:
+        """The longest one ``fetch`` can take: its client's attempts, timeouts and backoff."""
+        return self.settings.client.worst_case_seconds
 
     @property
     def client(self) -> S3Client:
@@ -257,14 +246,14 @@ class Uploads:
         if error:
             raise ValidationFailed(error + ".")
         declared, size = str(request["format"]), int(request["size"])
-        kind = files.KIND_OF[declared]
+        kind = file_contract.KIND_OF[declared]
         if size > kind.max_bytes:
-            raise files.FileTooLarge(
+            raise FileTooLarge(
                 f"size is {size} bytes; Amazon Bedrock takes {kind.block}s of at most {kind.max_bytes} bytes."
             )
         now = self.clock()
         upload_id = files.new_upload_id(now)
-        headers = {"Content-Type": files.MEDIA_TYPES[declared]}
+        headers = {"Content-Type": file_contract.MEDIA_TYPES[declared]}
         params: dict[str, Any] = {
             "Bucket": self.settings.bucket,
             "Key": files.upload_key(_owner(owner), upload_id),
@@ -310,10 +299,10 @@ class Uploads:
         body = response["Body"]
         try:
             size = int(response.get("ContentLength", 0))
-            if size > files.MAX_FILE_BYTES:  # bound at presign time; checked again before reading
-                raise files.FileTooLarge(
+            if size > file_contract.MAX_FILE_BYTES:  # bound at presign time; checked again before reading
+                raise FileTooLarge(
                     f"Upload {upload_id} is {size} bytes; Amazon Bedrock takes files of at most "
-                    f"{files.MAX_FILE_BYTES} bytes."
+                    f"{file_contract.MAX_FILE_BYTES} bytes."
                 )
             data = body.read()
         except (ClientError, BotoCoreError) as failure:
@@ -327,5 +316,11 @@ class Uploads:
         )
 
     def reader(self, owner: str | None) -> files.ReadUpload:
-        """``files.resolve``'s ``read_upload`` for one caller."""
+        """``files.resolve``'s ``read_upload`` for one caller (the service adds its deadline check to ``fetch``)."""
         return lambda upload_id: self.fetch(owner, upload_id)
+
+
+def from_env(environ: Mapping[str, str]) -> Uploads | None:
+    """The deployment's uploads store (its client made on first use), or None when it has no uploads bucket."""
+    options = UploadSettings.from_env(environ)
+    return Uploads(options) if options is not None else None
