@@ -1,5 +1,5 @@
-"""The API stack: it composes the function, its Bedrock access, the guardrail and the REST API, and exports what
-callers need. Compliance exceptions for the function live here, beside what they excuse."""
+"""The API stack: it composes the function, its Bedrock access, the guardrail, the uploads bucket and the REST API,
+and exports what callers need. Compliance exceptions for the function live here, beside what they excuse."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from genai_core.file_contract import UPLOADS_PREFIX
 from stacks.catalog import Route
 from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
@@ -15,8 +16,9 @@ from stacks.components.genai_function import GenAiFunction
 from stacks.components.guardrail import GenAiGuardrails
 from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
+from stacks.components.uploads_bucket import UploadsBucket
 from stacks.config import AppConfig
-from stacks.function_env import app_environment, model_ids
+from stacks.function_env import app_environment, model_ids, uploads_environment
 
 
 class GenAiApiStack(Stack):
@@ -26,21 +28,34 @@ class GenAiApiStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         models = model_ids(config)
         self.guardrails = GenAiGuardrails(self, "Guardrail", config=config.guardrail)
+        # POST /uploads presigns PUTs into it; a request that names an uploadId reads it back (genai_core.uploads).
+        self.uploads = UploadsBucket(
+            self,
+            "Uploads",
+            prefix=UPLOADS_PREFIX,
+            expiration_days=config.uploads.expire_days,
+            removal_policy=config.uploads_removal_policy,
+            log_retention_days=config.function.log_retention_days,
+        )
         environment = app_environment(config, guardrails=self.guardrails.ids())
+        with_uploads = environment | uploads_environment(config, self.uploads.bucket.bucket_name)
         self.handler = GenAiFunction(
             self,
             "GenAi",
             config=config.function,
             bedrock=config.bedrock,
             models=models,
-            environment=environment,
+            environment=with_uploads,
             log_removal_policy=config.log_removal_policy,
         )
+        self.uploads.grant_uploads(self.handler.function)  # read and presign, on the uploads prefix only
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())
         self.bedrock.grant_invoke(self.handler.function)
         self.guardrails.grant_apply(self.handler.function)
         # Streaming routes (catalog "streaming": true) are served by a second function over the same asset, run by
-        # the Lambda Web Adapter, which may only stream (ConverseStream) from the same models.
+        # the Lambda Web Adapter, which may only stream (ConverseStream) from the same models, and read uploads only
+        # if a streaming task takes files (none does today).
+        streams_files = any(route.streaming and route.takes_files for route in routes)
         self.stream_handler = (
             StreamingFunction(
                 self,
@@ -49,7 +64,7 @@ class GenAiApiStack(Stack):
                 streaming=config.streaming,
                 bedrock=config.bedrock,
                 models=models,
-                environment=environment,
+                environment=with_uploads if streams_files else environment,
                 log_removal_policy=config.log_removal_policy,
             ).handler
             if any(route.streaming for route in routes)
@@ -58,6 +73,8 @@ class GenAiApiStack(Stack):
         if self.stream_handler is not None:
             self.bedrock.grant_invoke_stream(self.stream_handler.function)
             self.guardrails.grant_apply(self.stream_handler.function)
+            if streams_files:
+                self.uploads.grant_uploads(self.stream_handler.function, presign=False)
         self.rest_api = GenAiRestApi(
             self,
             "Rest",
@@ -67,6 +84,7 @@ class GenAiApiStack(Stack):
             stream_integration_timeout_seconds=config.streaming.integration_timeout_seconds,
             routes=routes,
             log_removal_policy=config.log_removal_policy,
+            uploads=True,
         )
         for function in (self.handler, self.stream_handler):
             if function is not None:
@@ -74,6 +92,12 @@ class GenAiApiStack(Stack):
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.api.url, description="Base URL of the API")
         CfnOutput(self, "FunctionName", value=self.handler.function.function_name, description="The Lambda function")
+        CfnOutput(
+            self,
+            "UploadsBucketName",
+            value=self.uploads.bucket.bucket_name,
+            description="The uploads bucket (POST /uploads); make local uses it when UPLOADS_BUCKET names it",
+        )
         if self.stream_handler is not None:
             CfnOutput(
                 self,

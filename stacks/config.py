@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genai_core.limits import ANSWER_MARGIN_SECONDS, ClientSettings, longest_call_seconds, shortest_function_timeout
+from genai_core.file_contract import UPLOAD_URL_SECONDS_MAX, UPLOAD_URL_SECONDS_MIN
+from genai_core.limits import (
+    ANSWER_MARGIN_SECONDS,
+    STORAGE_CLIENT,
+    ClientSettings,
+    longest_call_seconds,
+    shortest_function_timeout,
+)
 
 if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal policy (make local needs no CDK)
     from aws_cdk import RemovalPolicy
@@ -97,6 +104,9 @@ CONTEXT_KEYS = (
     "alarm5xxRatePercent",
     "alarmP99LatencyMs",
     "modelPrices",
+    "uploadsExpireDays",
+    "uploadUrlSeconds",
+    "filesFromS3",
 )
 AUTH_MODES = ("iam", "api-key")
 FILTER_STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
@@ -195,6 +205,19 @@ class GuardrailConfig:
 
 
 @dataclass(frozen=True)
+class UploadsConfig:
+    """The uploads bucket (``stacks/components/uploads_bucket.py``) and how the function uses it."""
+
+    expire_days: int  # the lifecycle rule's days; the function refuses an upload older than that many days itself
+    url_seconds: int  # how long the presigned PUT that POST /uploads answers is valid
+    files_from_s3: bool  # uploads reach the model as s3Location (the model reads S3) instead of bytes
+
+    @property
+    def max_age_seconds(self) -> int:
+        return self.expire_days * 86_400
+
+
+@dataclass(frozen=True)
 class ModelPrice:
     """On-demand price of a model in US dollars per 1,000 tokens. Config, not truth: check the Bedrock price list."""
 
@@ -225,6 +248,7 @@ class AppConfig:
     log_prompts_for_debugging: bool
     profile: str  # "sandbox" or "production"
     monitoring: MonitoringConfig
+    uploads: UploadsConfig
 
     @property
     def retain_logs(self) -> bool:
@@ -237,6 +261,13 @@ class AppConfig:
         from aws_cdk import RemovalPolicy
 
         return RemovalPolicy.RETAIN if self.retain_logs else RemovalPolicy.DESTROY
+
+    @property
+    def uploads_removal_policy(self) -> RemovalPolicy:
+        """The uploads bucket's: sandbox, emptied and deleted with the stack (a custom resource empties it); production,
+        retained like the log groups, with no function that deletes objects in the account: its lifecycle rule
+        empties it within days, and an empty bucket costs nothing."""
+        return self.log_removal_policy
 
 
 class _Context:
@@ -455,6 +486,20 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
             f"< streamFunctionTimeoutSeconds ({streaming.function_timeout_seconds}) "
             f"< streamIntegrationTimeoutSeconds ({streaming.integration_timeout_seconds})"
         )
+    # A request that names uploads reads each one (the storage client's worst case) before its model call: one read
+    # and one attempt must fit as well, or every such request would be refused (504 deadline_exceeded).
+    read_and_attempt = STORAGE_CLIENT.worst_case_seconds + one_attempt
+    if not read_and_attempt < function.timeout_seconds:
+        raise ConfigError(
+            f"timeouts must leave room for an upload: reading one ({STORAGE_CLIENT.worst_case_seconds:g} s at worst) "
+            f"and one Bedrock attempt with the answer's margin ({one_attempt:g} s) must fit in lambdaTimeoutSeconds "
+            f"({function.timeout_seconds})"
+        )
+    uploads = UploadsConfig(
+        expire_days=ctx.integer("uploadsExpireDays", 1, 30),
+        url_seconds=ctx.integer("uploadUrlSeconds", UPLOAD_URL_SECONDS_MIN, UPLOAD_URL_SECONDS_MAX),
+        files_from_s3=ctx.boolean("filesFromS3"),
+    )
     models = _model_targets(ctx)
     namespace = ctx.raw("metricsNamespace")
     if not isinstance(namespace, str) or not NAMESPACE.match(namespace):
@@ -481,4 +526,5 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         log_prompts_for_debugging=ctx.boolean("logPromptsForDebugging"),
         profile=ctx.one_of("profile", PROFILES),
         monitoring=monitoring,
+        uploads=uploads,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from genai_core import settings
 from genai_core.limits import ClientSettings
 from stacks.config import AppConfig
 
@@ -52,6 +53,19 @@ def app_environment(config: AppConfig, *, guardrails: Mapping[str, tuple[str, st
     }
 
 
+def uploads_environment(config: AppConfig, bucket_name: str) -> dict[str, str]:
+    """The uploads variables (``genai_core.uploads.UploadSettings.from_env`` reads them): the bucket (the stack's
+    token; in ``make local``, a deployed stack's bucket given as ``UPLOADS_BUCKET``), how long a presigned PUT is
+    valid, how long an upload may be used (the bucket's lifecycle days), and whether uploads reach the model as
+    ``s3Location``."""
+    return {
+        settings.UPLOADS_BUCKET: bucket_name,
+        settings.UPLOADS_URL_SECONDS: str(config.uploads.url_seconds),
+        settings.UPLOADS_MAX_AGE_SECONDS: str(config.uploads.max_age_seconds),
+        settings.FILES_FROM_S3: "true" if config.uploads.files_from_s3 else "false",
+    }
+
+
 def model_ids(config: AppConfig) -> dict[str, str]:
     """Family -> the configured model or inference-profile id."""
     return {family: target.model_id for family, target in config.models.items()}
@@ -62,6 +76,12 @@ def one_guardrail(config: AppConfig, guardrail: tuple[str, str] | None) -> dict[
     return {profile: guardrail for profile in config.guardrail.profiles_in_use} if guardrail else {}
 
 
-def function_environment(config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]]) -> dict[str, str]:
-    """Every variable the stack sets on the function (with the guardrails given here)."""
-    return runtime_environment(model_ids(config), config.bedrock) | app_environment(config, guardrails=guardrails)
+def function_environment(
+    config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]], uploads_bucket: str | None = None
+) -> dict[str, str]:
+    """Every variable the stack sets on the function (with the guardrails and the uploads bucket given here; no
+    bucket: the function takes no uploads)."""
+    environment = runtime_environment(model_ids(config), config.bedrock) | app_environment(
+        config, guardrails=guardrails
+    )
+    return environment | (uploads_environment(config, uploads_bucket) if uploads_bucket else {})

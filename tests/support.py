@@ -32,6 +32,8 @@ FAKE_AWS_CREDENTIALS = {
 }
 # Stand-ins for the ids of the stack's guardrails, by profile (cdk.json's guardrailProfiles says which family has which).
 TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
+# A stand-in for the name of the stack's uploads bucket (the template references the bucket).
+TEST_UPLOADS_BUCKET = "genai-uploads-test-bucket"
 # The function's environment as the stack sets it from cdk.json (test_infrastructure checks that they agree).
 FUNCTION_ENV = {
     "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
@@ -52,6 +54,10 @@ FUNCTION_ENV = {
     "LOG_PROMPTS": "false",
     "AUTH_MODE": CDK_CONTEXT["authMode"],
     "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
+    "UPLOADS_BUCKET": TEST_UPLOADS_BUCKET,
+    "UPLOADS_URL_SECONDS": str(CDK_CONTEXT["uploadUrlSeconds"]),
+    "UPLOADS_MAX_AGE_SECONDS": str(CDK_CONTEXT["uploadsExpireDays"] * 86_400),
+    "FILES_FROM_S3": "true" if CDK_CONTEXT["filesFromS3"] else "false",
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk import RemovalPolicy
 
-from genai_core.limits import ANSWER_MARGIN_SECONDS, attempts_that_fit
+from genai_core.limits import ANSWER_MARGIN_SECONDS, STORAGE_CLIENT, attempts_that_fit
 from stacks.config import CONTEXT_KEYS, ConfigError, ModelPrice, load_config
 from tests.support import CDK_CONTEXT, cdk_context
 
@@ -233,7 +233,8 @@ def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_
     # The longest whole read timeout that leaves one attempt and the answer's margin inside the function's timeout.
     longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS) - 1
 
-    assert load_config(context_values(bedrockReadTimeoutSeconds=longest_read)).bedrock.read_timeout == longest_read
+    with pytest.raises(ConfigError, match="timeouts must leave room for an upload"):  # the chain holds; uploads not
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read))
     with pytest.raises(ConfigError) as raised:
         load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1))
     one_attempt = connect + longest_read + 1 + ANSWER_MARGIN_SECONDS
@@ -242,6 +243,33 @@ def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_
         f"{ANSWER_MARGIN_SECONDS:g} s to answer ({one_attempt:g}) < lambdaTimeoutSeconds ({timeout}) "
         f"< apiIntegrationTimeoutSeconds ({CDK_CONTEXT['apiIntegrationTimeoutSeconds']})"
     )
+
+
+def test_synth_requires_room_for_reading_an_upload_and_one_attempt_inside_the_function_timeout():
+    timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
+    # The longest whole read timeout that leaves one upload read, one attempt and the margin inside the timeout.
+    longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS - STORAGE_CLIENT.worst_case_seconds) - 1
+
+    config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read))
+    assert attempts_that_fit(config.bedrock, timeout, STORAGE_CLIENT.worst_case_seconds) == 1  # what the reader checks
+    with pytest.raises(ConfigError) as raised:
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1))
+    assert str(raised.value) == (
+        f"timeouts must leave room for an upload: reading one ({STORAGE_CLIENT.worst_case_seconds:g} s at worst) and "
+        f"one Bedrock attempt with the answer's margin ({connect + longest_read + 1 + ANSWER_MARGIN_SECONDS:g} s) "
+        f"must fit in lambdaTimeoutSeconds ({timeout})"
+    )
+
+
+def test_the_uploads_options_load_with_their_ranges():
+    config = load_config(context_values(uploadsExpireDays=3, uploadUrlSeconds=900, filesFromS3="true"))
+    assert (config.uploads.expire_days, config.uploads.url_seconds, config.uploads.files_from_s3) == (3, 900, True)
+    assert config.uploads.max_age_seconds == 3 * 86_400
+    for key, value in (("uploadsExpireDays", 0), ("uploadsExpireDays", 31), ("uploadUrlSeconds", 59)):
+        with pytest.raises(ConfigError, match=key):
+            load_config(context_values(**{key: value}))
+    with pytest.raises(ConfigError, match="uploadUrlSeconds"):
+        load_config(context_values(uploadUrlSeconds=3601))
 
 
 def test_the_function_ends_before_api_gateway_gives_up():

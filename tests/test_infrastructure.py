@@ -11,6 +11,7 @@ from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
 from genai_core import settings
+from genai_core.file_contract import UPLOADS_PATH, UPLOADS_PREFIX
 from genai_core.limits import shortest_function_timeout
 from stacks.catalog import load_routes
 from stacks.components.guardrail import NAMING
@@ -42,6 +43,18 @@ def function(template: dict[str, Any], handler: str = "handler.lambda_handler") 
         if r["Properties"]["Handler"] == handler
     ]
     return found
+
+
+APP_HANDLERS = ("handler.lambda_handler", "run.sh")  # the buffered API's function and the streaming one
+
+
+def app_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The app's own functions (over the asset), not the CDK's (the uploads bucket's auto-delete provider)."""
+    return {
+        key: r
+        for key, r in resources(template, "AWS::Lambda::Function").items()
+        if r["Properties"]["Handler"] in APP_HANDLERS
+    }
 
 
 def api_function(template: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +120,10 @@ def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
         profile = CDK_CONTEXT["guardrailProfiles"][family]
         assert template["Resources"][guardrail_id]["Properties"]["Name"].endswith(NAMING[profile][2])
         assert guardrail["version"] == f"${{{versions[guardrail_id]}.Version}}"
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k != "GUARDRAILS"}
+    # The uploads bucket's name is the stack's bucket (the tests' stand-in, a name).
+    (bucket_id,) = resources(template, "AWS::S3::Bucket")
+    assert environment.pop("UPLOADS_BUCKET") == {"Ref": bucket_id}
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in ("GUARDRAILS", "UPLOADS_BUCKET")}
     assert json.loads(environment["MODEL_IDS"]) == CDK_CONTEXT["models"]
 
 
@@ -138,7 +154,9 @@ def test_the_profile_decides_whether_the_log_groups_outlive_the_stack(templates,
     )
     log_groups = resources(template, "AWS::Logs::LogGroup").values()
 
-    assert len(log_groups) == 3  # the two functions' and the API's access logs
+    # The two functions' and the API's access logs; in the sandbox, also the uploads bucket's auto-delete function's
+    # (deleted with the stack in any case: tests/test_uploads_bucket.py).
+    assert len(log_groups) == 3 + (profile == "sandbox")
     for log_group in log_groups:
         assert (log_group["DeletionPolicy"], log_group["UpdateReplacePolicy"]) == (policy, policy)
         assert log_group["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
@@ -238,11 +256,17 @@ def test_no_statement_uses_a_wildcard_action_or_a_wildcard_resource(templates):
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
     assert statements.count(XRAY_WRITE) == 2  # one per function
+    (bucket_id,) = resources(templates[API_STACK], "AWS::S3::Bucket")
+    uploads_prefix = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, f"/{UPLOADS_PREFIX}*"]]}
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not any(action == "*" or action.endswith(":*") for action in actions), statement
-        if statement != XRAY_WRITE:
-            assert "*" not in json.dumps(statement["Resource"]), statement
+        if statement == XRAY_WRITE:
+            continue
+        if statement["Resource"] == uploads_prefix:  # the one other wildcard: the keys under the uploads prefix
+            assert set(actions) <= {"s3:GetObject", "s3:PutObject"}, statement
+            continue
+        assert "*" not in json.dumps(statement["Resource"]), statement
 
 
 def test_the_role_has_no_managed_policies(api_template):
@@ -296,7 +320,7 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         properties = method["Properties"]
         assert properties["AuthorizationType"] == "AWS_IAM", properties
         routed[paths[properties["ResourceId"]["Ref"]]] = properties
-    assert set(routed) == ROUTES | STREAM_ROUTES | {"/use-cases"}
+    assert set(routed) == ROUTES | STREAM_ROUTES | {"/use-cases", UPLOADS_PATH}
     for path, properties in routed.items():
         assert properties["HttpMethod"] == ("GET" if path == "/use-cases" else "POST")
         assert properties["Integration"]["Type"] == "AWS_PROXY"
@@ -350,8 +374,8 @@ def test_api_gateways_own_errors_use_the_json_error_envelope(api_template, respo
 def test_only_api_gateway_may_invoke_the_function_and_only_through_the_stage(templates):
     permissions = resources(templates[API_STACK], "AWS::Lambda::Permission").values()
 
-    # One per method (the tasks, their streams and GET /use-cases), no test-invoke ones.
-    assert len(permissions) == len(ROUTES) + len(STREAM_ROUTES) + 1
+    # One per method (the tasks, their streams, GET /use-cases and POST /uploads), no test-invoke ones.
+    assert len(permissions) == len(ROUTES) + len(STREAM_ROUTES) + 2
     for permission in permissions:
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
         assert permission["Properties"]["Action"] == "lambda:InvokeFunction"
@@ -380,7 +404,7 @@ def test_synth_with_an_explicit_account_and_region():
     app = build_app(context=cdk_context(account="123456789012", region="sa-east-1"))
     stack = app.node.find_child(API_STACK)
     assert (stack.account, stack.region) == ("123456789012", "sa-east-1")
-    Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 2)  # the API's and the streaming one
+    assert len(app_functions(Template.from_stack(stack).to_json())) == 2  # the API's and the streaming one
 
 
 def test_a_bad_context_value_fails_synth_with_a_message_naming_the_key():

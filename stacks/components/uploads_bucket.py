@@ -9,7 +9,8 @@ caller names its uploadId.
 - TLS only (``enforce_ssl``, TLS 1.2 at least), and uploads signed with SigV4 only: boto3 would presign with SigV2 in
   many regions, and SigV2 binds no Content-Length; the policy refuses such a PUT even if the code ever regressed.
 - Objects expire after ``expiration_days`` (whole days: S3 rounds up to the next midnight UTC and deletes lazily, so
-  the function enforces the same age itself, from the uploadId), and incomplete multipart uploads after one.
+  the function enforces the same age itself, from the uploadId: ``config.UploadsConfig.max_age_seconds``, passed to
+  it by ``function_env.uploads_environment``), and incomplete multipart uploads after one.
 - No CORS: the project's clients (the CLI, ``make smoke``, curl) are not browsers. A browser front end would add a
   CORS rule for its origin, for PUT with the Content-Type header.
 - ``removal_policy`` DESTROY (the sandbox profile): ``cdk destroy`` empties and deletes it (CDK's auto-delete custom
@@ -33,7 +34,6 @@ from stacks.components.log_groups import log_group
 
 # The CDK's singleton provider of the auto-delete custom resource (one per stack, whatever the number of buckets).
 AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
-SECONDS_PER_DAY = 86_400
 SIGV4 = "AWS4-HMAC-SHA256"
 
 
@@ -89,15 +89,6 @@ class UploadsBucket(Construct):
         self._record_bucket_exceptions()
         if destroy:
             self._tidy_auto_delete_provider(log_retention_days)
-
-    @property
-    def max_age_seconds(self) -> int:
-        """The age after which the function refuses an upload: the lifecycle rule's, which S3 enforces later."""
-        return self.expiration_days * SECONDS_PER_DAY
-
-    def environment(self) -> dict[str, str]:
-        """The function's variables for uploads (read by ``genai_core.uploads.UploadSettings.from_env``)."""
-        return {"UPLOADS_BUCKET": self.bucket.bucket_name, "UPLOADS_MAX_AGE_SECONDS": str(self.max_age_seconds)}
 
     def grant_uploads(self, grantee: iam.IGrantable, *, presign: bool = True) -> None:
         """Let ``grantee`` read the uploads prefix and, with ``presign`` (the function that answers POST /uploads),

@@ -74,6 +74,10 @@ MAX_MODEL_BYTES = 18_000_000
 
 MAX_INLINE_CHARS = -(-MAX_INLINE_BYTES // 3) * 4  # the same budget in base64 characters (5,592,408)
 
+# How long a presigned PUT may be valid. A URL signed with the function's temporary credentials stops working when they
+# expire, whatever its own expiry: keep it to minutes (SigV4 itself allows 7 days).
+UPLOAD_URL_SECONDS_MIN, UPLOAD_URL_SECONDS_MAX = 60, 3600
+
 UPLOAD_ID_LENGTH = 43  # ten digits (the second it was issued), a hyphen, 32 hex digits (genai_core.files.UPLOAD_ID)
 NAME_MAX_LENGTH = 255
 

@@ -52,9 +52,6 @@ from genai_core.jsonbody import parse_object
 from genai_core.limits import STORAGE_CLIENT, ClientSettings
 from genai_core.settings import FILES_FROM_S3, UPLOADS_BUCKET, UPLOADS_MAX_AGE_SECONDS, UPLOADS_URL_SECONDS
 
-# A presigned URL signed with the function's temporary credentials stops working when they expire, whatever its own
-# expiry: keep it to minutes. SigV4 itself allows 7 days.
-URL_SECONDS_RANGE = (60, 3600)
 CLOCK_SKEW_SECONDS = 300  # an uploadId issued further in the future than this was not issued here
 
 
@@ -147,7 +144,7 @@ class UploadSettings:
     client: ClientSettings = STORAGE_CLIENT
 
     def __post_init__(self) -> None:
-        low, high = URL_SECONDS_RANGE
+        low, high = file_contract.UPLOAD_URL_SECONDS_MIN, file_contract.UPLOAD_URL_SECONDS_MAX
         if not low <= self.url_seconds <= high:
             raise ValueError(f"{UPLOADS_URL_SECONDS} must be from {low} to {high} seconds")
         if self.max_age_seconds < self.url_seconds:
