@@ -14,7 +14,9 @@ from genai_core import settings
 from genai_core.file_contract import UPLOADS_PATH, UPLOADS_PREFIX
 from genai_core.limits import shortest_function_timeout
 from stacks.catalog import load_routes
+from genai_core.file_contract import upload_request_schema
 from stacks.components.guardrail import NAMING
+from stacks.components.rest_api import REQUEST_MODEL_CONTENT_TYPES, UPLOAD_MODEL, draft_04
 from stacks.config import ConfigError
 from tests.conftest import FUNCTION_ENV, synthesize
 from tests.support import API_STACK, CDK_CONTEXT, cdk_context
@@ -160,6 +162,11 @@ def test_the_profile_decides_whether_the_log_groups_outlive_the_stack(templates,
     for log_group in log_groups:
         assert (log_group["DeletionPolicy"], log_group["UpdateReplacePolicy"]) == (policy, policy)
         assert log_group["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
+    # The uploads bucket too: the sandbox's is emptied and deleted by `cdk destroy`; production keeps it (its
+    # lifecycle rule empties it), with no function that deletes objects.
+    _, bucket = uploads_bucket(template)
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == (policy, policy)
+    assert len(resources(template, "Custom::S3AutoDeleteObjects")) == (profile == "sandbox")
 
 
 def test_the_function_traces_actively_and_may_write_traces(api_template):
@@ -433,3 +440,121 @@ def test_a_global_profile_may_reach_its_model_in_any_region_but_only_through_the
         assert global_profile in routed["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
     source_region_rules = [key for key in template["Rules"] if key != "CheckBootstrapVersion"]
     assert len(source_region_rules) == 1  # the us. profile's; a global profile may be called from any region
+
+
+# --- uploads: the bucket, its policy, the grants and the route ----------------------------------------------------
+
+
+def uploads_bucket(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    ((bucket_id, bucket),) = resources(template, "AWS::S3::Bucket").items()
+    return bucket_id, bucket
+
+
+def s3_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    (policy,) = [p for key, p in resources(template, "AWS::IAM::Policy").items() if key.startswith(role)]
+    return [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "s3:" in json.dumps(s["Action"])]
+
+
+def test_the_uploads_bucket_is_private_encrypted_unversioned_and_expires_as_configured(templates):
+    _, bucket = uploads_bucket(templates[API_STACK])
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert properties["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    }
+    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == CDK_CONTEXT["uploadsExpireDays"] and rule["Status"] == "Enabled"
+    assert "VersioningConfiguration" not in properties and "CorsConfiguration" not in properties
+
+
+def test_the_uploads_bucket_policy_refuses_plain_http_old_tls_and_uploads_not_signed_with_sigv4(templates):
+    template = templates[API_STACK]
+    bucket_id, _ = uploads_bucket(template)
+    (policy,) = resources(template, "AWS::S3::BucketPolicy").values()
+    assert policy["Properties"]["Bucket"] == {"Ref": bucket_id}
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # It grants only the CDK's auto-delete function (the sandbox's `cdk destroy` empties the bucket with it).
+    (allowed,) = [statement for statement in statements if statement["Effect"] == "Allow"]
+    assert allowed["Principal"]["AWS"]["Fn::GetAtt"][0].startswith("CustomS3AutoDeleteObjectsCustomResourceProvider")
+    conditions = [statement["Condition"] for statement in statements if statement["Effect"] == "Deny"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in conditions
+    assert {"NumericLessThan": {"s3:TlsVersion": 1.2}} in conditions
+    assert {"StringNotEquals": {"s3:signatureversion": "AWS4-HMAC-SHA256"}} in conditions
+
+
+def test_the_api_function_may_read_and_presign_the_uploads_prefix_only(templates):
+    template = templates[API_STACK]
+    bucket_id, _ = uploads_bucket(template)
+    assert s3_statements(template, "GenAiRole") == [
+        {
+            "Sid": "ReadAndPresignUploads",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, f"/{UPLOADS_PREFIX}*"]]},
+        }
+    ]
+
+
+def test_the_streaming_function_reads_no_uploads_while_no_streaming_task_takes_files(templates):
+    routes = load_routes()
+    assert not any(route.streaming and route.takes_files for route in routes)  # the catalog's state today
+    _, stream = function(templates[API_STACK], "run.sh")
+    assert s3_statements(templates[API_STACK], "GenAiStreamFunctionRole") == []
+    assert "UPLOADS_BUCKET" not in stream["Properties"]["Environment"]["Variables"]
+
+
+def test_a_streaming_task_that_takes_files_gets_a_read_only_grant():
+    """Catalog data decides: were a streaming task to take files, its function could read uploads, never write."""
+    from dataclasses import replace
+
+    from aws_cdk import App
+
+    from stacks.api_stack import GenAiApiStack
+    from stacks.config import load_config
+    from tests.test_config import context_values
+
+    routes = [replace(route, takes_files=True) if route.streaming else route for route in load_routes()]
+    stack = GenAiApiStack(App(context=cdk_context()), API_STACK, config=load_config(context_values()), routes=routes)
+    template = Template.from_stack(stack).to_json()
+    (statement,) = s3_statements(template, "GenAiStreamFunctionRole")
+    assert (statement["Sid"], statement["Action"]) == ("ReadUploads", "s3:GetObject")
+    _, stream = function(template, "run.sh")
+    assert stream["Properties"]["Environment"]["Variables"]["UPLOADS_BUCKET"] == {"Ref": uploads_bucket(template)[0]}
+
+
+def test_post_uploads_is_authorized_and_validated_against_the_upload_model(templates):
+    template = templates[API_STACK]
+    (method,) = [
+        m["Properties"]
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+        if resource_paths(template).get(m["Properties"]["ResourceId"]["Ref"]) == UPLOADS_PATH
+    ]
+    assert (method["HttpMethod"], method["AuthorizationType"]) == ("POST", "AWS_IAM")
+    assert "RequestValidatorId" in method
+    models = {content_type: ref["Ref"] for content_type, ref in method["RequestModels"].items()}
+    assert set(models) == set(REQUEST_MODEL_CONTENT_TYPES)
+    (model_id,) = set(models.values())
+    model = template["Resources"][model_id]["Properties"]
+    assert model["Schema"] == draft_04(UPLOAD_MODEL, upload_request_schema())
+
+
+def test_the_stack_outputs_the_uploads_bucket_name(api_template, templates):
+    bucket_id, _ = uploads_bucket(templates[API_STACK])
+    api_template.has_output("UploadsBucketName", {"Value": {"Ref": bucket_id}})
+
+
+def test_cdk_nag_acknowledges_the_uploads_prefix_by_its_exact_finding(assembly, templates):
+    from tests.test_scanners import nag_report
+
+    bucket_id, _ = uploads_bucket(templates[API_STACK])
+    finding = f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{UPLOADS_PREFIX}*]"
+    (violation,) = [v for v in nag_report(assembly)["suppressedViolations"] if v["ruleName"] == finding]
+    assert [c["constructPath"] for c in violation["violatingConstructs"]] == [
+        f"{API_STACK}/GenAi/Role/DefaultPolicy/Resource"
+    ]
