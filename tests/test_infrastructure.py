@@ -11,10 +11,9 @@ from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
 from genai_core import settings
-from genai_core.file_contract import UPLOADS_PATH, UPLOADS_PREFIX
+from genai_core.file_contract import UPLOADS_PATH, UPLOADS_PREFIX, upload_request_schema
 from genai_core.limits import shortest_function_timeout
 from stacks.catalog import load_routes
-from genai_core.file_contract import upload_request_schema
 from stacks.components.guardrail import NAMING
 from stacks.components.rest_api import REQUEST_MODEL_CONTENT_TYPES, UPLOAD_MODEL, draft_04
 from stacks.config import ConfigError

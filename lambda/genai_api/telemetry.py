@@ -55,7 +55,7 @@ def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
         metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
     if result.attempts > 1:
         metrics.add_metric(name="OutputRetries", unit=MetricUnit.Count, value=result.attempts - 1)
-    return {
+    fields: dict[str, Any] = {
         "bedrock_latency_ms": result.latency_ms,
         "input_tokens": result.usage["inputTokens"],
         "output_tokens": result.usage["outputTokens"],
@@ -63,6 +63,9 @@ def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
         "guardrail_action": result.guardrail_action or "NOT_APPLIED",
         "attempts": result.attempts,
     }
+    if result.file_formats:  # what was attached, never a file's name, key or content
+        fields |= {"file_formats": list(result.file_formats), "file_bytes": result.file_bytes}
+    return fields
 
 
 def record_stream(metrics: Metrics, summary: StreamSummary) -> dict[str, Any]:
