@@ -20,7 +20,7 @@ import pytest
 
 from genai_core import errors
 from genai_core.bedrock import FAULTS
-from genai_core.catalog import FAMILIES, load_catalog
+from genai_core.catalog import CATALOG_DIR, FAMILIES, load_catalog
 from stacks import config as config_module
 from stacks.config import CONTEXT_KEYS
 from tests.support import CDK_CONTEXT, ROOT
@@ -101,7 +101,7 @@ def test_the_generated_tables_are_current():
 
 def test_a_new_use_case_reaches_every_generated_table(tmp_path):
     catalog_dir = tmp_path / "use_cases"
-    shutil.copytree(doc_tables.FUNCTION_DIR / "use_cases", catalog_dir)
+    shutil.copytree(CATALOG_DIR, catalog_dir)
     source = json.loads(text_of(catalog_dir / "productivity" / "summarize.json"))
     added = {**source, "task": "headline", "summary": "Write a one-line headline for a text."}
     (catalog_dir / "productivity" / "headline.json").write_text(json.dumps(added), encoding="utf-8")

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
 
+import endpoints
 from genai_core import settings
 from genai_core.limits import longest_call_seconds
 from tests.support import API_KEY_IDENTITY, IAM_IDENTITY, MODEL_ID, api_event
@@ -783,13 +784,13 @@ def methods_by_path(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
 
 
 def test_every_stream_route_streams_from_the_streaming_function(templates):
-    from stacks.catalog import load_routes
+    from genai_core.catalog import load_catalog
     from tests.support import API_STACK, CDK_CONTEXT
 
     template = templates[API_STACK]
     function_id, _ = stream_function(template)
     streamed, buffered = methods_by_path(template)
-    streaming = {route.stream_path for route in load_routes() if route.streaming}
+    streaming = {route.stream_path for route in load_catalog() if route.streaming}
 
     assert STREAM in streaming  # the route the adapter tests above stream
     assert set(streamed) == streaming
@@ -841,14 +842,11 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
     } == {
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
         "AWS_LWA_INVOKE_MODE": "response_stream",
-        "AWS_LWA_PORT": "8080",
-        "AWS_LWA_READINESS_CHECK_PATH": "/healthz",
+        "AWS_LWA_PORT": str(endpoints.ADAPTER_PORT),  # where stream_server.py listens
+        "AWS_LWA_READINESS_CHECK_PATH": endpoints.HEALTH_PATH,  # what stream_server.py answers
     }
     assert json.loads(render(environment.pop("GUARDRAILS"))).keys() == json.loads(FUNCTION_ENV["GUARDRAILS"]).keys()
     assert environment == {k: v for k, v in FUNCTION_ENV.items() if k != "GUARDRAILS"}
-    import stream_server
-
-    assert stream_server.HEALTH_PATH == "/healthz"
 
 
 def test_the_streaming_role_may_only_stream_from_the_configured_models(templates):
