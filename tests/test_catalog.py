@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import re
 import string
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from genai_core import languages, schema
-from genai_core.catalog import FAMILIES, load_catalog, rules_error
+from genai_core.catalog import CATALOG_DIR, FAMILIES, load_catalog, rules_error
 from genai_core.prompts import render
 from tests.support import ROOT
 from tools.fake_bedrock import instance_from_schema
@@ -297,4 +298,14 @@ def test_a_prompt_whose_blocks_do_not_add_up_is_a_catalog_error(tmp_path, prompt
         )
     )
     with pytest.raises(ValueError, match=message):
+        load_catalog(tmp_path)
+
+
+def test_only_text_tasks_can_stream(tmp_path: Path):
+    source = CATALOG_DIR / "process-optimization" / "classify.json"
+    data = json.loads(source.read_text())
+    (tmp_path / "process-optimization").mkdir()
+    (tmp_path / "process-optimization" / "classify.json").write_text(json.dumps({**data, "streaming": True}))
+
+    with pytest.raises(ValueError, match="only a text task can stream"):
         load_catalog(tmp_path)
