@@ -10,17 +10,18 @@ import pytest
 from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
+from endpoints import DISCOVERY_PATH
 from genai_core import settings
+from genai_core.catalog import load_catalog
 from genai_core.limits import shortest_function_timeout
-from stacks.catalog import load_routes
 from stacks.components.guardrail import NAMING
 from stacks.config import ConfigError
 from tests.conftest import FUNCTION_ENV, synthesize
-from tests.support import API_STACK, CDK_CONTEXT, cdk_context
+from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, cdk_context
 from tools.templates import render
 
-ROUTES = {route.path for route in load_routes()}
-STREAM_ROUTES = {route.stream_path for route in load_routes() if route.streaming}
+ROUTES = {route.path for route in load_catalog()}
+STREAM_ROUTES = {route.stream_path for route in load_catalog() if route.streaming}
 # X-Ray has no resource-level permissions: the trace-writing statement that active tracing adds is the one "*".
 XRAY_WRITE = {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
 
@@ -194,9 +195,9 @@ def arn(*parts: Any) -> dict[str, Any]:
     return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, *parts]]}
 
 
-PROFILE_ARN = arn(
-    ":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":inference-profile/us.amazon.nova-2-lite-v1:0"
-)
+# cdk.json's default: one geographic inference profile for every family.
+GEOGRAPHY, FOUNDATION_MODEL = MODEL_ID.split(".", 1)
+PROFILE_ARN = arn(":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, f":inference-profile/{MODEL_ID}")
 
 
 def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_routes_to(templates):
@@ -217,8 +218,8 @@ def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_ro
             "Effect": "Allow",
             "Action": "bedrock:InvokeModel",
             "Resource": [
-                arn(f":bedrock:{region}::foundation-model/amazon.nova-2-lite-v1:0")
-                for region in CDK_CONTEXT["inferenceProfileRegions"]["us"]
+                arn(f":bedrock:{region}::foundation-model/{FOUNDATION_MODEL}")
+                for region in CDK_CONTEXT["inferenceProfileRegions"][GEOGRAPHY]
             ],
             "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": [PROFILE_ARN]}},
         },
@@ -253,9 +254,9 @@ def test_deploying_outside_the_profiles_geography_is_refused_with_a_message(temp
     (rule,) = [r for key, r in templates[API_STACK]["Rules"].items() if key != "CheckBootstrapVersion"]
     (assertion,) = rule["Assertions"]
     assert assertion["Assert"] == {
-        "Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"]["us"], {"Ref": "AWS::Region"}]
+        "Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"][GEOGRAPHY], {"Ref": "AWS::Region"}]
     }
-    assert "us.amazon.nova-2-lite-v1:0" in assertion["AssertDescription"]
+    assert MODEL_ID in assertion["AssertDescription"]
 
 
 def test_models_configured_per_family_are_each_granted():
@@ -296,9 +297,9 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         properties = method["Properties"]
         assert properties["AuthorizationType"] == "AWS_IAM", properties
         routed[paths[properties["ResourceId"]["Ref"]]] = properties
-    assert set(routed) == ROUTES | STREAM_ROUTES | {"/use-cases"}
+    assert set(routed) == ROUTES | STREAM_ROUTES | {DISCOVERY_PATH}
     for path, properties in routed.items():
-        assert properties["HttpMethod"] == ("GET" if path == "/use-cases" else "POST")
+        assert properties["HttpMethod"] == ("GET" if path == DISCOVERY_PATH else "POST")
         assert properties["Integration"]["Type"] == "AWS_PROXY"
         assert properties["Integration"]["IntegrationHttpMethod"] == "POST"  # Lambda is always invoked with POST
 
@@ -381,6 +382,20 @@ def test_synth_with_an_explicit_account_and_region():
     stack = app.node.find_child(API_STACK)
     assert (stack.account, stack.region) == ("123456789012", "sa-east-1")
     Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 2)  # the API's and the streaming one
+
+
+def test_every_retention_the_config_allows_is_the_log_groups_retention_in_days():
+    from aws_cdk import App, RemovalPolicy, Stack
+
+    from stacks.components.log_groups import log_group
+    from stacks.config import LOG_RETENTION_DAYS
+
+    stack = Stack(App(), "Retentions")
+    for days in LOG_RETENTION_DAYS:  # the one table (stacks/config.py), by the CDK's name for each
+        log_group(stack, f"Logs{days}", retention_days=days, removal_policy=RemovalPolicy.DESTROY)
+    groups = Template.from_stack(stack).find_resources("AWS::Logs::LogGroup")
+
+    assert sorted(group["Properties"]["RetentionInDays"] for group in groups.values()) == sorted(LOG_RETENTION_DAYS)
 
 
 def test_a_bad_context_value_fails_synth_with_a_message_naming_the_key():

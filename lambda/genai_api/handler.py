@@ -29,6 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import init_gc  # first: pauses the garbage collector for the init (see init_gc.py)
 import telemetry
 from caller import auth_mode_from, owner
+from endpoints import DISCOVERY_PATH
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import ApiError, InvalidEncoding, MethodNotAllowed, NotFound, UpstreamError
@@ -57,7 +58,6 @@ service = UseCaseService(
     single_attempt_client=functools.cache(lambda: make_client(settings.client.single_attempt())),
 )
 app = APIGatewayRestResolver()
-DISCOVERY_PATH = "/use-cases"
 # Path -> the method it allows, for 405 answers.
 ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET"}
 # A request that reaches no use case (possible only by invoking the function directly: API Gateway forwards the
