@@ -8,8 +8,9 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from genai_core.catalog import UseCase
 from genai_core.file_contract import UPLOADS_PREFIX
-from stacks.catalog import Route
+from stacks import outputs
 from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.genai_function import GenAiFunction
@@ -23,7 +24,7 @@ from stacks.function_env import app_environment, model_ids, uploads_environment
 
 class GenAiApiStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: AppConfig, routes: list[Route], **kwargs: Any
+        self, scope: Construct, construct_id: str, *, config: AppConfig, routes: list[UseCase], **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         models = model_ids(config)
@@ -55,7 +56,7 @@ class GenAiApiStack(Stack):
         # Streaming routes (catalog "streaming": true) are served by a second function over the same asset, run by
         # the Lambda Web Adapter, which may only stream (ConverseStream) from the same models, and read uploads only
         # if a streaming task takes files (none does today).
-        streams_files = any(route.streaming and route.takes_files for route in routes)
+        streams_files = any(route.streaming and route.file_input is not None for route in routes)
         self.stream_handler = (
             StreamingFunction(
                 self,
@@ -90,32 +91,34 @@ class GenAiApiStack(Stack):
             if function is not None:
                 self._record_function_exceptions(function)
 
-        CfnOutput(self, "ApiUrl", value=self.rest_api.api.url, description="Base URL of the API")
-        CfnOutput(self, "FunctionName", value=self.handler.function.function_name, description="The Lambda function")
+        CfnOutput(self, outputs.API_URL, value=self.rest_api.api.url, description="Base URL of the API")
+        CfnOutput(
+            self, outputs.FUNCTION_NAME, value=self.handler.function.function_name, description="The Lambda function"
+        )
         CfnOutput(
             self,
-            "UploadsBucketName",
+            outputs.UPLOADS_BUCKET_NAME,
             value=self.uploads.bucket.bucket_name,
             description="The uploads bucket (POST /uploads); make local uses it when UPLOADS_BUCKET names it",
         )
         if self.stream_handler is not None:
             CfnOutput(
                 self,
-                "StreamFunctionName",
+                outputs.STREAM_FUNCTION_NAME,
                 value=self.stream_handler.function.function_name,
                 description="The streaming Lambda function (Lambda Web Adapter)",
             )
         for profile, (guardrail_id, _) in self.guardrails.ids().items():
             CfnOutput(
                 self,
-                "GuardrailId" if profile == "full" else "PromptAttackGuardrailId",
+                outputs.GUARDRAIL_IDS[profile],
                 value=guardrail_id,
                 description=f"The Bedrock guardrail of the {profile} profile",
             )
         if self.rest_api.api_key is not None:
             CfnOutput(
                 self,
-                "ApiKeyId",
+                outputs.API_KEY_ID,
                 value=self.rest_api.api_key.key_id,
                 description="aws apigateway get-api-key --include-value --api-key <id> shows the key",
             )

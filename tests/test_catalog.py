@@ -1,20 +1,20 @@
 """The use-case catalog is the single source of truth: every file in it must be internally consistent, and the
-function and the stack must read the same set of use cases from it."""
+function and the stack read it with the same loader."""
 
 from __future__ import annotations
 
 import json
 import re
 import string
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from genai_core import languages, schema
-from genai_core.catalog import FAMILIES, load_catalog, rules_error
+from genai_core.catalog import CATALOG_DIR, FAMILIES, load_catalog, rules_error
 from genai_core.file_contract import FILES_INPUT
 from genai_core.prompts import render
-from stacks.catalog import load_routes
 from tests.support import ROOT
 from tools.fake_bedrock import instance_from_schema
 
@@ -27,12 +27,15 @@ def placeholders(text: str) -> set[str]:
     return {match[1] or match[2] for match in string.Template.pattern.findall(text) if match[1] or match[2]}
 
 
-def test_the_stack_and_the_function_see_the_same_use_cases():
-    routes = {(route.family, route.task, route.summary) for route in load_routes()}
-    assert routes == {(u.family, u.task, u.summary) for u in USE_CASES}
-    assert {route.path: route.input_schema for route in load_routes()} == {
-        u.path: dict(u.input_schema) for u in USE_CASES
-    }
+def test_the_stack_reads_the_use_cases_with_the_functions_own_loader():
+    import app
+    import stacks.config
+
+    assert app.load_catalog is load_catalog  # what build_app creates one API resource per use case from
+    assert stacks.config.FAMILIES is FAMILIES
+    for path in (ROOT / "stacks").rglob("*.py"):  # and no second reader of the use-case files
+        text = path.read_text(encoding="utf-8")
+        assert "use_cases" not in text and "*/*.json" not in text, path
 
 
 def test_every_family_has_at_least_one_use_case():
@@ -326,4 +329,14 @@ def test_a_prompt_whose_blocks_do_not_add_up_is_a_catalog_error(tmp_path, prompt
         )
     )
     with pytest.raises(ValueError, match=message):
+        load_catalog(tmp_path)
+
+
+def test_only_text_tasks_can_stream(tmp_path: Path):
+    source = CATALOG_DIR / "process-optimization" / "classify.json"
+    data = json.loads(source.read_text())
+    (tmp_path / "process-optimization").mkdir()
+    (tmp_path / "process-optimization" / "classify.json").write_text(json.dumps({**data, "streaming": True}))
+
+    with pytest.raises(ValueError, match="only a text task can stream"):
         load_catalog(tmp_path)

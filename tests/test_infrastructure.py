@@ -10,19 +10,20 @@ import pytest
 from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
+from endpoints import DISCOVERY_PATH, UPLOADS_PATH
 from genai_core import settings
-from genai_core.file_contract import UPLOADS_PATH, UPLOADS_PREFIX, upload_request_schema
+from genai_core.catalog import load_catalog
+from genai_core.file_contract import UPLOADS_PREFIX, upload_request_schema
 from genai_core.limits import shortest_function_timeout
-from stacks.catalog import load_routes
 from stacks.components.guardrail import NAMING
 from stacks.components.rest_api import REQUEST_MODEL_CONTENT_TYPES, UPLOAD_MODEL, draft_04
 from stacks.config import ConfigError
 from tests.conftest import FUNCTION_ENV, synthesize
-from tests.support import API_STACK, CDK_CONTEXT, cdk_context
+from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, cdk_context
 from tools.templates import render
 
-ROUTES = {route.path for route in load_routes()}
-STREAM_ROUTES = {route.stream_path for route in load_routes() if route.streaming}
+ROUTES = {route.path for route in load_catalog()}
+STREAM_ROUTES = {route.stream_path for route in load_catalog() if route.streaming}
 # X-Ray has no resource-level permissions: the trace-writing statement that active tracing adds is the one "*".
 XRAY_WRITE = {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
 
@@ -218,9 +219,9 @@ def arn(*parts: Any) -> dict[str, Any]:
     return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, *parts]]}
 
 
-PROFILE_ARN = arn(
-    ":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":inference-profile/us.amazon.nova-2-lite-v1:0"
-)
+# cdk.json's default: one geographic inference profile for every family.
+GEOGRAPHY, FOUNDATION_MODEL = MODEL_ID.split(".", 1)
+PROFILE_ARN = arn(":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, f":inference-profile/{MODEL_ID}")
 
 
 def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_routes_to(templates):
@@ -241,8 +242,8 @@ def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_ro
             "Effect": "Allow",
             "Action": "bedrock:InvokeModel",
             "Resource": [
-                arn(f":bedrock:{region}::foundation-model/amazon.nova-2-lite-v1:0")
-                for region in CDK_CONTEXT["inferenceProfileRegions"]["us"]
+                arn(f":bedrock:{region}::foundation-model/{FOUNDATION_MODEL}")
+                for region in CDK_CONTEXT["inferenceProfileRegions"][GEOGRAPHY]
             ],
             "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": [PROFILE_ARN]}},
         },
@@ -283,9 +284,9 @@ def test_deploying_outside_the_profiles_geography_is_refused_with_a_message(temp
     (rule,) = [r for key, r in templates[API_STACK]["Rules"].items() if key != "CheckBootstrapVersion"]
     (assertion,) = rule["Assertions"]
     assert assertion["Assert"] == {
-        "Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"]["us"], {"Ref": "AWS::Region"}]
+        "Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"][GEOGRAPHY], {"Ref": "AWS::Region"}]
     }
-    assert "us.amazon.nova-2-lite-v1:0" in assertion["AssertDescription"]
+    assert MODEL_ID in assertion["AssertDescription"]
 
 
 def test_models_configured_per_family_are_each_granted():
@@ -326,9 +327,9 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         properties = method["Properties"]
         assert properties["AuthorizationType"] == "AWS_IAM", properties
         routed[paths[properties["ResourceId"]["Ref"]]] = properties
-    assert set(routed) == ROUTES | STREAM_ROUTES | {"/use-cases", UPLOADS_PATH}
+    assert set(routed) == ROUTES | STREAM_ROUTES | {DISCOVERY_PATH, UPLOADS_PATH}
     for path, properties in routed.items():
-        assert properties["HttpMethod"] == ("GET" if path == "/use-cases" else "POST")
+        assert properties["HttpMethod"] == ("GET" if path == DISCOVERY_PATH else "POST")
         assert properties["Integration"]["Type"] == "AWS_PROXY"
         assert properties["Integration"]["IntegrationHttpMethod"] == "POST"  # Lambda is always invoked with POST
 
@@ -411,6 +412,20 @@ def test_synth_with_an_explicit_account_and_region():
     stack = app.node.find_child(API_STACK)
     assert (stack.account, stack.region) == ("123456789012", "sa-east-1")
     assert len(app_functions(Template.from_stack(stack).to_json())) == 2  # the API's and the streaming one
+
+
+def test_every_retention_the_config_allows_is_the_log_groups_retention_in_days():
+    from aws_cdk import App, RemovalPolicy, Stack
+
+    from stacks.components.log_groups import log_group
+    from stacks.config import LOG_RETENTION_DAYS
+
+    stack = Stack(App(), "Retentions")
+    for days in LOG_RETENTION_DAYS:  # the one table (stacks/config.py), by the CDK's name for each
+        log_group(stack, f"Logs{days}", retention_days=days, removal_policy=RemovalPolicy.DESTROY)
+    groups = Template.from_stack(stack).find_resources("AWS::Logs::LogGroup")
+
+    assert sorted(group["Properties"]["RetentionInDays"] for group in groups.values()) == sorted(LOG_RETENTION_DAYS)
 
 
 def test_a_bad_context_value_fails_synth_with_a_message_naming_the_key():
@@ -501,8 +516,8 @@ def test_the_api_function_may_read_and_presign_the_uploads_prefix_only(templates
 
 
 def test_the_streaming_function_reads_no_uploads_while_no_streaming_task_takes_files(templates):
-    routes = load_routes()
-    assert not any(route.streaming and route.takes_files for route in routes)  # the catalog's state today
+    routes = load_catalog()
+    assert not any(route.streaming and route.file_input is not None for route in routes)  # the catalog's state today
     _, stream = function(templates[API_STACK], "run.sh")
     assert s3_statements(templates[API_STACK], "GenAiStreamFunctionRole") == []
     assert "UPLOADS_BUCKET" not in stream["Properties"]["Environment"]["Variables"]
@@ -514,11 +529,13 @@ def test_a_streaming_task_that_takes_files_gets_a_read_only_grant():
 
     from aws_cdk import App
 
+    from genai_core.catalog import FileInput
     from stacks.api_stack import GenAiApiStack
     from stacks.config import load_config
     from tests.test_config import context_values
 
-    routes = [replace(route, takes_files=True) if route.streaming else route for route in load_routes()]
+    streams_files = FileInput(("messages",))  # the stack reads only whether a streaming task takes files
+    routes = [replace(route, file_input=streams_files) if route.streaming else route for route in load_catalog()]
     stack = GenAiApiStack(App(context=cdk_context()), API_STACK, config=load_config(context_values()), routes=routes)
     template = Template.from_stack(stack).to_json()
     (statement,) = s3_statements(template, "GenAiStreamFunctionRole")

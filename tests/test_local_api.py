@@ -403,6 +403,27 @@ def test_errors_the_local_set_up_causes_carry_a_hint(serve, bedrock, bedrock_err
     assert set(body["error"]) == {"code", "message", "hint"}
 
 
+def test_the_region_hint_names_the_regions_cdk_json_gives_the_profiles_geography():
+    config = local_api.load_local_config()
+    target = config.models["productivity"]
+    regions = CDK_CONTEXT["inferenceProfileRegions"][target.model_id.split(".")[0]]
+
+    hint = local_api.hint_for(
+        "model_not_found",
+        "ResourceNotFoundException",
+        models=[target.model_id],
+        region="sa-east-1",
+        credentials_found=True,
+        regions=local_api.profile_regions(config, [target.model_id]),
+    )
+
+    assert hint is not None and f"({', '.join(regions)}: cdk.json's inferenceProfileRegions)" in hint
+    assert f"export AWS_REGION={regions[0]}" in hint
+    # A foundation model (no profile) routes nowhere else: the hint names no region list.
+    foundation = load_config(cdk_context(models=dict.fromkeys(MODELS, target.foundation_model)))
+    assert local_api.profile_regions(foundation, [target.foundation_model]) == []
+
+
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_an_upstream_fault_with_credentials_gets_no_hint(serve, bedrock):
     bedrock.add_client_error(

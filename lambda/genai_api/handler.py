@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import init_gc  # first: pauses the garbage collector for the init (see init_gc.py)
 import telemetry
 from caller import auth_mode_from, owner
+from endpoints import DISCOVERY_PATH, UPLOADS_PATH
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import (
@@ -40,7 +41,6 @@ from genai_core.errors import (
     UploadsNotConfigured,
     UpstreamError,
 )
-from genai_core.file_contract import UPLOADS_PATH
 from genai_core.service import UseCaseService
 from genai_core.settings import Settings
 from media_type import check_content_types, header_values
@@ -81,7 +81,6 @@ service = UseCaseService(
     uploads=upload_store,
 )
 app = APIGatewayRestResolver()
-DISCOVERY_PATH = "/use-cases"
 # Path -> the method it allows, for 405 answers.
 ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET", UPLOADS_PATH: "POST"}
 # A request that reaches no use case (possible only by invoking the function directly: API Gateway forwards the

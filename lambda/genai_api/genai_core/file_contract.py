@@ -3,7 +3,7 @@ file item, of a ``files`` property and of a ``POST /uploads`` body, and where up
 
 Small and pure on purpose: the catalog imports it when it loads (a task that takes files gets its ``files`` input
 schema from here, so the API Gateway request model, the OpenAPI document and ``GET /use-cases`` all show the same
-one), the stack imports it (the uploads prefix, the route), and the function's cold start pays only for this. The
+one), the stack imports it (the uploads prefix, the upload request's schema), and the function's cold start pays only for this. The
 machinery (decoding, sniffing, the Converse blocks: ``genai_core.files``) and the uploads store
 (``genai_core.uploads``, with its S3 client) load on the first request that needs them.
 """
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 FILES_INPUT = "files"  # the input property of a task that takes files (the issue's contract)
-UPLOADS_PATH = "/uploads"  # POST: a presigned PUT for one file (handler.py, stacks/components/rest_api.py)
 UPLOADS_PREFIX = "uploads/"  # every upload's key starts with it; the function may read and write only below it
 
 
