@@ -4,55 +4,27 @@ the benchmark. No fixtures here.
 Each generator writes the format's actual structure, not only its magic number: a PDF with a correct cross-reference
 table, a 1x1 PNG with valid CRCs and zlib data, a 1x1 GIF and a lossless 1x1 WebP, a JFIF header, Office Open XML
 packages with their content types and relationships, and a compound file (doc, xls) with a FAT, a directory and its
-application's stream. `file(1)` (libmagic 5.44) names each one as its format (checked when this was written).
+application's stream. The PDF, PNG and Office packages come from ``tools/sample_files.py``, which makes the example
+requests' files too. `file(1)` (libmagic 5.44) names each one as its format (checked when this was written).
 """
 
 from __future__ import annotations
 
-import io
 import struct
-import zipfile
-import zlib
 from collections.abc import Callable
 
 from genai_core import files
+from tools import sample_files
 
 
 def pdf(text: str = "Invoice 0042: total 1250.00 BRL", *, padding: int = 0, binary_marker: bool = True) -> bytes:
-    """A one-page PDF 1.4 showing ``text``; ``padding`` bytes of a comment make it as large as needed. Without the
-    customary binary-marker comment, a PDF like this one is valid UTF-8 text."""
-    content = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n" + (b"%\xe2\xe3\xcf\xd3\n" if binary_marker else b""))
-    if padding:
-        out += b"%" + b"x" * max(0, padding - 2) + b"\n"
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    """A one-page PDF 1.4 showing ``text`` (``tools.sample_files.pdf``, which the examples use too)."""
+    return sample_files.pdf(text, padding=padding, binary_marker=binary_marker)
 
 
 def png() -> bytes:
     """A 1x1 opaque red PNG."""
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # width, height, bit depth 8, RGB, deflate, no interlace
-    pixels = zlib.compress(b"\x00\xff\x00\x00")  # filter type 0, then one RGB pixel
-    return files.PNG + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b"")
+    return sample_files.png()
 
 
 def jpeg() -> bytes:
@@ -76,49 +48,8 @@ def webp() -> bytes:
     return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
 
 
-def _ooxml(parts: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in parts.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
-_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-    'officeDocument" Target="{target}"/></Relationships>'
-)
-
-
-def _content_types(overrides: dict[str, str]) -> str:
-    entries = "".join(f'<Override PartName="/{part}" ContentType="{kind}"/>' for part, kind in overrides.items())
-    return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>' + entries + "</Types>"
-    )
-
-
 def docx(text: str = "Contract 7: the supplier delivers within 30 days.") -> bytes:
-    document = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-        f"<w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>"
-    )
-    return _ooxml(
-        {
-            "[Content_Types].xml": _content_types(
-                {
-                    "word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
-                }
-            ),
-            "_rels/.rels": _RELS.format(target="word/document.xml"),
-            "word/document.xml": document,
-        }
-    )
+    return sample_files.docx(text)
 
 
 def xlsx() -> bytes:
@@ -126,18 +57,18 @@ def xlsx() -> bytes:
     rel_ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
     workbook = f'<workbook {ns} {rel_ns}><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
     sheet = f'<worksheet {ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>42</t></is></c></row></sheetData></worksheet>'
-    sheet_rels = _RELS.format(target="worksheets/sheet1.xml").replace(
+    sheet_rels = sample_files.RELS.format(target="worksheets/sheet1.xml").replace(
         "relationships/officeDocument", "relationships/worksheet"
     )
-    return _ooxml(
+    return sample_files.ooxml(
         {
-            "[Content_Types].xml": _content_types(
+            "[Content_Types].xml": sample_files.content_types(
                 {
                     "xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
                     "xl/worksheets/sheet1.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml",
                 }
             ),
-            "_rels/.rels": _RELS.format(target="xl/workbook.xml"),
+            "_rels/.rels": sample_files.RELS.format(target="xl/workbook.xml"),
             "xl/workbook.xml": workbook,
             "xl/_rels/workbook.xml.rels": sheet_rels,
             "xl/worksheets/sheet1.xml": sheet,
@@ -147,10 +78,10 @@ def xlsx() -> bytes:
 
 def pptx() -> bytes:
     """A PowerPoint package (a format the API does not take): the same zip shape, with ``ppt/`` parts."""
-    return _ooxml(
+    return sample_files.ooxml(
         {
-            "[Content_Types].xml": _content_types({"ppt/presentation.xml": "application/xml"}),
-            "_rels/.rels": _RELS.format(target="ppt/presentation.xml"),
+            "[Content_Types].xml": sample_files.content_types({"ppt/presentation.xml": "application/xml"}),
+            "_rels/.rels": sample_files.RELS.format(target="ppt/presentation.xml"),
             "ppt/presentation.xml": "<p:presentation/>",
         }
     )

@@ -847,7 +847,14 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
         "AWS_LWA_READINESS_CHECK_PATH": endpoints.HEALTH_PATH,  # what stream_server.py answers
     }
     assert json.loads(render(environment.pop("GUARDRAILS"))).keys() == json.loads(FUNCTION_ENV["GUARDRAILS"]).keys()
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k != "GUARDRAILS"}
+    # No streaming task takes files: the streaming function has no uploads bucket (test_infrastructure.py).
+    uploads = {
+        settings.UPLOADS_BUCKET,
+        settings.UPLOADS_URL_SECONDS,
+        settings.UPLOADS_MAX_AGE_SECONDS,
+        settings.FILES_FROM_S3,
+    }
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k != "GUARDRAILS" and k not in uploads}
 
 
 def test_the_streaming_role_may_only_stream_from_the_configured_models(templates):

@@ -19,7 +19,7 @@ from unittest import mock
 import pytest
 from botocore.stub import ANY
 
-from genai_core import schema
+from genai_core import file_contract, schema
 from genai_core.catalog import FAMILIES, UseCase, load_catalog
 from genai_core.prompts import shown
 from tests.support import CDK_CONTEXT, ROOT, converse_tool_response, guardrail_config, parse_user_turn, usage
@@ -575,7 +575,19 @@ def test_free_text_options_are_data_blocks_not_system_instructions(call, bedrock
 # --- the fake model through every route: outputs meet the contract -----------------------------------------------
 
 
+def attached_names(request: dict[str, Any]) -> list[str]:
+    """The neutral names a request's files get ("Document 1", "Image 1"...), in order, as genai_core.files names them."""
+    numbers: dict[str, int] = {}
+    names = []
+    for item in request.get("files", ()):
+        kind = file_contract.KIND_OF[item["format"]]
+        numbers[kind.label] = numbers.get(kind.label, 0) + 1
+        names.append(f"{kind.label} {numbers[kind.label]}")
+    return names
+
+
 def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, Any]) -> None:
+    attached = attached_names(request)
     if use_case_id == "process-optimization/classify":
         assert output["category"] in request["categories"] and 0 <= output["confidence"] <= 1
     elif use_case_id == "process-optimization/augment":
@@ -585,9 +597,8 @@ def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, 
         ids = [item["id"] for item in request.get("items", [])]
         assert all(r["itemId"] in ids for r in output["recommendations"])
     elif use_case_id == "productivity/ask":
-        assert set(output["citations"]) <= {d["id"] for d in request["documents"]} and isinstance(
-            output["answerable"], bool
-        )
+        citable = {d["id"] for d in request.get("documents", ())} | set(attached)
+        assert set(output["citations"]) <= citable and isinstance(output["answerable"], bool)
     elif use_case_id == "process-optimization/detect-anomalies":
         assert all(0 <= a["index"] < len(request["records"]) for a in output["anomalies"])
         assert all(a["severity"] in ("low", "medium", "high") for a in output["anomalies"])
@@ -597,7 +608,7 @@ def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, 
         assert schema.first_error(output, request["fields"]) is None
     use_case = use_case_of(use_case_id)
     if use_case.structured:  # the answer meets the output schema resolved for this request, and has its fields
-        resolved = use_case.output_schema(request)
+        resolved = use_case.output_schema(request, attached)
         assert schema.first_error(output, resolved) is None
         assert set(resolved["required"]) <= set(output) <= set(resolved["properties"])
     else:

@@ -9,7 +9,11 @@ What it answers:
   (``tools.schema_samples.sample``; arrays get one item where the schema allows it, so that the constraints on
   items are exercised, and exactly ``minItems`` where it asks for more);
 - Converse without a tool (a text task): ``FAKE_TEXT``;
-- ConverseStream: ``FAKE_TEXT`` word by word as text deltas, then the stop reason and the usage.
+- ConverseStream: ``FAKE_TEXT`` word by word as text deltas, then the stop reason and the usage;
+- a request whose document or image blocks break Converse's documented rules (more than five documents or twenty
+  images, a document without a text block beside it, a document name outside Converse's characters, two documents
+  of one name): a ``ValidationException`` in Bedrock's own words, as the service would answer (``file_rules``). The
+  function checks all of these before calling; the fake makes ``make local`` prove it.
 
 ``FakeBedrock.install`` plugs it into a ``UseCaseService``'s real bedrock-runtime client at botocore's
 ``before-call`` event, as botocore's Stubber does: botocore has validated the parameters against the service model
@@ -20,6 +24,7 @@ client run unchanged. The service's models are renamed ``fake-bedrock/<model>``,
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -51,8 +56,53 @@ def _usage(request: Mapping[str, Any], answer: Any) -> dict[str, int]:
     return {"inputTokens": tokens_in, "outputTokens": tokens_out, "totalTokens": tokens_in + tokens_out}
 
 
+# Converse's documented rules for files (the Message and DocumentBlock shapes of bedrock-runtime's service model), and
+# Bedrock's words when a request breaks one (as quoted in public reports of its answers: research notes of issue 14).
+MAX_DOCUMENTS, MAX_IMAGES = 5, 20
+DOCUMENT_NAME = re.compile(r"[A-Za-z0-9()\[\]-]+(?: [A-Za-z0-9()\[\]-]+)*")
+TOO_MANY_DOCUMENTS = "You can't include more than 5 documents in a request."
+NO_TEXT_BLOCK = "A text block must be included when using documents. Add a text block and retry your request."
+BAD_NAME = (
+    "The document file name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, "
+    "and square brackets. The name can't contain more than one consecutive whitespace character. Check that the file "
+    "name conforms to these restrictions and retry your request."
+)
+DUPLICATE_NAMES = "Messages can't contain duplicate document names. Rename the document and retry your request."
+
+
+class FakeValidationError(Exception):
+    """The fake's ValidationException, with Bedrock's message."""
+
+
+def file_rules(messages: list[dict[str, Any]]) -> str | None:
+    """The first of Converse's rules for document and image blocks that ``messages`` break, in Bedrock's words."""
+    names: list[str] = []
+    images = 0
+    for message in messages:
+        content = message.get("content", [])
+        documents = [block["document"] for block in content if "document" in block]
+        images += sum(1 for block in content if "image" in block)
+        if documents and not any(str(block.get("text", "")).strip() for block in content):
+            return NO_TEXT_BLOCK
+        for document in documents:
+            name = str(document.get("name", ""))
+            if not DOCUMENT_NAME.fullmatch(name) or len(name) > 200:
+                return BAD_NAME
+            names.append(name)
+    if len(names) > MAX_DOCUMENTS:
+        return TOO_MANY_DOCUMENTS
+    if images > MAX_IMAGES:
+        return f"The model returned the following errors: messages: too many images: image_count > {MAX_IMAGES}"
+    if len(set(names)) != len(names):
+        return DUPLICATE_NAMES
+    return None
+
+
 def fake_converse(**request: Any) -> dict[str, Any]:
     """A Converse response to ``request`` (the parameters of ``client.converse``)."""
+    problem = file_rules(request.get("messages", []))
+    if problem is not None:
+        raise FakeValidationError(problem)
     tools = request.get("toolConfig", {}).get("tools", [])
     if tools:
         spec = tools[0]["toolSpec"]
@@ -121,13 +171,23 @@ class FakeBedrock:
         request = json.loads(params.get("body") or b"{}")
         metadata = {"RequestId": f"fake-{uuid.uuid4()}", "HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0}
         if model.name == "Converse":
-            parsed = fake_converse(**request)
+            try:
+                parsed = fake_converse(**request)
+            except FakeValidationError as problem:
+                return self._refusal(metadata, str(problem))
             validate_parameters(parsed, model.output_shape)  # as the Stubber validates its responses
             return AWSResponse(None, 200, {}, None), {**parsed, "ResponseMetadata": metadata}
         if model.name == "ConverseStream":
+            problem = file_rules(request.get("messages", []))
+            if problem is not None:
+                return self._refusal(metadata, problem)
             stream = fake_converse_stream(request, delay_seconds=self.delay_seconds)
             return AWSResponse(None, 200, {}, None), {"stream": stream, "ResponseMetadata": metadata}
-        error = {"Code": "ValidationException", "Message": f"The fake Bedrock does not answer {model.name}."}
+        return self._refusal(metadata, f"The fake Bedrock does not answer {model.name}.")
+
+    @staticmethod
+    def _refusal(metadata: dict[str, Any], message: str) -> tuple[AWSResponse, dict[str, Any]]:
+        error = {"Code": "ValidationException", "Message": message}
         return AWSResponse(None, 400, {}, None), {
             "Error": error,
             "ResponseMetadata": {**metadata, "HTTPStatusCode": 400},
