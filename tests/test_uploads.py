@@ -36,7 +36,7 @@ from botocore.stub import Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genai_core import errors, file_contract, files, uploads
+from genai_core import errors, file_contract, files, schema, uploads
 from genai_core.limits import STORAGE_CLIENT
 from genai_core.settings import FILES_FROM_S3, UPLOADS_BUCKET, UPLOADS_MAX_AGE_SECONDS, UPLOADS_URL_SECONDS
 from tests import file_samples
@@ -84,6 +84,7 @@ def test_the_answer_is_a_presigned_put_with_the_headers_to_send_and_its_expiry(s
     answer = store.create(ALICE, body())
 
     assert set(answer) == {"uploadId", "url", "method", "headers", "expiresAt"}
+    assert schema.first_error(answer, file_contract.upload_answer_schema()) is None  # what OpenAPI documents
     assert answer["method"] == "PUT"
     assert answer["headers"] == {"Content-Type": "application/pdf"}
     assert files.valid_upload_id(answer["uploadId"])

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from endpoints import API_KEY_HEADER, DISCOVERY_PATH
-from genai_core import errors, sse
+from endpoints import API_KEY_HEADER, DISCOVERY_PATH, UPLOADS_PATH
+from genai_core import errors, file_contract, sse
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog
+from genai_core.uploads import STORAGE_FAULTS
 from stacks.config import cdk_json_context
 from tools.generated import write_or_check
 
@@ -43,8 +44,14 @@ GATEWAY_ERRORS = {
 }
 
 
-def _function_errors(*, calls_bedrock: bool = True) -> dict[int, set[str]]:
-    """The function's error codes by status: its own errors, and the Bedrock fault map's if the route calls it."""
+# The errors of a request's files, and of reading its uploads (genai_core.files, genai_core.uploads).
+FILE_ERRORS = (errors.FileFormatMismatch, errors.FileTooLarge, errors.UploadsNotConfigured)
+UPLOAD_ERRORS = (errors.Forbidden, errors.UploadNotFound, errors.UploadExpired)
+
+
+def _function_errors(*, calls_bedrock: bool = True, takes_files: bool = False) -> dict[int, set[str]]:
+    """The function's error codes by status: its own errors, those of files and uploads if the route takes files,
+    and the Bedrock fault map's if the route calls it."""
     by_status: dict[int, set[str]] = defaultdict(set)
     for error_class in (
         errors.InvalidJson,
@@ -57,15 +64,38 @@ def _function_errors(*, calls_bedrock: bool = True) -> dict[int, set[str]]:
         errors.ModelOutputInvalid,
         errors.DeadlineExceeded,
         errors.ApiError,
+        *((*FILE_ERRORS, *UPLOAD_ERRORS) if takes_files else ()),
     ):
         by_status[error_class.status].add(error_class.code)
-    for status, code, _ in FAULTS if calls_bedrock else ():
+    for status, code, _ in (*FAULTS, *(STORAGE_FAULTS if takes_files else ())) if calls_bedrock else ():
         by_status[status].add(code)
     return by_status
 
 
-def _error_responses(statuses: list[int], *, calls_bedrock: bool = True) -> dict[str, Any]:
-    function_errors = _function_errors(calls_bedrock=calls_bedrock)
+def _upload_errors() -> dict[int, set[str]]:
+    """POST /uploads's error codes by status: the body's, the caller's, a size over Bedrock's, the store's."""
+    by_status: dict[int, set[str]] = defaultdict(set)
+    for error_class in (
+        errors.InvalidJson,
+        errors.InvalidEncoding,
+        errors.ValidationFailed,
+        errors.PayloadTooLarge,
+        errors.UnsupportedMediaType,
+        errors.UploadsNotConfigured,
+        errors.FileTooLarge,
+        errors.Forbidden,
+        errors.ApiError,
+    ):
+        by_status[error_class.status].add(error_class.code)
+    for status, code, _ in STORAGE_FAULTS:
+        by_status[status].add(code)
+    return by_status
+
+
+def _error_responses(
+    statuses: list[int], *, calls_bedrock: bool = True, function_errors: dict[int, set[str]] | None = None
+) -> dict[str, Any]:
+    function_errors = function_errors if function_errors is not None else _function_errors(calls_bedrock=calls_bedrock)
     responses = {}
     for status in statuses:
         codes = sorted(function_errors.get(status, ())) + GATEWAY_ERRORS.get(status, [])
@@ -95,7 +125,8 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
     example = _example(use_case)
     if example is not None:
         request_content["example"] = example
-    statuses = [400, 403, 413, 415, 429, 500, 502, 503, 504]
+    takes_files = use_case.file_input is not None
+    statuses = [400, 403, *((404, 410) if takes_files else ()), 413, 415, 429, 500, 502, 503, 504]
     if use_case.structured:
         statuses.insert(statuses.index(429), 422)
     description = use_case.summary
@@ -121,7 +152,42 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
                         }
                     },
                 },
-                **_error_responses(statuses),
+                **_error_responses(
+                    statuses, function_errors=_function_errors(calls_bedrock=True, takes_files=takes_files)
+                ),
+            },
+        }
+    }
+
+
+def _uploads_operation() -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": "createUpload",
+            "tags": ["files"],
+            "summary": "A presigned upload of one file, for a task that takes files.",
+            "description": (
+                "Answers a presigned S3 PUT (SigV4) for one file of exactly `size` bytes and the media type of its "
+                "`format`, valid for minutes. PUT the bytes to `url` with `headers` (no other authorization: the URL "
+                "is it), then give `uploadId` in a file item in place of `data`. The upload belongs to the caller "
+                "that asked for it (its IAM principal, or its API key): another caller's `uploadId` is a 404. It can "
+                "be used until the bucket's expiry (days), then 410."
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/UploadRequest"},
+                        "example": {"name": "contract-2026.pdf", "format": "pdf", "size": 5242880},
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "Where and how to PUT the file.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UploadAnswer"}}},
+                },
+                **_error_responses([400, 403, 413, 415, 429, 500, 502, 503, 504], function_errors=_upload_errors()),
             },
         }
     }
@@ -236,14 +302,22 @@ def documented_output_schema(use_case: UseCase) -> dict[str, Any]:
     return documented
 
 
+def _explain_reference(reference: str) -> str:
+    name, _, rest = reference.partition("[].")
+    if name == file_contract.FILES_INPUT and rest == "name":
+        return "the neutral name of each attached file (`Document 1`, `Image 1`...)"
+    return f"the `{rest}` of each item of the request's `{name}`" if rest else f"the request's `{name}`"
+
+
 def _explain(node: Mapping[str, Any]) -> str:
     directive = directive_of(node)
     reference = node[directive] if directive else ""
     if directive == "$input":
-        name, _, rest = reference.partition("[].")
-        return f"the `{rest}` of each item of the request's `{name}`" if rest else f"the request's `{name}`"
+        references = reference if isinstance(reference, list) else [reference]
+        return ", and ".join(_explain_reference(one) for one in references)
     if directive == "$count":
-        return f"the number of items in the request's `{reference}`"
+        counted = " and ".join(f"`{name}`" for name in (reference if isinstance(reference, list) else [reference]))
+        return f"the number of items in the request's {counted}" + (" together" if isinstance(reference, list) else "")
     if directive == "$lastIndex":
         return f"the last index of the request's `{reference}`"
     return f"set from the request's `{reference}`"
@@ -315,6 +389,8 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             "properties": {"action": {"type": "string", "enum": ["NONE", "INTERVENED"]}},
         },
         "UseCaseCatalog": _discovery_schema(),
+        "UploadRequest": _openapi_schema(file_contract.upload_request_schema()),
+        "UploadAnswer": file_contract.upload_answer_schema(),
     }
     paths: dict[str, Any] = {
         DISCOVERY_PATH: {
@@ -332,6 +408,7 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             }
         }
     }
+    paths[UPLOADS_PATH] = _uploads_operation()
     for use_case in use_cases:
         schemas[_schema_name(use_case, "Request")] = _openapi_schema(dict(use_case.input_schema))
         schemas[_schema_name(use_case, "Response")] = _envelope(use_case)
@@ -362,7 +439,13 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             {"url": "http://127.0.0.1:3000", "description": "A local server (make local), when there is one."},
         ],
         "tags": [{"name": family, "description": FAMILY_DESCRIPTIONS[family]} for family in FAMILY_DESCRIPTIONS]
-        + [{"name": "discovery", "description": "What the API offers."}],
+        + [
+            {"name": "discovery", "description": "What the API offers."},
+            {
+                "name": "files",
+                "description": "Uploads of files too large to send inline, for the tasks that take files.",
+            },
+        ],
         "security": [{"sigv4": []}, {"apiKey": []}],
         "paths": paths,
         "components": {

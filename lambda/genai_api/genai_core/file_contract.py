@@ -163,3 +163,31 @@ def upload_request_schema() -> dict[str, Any]:
             },
         },
     }
+
+
+def upload_answer_schema() -> dict[str, Any]:
+    """The JSON Schema of ``POST /uploads``'s answer (``genai_core.uploads.Uploads.create`` gives it)."""
+    return {
+        "type": "object",
+        "required": ["uploadId", "url", "method", "headers", "expiresAt"],
+        "additionalProperties": False,
+        "properties": {
+            "uploadId": {
+                "type": "string",
+                "description": "The upload's id: give it as uploadId in a file item once the file is PUT.",
+                "minLength": UPLOAD_ID_LENGTH,
+                "maxLength": UPLOAD_ID_LENGTH,
+            },
+            "url": {
+                "type": "string",
+                "description": "A presigned S3 URL (SigV4): PUT the file's bytes there, exactly size bytes, with headers.",
+            },
+            "method": {"type": "string", "enum": ["PUT"]},
+            "headers": {
+                "type": "object",
+                "description": "The headers the PUT must carry, with these values (the URL signs them).",
+                "additionalProperties": {"type": "string"},
+            },
+            "expiresAt": {"type": "string", "description": "When the URL stops working (UTC, ISO 8601)."},
+        },
+    }
