@@ -31,9 +31,9 @@ def counts(templates) -> dict[str, int]:
     streams = [route for route in routes if route.streaming]
     alarms = [r for t in templates.values() for r in t["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     return {
-        "posts": len(routes) + len(streams),  # one POST per task, and one per streaming task's /stream
-        "methods": len(routes) + len(streams) + 1,  # and GET /use-cases
-        "served": len(routes) + 1,  # the buffered function answers the tasks and the discovery route
+        "posts": len(routes) + len(streams) + 1,  # one POST per task, one per streaming task's /stream, POST /uploads
+        "methods": len(routes) + len(streams) + 2,  # and GET /use-cases, POST /uploads
+        "served": len(routes) + 2,  # the buffered function answers the tasks, discovery and uploads
         "streams": len(streams),
         "alarms": len(alarms),
     }
@@ -79,7 +79,13 @@ def test_the_diagram_names_the_key_parts(templates):
     for route in load_catalog():  # every family and task of the catalog
         assert f"/{route.family}/… (" in words
         assert re.search(rf"(^|· ){re.escape(route.task)}( ·|$)", words, re.MULTILINE), route.task
-    assert "GET /use-cases" in words
+    assert "GET /use-cases" in words and "POST /uploads" in words
+    # The uploads bucket, as the templates make it: private, SSE-S3, TLS and SigV4 only, its expiry, its one grant.
+    assert "S3 uploads bucket" in words and "SSE-S3 · private" in words and "TLS only · SigV4-signed PUTs only" in words
+    days = CDK_CONTEXT["uploadsExpireDays"]
+    assert f"objects expire after {days} day{'s' if days != 1 else ''}" in words
+    assert "GenAiFunction: GetObject, PutObject on /uploads/*" in words
+    assert not any(text.startswith("GenAiStreamFunction:") for text in texts(svg))  # no streaming task takes files
 
 
 def test_the_diagram_is_deterministic_and_follows_the_templates(templates):

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from endpoints import UPLOADS_PATH
 from genai_core.catalog import load_catalog
-from stacks.components.rest_api import DISCOVERY_PATH, model_name
+from stacks.components.rest_api import DISCOVERY_PATH, UPLOAD_MODEL, model_name
 from stacks.config import CONTEXT_KEYS
 from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, ROOT, cdk_context
 from tools import review
@@ -92,13 +93,28 @@ def test_the_report_lists_every_bedrock_permission_with_its_resource_arns(report
             assert f"`bedrock:InvokeModel` on `{resource}`" in per_model
 
 
+def test_the_report_shows_the_uploads_bucket_its_policy_and_its_one_grant(report, templates):
+    from tests.test_infrastructure import uploads_bucket
+
+    bucket_id, _ = uploads_bucket(templates[API_STACK])
+    section = report[report.index("### Buckets") : report.index("## 4.")]
+    assert f"Bucket `{bucket_id}`" in section and "- public access: all blocked" in section
+    assert "`AES256` (SSE-S3" in section and f"expire after {CDK_CONTEXT['uploadsExpireDays']} day(s)" in section
+    assert "`s3:PutObject` when `StringNotEquals s3:signatureversion: AWS4-HMAC-SHA256`" in section
+    assert "`Bool aws:SecureTransport: false`" in section
+    (grants,) = [line for line in section.splitlines() if line.startswith("- roles granted on it: ")]
+    assert grants.count("`s3:") == 2 and f"`${{{bucket_id}.Arn}}/uploads/*`" in grants  # one statement, the prefix
+    assert "a file sent by upload: one S3 PUT" in report
+
+
 def test_the_report_gives_the_authorization_model_validator_and_throttling_of_every_route(report):
     rows = {(row[0], unquote(row[1])): row for row in table_after(report, "| method | path | authorization |")}
     catalog = load_catalog()
 
     streams = {("POST", route.stream_path) for route in catalog if route.streaming}
-    assert set(rows) == {("POST", route.path) for route in catalog} | streams | {("GET", DISCOVERY_PATH)}
-    assert len(rows) == len(catalog) + len(streams) + 1
+    others = {("GET", DISCOVERY_PATH), ("POST", UPLOADS_PATH)}
+    assert set(rows) == {("POST", route.path) for route in catalog} | streams | others
+    assert len(rows) == len(catalog) + len(streams) + len(others)
     throttling = f"{CDK_CONTEXT['throttlingRateLimit']}/s, burst {CDK_CONTEXT['throttlingBurstLimit']}"
     for (method, path), row in rows.items():
         assert row[2] == "AWS_IAM", (method, path)
@@ -109,6 +125,7 @@ def test_the_report_gives_the_authorization_model_validator_and_throttling_of_ev
             assert unquote(row[3]) == f"{model_name(route)} ($default), {model_name(route)} (application/json)"
             assert row[4] == "body + parameters"
     assert rows[("GET", DISCOVERY_PATH)][3] == "— (no body)"
+    assert unquote(rows[("POST", UPLOADS_PATH)][3]) == f"{UPLOAD_MODEL} ($default), {UPLOAD_MODEL} (application/json)"
     assert f"authorization: AWS_IAM on {len(rows)}." in report
 
 
@@ -142,7 +159,7 @@ def test_a_planted_wildcard_is_flagged_and_not_taken_as_acknowledged(inputs, sta
 
     (row,) = [row for row in table_after(text, "### Role `GenAiRole") if unquote(row[3]) == statement["Action"]]
     assert row[6].startswith("⚠ ") and reason in row[6] and "NOT acknowledged" in row[6]
-    assert "**Needs attention:** \n- ⚠ IAM: `#6`" in text
+    assert f"**Needs attention:** \n- ⚠ IAM: {row[0]}" in text
     assert "1 not covered" in text
 
 

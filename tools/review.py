@@ -50,6 +50,9 @@ PRICE = {
     "lambda_per_million": Decimal("0.20"),
     "lambda_gb_second_arm64": Decimal("0.0000133334"),
     "lambda_gb_second_x86_64": Decimal("0.0000166667"),
+    "s3_put_per_thousand": Decimal("0.005"),
+    "s3_get_per_thousand": Decimal("0.0004"),
+    "s3_gb_month": Decimal("0.023"),
 }
 FREE_DASHBOARDS = 3  # per account: up to 50 metrics each
 FREE_ALARM_METRICS = 10  # per account
@@ -62,6 +65,7 @@ IDLE_FREE_TYPES = {
     "AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion", "AWS::CDK::Metadata", "AWS::IAM::Policy",
     "AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Logs::LogGroup",
     "AWS::SNS::Subscription", "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::WAFv2::WebACLAssociation",
+    "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "Custom::S3AutoDeleteObjects",
 }  # fmt: skip
 # What each priced type costs at idle is computed below; anything else is listed as "not priced by this report".
 PRICED_TYPES = {"AWS::KMS::Key", "AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::WAFv2::WebACL"}
@@ -470,6 +474,64 @@ def section_api(inputs: Inputs) -> list[str]:
     ]
     lines += table(["method", "path", "authorization", "request model", "validator", "throttling", "integration"], rows)
     lines.append("")
+    return lines + section_buckets(inputs)
+
+
+def section_buckets(inputs: Inputs) -> list[str]:
+    """Each S3 bucket (the uploads bucket): how it is protected, how long it keeps objects, who may use it."""
+    buckets = list(t.resources(inputs.templates, "AWS::S3::Bucket"))
+    if not buckets:
+        return []
+    lines = [
+        "### Buckets",
+        "",
+        "Each bucket's settings, the Deny statements of its policy, and every role statement that names it "
+        "(section 2 has the roles in full).",
+        "",
+    ]
+    for stack, logical_id, bucket in buckets:
+        p = t.props(bucket)
+        block = p.get("PublicAccessBlockConfiguration") or {}
+        encryption = [
+            rule.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "?")
+            for rule in (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration", [])
+        ]
+        expiry = [
+            f"after {rule['ExpirationInDays']} day(s)"
+            for rule in (p.get("LifecycleConfiguration") or {}).get("Rules", [])
+            if "ExpirationInDays" in rule
+        ]
+        denies = [
+            f"{', '.join(code(a) for a in statement.actions)} when {'; '.join(code(c) for c in statement.conditions)}"
+            for _, _, policy in t.resources(inputs.templates, "AWS::S3::BucketPolicy")
+            if t.ref_id(t.props(policy).get("Bucket")) == logical_id
+            for statement in t.statements(t.props(policy).get("PolicyDocument"))
+            if statement.effect == "Deny"
+        ]
+        grants = [
+            f"{code(role.logical_id)}: {', '.join(code(a) for a in statement.actions)} on "
+            + ", ".join(code(r) for r in statement.resources)
+            for role in t.roles(inputs.templates)
+            for _, statement in role.statements
+            if any(f"${{{logical_id}." in resource for resource in statement.resources)
+        ]
+        lines += [
+            f"Bucket {code(logical_id)} ({stack}):",
+            "",
+            "- public access: " + ("all blocked" if block and all(block.values()) else "⚠ not all blocked"),
+            f"- encryption at rest: {', '.join(code(a) for a in encryption) or '⚠ none set'}"
+            + (" (SSE-S3: S3-managed keys)" if encryption == ["AES256"] else ""),
+            f"- versioning: {'on' if (p.get('VersioningConfiguration') or {}).get('Status') == 'Enabled' else 'off'}; "
+            f"objects expire {', '.join(expiry) or '⚠ never'}; deletion policy {code(bucket.get('DeletionPolicy', 'Retain'))}"
+            + (
+                ", emptied by `Custom::S3AutoDeleteObjects`"
+                if any(True for _ in t.resources(inputs.templates, "Custom::S3AutoDeleteObjects"))
+                else ""
+            ),
+            "- its policy denies: " + ("; ".join(denies) if denies else "⚠ nothing"),
+            "- roles granted on it: " + ("; ".join(grants) if grants else "none"),
+            "",
+        ]
     return lines
 
 
@@ -810,6 +872,16 @@ def _per_request(inputs: Inputs, config: AppConfig) -> tuple[list[str], list[lis
         "     (+ CloudWatch Logs ingestion, $0.50 per GB, and X-Ray traces beyond the free tier)",
         "     (+ on guarded families, the guardrail: content filters and managed PII filters per 1,000 text units",
         "        evaluated, about $0.15 and $0.10 at the time of writing; regular-expression filters are free)",
+        *(
+            [
+                f"     (+ a file sent by upload: one S3 PUT, {money(PRICE['s3_put_per_thousand'], 3)} per 1,000, one GET",
+                f"        per use, {money(PRICE['s3_get_per_thousand'], 4)} per 1,000, and storage, "
+                f"{money(PRICE['s3_gb_month'], 3)} per GB-month, for the",
+                "        day(s) it lives; a file's content is billed as the model's input tokens)",
+            ]
+            if any(True for _ in t.resources(inputs.templates, "AWS::S3::Bucket"))
+            else []
+        ),
         "```",
     ]
     rows = []

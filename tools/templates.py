@@ -348,9 +348,25 @@ class Function:
         return sorted(self.guardrail_of)
 
 
-def functions(templates: Templates) -> list[Function]:
+def custom_resource_providers(templates: Templates) -> set[tuple[str, str]]:
+    """(stack, logical id) of the functions that serve a custom resource (the CDK's, such as the uploads bucket's
+    auto-delete function): CloudFormation's, not the app's."""
+    found = set()
+    for stack, _, resource in resources(templates):
+        if str(resource.get("Type", "")).startswith("Custom::"):
+            token = props(resource).get("ServiceToken")
+            if isinstance(token, dict) and "Fn::GetAtt" in token:
+                found.add((stack, str(token["Fn::GetAtt"][0])))
+    return found
+
+
+def functions(templates: Templates, *, providers: bool = False) -> list[Function]:
+    """The app's functions; with ``providers``, the custom resources' too (``custom_resource_providers``)."""
     found = []
+    skipped = set() if providers else custom_resource_providers(templates)
     for stack, logical_id, resource in resources(templates, "AWS::Lambda::Function"):
+        if (stack, logical_id) in skipped:
+            continue
         p = props(resource)
         variables = (p.get("Environment") or {}).get("Variables") or {}
         found.append(

@@ -110,7 +110,8 @@ class UploadsBucket(Construct):
                 f"IAM5[Resource::<{logical_id}.Arn>/{self.prefix}*]",
                 "Each upload has its own key under the caller's hashed prefix, created per request, so the statement "
                 "names the uploads prefix of this one bucket: the narrowest resource that covers every caller's uploads. "
-                "Only GetObject (and PutObject, for presigning) is allowed.",
+                "Only s3:GetObject (reading a caller's upload back) and, for the function that presigns, s3:PutObject "
+                "(a presigned PUT acts with the signer's permissions) are allowed; no listing, no deleting.",
             )
 
     def _record_bucket_exceptions(self) -> None:
@@ -132,7 +133,8 @@ class UploadsBucket(Construct):
 
     def _tidy_auto_delete_provider(self, log_retention_days: int) -> None:
         """The CDK's auto-delete provider function: its own log group (retained logs would outlive `cdk destroy`),
-        no dependency that its role's GetAtt already implies (cfn-lint W3005), and its checkov exceptions."""
+        a role that may write to that group only (in place of an AWS managed policy), no dependency that its role's
+        GetAtt already implies (cfn-lint W3005), and its checkov exceptions."""
         provider = Stack.of(self).node.try_find_child(AUTO_DELETE_PROVIDER)
         handler = provider.node.try_find_child("Handler") if provider is not None else None
         if not isinstance(handler, CfnResource):
@@ -145,6 +147,30 @@ class UploadsBucket(Construct):
             # the handler's final invocation (the one that empties the bucket).
             handler.add_property_override("LoggingConfig", {"LogGroup": logs.log_group_name})
             handler.add_deletion_override("DependsOn")
+            # Its role may write to that log group only, not to every log group of the account (the CDK gives it the
+            # AWS managed AWSLambdaBasicExecutionRole); S3 lets it empty the bucket through the bucket's policy.
+            role = provider.node.try_find_child("Role") if provider is not None else None
+            if not isinstance(role, CfnResource):
+                raise RuntimeError(f"the CDK's {AUTO_DELETE_PROVIDER} has changed shape: review this construct")
+            role.add_property_deletion_override("ManagedPolicyArns")
+            role.add_property_override(
+                "Policies",
+                [
+                    {
+                        "PolicyName": "WriteItsOwnLogGroup",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                    "Resource": logs.log_group_arn,
+                                }
+                            ],
+                        },
+                    }
+                ],
+            )
             skip_checkov(
                 logs,
                 "CKV_AWS_158",
