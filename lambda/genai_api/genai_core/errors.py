@@ -151,7 +151,7 @@ class PromptTooLarge(ApiError):
 # --- files and uploads (genai_core.files, genai_core.uploads) ---------------------------------------------------
 
 
-class FileFormatMismatch(ValidationFailed):
+class FileFormatMismatch(BadRequest):
     """A file whose bytes are not of its declared format (a PNG declared as pdf), or an upload made for another."""
 
     code = "file_format_mismatch"
