@@ -340,3 +340,115 @@ def test_only_text_tasks_can_stream(tmp_path: Path):
 
     with pytest.raises(ValueError, match="only a text task can stream"):
         load_catalog(tmp_path)
+
+
+# --- files: a catalog property (which tasks take files, and what they replace) -----------------------------------
+
+FILE_TASKS = [u for u in USE_CASES if u.file_input is not None]
+
+
+def test_the_tasks_that_take_files_get_the_files_schema_from_one_home_and_their_text_becomes_optional():
+    from genai_core import file_contract
+
+    assert {u.id for u in FILE_TASKS} >= {
+        "productivity/summarize",
+        "productivity/ask",
+        "process-optimization/extract",
+        "process-optimization/classify",
+    }
+    for use_case in FILE_TASKS:
+        files = use_case.input_schema["properties"][FILES_INPUT]
+        assert {k: v for k, v in files.items() if k != "description"} == {
+            k: v for k, v in file_contract.files_schema().items() if k != "description"
+        }
+        replaced = " or ".join(use_case.file_input.replaces)
+        assert files["description"].endswith(f"Send {replaced}, files, or both.")
+        assert not set(use_case.file_input.replaces) & set(use_case.input_schema.get("required", []))
+        assert use_case.input_schema.get("required", ["x"]) != []  # draft-04: no empty required list
+        assert use_case.file_input.rule in use_case.checks
+    for use_case in USE_CASES:
+        if use_case.file_input is None:
+            assert FILES_INPUT not in use_case.input_schema["properties"]
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        ({}, "text or files is required (either, or both)"),
+        ({"text": "x"}, None),
+        ({"files": []}, None),  # present: its own minItems refuses it
+        ({"text": "x", "files": [{}]}, None),
+    ],
+)
+def test_at_least_one_is_a_rule_of_the_catalog(request_, message):
+    assert rules_error([{"atLeastOne": ["text", "files"]}], request_, request_) == message
+
+
+def test_a_list_directive_joins_its_references_and_counts_an_absent_input_as_empty():
+    ask = CATALOG.get("productivity/ask")
+    citations = lambda schema: schema["properties"]["citations"]  # noqa: E731
+    documents = {"documents": [{"id": "a", "text": "x"}], "question": "q"}
+    assert citations(ask.output_schema(documents))["items"]["enum"] == ["a"]
+    assert citations(ask.output_schema(documents))["maxItems"] == 1
+    with_files = {**documents, "files": [{"name": "contract.pdf"}, {"name": "x.png"}]}
+    resolved = citations(ask.output_schema(with_files, ["Document 1", "Image 1"]))
+    assert resolved["items"]["enum"] == ["a", "Document 1", "Image 1"]  # the caller's file names: never
+    assert resolved["maxItems"] == 3
+    files_only = citations(ask.output_schema({"question": "q", "files": [{}]}, ["Document 1"]))
+    assert (files_only["items"]["enum"], files_only["maxItems"]) == (["Document 1"], 1)
+
+
+def test_a_conditional_line_needs_every_if_and_no_unless():
+    from genai_core.catalog import condition_holds
+
+    line = {"if": ["files", "text"], "unless": "documents", "text": "t"}
+    assert condition_holds(line, {"files": [], "text": "x"})
+    assert not condition_holds(line, {"files": []})
+    assert not condition_holds(line, {"files": [], "text": "x", "documents": []})
+    assert condition_holds({"unless": ["a", "b"], "text": "t"}, {"c": 1})
+
+
+def write_task(tmp_path: Any, **changes: Any) -> Any:
+    source = json.loads((CATALOG_DIR / "productivity" / "summarize.json").read_text(encoding="utf-8"))
+    folder = tmp_path / "productivity"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summarize.json").write_text(json.dumps({**source, **changes}), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"files": {"replaces": []}}, "files replaces inputs that the prompt fences"),
+        ({"files": {"replaces": ["style"]}}, "files replaces inputs that the prompt fences"),
+        ({"files": {"replaces": ["nope"]}}, "files replaces inputs that the prompt fences"),
+        ({"files": {"replace": ["text"]}}, 'files is {"replaces"'),
+        ({"files": ["text"]}, 'files is {"replaces"'),
+        (
+            {"prompt": {"system": [{"if": "nope", "text": "x"}], "data": ["text"], "instruction": "x"}},
+            "conditional on inputs ['nope']",
+        ),
+        ({"prompt": {"system": [{"if": "text"}], "data": ["text"], "instruction": "x"}}, "a conditional system line"),
+        (
+            {"prompt": {"system": [], "data": ["text"], "instruction": [{"when": "text", "text": "x"}]}},
+            "a conditional instruction line",
+        ),
+        ({"prompt": {"system": [], "data": ["text", "files"], "instruction": "x"}}, "not input properties"),
+    ],
+)
+def test_a_files_property_or_a_conditional_line_that_does_not_add_up_is_a_catalog_error(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_catalog(write_task(tmp_path, **changes))
+
+
+def test_a_chat_cannot_take_files_and_files_is_not_an_input_a_task_writes_itself(tmp_path):
+    chat = json.loads((CATALOG_DIR / "customer-experience" / "chat.json").read_text(encoding="utf-8"))
+    folder = tmp_path / "customer-experience"
+    folder.mkdir()
+    (folder / "chat.json").write_text(json.dumps({**chat, "files": {"replaces": ["messages"]}}), encoding="utf-8")
+    with pytest.raises(ValueError, match="files replaces inputs that the prompt fences"):
+        load_catalog(tmp_path)
+    summarize = json.loads((CATALOG_DIR / "productivity" / "summarize.json").read_text(encoding="utf-8"))
+    summarize["input"]["properties"]["files"] = {"type": "array", "maxItems": 1, "items": {"type": "string"}}
+    with pytest.raises(ValueError, match="files is an input the loader adds"):
+        load_catalog(write_task(tmp_path / "other", input=summarize["input"]))
