@@ -146,15 +146,15 @@ class MessageRule:
     """A Bedrock error code whose message starts with ``pattern`` gets ``fault`` instead of the code's own."""
 
     error: str
-    pattern: re.Pattern[str]
+    pattern: str  # compiled on the first error of its code (re's own cache), not at init: only a failure needs it
     fault: Fault
 
     def matches(self, name: str, message: str) -> bool:
-        return name == self.error and self.pattern.match(message) is not None
+        return name == self.error and re.match(self.pattern, message, re.IGNORECASE) is not None
 
 
 def _rule(error: str, pattern: str, fault: Fault) -> MessageRule:
-    return MessageRule(error, re.compile(pattern, re.IGNORECASE), fault)
+    return MessageRule(error, pattern, fault)
 
 
 # Bedrock's own words, as seen in its answers (not a documented list): see tests/test_bedrock.py for each example.

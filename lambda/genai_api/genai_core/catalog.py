@@ -43,7 +43,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from genai_core import schema
 from genai_core.file_contract import FILES_INPUT, files_schema
@@ -55,10 +55,10 @@ FAMILIES = ("customer-experience", "productivity", "process-optimization")
 DIRECTIVES = ("$input", "$count", "$lastIndex", "$if")
 
 
-@dataclass(frozen=True)
-class FileInput:
+class FileInput(NamedTuple):
     """A task that takes files (the ``files`` of its use-case file): ``replaces`` are the text inputs that files may
-    stand in for, so that a request has one of them, its files, or both."""
+    stand in for, so that a request has one of them, its files, or both. (A NamedTuple: defined at init, where a
+    frozen dataclass costs half a millisecond more.)"""
 
     replaces: tuple[str, ...]
 
