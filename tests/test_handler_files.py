@@ -107,18 +107,6 @@ def expect_get(s3: Stubber, identity: dict[str, str], upload_id: str, data: byte
 # --- each task that takes files, with a file alone -------------------------------------------------------------
 
 
-def test_the_catalog_says_which_tasks_take_files_and_the_issues_four_do():
-    assert {u.id for u in FILE_TASKS} >= {
-        "productivity/summarize",
-        "productivity/ask",
-        "process-optimization/extract",
-        "process-optimization/classify",
-    }
-    for use_case in FILE_TASKS:
-        assert "files" in use_case.input_schema["properties"]
-        assert not set(use_case.file_input.replaces) & set(use_case.input_schema.get("required", []))
-
-
 @pytest.mark.parametrize("use_case", FILE_TASKS, ids=lambda u: u.id)
 @pytest.mark.parametrize("fmt", ["pdf", "png", "docx"])
 def test_a_file_alone_reaches_converse_as_a_block_with_a_neutral_name_and_an_instruction(

@@ -49,11 +49,19 @@ FILE_ERRORS = (errors.FileFormatMismatch, errors.FileTooLarge, errors.UploadsNot
 UPLOAD_ERRORS = (errors.Forbidden, errors.UploadNotFound, errors.UploadExpired)
 
 
+def _by_status(error_classes: Any, faults: Any = ()) -> dict[int, set[str]]:
+    by_status: dict[int, set[str]] = defaultdict(set)
+    for error_class in error_classes:
+        by_status[error_class.status].add(error_class.code)
+    for status, code, _ in faults:
+        by_status[status].add(code)
+    return by_status
+
+
 def _function_errors(*, calls_bedrock: bool = True, takes_files: bool = False) -> dict[int, set[str]]:
     """The function's error codes by status: its own errors, those of files and uploads if the route takes files,
     and the Bedrock fault map's if the route calls it."""
-    by_status: dict[int, set[str]] = defaultdict(set)
-    for error_class in (
+    own = (
         errors.InvalidJson,
         errors.InvalidEncoding,
         errors.ValidationFailed,
@@ -64,32 +72,17 @@ def _function_errors(*, calls_bedrock: bool = True, takes_files: bool = False) -
         errors.ModelOutputInvalid,
         errors.DeadlineExceeded,
         errors.ApiError,
-        *((*FILE_ERRORS, *UPLOAD_ERRORS) if takes_files else ()),
-    ):
-        by_status[error_class.status].add(error_class.code)
-    for status, code, _ in (*FAULTS, *(STORAGE_FAULTS if takes_files else ())) if calls_bedrock else ():
-        by_status[status].add(code)
-    return by_status
+    )
+    files = (*FILE_ERRORS, *UPLOAD_ERRORS) if takes_files else ()
+    faults = (*FAULTS, *(STORAGE_FAULTS if takes_files else ())) if calls_bedrock else ()
+    return _by_status((*own, *files), faults)
 
 
 def _upload_errors() -> dict[int, set[str]]:
     """POST /uploads's error codes by status: the body's, the caller's, a size over Bedrock's, the store's."""
-    by_status: dict[int, set[str]] = defaultdict(set)
-    for error_class in (
-        errors.InvalidJson,
-        errors.InvalidEncoding,
-        errors.ValidationFailed,
-        errors.PayloadTooLarge,
-        errors.UnsupportedMediaType,
-        errors.UploadsNotConfigured,
-        errors.FileTooLarge,
-        errors.Forbidden,
-        errors.ApiError,
-    ):
-        by_status[error_class.status].add(error_class.code)
-    for status, code, _ in STORAGE_FAULTS:
-        by_status[status].add(code)
-    return by_status
+    own = (errors.InvalidJson, errors.InvalidEncoding, errors.ValidationFailed, errors.PayloadTooLarge)
+    own += (errors.UnsupportedMediaType, errors.UploadsNotConfigured, errors.FileTooLarge, errors.Forbidden)
+    return _by_status((*own, errors.ApiError), STORAGE_FAULTS)
 
 
 def _error_responses(
