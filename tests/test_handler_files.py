@@ -401,12 +401,15 @@ def test_a_file_sent_by_upload_is_read_from_the_callers_prefix_and_reaches_conve
 @pytest.mark.parametrize("s3_answer", ["NoSuchKey", "AccessDenied"])
 def test_another_callers_upload_id_is_a_404_with_no_model_call(call, bedrock, s3, s3_answer):
     created = call("/uploads", {"name": "a.pdf", "format": "pdf", "size": 100}, identity=ALICE).body
+    alices_key = urllib.parse.urlsplit(created["url"]).path.lstrip("/")  # where Alice's file is PUT
+    bobs_key = files.upload_key(owner_of(BOB), created["uploadId"])
+    assert bobs_key != alices_key and alices_key.endswith(created["uploadId"])
     # Bob's request reads Bob's own prefix: the key is derived from him, whatever id he sends.
     s3.add_client_error(
         "get_object",
         service_error_code=s3_answer,
         http_status_code=404 if s3_answer == "NoSuchKey" else 403,
-        expected_params={"Bucket": TEST_UPLOADS_BUCKET, "Key": files.upload_key(owner_of(BOB), created["uploadId"])},
+        expected_params={"Bucket": TEST_UPLOADS_BUCKET, "Key": bobs_key},
     )
 
     response = call(
