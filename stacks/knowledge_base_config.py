@@ -264,7 +264,7 @@ def _chunking(value: Any, model: EmbeddingModel) -> Chunking:
     if not isinstance(value, Mapping):
         raise _fail(f"chunking must be an object with a strategy, got {value!r}")
     strategy = value.get("strategy", DEFAULTS.chunking.strategy)
-    if strategy not in CHUNKING_KEYS:
+    if not isinstance(strategy, str) or strategy not in CHUNKING_KEYS:
         raise _fail(f"chunking.strategy must be one of {', '.join(CHUNKING_KEYS)}; got {strategy!r}")
     keys = CHUNKING_KEYS[strategy]
     unknown = sorted(set(value) - {"strategy", *keys})
@@ -311,7 +311,7 @@ def load_knowledge_base_config(value: Any, region: str | None = None) -> Knowled
         raise _fail(f"unknown key(s) {', '.join(unknown)}; it takes {', '.join(TOP_LEVEL_KEYS)}")
     enabled = _boolean(value.get("enabled", True), "enabled")
     model_id = value.get("embeddingModel", DEFAULTS.embedding_model)
-    if model_id not in EMBEDDING_MODELS:
+    if not isinstance(model_id, str) or model_id not in EMBEDDING_MODELS:
         raise _fail(f"embeddingModel must be one of {', '.join(EMBEDDING_MODELS)}; got {model_id!r}")
     model = EMBEDDING_MODELS[model_id]
     dimension = value.get("dimension", model.dimensions[0])
