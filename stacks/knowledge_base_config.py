@@ -44,6 +44,8 @@ CONTEXT_KEY = "knowledgeBase"
 KNOWLEDGE_BASE_ID_OUTPUT = "KnowledgeBaseId"
 DATA_SOURCE_ID_OUTPUT = "KnowledgeBaseDataSourceId"
 CORPUS_BUCKET_OUTPUT = "CorpusBucketName"
+# The corpus bucket is versioned: an overwritten or deleted document stays recoverable this many days.
+NONCURRENT_VERSION_DAYS = 30
 
 # Regions of the commercial partition where CloudFormation has all four resource types the construct creates
 # (AWS::S3Vectors::VectorBucket and ::Index, AWS::Bedrock::KnowledgeBase and ::DataSource), per the resource

@@ -21,7 +21,6 @@ from aws_cdk.assertions import Match, Template
 from stacks.components.knowledge_base import (
     EMBED_ACTIONS,
     NON_FILTERABLE_METADATA_KEYS,
-    NONCURRENT_VERSION_DAYS,
     RETRIEVE_ACTIONS,
     S3_VECTORS_ACTIONS,
     region_rule_message,
@@ -29,6 +28,7 @@ from stacks.components.knowledge_base import (
 from stacks.knowledge_base_config import (
     CONTEXT_KEY,
     KNOWLEDGE_BASE_REGIONS,
+    NONCURRENT_VERSION_DAYS,
     KnowledgeBaseConfig,
     load_knowledge_base_config,
 )

@@ -30,7 +30,12 @@ from constructs import Construct
 
 from stacks.components.bedrock_access import foundation_model_arn
 from stacks.components.compliance import acknowledge, skip_checkov
-from stacks.knowledge_base_config import CONTEXT_KEY, KNOWLEDGE_BASE_REGIONS, KnowledgeBaseConfig
+from stacks.knowledge_base_config import (
+    CONTEXT_KEY,
+    KNOWLEDGE_BASE_REGIONS,
+    NONCURRENT_VERSION_DAYS,
+    KnowledgeBaseConfig,
+)
 
 # Bedrock Knowledge Bases store the chunk's text and its metadata under these keys of each vector.
 NON_FILTERABLE_METADATA_KEYS = ("AMAZON_BEDROCK_TEXT", "AMAZON_BEDROCK_METADATA")
@@ -46,7 +51,6 @@ S3_VECTORS_ACTIONS = (
 )
 EMBED_ACTIONS = ("bedrock:InvokeModel",)
 RETRIEVE_ACTIONS = ("bedrock:Retrieve",)
-NONCURRENT_VERSION_DAYS = 30  # an overwritten or deleted document stays recoverable this long
 AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
 
 
