@@ -58,7 +58,7 @@ from aws_cdk import App, Environment, Validations  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from stacks.api_stack import GenAiApiStack  # noqa: E402
-from stacks.catalog import load_routes  # noqa: E402
+from stacks.catalog import load_routes, served_routes  # noqa: E402
 from stacks.config import CONTEXT_KEYS, AppConfig, ConfigError, cdk_json_context, load_config  # noqa: E402
 from stacks.monitoring_stack import GenAiMonitoringStack  # noqa: E402
 
@@ -73,7 +73,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     app = App(context=dict(context) if context is not None else None, outdir=outdir)
     config = read_config(app)
     env = Environment(account=config.account, region=config.region) if config.account or config.region else None
-    routes = load_routes()
+    routes = served_routes(load_routes(), knowledge_base=config.knowledge_base.enabled)
     api = GenAiApiStack(
         app,
         f"{config.stack_name}Api",

@@ -22,6 +22,7 @@ class Route:
     summary: str
     input_schema: dict[str, Any]
     streaming: bool = False  # also served as Server-Sent Events at <path>/stream, by the streaming function
+    retrieves: bool = False  # searches the knowledge base ("retrieval" in its file): served only where there is one
 
     @property
     def path(self) -> str:
@@ -37,8 +38,21 @@ def load_routes(directory: Path = CATALOG_DIR) -> list[Route]:
     for path in sorted(directory.glob("*/*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         routes.append(
-            Route(data["family"], data["task"], data["summary"], data["input"], bool(data.get("streaming", False)))
+            Route(
+                data["family"],
+                data["task"],
+                data["summary"],
+                data["input"],
+                bool(data.get("streaming", False)),
+                "retrieval" in data,
+            )
         )
     if not routes:
         raise FileNotFoundError(f"no use cases found under {directory}")
     return routes
+
+
+def served_routes(routes: list[Route], *, knowledge_base: bool) -> list[Route]:
+    """The routes a deployment serves: a task that searches the knowledge base only where the stack has one (with
+    ``-c knowledgeBase=false`` its route is not created, so it is never served half-working)."""
+    return [route for route in routes if knowledge_base or not route.retrieves]

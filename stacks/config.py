@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal policy (make local needs no CDK)
     from aws_cdk import RemovalPolicy
 
+    from stacks.knowledge_base_config import KnowledgeBaseConfig
+
 FAMILIES = ("customer-experience", "productivity", "process-optimization")
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
@@ -95,6 +97,7 @@ CONTEXT_KEYS = (
     "alarm5xxRatePercent",
     "alarmP99LatencyMs",
     "modelPrices",
+    "knowledgeBase",
 )
 AUTH_MODES = ("iam", "api-key")
 FILTER_STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
@@ -234,6 +237,7 @@ class AppConfig:
     log_prompts_for_debugging: bool
     profile: str  # "sandbox" or "production"
     monitoring: MonitoringConfig
+    knowledge_base: KnowledgeBaseConfig  # stacks/knowledge_base_config.py: on by default, -c knowledgeBase=false
 
     @property
     def retain_logs(self) -> bool:
@@ -246,6 +250,12 @@ class AppConfig:
         from aws_cdk import RemovalPolicy
 
         return RemovalPolicy.RETAIN if self.retain_logs else RemovalPolicy.DESTROY
+
+    @property
+    def data_removal_policy(self) -> RemovalPolicy:
+        """The removal policy of the data the app keeps (the knowledge base's corpus bucket): as the logs', by the
+        profile (sandbox: emptied and deleted with the stack; production: retained)."""
+        return self.log_removal_policy
 
 
 class _Context:
@@ -404,6 +414,8 @@ def _model_prices(ctx: _Context, targets: Mapping[str, ModelTarget]) -> dict[str
 
 def load_config(context: Mapping[str, Any]) -> AppConfig:
     """Build and validate the app's configuration from CDK context values."""
+    from stacks.knowledge_base_config import CONTEXT_KEY, load_knowledge_base_config  # it imports ConfigError
+
     ctx = _Context(context)
     bedrock = BedrockClientConfig(
         connect_timeout_seconds=ctx.integer("bedrockConnectTimeoutSeconds", 1, 60),
@@ -472,10 +484,11 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         alarm_p99_latency_ms=ctx.integer("alarmP99LatencyMs", 50, 60_000),
         prices=_model_prices(ctx, models),
     )
+    region = ctx.optional("region", REGION, "an AWS region such as us-east-1")
     return AppConfig(
         stack_name=ctx.name("stackName"),
         account=ctx.optional("account", ACCOUNT, "a 12-digit AWS account id"),
-        region=ctx.optional("region", REGION, "an AWS region such as us-east-1"),
+        region=region,
         models=models,
         bedrock=bedrock,
         function=function,
@@ -485,4 +498,5 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         log_prompts_for_debugging=ctx.boolean("logPromptsForDebugging"),
         profile=ctx.one_of("profile", PROFILES),
         monitoring=monitoring,
+        knowledge_base=load_knowledge_base_config(context.get(CONTEXT_KEY), region),
     )

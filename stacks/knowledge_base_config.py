@@ -6,8 +6,11 @@ object in cdk.json) changes any of these keys, the others keep their defaults::
     {"enabled": true,
      "embeddingModel": "amazon.titan-embed-text-v2:0",   # a model of EMBEDDING_MODELS
      "dimension": 1024,                                  # one the model supports; default: the model's first
-     "chunking": {"strategy": "FIXED_SIZE", "maxTokens": 300, "overlapPercentage": 20},
-     "maxResults": 5}                                    # passages a search retrieves by default (1-100)
+     "chunking": {"strategy": "FIXED_SIZE", "maxTokens": 300, "overlapPercentage": 20}}
+
+cdk.json holds these defaults in full (``DEFAULTS``, which a test keeps equal to it), so that the configuration page
+shows them. How many passages a search retrieves is the task's own (``retrieval.defaultResults`` in its use-case
+file, bounded by its input schema), not the deployment's.
 
 Chunking is one of::
 
@@ -113,7 +116,6 @@ EMBEDDING_MODELS: dict[str, EmbeddingModel] = {
     )
 }
 DEFAULT_EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
-MAX_RESULTS_LIMIT = 100  # Retrieve's numberOfResults: 1-100 (bedrock-agent-runtime service model)
 # CloudFormation's limits on AWS::Bedrock::DataSource chunking (its resource schema)
 LEVEL_MAX_TOKENS = 8192
 SEMANTIC_BREAKPOINT_RANGE = (50, 99)
@@ -204,8 +206,7 @@ CHUNKING_TYPES: dict[str, type[FixedSizeChunking] | type[HierarchicalChunking] |
 
 @dataclass(frozen=True)
 class KnowledgeBaseConfig:
-    """The knowledge base: its embedding model and vector size, how documents are chunked, and how many passages a
-    search retrieves unless the request asks for fewer or more.
+    """The knowledge base: whether there is one, its embedding model and vector size, and how documents are chunked.
 
     ``embedding_model``, ``dimension`` and ``chunking`` decide the vectors: changing any of them replaces the index
     (create-only properties), the knowledge base and the data source, and the corpus must be ingested again."""
@@ -214,7 +215,6 @@ class KnowledgeBaseConfig:
     embedding_model: str
     dimension: int
     chunking: Chunking
-    max_results: int
 
     @property
     def model(self) -> EmbeddingModel:
@@ -239,9 +239,8 @@ DEFAULTS = KnowledgeBaseConfig(
     embedding_model=DEFAULT_EMBEDDING_MODEL,
     dimension=EMBEDDING_MODELS[DEFAULT_EMBEDDING_MODEL].dimensions[0],
     chunking=FixedSizeChunking(),
-    max_results=5,
 )
-TOP_LEVEL_KEYS = ("enabled", "embeddingModel", "dimension", "chunking", "maxResults")
+TOP_LEVEL_KEYS = ("enabled", "embeddingModel", "dimension", "chunking")
 
 
 def _fail(detail: str) -> ConfigError:
@@ -321,10 +320,21 @@ def load_knowledge_base_config(value: Any, region: str | None = None) -> Knowled
         shown = ", ".join(str(d) for d in model.dimensions)
         raise _fail(f"{model_id} produces vectors of {shown} dimensions; dimension {dimension!r} is not one of them")
     chunking = _chunking(value.get("chunking", {}), model)
-    max_results = _integer(value.get("maxResults", DEFAULTS.max_results), "maxResults", 1, MAX_RESULTS_LIMIT)
     if enabled and region is not None and region not in KNOWLEDGE_BASE_REGIONS:
         raise _fail(
             f"a knowledge base on S3 Vectors cannot be deployed to {region} (it can to {', '.join(KNOWLEDGE_BASE_REGIONS)}); "
             f"deploy to one of them or switch it off with -c {CONTEXT_KEY}=false"
         )
-    return KnowledgeBaseConfig(enabled, model_id, dimension, chunking, max_results)
+    return KnowledgeBaseConfig(enabled, model_id, dimension, chunking)
+
+
+def context_value(config: KnowledgeBaseConfig) -> dict[str, Any]:
+    """The context value that gives ``config`` (what cdk.json holds for the defaults)."""
+    keys = {field: key for key, field in CHUNKING_KEYS[config.chunking.strategy].items()}
+    return {
+        "enabled": config.enabled,
+        "embeddingModel": config.embedding_model,
+        "dimension": config.dimension,
+        "chunking": {"strategy": config.chunking.strategy}
+        | {key: getattr(config.chunking, field) for field, key in keys.items()},
+    }

@@ -32,6 +32,7 @@ FAKE_AWS_CREDENTIALS = {
 }
 # Stand-ins for the ids of the stack's guardrails, by profile (cdk.json's guardrailProfiles says which family has which).
 TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
+TEST_KNOWLEDGE_BASE_ID = "KBTEST0001"  # Retrieve's knowledgeBaseId: ten letters or digits
 # The function's environment as the stack sets it from cdk.json (test_infrastructure checks that they agree).
 FUNCTION_ENV = {
     "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
@@ -51,6 +52,8 @@ FUNCTION_ENV = {
     ),
     "LOG_PROMPTS": "false",
     "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
+    # In the template: a reference to the stack's knowledge base (on by default in cdk.json).
+    "KNOWLEDGE_BASE_ID": TEST_KNOWLEDGE_BASE_ID,
 }
 
 
@@ -187,3 +190,13 @@ def parse_user_turn(message: dict[str, Any]) -> UserTurn:
         assert key not in blocks[name]  # so its closing tag cannot be inside
         guarded[name] = "guardContent" in block
     return UserTurn(key, blocks, guarded, instruction)
+
+
+def retrieval_result(text: str, uri: str, score: float = 0.61) -> dict[str, Any]:
+    """One result of a Retrieve response, as a knowledge base with an S3 data source returns it."""
+    return {
+        "content": {"type": "TEXT", "text": text},
+        "location": {"type": "S3", "s3Location": {"uri": uri}},
+        "score": score,
+        "metadata": {"x-amz-bedrock-kb-source-uri": uri, "x-amz-bedrock-kb-data-source-id": "DSTEST0001"},
+    }

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from genai_core import languages, schema
-from genai_core.catalog import FAMILIES, load_catalog, rules_error
+from genai_core.catalog import DIRECTIVES, FAMILIES, load_catalog, rules_error
 from genai_core.prompts import render
 from stacks.catalog import load_routes
 from tests.support import ROOT
@@ -82,8 +82,9 @@ def test_the_prompt_refers_only_to_known_inputs(use_case):
         if isinstance(line, dict):
             assert line["if"] in properties
         assert placeholders(text) <= known, text
+    passages = {use_case.retrieval.passages} if use_case.retrieval else set()
     for name in spec.get("data", []):
-        assert name in properties
+        assert name in properties | passages  # an input, or the passages a task that retrieves searched for
     assert ("conversation" in spec) != ("instruction" in spec)  # a chat, or data blocks and an instruction
     assert set(spec.get("vocabulary", {})) <= properties
 
@@ -117,7 +118,7 @@ def test_a_minimal_valid_request_renders_a_prompt(use_case, language):
 
 def directives(node: Any) -> list[dict[str, Any]]:
     if isinstance(node, dict):
-        found = [node] if any(key in node for key in ("$input", "$count", "$lastIndex", "$if")) else []
+        found = [node] if any(key in node for key in DIRECTIVES) else []
         return found + [d for value in node.values() for d in directives(value)]
     if isinstance(node, list):
         return [d for item in node for d in directives(item)]
@@ -133,6 +134,9 @@ def test_output_directives_refer_to_the_inputs_they_need(use_case):
     for directive in directives(use_case.output["schema"]):
         if "$if" in directive:
             assert directive["$if"] in properties and set(directive) == {"$if", "then", "else"}
+            continue
+        if "$retrieved" in directive:  # the passages of a task that retrieves: one of their fields
+            assert use_case.retrieval is not None and directive == {"$retrieved": "id"}, directive
             continue
         (kind,) = [key for key in directive if key.startswith("$")]
         name, _, field_name = directive[kind].partition("[].")
@@ -230,6 +234,7 @@ REQUESTS = {
     "productivity/ask": ("question",),
     "productivity/code": ("instruction",),
     "productivity/draft": ("brief",),
+    "productivity/search": ("question",),
 }
 
 
@@ -240,10 +245,12 @@ def test_the_callers_requests_are_request_blocks_and_nothing_else_is():
 @pytest.mark.parametrize("use_case", USE_CASES, ids=IDS)
 def test_every_input_reaches_the_model_one_known_way(use_case):
     """A fenced block (data or request), a system placeholder of closed values (an enum through the vocabulary, an
-    integer), the language rule, a caller schema (the tool's schema), or the conversation: never two, never none."""
+    integer), the language rule, a caller schema (the tool's schema), the conversation, or, for a task that
+    retrieves, the search alone (how many passages, which documents): never two, never none."""
     spec = use_case.prompt
     lines = " ".join(line["text"] if isinstance(line, dict) else line for line in spec["system"])
     closed = {name for name in placeholders(lines) if name in use_case.input_schema["properties"]}
+    search_only = use_case.retrieval.caller_inputs if use_case.retrieval else ()
     for name, rules in use_case.input_schema["properties"].items():
         ways = [
             name in use_case.fenced_inputs,
@@ -251,6 +258,7 @@ def test_every_input_reaches_the_model_one_known_way(use_case):
             name == "language",
             name in use_case.caller_schemas,
             name == spec.get("conversation"),
+            name in search_only,
         ]
         assert ways.count(True) == 1 or (name in use_case.caller_schemas and name in use_case.data_blocks), (
             use_case.id,

@@ -65,7 +65,7 @@ VARIANTS = (
     Variant("KbHierarchical", {"chunking": {"strategy": "HIERARCHICAL"}}, "sandbox"),
     Variant("KbSemantic", json.dumps({"chunking": {"strategy": "SEMANTIC", "maxTokens": 400}}), "sandbox"),
     Variant("KbSingleSize", {"embeddingModel": "cohere.embed-multilingual-v3"}, "sandbox"),
-    Variant("KbSmallVectors", {"dimension": 256, "maxResults": 8}, "production"),
+    Variant("KbSmallVectors", {"dimension": 256}, "production"),
 )
 DEFAULT = VARIANTS[0]
 

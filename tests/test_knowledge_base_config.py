@@ -21,12 +21,13 @@ from stacks.knowledge_base_config import (
     EMBEDDING_MODELS,
     INDEX_NAME,
     KNOWLEDGE_BASE_REGIONS,
-    MAX_RESULTS_LIMIT,
     FixedSizeChunking,
     HierarchicalChunking,
     SemanticChunking,
+    context_value,
     load_knowledge_base_config,
 )
+from tests.support import CDK_CONTEXT
 
 MODELS = sorted(EMBEDDING_MODELS)
 
@@ -59,15 +60,26 @@ def test_false_switches_it_off(value):
 
 
 def test_a_json_string_and_an_object_mean_the_same():
-    value = {"dimension": 512, "maxResults": 8, "chunking": {"strategy": "FIXED_SIZE", "maxTokens": 500}}
+    value = {"dimension": 512, "chunking": {"strategy": "FIXED_SIZE", "maxTokens": 500}}
 
     assert load_knowledge_base_config(json.dumps(value)) == load_knowledge_base_config(value)
 
 
 def test_keys_left_out_keep_their_defaults():
-    config = load_knowledge_base_config({"maxResults": 12})
+    config = load_knowledge_base_config({"dimension": 256})
 
-    assert config == replace(DEFAULTS, max_results=12)
+    assert config == replace(DEFAULTS, dimension=256)
+
+
+def test_cdk_json_holds_the_defaults_in_full():
+    """The configuration page shows cdk.json's value; the loader's defaults fill what a -c override leaves out."""
+    assert CDK_CONTEXT[CONTEXT_KEY] == context_value(DEFAULTS)
+    assert load_knowledge_base_config(CDK_CONTEXT[CONTEXT_KEY]) == DEFAULTS
+
+
+@pytest.mark.parametrize("config", [DEFAULTS, replace(DEFAULTS, enabled=False, chunking=HierarchicalChunking(2000))])
+def test_the_context_value_of_a_config_loads_back_to_it(config):
+    assert load_knowledge_base_config(json.dumps(context_value(config))) == config
 
 
 def test_the_default_model_reads_portuguese_and_english_and_needs_no_marketplace_subscription():
@@ -82,7 +94,11 @@ def test_anything_but_a_boolean_or_an_object_is_refused(value):
 
 
 def test_an_unknown_key_is_refused_with_the_keys_it_takes():
-    refused({"embeddingModels": "x"}, "embeddingModels", "embeddingModel, dimension, chunking, maxResults")
+    refused({"embeddingModels": "x"}, "embeddingModels", "enabled, embeddingModel, dimension, chunking")
+
+
+def test_the_number_of_passages_is_the_tasks_not_the_deployments():
+    refused({"maxResults": 8}, "unknown key(s) maxResults")
 
 
 # --- the embedding model and its dimension -----------------------------------------------------------------------
@@ -186,17 +202,7 @@ def test_a_chunk_must_fit_what_the_embedding_model_reads_at_once(model_id):
         refused({"embeddingModel": model_id, "chunking": {**fitting, key: limit + 1}}, f"chunking.{key}")
 
 
-# --- maxResults and the region -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("value", [1, MAX_RESULTS_LIMIT])
-def test_max_results_takes_what_retrieve_takes(value):
-    assert load_knowledge_base_config({"maxResults": value}).max_results == value
-
-
-@pytest.mark.parametrize("value", [0, MAX_RESULTS_LIMIT + 1, True, "5", 5.0, None])
-def test_max_results_outside_retrieves_range_is_refused(value):
-    refused({"maxResults": value}, "maxResults", f"from 1 to {MAX_RESULTS_LIMIT}")
+# --- the region --------------------------------------------------------------------------------------------------
 
 
 def test_a_pinned_region_without_the_resource_types_fails_at_synth_unless_the_knowledge_base_is_off():
@@ -230,7 +236,7 @@ def test_the_index_name_is_valid_and_different_for_every_model_dimension_and_chu
 
 
 def test_the_index_name_ignores_what_does_not_decide_the_vectors():
-    assert replace(DEFAULTS, max_results=42, enabled=False).index_name == DEFAULTS.index_name
+    assert replace(DEFAULTS, enabled=False).index_name == DEFAULTS.index_name
 
 
 # --- never a crash -----------------------------------------------------------------------------------------------
@@ -240,7 +246,7 @@ JSON = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
 )
-KEYS = st.sampled_from(["enabled", "embeddingModel", "dimension", "chunking", "maxResults", "strategy", *MODELS])
+KEYS = st.sampled_from(["enabled", "embeddingModel", "dimension", "chunking", "strategy", *MODELS])
 
 
 @given(

@@ -94,10 +94,11 @@ def minimal_value(schema: dict[str, Any]) -> Any:
 def find_examples(examples_dir: Path, routes: Sequence[Route]) -> list[Example]:
     """Every example file, then a generated request for each route of the catalog that has none."""
     found: list[Example] = []
+    families = {route.family for route in routes}
     for path in sorted(examples_dir.rglob("*.json")):
         relative = path.relative_to(examples_dir)
-        if len(relative.parts) < 2:
-            continue  # not under examples/<family>/
+        if len(relative.parts) < 2 or relative.parts[0] not in families:
+            continue  # not under examples/<family>/ (examples/corpus/ holds documents and their metadata)
         family, task = relative.parts[0], relative.parts[1].removesuffix(".json")
         body = json.loads(path.read_text(encoding="utf-8"))
         source = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)

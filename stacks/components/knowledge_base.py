@@ -21,13 +21,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnResource, CfnRule, CfnRuleAssertion, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
+from genai_core.filters import NON_FILTERABLE_METADATA_KEYS  # the function refuses a filter on them
+from stacks.components.auto_delete import tidy_auto_delete_provider
 from stacks.components.bedrock_access import foundation_model_arn
 from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.knowledge_base_config import (
@@ -37,8 +39,6 @@ from stacks.knowledge_base_config import (
     KnowledgeBaseConfig,
 )
 
-# Bedrock Knowledge Bases store the chunk's text and its metadata under these keys of each vector.
-NON_FILTERABLE_METADATA_KEYS = ("AMAZON_BEDROCK_TEXT", "AMAZON_BEDROCK_METADATA")
 # What the knowledge base does with the index: GetIndex when it is created, PutVectors/DeleteVectors (and GetVectors)
 # during ingestion, QueryVectors/GetVectors for Retrieve (GetVectors: metadata and filters). Bedrock user guide,
 # "Create a service role for Amazon Bedrock Knowledge Bases" (kb-permissions.html), S3 Vectors section.
@@ -51,7 +51,6 @@ S3_VECTORS_ACTIONS = (
 )
 EMBED_ACTIONS = ("bedrock:InvokeModel",)
 RETRIEVE_ACTIONS = ("bedrock:Retrieve",)
-AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
 
 
 def region_rule_message(regions: tuple[str, ...] = KNOWLEDGE_BASE_REGIONS) -> str:
@@ -66,11 +65,19 @@ class GenAiKnowledgeBase(Construct):
     """The knowledge base and everything it needs. ``grant_retrieve`` lets a function search it."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: KnowledgeBaseConfig, removal_policy: RemovalPolicy
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KnowledgeBaseConfig,
+        removal_policy: RemovalPolicy,
+        log_retention_days: int = 14,
     ) -> None:
+        """``removal_policy``: the corpus bucket's (the profile's); ``log_retention_days``: the retention of the log
+        group of the CDK function that empties the bucket on ``cdk destroy`` (with ``RemovalPolicy.DESTROY``)."""
         super().__init__(scope, construct_id)
         self.config = config
-        self.corpus_bucket = self._corpus_bucket(removal_policy)
+        self.corpus_bucket = self._corpus_bucket(removal_policy, log_retention_days)
         self.vector_bucket, self.index = self._vector_store(config)
         self.role, self.policy = self._service_role(config)
         self.knowledge_base = self._knowledge_base(config)
@@ -91,7 +98,7 @@ class GenAiKnowledgeBase(Construct):
 
     # --- the parts ------------------------------------------------------------------------------------------------
 
-    def _corpus_bucket(self, removal_policy: RemovalPolicy) -> s3.Bucket:
+    def _corpus_bucket(self, removal_policy: RemovalPolicy, log_retention_days: int) -> s3.Bucket:
         bucket = s3.Bucket(
             self,
             "CorpusBucket",
@@ -127,35 +134,8 @@ class GenAiKnowledgeBase(Construct):
             "AwsSolutions-S1 acknowledgment on the same bucket).",
         )
         if removal_policy == RemovalPolicy.DESTROY:
-            self._record_auto_delete_exceptions()
+            tidy_auto_delete_provider(self, log_retention_days=log_retention_days)
         return bucket
-
-    def _record_auto_delete_exceptions(self) -> None:
-        """The CDK's auto-delete-objects provider (one per stack) empties the bucket on `cdk destroy`."""
-        provider = Stack.of(self).node.try_find_child(AUTO_DELETE_PROVIDER)
-        if provider is None:  # pragma: no cover - the CDK creates it with the bucket
-            raise RuntimeError(f"{AUTO_DELETE_PROVIDER} not found: the CDK's auto-delete implementation changed")
-        for child in provider.node.children:
-            if isinstance(child, CfnResource) and child.cfn_resource_type == "AWS::Lambda::Function":
-                recorded = {skip["id"] for skip in (child.get_metadata("checkov") or {"skip": []})["skip"]}
-                for check, reason in (
-                    (
-                        "CKV_AWS_115",
-                        "The CDK's auto-delete-objects handler runs only when CloudFormation deletes the bucket.",
-                    ),
-                    (
-                        "CKV_AWS_116",
-                        "The CDK's auto-delete-objects handler is invoked synchronously by CloudFormation.",
-                    ),
-                    (
-                        "CKV_AWS_117",
-                        "The CDK's auto-delete-objects handler only calls the S3 API: no VPC resource to reach.",
-                    ),
-                ):
-                    if check not in recorded:  # another auto-deleted bucket of the stack may have recorded it
-                        skip_checkov(child, check, reason)
-                # The CDK writes a DependsOn on the handler's role that its GetAtt of the role already implies.
-                child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
 
     def _vector_store(self, config: KnowledgeBaseConfig) -> tuple[s3vectors.CfnVectorBucket, s3vectors.CfnIndex]:
         vector_bucket = s3vectors.CfnVectorBucket(

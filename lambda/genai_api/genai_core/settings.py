@@ -42,6 +42,7 @@ class Settings:
     client: ClientSettings
     guardrail: GuardrailSettings | None = None
     log_prompts: bool = False  # opt-in debugging only: puts prompt and response text in the logs
+    knowledge_base_id: str | None = None  # the deployment's knowledge base (None: the tasks that search one are off)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -53,6 +54,7 @@ class Settings:
             models=models,
             guardrail=GuardrailSettings.from_variable(environ.get("GUARDRAILS", "")),
             log_prompts=environ.get("LOG_PROMPTS", "false").lower() == "true",
+            knowledge_base_id=environ.get("KNOWLEDGE_BASE_ID") or None,
             client=ClientSettings(
                 region=environ.get("AWS_REGION"),
                 connect_timeout=float(environ.get("BEDROCK_CONNECT_TIMEOUT", ClientSettings.connect_timeout)),
