@@ -75,7 +75,7 @@ def function_codes() -> dict[str, set[int]]:
     codes: dict[str, set[int]] = {}
     for cls in classes:
         codes.setdefault(cls.code, set()).add(cls.status)
-    for status, code, _ in FAULTS:
+    for status, code, _ in (*FAULTS, *retrieval.FAULTS):  # Converse's, and the knowledge base's
         codes.setdefault(code, set()).add(status)
     return codes
 
