@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from genai_core.limits import ANSWER_MARGIN_SECONDS, ClientSettings, longest_call_seconds, shortest_function_timeout
+
 if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal policy (make local needs no CDK)
     from aws_cdk import RemovalPolicy
 
@@ -147,17 +149,6 @@ class ModelTarget:
 
 
 @dataclass(frozen=True)
-class BedrockClientConfig:
-    connect_timeout_seconds: int
-    read_timeout_seconds: int
-    max_attempts: int
-
-    @property
-    def worst_case_seconds(self) -> int:
-        return (self.connect_timeout_seconds + self.read_timeout_seconds) * self.max_attempts
-
-
-@dataclass(frozen=True)
 class FunctionConfig:
     memory_mb: int
     timeout_seconds: int
@@ -229,7 +220,7 @@ class AppConfig:
     account: str | None
     region: str | None
     models: Mapping[str, ModelTarget]  # family -> target
-    bedrock: BedrockClientConfig
+    bedrock: ClientSettings  # the function's Bedrock client (genai_core/limits.py: one home for both sides)
     function: FunctionConfig
     streaming: StreamingConfig
     api: ApiConfig
@@ -417,9 +408,9 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     from stacks.knowledge_base_config import CONTEXT_KEY, load_knowledge_base_config  # it imports ConfigError
 
     ctx = _Context(context)
-    bedrock = BedrockClientConfig(
-        connect_timeout_seconds=ctx.integer("bedrockConnectTimeoutSeconds", 1, 60),
-        read_timeout_seconds=ctx.integer("bedrockReadTimeoutSeconds", 1, 900),
+    bedrock = ClientSettings(
+        connect_timeout=ctx.integer("bedrockConnectTimeoutSeconds", 1, 60),
+        read_timeout=ctx.integer("bedrockReadTimeoutSeconds", 1, 900),
         max_attempts=ctx.integer("bedrockMaxAttempts", 1, 5),
     )
     function = FunctionConfig(
@@ -451,11 +442,14 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
             "context key 'guardrailProfiles' gives a family the prompt-attack guardrail, but "
             "'guardrailPromptAttackStrength' is NONE: that guardrail would filter nothing (give the family 'none')"
         )
-    # The timeout chain: a Bedrock call gives up before the function does, which gives up before API Gateway.
-    if not bedrock.worst_case_seconds < function.timeout_seconds < api.integration_timeout_seconds:
+    # The timeout chain (docs/configuration.md): on a fresh invocation one Bedrock attempt and the answer fit in the
+    # function's timeout, which ends before API Gateway's. More attempts are made only when the time left allows
+    # (the function decides before each model call: genai_core/limits.py).
+    one_attempt = shortest_function_timeout(bedrock)
+    if not one_attempt < function.timeout_seconds < api.integration_timeout_seconds:
         raise ConfigError(
-            "timeouts must chain: (bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds) x bedrockMaxAttempts "
-            f"({bedrock.worst_case_seconds}) < lambdaTimeoutSeconds ({function.timeout_seconds}) "
+            "timeouts must chain: bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds + "
+            f"{ANSWER_MARGIN_SECONDS:g} s to answer ({one_attempt:g}) < lambdaTimeoutSeconds ({function.timeout_seconds}) "
             f"< apiIntegrationTimeoutSeconds ({api.integration_timeout_seconds})"
         )
     streaming = StreamingConfig(
@@ -463,13 +457,15 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         integration_timeout_seconds=ctx.integer("streamIntegrationTimeoutSeconds", 10, MAX_STREAM_SECONDS),
         web_adapter_layer_version=ctx.integer("lambdaWebAdapterLayerVersion", 1, 10000),
     )
-    # The stream's chain: a Bedrock call gives up before the function does (so the stream ends with an error
-    # event), and the function ends before API Gateway cuts the stream.
-    if not bedrock.worst_case_seconds < streaming.function_timeout_seconds < streaming.integration_timeout_seconds:
+    # The stream's chain: a stream starts with every attempt of the client, and the function gives up before
+    # API Gateway cuts the stream (so a stream ends with its final or error event).
+    every_attempt = longest_call_seconds(bedrock)
+    if not every_attempt < streaming.function_timeout_seconds < streaming.integration_timeout_seconds:
         raise ConfigError(
             "streaming timeouts must chain: (bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds) x "
-            f"bedrockMaxAttempts ({bedrock.worst_case_seconds}) < streamFunctionTimeoutSeconds "
-            f"({streaming.function_timeout_seconds}) < streamIntegrationTimeoutSeconds ({streaming.integration_timeout_seconds})"
+            f"bedrockMaxAttempts + botocore's backoff + {ANSWER_MARGIN_SECONDS:g} s ({every_attempt:g}) "
+            f"< streamFunctionTimeoutSeconds ({streaming.function_timeout_seconds}) "
+            f"< streamIntegrationTimeoutSeconds ({streaming.integration_timeout_seconds})"
         )
     models = _model_targets(ctx)
     namespace = ctx.raw("metricsNamespace")

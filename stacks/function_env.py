@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from stacks.config import AppConfig, BedrockClientConfig
+from genai_core.limits import ClientSettings
+from stacks.config import AppConfig
 
 SERVICE_NAME = "genai-api"  # POWERTOOLS_SERVICE_NAME: the log lines' "service" and the metrics' "service" dimension
 
 
-def runtime_environment(models: Mapping[str, str], bedrock: BedrockClientConfig) -> dict[str, str]:
+def runtime_environment(models: Mapping[str, str], bedrock: ClientSettings) -> dict[str, str]:
     """What every function over the asset needs: the model per family, the Bedrock client, the Powertools service."""
     return {
         "MODEL_IDS": json.dumps(dict(models), sort_keys=True),
-        "BEDROCK_CONNECT_TIMEOUT": str(bedrock.connect_timeout_seconds),
-        "BEDROCK_READ_TIMEOUT": str(bedrock.read_timeout_seconds),
+        "BEDROCK_CONNECT_TIMEOUT": str(bedrock.connect_timeout),
+        "BEDROCK_READ_TIMEOUT": str(bedrock.read_timeout),
         "BEDROCK_MAX_ATTEMPTS": str(bedrock.max_attempts),
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -44,9 +45,11 @@ def app_environment(
     config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]], knowledge_base_id: str | None = None
 ) -> dict[str, str]:
     """The app's options: the guardrails (``guardrails_variable``; empty for none), prompt logging, the metrics
-    namespace, and the knowledge base the tasks that retrieve search (``KNOWLEDGE_BASE_ID``: the stack's token, or
-    the deployed one's id in ``make local``; absent without one, and those tasks are then not served)."""
+    namespace, the API's authorization mode (which identity field of a request names its caller), and the knowledge
+    base the tasks that retrieve search (``KNOWLEDGE_BASE_ID``: the stack's token, or the deployed one's id in
+    ``make local``; absent without one, and those tasks are then not served)."""
     return {
+        "AUTH_MODE": config.api.auth_mode,
         "GUARDRAILS": guardrails_variable(config, guardrails),
         "LOG_PROMPTS": "true" if config.log_prompts_for_debugging else "false",
         "POWERTOOLS_METRICS_NAMESPACE": config.monitoring.metrics_namespace,

@@ -130,9 +130,9 @@ def bedrock(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
     """A Stubber on the handler's own bedrock-runtime client: every call must be expected, every expected call
     must happen, and requests and responses are validated against Bedrock's service model.
 
-    The one retry of an invalid structured answer goes through the same stubbed client, so that the queue of
-    expected calls is in the order the function makes them (its own single-attempt client is tested apart)."""
-    monkeypatch.setattr(handler.service, "retry_client", lambda: handler.bedrock_client)
+    A call that the time left allows one attempt only goes through the same stubbed client, so that the queue of
+    expected calls is in the order the function makes them (the choice of client is tested in test_service.py)."""
+    monkeypatch.setattr(handler.service, "single_attempt_client", lambda: handler.bedrock_client)
     with Stubber(handler.bedrock_client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
@@ -197,10 +197,11 @@ class ApiResponse:
 def call(handler: ModuleType) -> Callable[..., ApiResponse]:
     """Invoke the real ``lambda_handler`` with an API Gateway event; return the parsed proxy response.
 
-    Every response must be a proxy response with a JSON body, whatever its status."""
+    Every response must be a proxy response with a JSON body, whatever its status. ``context``: the Lambda context
+    (default: a fresh invocation of the function's timeout)."""
 
-    def invoke(path: str, body: Any = None, **kwargs: Any) -> ApiResponse:
-        response = handler.lambda_handler(api_event(path, body, **kwargs), FakeLambdaContext())
+    def invoke(path: str, body: Any = None, *, context: Any = None, **kwargs: Any) -> ApiResponse:
+        response = handler.lambda_handler(api_event(path, body, **kwargs), context or FakeLambdaContext())
         assert isinstance(response["statusCode"], int), response
         headers = dict(response.get("headers") or {})
         for key, values in (response.get("multiValueHeaders") or {}).items():

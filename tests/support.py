@@ -51,10 +51,25 @@ FUNCTION_ENV = {
         sort_keys=True,
     ),
     "LOG_PROMPTS": "false",
+    "AUTH_MODE": CDK_CONTEXT["authMode"],
     "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
     # In the template: a reference to the stack's knowledge base (on by default in cdk.json).
     "KNOWLEDGE_BASE_ID": TEST_KNOWLEDGE_BASE_ID,
 }
+
+
+# requestContext.identity as API Gateway fills it in (its $context.identity variables), on top of the SAM sample's
+# (events/, which has neither): a SigV4-signed request from an assumed role (authMode iam), and a request that
+# carries an API key (authMode api-key: the key itself, a secret, and its id).
+IAM_IDENTITY = {
+    "accountId": "123456789012",
+    "caller": "AROA3EXAMPLEROLEID0001:alice",
+    "accessKey": "ASIA3EXAMPLEACCESSKEY",
+    "user": "AROA3EXAMPLEROLEID0001:alice",
+    "userArn": "arn:aws:sts::123456789012:assumed-role/Developers/alice",
+    "principalOrgId": "o-exampleorg1",
+}
+API_KEY_IDENTITY = {"apiKey": "Sup3rS3cretApiKeyValue0123456789abcdefgh", "apiKeyId": "a1b2c3d4e5"}
 
 
 def guardrail_config(family: str) -> dict[str, str] | None:
@@ -78,11 +93,13 @@ def api_event(
     raw: str | bytes | None = None,
     base64_encoded: bool = False,
     headers: dict[str, str] | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A REST proxy event as API Gateway sends it (from a SAM-generated sample), for ``path`` on our stage.
 
     ``body`` is JSON-encoded (and base64-encoded if ``base64_encoded``); ``raw`` is sent as is, and raw bytes are
-    base64-encoded as API Gateway does for binary payloads.
+    base64-encoded as API Gateway does for binary payloads. ``identity`` updates ``requestContext.identity``
+    (``IAM_IDENTITY``, ``API_KEY_IDENTITY``; the sample's has no caller).
     """
     event = json.loads((EVENTS / "apigw-rest-proxy.json").read_text())
     text: str | None
@@ -112,6 +129,7 @@ def api_event(
     event["headers"] = {**event["headers"], "Content-Type": "application/json", **(headers or {})}
     event["multiValueHeaders"] = {key: [value] for key, value in event["headers"].items()}
     event["requestContext"].update({"path": f"/v1{path}", "resourcePath": path, "httpMethod": method, "stage": "v1"})
+    event["requestContext"]["identity"].update(identity or {})
     return event
 
 
@@ -124,9 +142,10 @@ class FakeLambdaContext:
     aws_request_id: str = "5f1d0a52-36b3-4a0c-9d56-0f0c9bd0c001"
     log_group_name: str = "/aws/lambda/GenAiReferenceApi-GenAiFunction"
     log_stream_name: str = "2026/11/29/[$LATEST]0123456789abcdef"
+    remaining_ms: int = CDK_CONTEXT["lambdaTimeoutSeconds"] * 1000 - 5  # a fresh invocation, 5 ms in
 
     def get_remaining_time_in_millis(self) -> int:
-        return 28_000
+        return self.remaining_ms
 
 
 def usage(input_tokens: int, output_tokens: int) -> dict[str, int]:

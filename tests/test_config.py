@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 from aws_cdk import RemovalPolicy
 
+from genai_core.limits import ANSWER_MARGIN_SECONDS, attempts_that_fit
 from stacks.config import CONTEXT_KEYS, ConfigError, ModelPrice, load_config
 from tests.support import CDK_CONTEXT, cdk_context
 
@@ -165,7 +167,7 @@ def test_a_price_for_the_exact_profile_id_wins_over_the_foundation_models():
         ),
         ({"guardrailPromptAttackStrength": "NONE"}, "that guardrail would filter nothing"),
         ({"wafRateLimitPer5Minutes": 5}, "context key 'wafRateLimitPer5Minutes' must be an integer from 10"),
-        ({"bedrockReadTimeoutSeconds": 20}, "timeouts must chain"),
+        ({"bedrockReadTimeoutSeconds": 26}, "timeouts must chain"),
         ({"profile": "staging"}, "context key 'profile' must be one of sandbox, production; got 'staging'"),
         ({"profile": None}, "context key 'profile' is missing"),
         ({"metricsNamespace": "AWS/Lambda"}, "context key 'metricsNamespace' must be 1-255 letters"),
@@ -202,7 +204,7 @@ def test_a_bad_value_names_the_key_and_what_it_allows(overrides, message):
     [
         (
             {"streamFunctionTimeoutSeconds": 20},
-            r"streaming timeouts must chain: .* \(26\) < streamFunctionTimeoutSeconds \(20\)",
+            r"streaming timeouts must chain: .* \(27\.5\) < streamFunctionTimeoutSeconds \(20\)",
         ),
         ({"streamIntegrationTimeoutSeconds": 120}, r"< streamIntegrationTimeoutSeconds \(120\)"),
         (
@@ -221,3 +223,37 @@ def test_the_stream_may_outlast_the_29_second_limit_up_to_15_minutes():
     config = load_config(context_values(streamFunctionTimeoutSeconds=890, streamIntegrationTimeoutSeconds=900))
 
     assert (config.streaming.function_timeout_seconds, config.streaming.integration_timeout_seconds) == (890, 900)
+
+
+# --- the timeout chain: what must always hold (docs/configuration.md) --------------------------------------------
+
+
+def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_timeout():
+    timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
+    # The longest whole read timeout that leaves one attempt and the answer's margin inside the function's timeout.
+    longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS) - 1
+
+    assert load_config(context_values(bedrockReadTimeoutSeconds=longest_read)).bedrock.read_timeout == longest_read
+    with pytest.raises(ConfigError) as raised:
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1))
+    one_attempt = connect + longest_read + 1 + ANSWER_MARGIN_SECONDS
+    assert str(raised.value) == (
+        "timeouts must chain: bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds + "
+        f"{ANSWER_MARGIN_SECONDS:g} s to answer ({one_attempt:g}) < lambdaTimeoutSeconds ({timeout}) "
+        f"< apiIntegrationTimeoutSeconds ({CDK_CONTEXT['apiIntegrationTimeoutSeconds']})"
+    )
+
+
+def test_the_function_ends_before_api_gateway_gives_up():
+    integration = CDK_CONTEXT["apiIntegrationTimeoutSeconds"]
+
+    with pytest.raises(ConfigError, match="timeouts must chain"):
+        load_config(context_values(lambdaTimeoutSeconds=integration))
+    assert load_config(context_values(lambdaTimeoutSeconds=integration - 1)).function.timeout_seconds == integration - 1
+
+
+def test_more_attempts_than_fit_in_the_function_timeout_are_accepted_and_made_only_when_they_fit():
+    config = load_config(context_values(bedrockMaxAttempts=5))
+
+    assert config.bedrock.worst_case_seconds > config.function.timeout_seconds  # never all five in one invocation
+    assert attempts_that_fit(config.bedrock, config.function.timeout_seconds) == 1

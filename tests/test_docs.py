@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from genai_core import errors
+from genai_core import errors, retrieval
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import FAMILIES, load_catalog
 from stacks import config as config_module

@@ -14,9 +14,14 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
+from genai_core.limits import ClientSettings, shortest_function_timeout
 from tests.support import (
+    API_KEY_IDENTITY,
+    CDK_CONTEXT,
+    IAM_IDENTITY,
     MODEL_ID,
     TEST_GUARDRAILS,
+    FakeLambdaContext,
     converse_text_response,
     converse_tool_response,
     guardrail_config,
@@ -309,26 +314,38 @@ def test_extract_returns_the_corrected_answer_of_the_retry_with_both_calls_usage
     assert completed["attempts"] == 2
 
 
-def test_an_invalid_answer_is_not_retried_without_time_for_the_retrys_worst_case(call, bedrock, handler, monkeypatch):
-    # The retry client's worst case (connect + read) plus the margin must fit in the time the invocation has left.
-    monkeypatch.setattr(handler.service, "retry_worst_case_seconds", 27.5)  # the fake context has 28 s left
-    expect_converse(bedrock, converse_tool_response("record_extracted_fields", {"invoiceNumber": "1"}), toolConfig=ANY)
+def test_without_time_for_one_model_call_the_function_answers_504_before_calling_bedrock(call, bedrock, logs):
+    # One attempt (connect + read) and the answer's margin no longer fit in what the invocation has left.
+    settings = ClientSettings(
+        connect_timeout=CDK_CONTEXT["bedrockConnectTimeoutSeconds"],
+        read_timeout=CDK_CONTEXT["bedrockReadTimeoutSeconds"],
+        max_attempts=CDK_CONTEXT["bedrockMaxAttempts"],
+    )
+    too_little = FakeLambdaContext(remaining_ms=int(shortest_function_timeout(settings) * 1000))
 
-    response = call(EXTRACT, {"document": "Invoice 1", "fields": INVOICE_FIELDS})
+    response = call(EXTRACT, {"document": "Invoice 1", "fields": INVOICE_FIELDS}, context=too_little)
 
-    assert response.status == 502
-    assert response.body["error"]["code"] == "model_output_invalid"  # and the Stubber saw a single call
+    assert response.status == 504  # and the Stubber saw no call
+    assert response.body["error"]["code"] == "deadline_exceeded"
+    assert "request" not in response.body["error"]["message"].split(";")[0]  # it does not blame the request
+    (failed,) = [line for line in logs() if line["message"] == "request failed"]
+    assert (failed["level"], failed["status"]) == ("ERROR", 504)
 
 
-def test_the_retry_client_makes_a_single_attempt_within_the_same_timeouts(handler):
-    retry_client = handler.make_client(handler.settings.client.single_attempt())
-    config = retry_client.meta.config
+def test_the_handler_chooses_its_client_by_the_configured_timeouts(handler):
+    assert handler.service.client_settings == handler.settings.client
+    assert handler.service.client is handler.bedrock_client
+
+
+def test_the_single_attempt_client_makes_one_attempt_within_the_same_timeouts(handler):
+    single = handler.make_client(handler.settings.client.single_attempt())
+    config = single.meta.config
     assert config.retries["total_max_attempts"] == 1
     assert (config.connect_timeout, config.read_timeout) == (
         handler.settings.client.connect_timeout,
         handler.settings.client.read_timeout,
     )
-    assert handler.service.retry_worst_case_seconds == config.connect_timeout + config.read_timeout
+    assert handler.bedrock_client.meta.config.retries["total_max_attempts"] == handler.settings.client.max_attempts
 
 
 def test_extract_without_the_tool_call_twice_gives_502(call, bedrock, converse_calls):
@@ -458,6 +475,56 @@ def test_prompt_logging_is_an_opt_in_that_shows_prompt_and_response(call, bedroc
     (debug,) = [line for line in logs() if line["message"].startswith("prompt and response")]
     assert debug["debug"]["request"]["messages"][0]["content"][0]["text"] == "Hello MARKER-prompt-9"
     assert debug["debug"]["output"] == {"reply": "Reply MARKER-reply-9"}
+
+
+# --- the caller -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def callers(handler, monkeypatch) -> list[Any]:
+    """The ``caller`` of each ``UseCaseService.run`` call the handler makes (the core then runs as usual)."""
+    seen: list[Any] = []
+    run = handler.service.run
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("caller", "(not passed)"))
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(handler.service, "run", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("mode", "identity", "expected"),
+    [
+        ("iam", IAM_IDENTITY, "iam:" + IAM_IDENTITY["userArn"]),
+        ("api-key", API_KEY_IDENTITY, "apikey:" + API_KEY_IDENTITY["apiKeyId"]),
+        ("iam", {}, None),  # the sample event: no identity (the function invoked directly)
+        ("api-key", IAM_IDENTITY, None),  # a signature does not stand in for a key
+    ],
+)
+def test_the_authenticated_caller_reaches_the_core(
+    call, bedrock, callers, handler, monkeypatch, mode, identity, expected
+):
+    monkeypatch.setattr(handler, "auth_mode", mode)
+    expect_converse(bedrock, converse_text_response("Hi"), guardrailConfig=GUARDRAIL_CONFIG)
+
+    response = call(CHAT, {"messages": [{"role": "user", "content": "Hi"}]}, identity=identity)
+
+    assert response.status == 200
+    assert callers == [expected]
+
+
+def test_the_caller_never_reaches_the_logs_not_even_with_prompt_logging(call, bedrock, logs, handler, monkeypatch):
+    monkeypatch.setattr(handler.service, "log_prompts", True)
+    expect_converse(bedrock, converse_text_response("Hi"), guardrailConfig=GUARDRAIL_CONFIG)
+
+    response = call(CHAT, {"messages": [{"role": "user", "content": "Hi"}]}, identity=IAM_IDENTITY)
+
+    assert response.status == 200
+    logged = json.dumps(logs())
+    assert "prompt and response" in logged  # the debug line is there, and still holds no identity
+    assert IAM_IDENTITY["userArn"] not in logged and "alice" not in logged
 
 
 # --- the guardrail ----------------------------------------------------------------------------------------------

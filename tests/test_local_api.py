@@ -7,6 +7,7 @@ credentials. Only these tests, and only to 127.0.0.1, open sockets.
 from __future__ import annotations
 
 import base64
+import copy
 import http.client
 import io
 import json
@@ -23,6 +24,7 @@ import botocore.session
 import pytest
 from botocore.stub import ANY
 
+import caller
 from stacks.config import load_config
 from tests.support import (
     API_STACK,
@@ -99,7 +101,10 @@ def test_the_event_has_the_keys_and_value_types_of_api_gateways_rest_proxy_event
             elif value is not None and built[key] is not None:  # null where API Gateway has nothing to send
                 assert type(built[key]) is type(value), f"{where}.{key}"
 
-    same_shape(event, SAMPLE, "event")
+    # The identity also has the two fields API Gateway fills in for a request with an API key (the sample has none).
+    sample = copy.deepcopy(SAMPLE)
+    sample["requestContext"]["identity"] |= {"apiKey": None, "apiKeyId": None}
+    same_shape(event, sample, "event")
     assert re.fullmatch(r"\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000", SAMPLE["requestContext"]["requestTime"])
     assert event["requestContext"]["requestTime"] == "29/Nov/2026:07:05:09 +0000"
     assert event["requestContext"]["requestTimeEpoch"] == 1795935909000
@@ -128,6 +133,20 @@ def test_the_event_carries_the_request_as_api_gateway_would():
     )
     assert (context["requestId"], context["httpMethod"], context["protocol"]) == ("req-1", "POST", "HTTP/1.1")
     assert context["identity"]["sourceIp"] == "127.0.0.1" and context["identity"]["userAgent"] == "ua"
+
+
+@pytest.mark.parametrize("mode", caller.AUTH_MODES)
+def test_every_local_request_comes_from_the_documented_local_identity(mode):
+    request = request_of()
+    now = datetime(2026, 11, 29, 7, 5, 9, tzinfo=UTC)
+
+    event = local_api.build_event(request, stage=STAGE, request_id="req-1", now=now, auth_mode=mode)
+    context = local_api.request_context(request, stage=STAGE, request_id="req-1", now=now, auth_mode=mode)
+
+    assert event["requestContext"] == context  # the buffered and the streaming route: one request context
+    expected = {"iam": "iam:arn:aws:iam::000000000000:user/make-local", "api-key": "apikey:make-local"}[mode]
+    assert caller.owner(context, mode) == expected  # as docs/development.md says
+    assert context["identity"]["apiKey"] is None  # no secret stands in for a key that nothing checks
 
 
 def test_the_stage_prefix_is_optional_an_empty_body_is_null_and_other_bytes_are_base64():
@@ -622,6 +641,31 @@ def test_make_local_streams_the_chat_through_the_streaming_adapter(serve, monkey
     assert (status, json.loads(raw)["error"]["code"]) == (400, "validation_error")
 
 
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_both_local_routes_run_for_the_local_identity_whatever_the_client_sends(serve, handler, monkeypatch):
+    """The buffered route's event and the streaming route's request context carry the local identity; a client's own
+    x-amzn-request-context header is not passed on (as the Lambda Web Adapter is believed to replace it)."""
+    import stream_app
+
+    seen: list[Any] = []
+    for module, name in ((handler.service, "run"), (stream_app, "open_stream")):
+
+        def refuse(*_: Any, caller: Any = None, **__: Any) -> Any:
+            seen.append(caller)
+            raise RuntimeError("recorded")  # a 500 envelope; only the caller matters here
+
+        monkeypatch.setattr(module, name, refuse)
+    local = serve()
+    forged = json.dumps({"identity": {"userArn": "arn:aws:iam::999999999999:user/mallory"}})
+    headers = {"Content-Type": "application/json", "x-amzn-request-context": forged}
+
+    http_request(local.port, "POST", "/customer-experience/chat", b'{"messages": []}', headers)
+    http_request(local.port, "POST", "/customer-experience/chat/stream", b'{"messages": []}', headers)
+
+    mode = CDK_CONTEXT["authMode"]
+    assert seen == [caller.owner({"identity": local_api.LOCAL_IDENTITY[mode]}, mode)] * 2
+
+
 # --- HTTP: every answer is the envelope ------------------------------------------------------------------------------
 
 
@@ -843,18 +887,20 @@ def test_fake_bedrock_takes_the_callers_aws_set_up_out_of_the_functions_environm
 def test_fake_bedrock_is_installed_on_both_functions_and_undone_by_the_cleanup(handler):
     import stream_app
 
-    before = [(service.models, service.retry_client) for service in (handler.service, stream_app.service)]
+    before = [(service.models, service.single_attempt_client) for service in (handler.service, stream_app.service)]
     server, cleanup = local_api.start(0, environ=dict(CALLER_ENV), out=io.StringIO(), quiet=True, fake=True)
     server.server_close()
     for service in (handler.service, stream_app.service):
         assert all(model.startswith("fake-bedrock/") for model in service.models.values())
-        assert service.retry_client() is service.client  # a retry goes to the same fake
+        assert service.single_attempt_client() is service.client  # a single-attempt call goes to the same fake
         answer = service.client.converse(modelId="m", messages=[{"role": "user", "content": [{"text": "Oi"}]}])
         assert answer["ResponseMetadata"]["RequestId"].startswith("fake-")
 
     cleanup.close()
 
-    assert [(service.models, service.retry_client) for service in (handler.service, stream_app.service)] == before
+    assert [
+        (service.models, service.single_attempt_client) for service in (handler.service, stream_app.service)
+    ] == before
     from botocore.stub import Stubber
 
     with Stubber(handler.service.client) as stubber:  # the call reaches the Stubber: the fake is gone

@@ -27,7 +27,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
 
-from tests.support import MODEL_ID
+from genai_core import settings
+from genai_core.limits import longest_call_seconds
+from tests.support import API_KEY_IDENTITY, IAM_IDENTITY, MODEL_ID, api_event
 from tools.templates import render
 
 STREAM = "/customer-experience/chat/stream"
@@ -89,7 +91,7 @@ def run(
     app: ModuleType, body: Any = BODY, *, path: str = STREAM, method: str = "POST"
 ) -> tuple[int, dict[str, str], bytes, bool]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    response = app.handle(method, path, raw, request_id="req-123")
+    response = app.handle(method, path, raw, request_contexts=[json.dumps({"requestId": "req-123"})])
     return response.status, response.headers, b"".join(response.chunks), response.streamed
 
 
@@ -258,6 +260,77 @@ def test_routes_and_methods_outside_the_stream_routes_are_json_errors(app, bedro
     got, _, raw, streamed = run(app, path=path, method=method)
 
     assert (got, streamed, json.loads(raw)["error"]["code"]) == (status, False, code)
+
+
+# --- the caller, from the request context the Lambda Web Adapter forwards --------------------------------------------
+
+
+@pytest.fixture
+def stream_callers(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The ``caller`` of each ``open_stream`` call the adapter makes (the core then runs as usual)."""
+    seen: list[Any] = []
+    open_stream = app.open_stream
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("caller", "(not passed)"))
+        return open_stream(*args, **kwargs)
+
+    monkeypatch.setattr(app, "open_stream", spy)
+    return seen
+
+
+def context_header(identity: dict[str, Any] | None = None, request_id: str = "apigw-req-7") -> str:
+    """The x-amzn-request-context header: API Gateway's requestContext as JSON (a real-shaped event's)."""
+    return json.dumps(api_event(STREAM, BODY, identity=identity)["requestContext"] | {"requestId": request_id})
+
+
+@pytest.mark.parametrize(
+    ("mode", "identity", "expected"),
+    [
+        ("iam", IAM_IDENTITY, "iam:" + IAM_IDENTITY["userArn"]),
+        ("api-key", API_KEY_IDENTITY, "apikey:" + API_KEY_IDENTITY["apiKeyId"]),
+        ("api-key", {**IAM_IDENTITY, "apiKey": API_KEY_IDENTITY["apiKey"]}, None),  # the key alone names no one
+    ],
+)
+def test_the_caller_of_a_stream_comes_from_the_request_context_and_reaches_the_core(
+    app, bedrock_stream, stream_callers, logs, monkeypatch, mode, identity, expected
+):
+    monkeypatch.setattr(app, "auth_mode", mode)
+    bedrock_stream.answer = events("Oi")
+
+    response = app.handle("POST", STREAM, json.dumps(BODY).encode(), request_contexts=[context_header(identity)])
+
+    assert (response.status, b"".join(response.chunks).count(b"event: done")) == (200, 1)
+    assert stream_callers == [expected]
+    (line,) = [entry for entry in logs() if entry["message"] == "use case completed"]
+    assert line["correlation_id"] == "apigw-req-7"  # the request id and the caller: one parse of one header
+    assert IAM_IDENTITY["userArn"] not in json.dumps(logs()) and API_KEY_IDENTITY["apiKeyId"] not in json.dumps(logs())
+
+
+@pytest.mark.parametrize("contexts", [[], ["not json"], ['["a list"]'], ["null"]])
+def test_a_stream_without_a_usable_request_context_has_no_caller(app, bedrock_stream, stream_callers, contexts):
+    bedrock_stream.answer = events("Oi")
+
+    response = app.handle("POST", STREAM, json.dumps(BODY).encode(), request_contexts=contexts)
+
+    assert (response.status, b"".join(response.chunks).count(b"event: done")) == (200, 1)
+    assert stream_callers == [None]
+
+
+def test_a_request_with_two_request_contexts_is_refused_before_anything_else(app, bedrock_stream, stream_callers):
+    # A client may send its own header of that name: with two, either could be the client's.
+    forged = context_header({"userArn": "arn:aws:iam::999999999999:user/mallory"})
+    for path in (STREAM, "/no/such/route"):
+        response = app.handle(
+            "POST", path, json.dumps(BODY).encode(), request_contexts=[context_header(IAM_IDENTITY), forged]
+        )
+
+        assert (response.status, response.streamed) == (400, False)
+        assert json.loads(b"".join(response.chunks))["error"] == {
+            "code": "bad_request",
+            "message": "The request has 2 x-amzn-request-context headers; at most one is allowed.",
+        }
+    assert stream_callers == [] and bedrock_stream.requests == []
 
 
 # --- metrics and logs ------------------------------------------------------------------------------------------------
@@ -614,6 +687,33 @@ def test_a_crash_outside_the_adapters_care_is_a_500_envelope_and_one_log_line(ap
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
+@pytest.mark.parametrize("names", [("x-amzn-request-context",), ("x-amzn-request-context", "X-Amzn-Request-Context")])
+def test_the_server_passes_every_request_context_header_to_the_adapter(
+    server, bedrock_stream, stream_callers, names, app, monkeypatch
+):
+    """One header: its caller reaches the core. Two (in any letter case): a 400 envelope and no model call."""
+    monkeypatch.setattr(app, "auth_mode", "iam")
+    bedrock_stream.answer = events("Oi")
+    body = json.dumps(BODY).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=5)
+    connection.putrequest("POST", STREAM)
+    for header in ("Content-Type: application/json", f"Content-Length: {len(body)}"):
+        connection.putheader(*header.split(": "))
+    for name in names:
+        connection.putheader(name, context_header(IAM_IDENTITY))
+    connection.endheaders(body)
+    response = connection.getresponse()
+    answer = response.read()
+
+    if len(names) == 1:
+        assert response.status == 200 and b"event: done" in answer
+        assert stream_callers == ["iam:" + IAM_IDENTITY["userArn"]]
+    else:
+        assert (response.status, json.loads(answer)["error"]["code"]) == (400, "bad_request")
+        assert stream_callers == [] and bedrock_stream.requests == []
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
 def test_the_server_answers_the_adapters_readiness_check(server):
     response = request(server, "GET", "/healthz")
 
@@ -719,10 +819,9 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
 
     assert (function["Runtime"], function["Architectures"]) == ("python3.14", ["arm64"])
     assert function["Timeout"] == CDK_CONTEXT["streamFunctionTimeoutSeconds"]
-    bedrock_worst_case = (
-        CDK_CONTEXT["bedrockConnectTimeoutSeconds"] + CDK_CONTEXT["bedrockReadTimeoutSeconds"]
-    ) * CDK_CONTEXT["bedrockMaxAttempts"]
-    assert bedrock_worst_case < function["Timeout"] < CDK_CONTEXT["streamIntegrationTimeoutSeconds"] <= 900
+    # A stream starts with every attempt of the client (no deadline check): the whole worst case fits.
+    every_attempt = longest_call_seconds(settings.client_settings(environment))
+    assert every_attempt < function["Timeout"] < CDK_CONTEXT["streamIntegrationTimeoutSeconds"] <= 900
     adapter = {
         "Fn::Join": [
             "",

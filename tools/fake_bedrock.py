@@ -225,10 +225,11 @@ class FakeBedrock:
 
     def install(self, service: Any) -> None:
         """Fake ``service``'s client (a ``genai_core.service.UseCaseService``): its models become
-        ``fake-bedrock/<model>``, and its retry of an invalid answer goes to the same faked client."""
-        client, models, retry_client = service.client, service.models, service.retry_client
+        ``fake-bedrock/<model>``, and its single-attempt client (when the time left allows one attempt only) is the
+        same faked client."""
+        client, models, single_attempt_client = service.client, service.models, service.single_attempt_client
         service.models = {family: fake_model(model) for family, model in models.items()}
-        service.retry_client = lambda: client
+        service.single_attempt_client = lambda: client
         clients: Sequence[tuple[Any, str]] = [(client, "bedrock-runtime")]
         if getattr(service, "knowledge_base_id", None):  # made now, not on the first search: it is answered here
             clients = [*clients, (service.knowledge_base.client, "bedrock-agent-runtime")]
@@ -238,7 +239,7 @@ class FakeBedrock:
         def undo() -> None:
             for one, name in clients:
                 one.meta.events.unregister(f"before-call.{name}", unique_id=self.unique_id)
-            service.models, service.retry_client = models, retry_client
+            service.models, service.single_attempt_client = models, single_attempt_client
 
         self._undo.append(undo)
 

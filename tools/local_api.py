@@ -47,6 +47,7 @@ from stacks.catalog import FUNCTION_DIR
 
 if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda runtime sees them
     sys.path.insert(0, str(FUNCTION_DIR))
+import caller
 from genai_core import bedrock
 from genai_core.errors import NotFound
 from http_io import BodyLimit, JsonHttpHandler, Server, header_pairs, json_response
@@ -96,6 +97,14 @@ FIX_CREDENTIALS = (
 )
 # Bedrock (or botocore) errors that mean the credentials, not the request, are the problem: the function's own list.
 CREDENTIAL_ERRORS = bedrock.CREDENTIAL_ERRORS
+# The caller every local request comes from: no signature or key is checked here, so each request carries this fixed
+# identity, in the field API Gateway fills in for the configured authMode (caller.py): the owner is
+# "iam:arn:aws:iam::000000000000:user/make-local" in iam mode, "apikey:make-local" in api-key mode.
+LOCAL_ACCOUNT = "000000000000"
+LOCAL_IDENTITY: Mapping[str, Mapping[str, str]] = {
+    caller.IAM: {"accountId": LOCAL_ACCOUNT, "userArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:user/make-local"},
+    caller.API_KEY: {"apiKeyId": "make-local"},
+}
 
 
 # --- configuration and the caller's AWS set-up --------------------------------------------------------------------
@@ -198,7 +207,48 @@ class HttpRequest:
         return path
 
 
-def build_event(request: HttpRequest, *, stage: str, request_id: str, now: datetime) -> dict[str, Any]:
+def request_context(
+    request: HttpRequest, *, stage: str, request_id: str, now: datetime, auth_mode: str
+) -> dict[str, Any]:
+    """API Gateway's ``requestContext`` for ``request``: in the proxy event (``build_event``) and, as JSON, in the
+    ``x-amzn-request-context`` header of a streaming request (what the Lambda Web Adapter forwards). The identity is
+    ``LOCAL_IDENTITY``'s for ``auth_mode``."""
+    path = request.path(stage)
+    user_agent = next((value for name, value in reversed(request.headers) if name.lower() == "user-agent"), None)
+    return {
+        "accountId": LOCAL_ACCOUNT,
+        "resourceId": "local",
+        "stage": stage,
+        "requestId": request_id,
+        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "requestTimeEpoch": int(now.timestamp() * 1000),
+        "identity": {
+            "cognitoIdentityPoolId": None,
+            "accountId": None,
+            "cognitoIdentityId": None,
+            "caller": None,
+            "accessKey": None,
+            "sourceIp": request.client_ip,
+            "cognitoAuthenticationType": None,
+            "cognitoAuthenticationProvider": None,
+            "userArn": None,
+            "userAgent": user_agent,
+            "user": None,
+            "apiKey": None,  # the key itself, in api-key mode: none here (nothing is checked)
+            "apiKeyId": None,
+            **LOCAL_IDENTITY[auth_mode],
+        },
+        "path": f"/{stage}{path}",
+        "resourcePath": path,
+        "httpMethod": request.method,
+        "apiId": "local",
+        "protocol": request.protocol,
+    }
+
+
+def build_event(
+    request: HttpRequest, *, stage: str, request_id: str, now: datetime, auth_mode: str = caller.IAM
+) -> dict[str, Any]:
     """The REST API Lambda proxy event for ``request`` on ``stage``: the keys and the shapes API Gateway sends."""
     path = request.path(stage)
     headers = list(request.headers)
@@ -224,7 +274,6 @@ def build_event(request: HttpRequest, *, stage: str, request_id: str, now: datet
             body, encoded = request.body.decode("utf-8"), False
         except UnicodeDecodeError:
             body, encoded = base64.b64encode(request.body).decode("ascii"), True
-    user_agent = multi_headers.get("User-Agent", [None])[-1]
     return {
         "body": body,
         "resource": path,  # one API resource per route (no proxy resource)
@@ -237,32 +286,7 @@ def build_event(request: HttpRequest, *, stage: str, request_id: str, now: datet
         "stageVariables": None,
         "headers": {name: values[-1] for name, values in multi_headers.items()},
         "multiValueHeaders": multi_headers,
-        "requestContext": {
-            "accountId": "000000000000",
-            "resourceId": "local",
-            "stage": stage,
-            "requestId": request_id,
-            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "requestTimeEpoch": int(now.timestamp() * 1000),
-            "identity": {
-                "cognitoIdentityPoolId": None,
-                "accountId": None,
-                "cognitoIdentityId": None,
-                "caller": None,
-                "accessKey": None,
-                "sourceIp": request.client_ip,
-                "cognitoAuthenticationType": None,
-                "cognitoAuthenticationProvider": None,
-                "userArn": None,
-                "userAgent": user_agent,
-                "user": None,
-            },
-            "path": f"/{stage}{path}",
-            "resourcePath": path,
-            "httpMethod": request.method,
-            "apiId": "local",
-            "protocol": request.protocol,
-        },
+        "requestContext": request_context(request, stage=stage, request_id=request_id, now=now, auth_mode=auth_mode),
     }
 
 
@@ -397,7 +421,13 @@ class LambdaRoute:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
-        event = build_event(request, stage=self.config.api.stage_name, request_id=request_id, now=datetime.now(UTC))
+        event = build_event(
+            request,
+            stage=self.config.api.stage_name,
+            request_id=request_id,
+            now=datetime.now(UTC),
+            auth_mode=self.config.api.auth_mode,
+        )
         with self.lock:
             self.upstream.last = None
             try:
@@ -463,12 +493,22 @@ class StreamRoute:
         self.hints = hints
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        path = request.path(self.config.api.stage_name)
+        stage = self.config.api.stage_name
+        path = request.path(stage)
+        # The adapter's one request context (the client's own x-amzn-request-context headers, if any, are not
+        # forwarded: the adapter is believed to replace them).
+        context = request_context(
+            request,
+            stage=stage,
+            request_id=str(uuid.uuid4()),
+            now=datetime.now(UTC),
+            auth_mode=self.config.api.auth_mode,
+        )
         response = self.stream_app.handle(
             request.method,
             path,
             request.body,
-            request_id=str(uuid.uuid4()),
+            request_contexts=[json.dumps(context)],
             content_types=[value for name, value in request.headers if name.lower() == "content-type"],
         )
         result = response

@@ -22,9 +22,8 @@ FUNCTION_DIR = ROOT / "lambda" / "genai_api"
 if str(FUNCTION_DIR) not in sys.path:
     sys.path.insert(0, str(FUNCTION_DIR))
 
-from genai_core import errors  # noqa: E402
+from genai_core import errors, retrieval  # noqa: E402
 from genai_core.bedrock import FAULTS  # noqa: E402
-from genai_core import retrieval  # noqa: E402
 from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog  # noqa: E402
 from tools.generated import write_or_check  # noqa: E402
 
@@ -59,6 +58,7 @@ def _function_errors(*, calls_bedrock: bool = True, retrieves: bool = False) -> 
         errors.UnsupportedMediaType,
         errors.GuardrailIntervened,
         errors.ModelOutputInvalid,
+        errors.DeadlineExceeded,
         errors.ApiError,
     ):
         by_status[error_class.status].add(error_class.code)

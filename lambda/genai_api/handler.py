@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import init_gc  # first: pauses the garbage collector for the init (see init_gc.py)
 import telemetry
+from caller import auth_mode_from, owner
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import ApiError, InvalidEncoding, MethodNotAllowed, NotFound, UpstreamError
@@ -39,6 +40,7 @@ logger = Logger()
 tracer = Tracer(patch_modules=["botocore"])  # AWS calls become subsegments; nothing else is patched
 metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE, "service" dimension from POWERTOOLS_SERVICE_NAME
 settings = Settings.from_env(os.environ)
+auth_mode = auth_mode_from(os.environ)  # which identity field of the request context names the caller (caller.py)
 every_use_case = load_catalog()
 # A task that searches the knowledge base is served only where the deployment has one (KNOWLEDGE_BASE_ID).
 catalog = every_use_case.served(knowledge_base=settings.knowledge_base_id is not None)
@@ -50,10 +52,11 @@ service = UseCaseService(
     guardrail=settings.guardrail,
     log_prompts=settings.log_prompts,
     around_model_call=telemetry.bedrock_subsegment(tracer),
-    # The retry of an invalid structured answer goes through a single-attempt client (built on first use), and
-    # only when the invocation has time left for its worst case: the Lambda timeout is never reached.
-    retry_client=functools.cache(lambda: make_client(settings.client.single_attempt())),
-    retry_worst_case_seconds=settings.client.single_attempt_seconds,
+    # Before each model call the time the invocation has left picks the client: this one (every attempt), or a
+    # single-attempt one (built on first use), or no call at all (504 deadline_exceeded): the Lambda timeout is
+    # never reached (genai_core/limits.py).
+    client_settings=settings.client,
+    single_attempt_client=functools.cache(lambda: make_client(settings.client.single_attempt())),
     # The knowledge base's client is made on the first search, not here (genai_core/retrieval.py).
     knowledge_base_id=settings.knowledge_base_id,
     region=settings.client.region,
@@ -121,7 +124,12 @@ def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]
                 request_content_types(event)
             )  # API Gateway validates JSON bodies only; so does the function
             body = request_bytes(event.body, bool(event.is_base64_encoded))
-            result = service.run(use_case.id, body, time_left=_seconds_left(router.lambda_context))
+            result = service.run(
+                use_case.id,
+                body,
+                time_left=_seconds_left(router.lambda_context),
+                caller=owner(event.raw_event.get("requestContext"), auth_mode),
+            )
         except ApiError as error:
             telemetry.record_failure(metrics, error)
             raise

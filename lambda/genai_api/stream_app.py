@@ -5,9 +5,9 @@ API Gateway streams a REST response only from a Lambda function that streams its
 managed runtime does not do by itself; the AWS Lambda Web Adapter layer does it for a web server in the function.
 ``stream_server.py`` is that server; this module is free of any server, so ``make local`` serves it too.
 
-``handle`` decides everything before the first byte: an unknown route (404), a wrong method (405), a Content-Type
-that is not JSON (415, the rule of ``media_type.py``), an invalid request or a Bedrock error on the call get the
-usual status and JSON envelope. After that the answer is a 200
+``handle`` decides everything before the first byte: a request with more than one request context (400), an unknown
+route (404), a wrong method (405), a Content-Type that is not JSON (415, the rule of ``media_type.py``), an invalid
+request or a Bedrock error on the call get the usual status and JSON envelope. After that the answer is a 200
 ``text/event-stream``: ``delta`` events, then ``done`` with usage, stop reason, model, latencies and the guardrail
 action, or ``error`` with ``{"error": {"code", "message"}}`` if Bedrock fails mid-stream.
 
@@ -16,6 +16,11 @@ buffered routes, plus ``TimeToFirstToken``; the metrics are flushed here, since 
 A client that goes away mid-stream leaves the line "client disconnected" (the server closes the stream's iterator,
 which closes the Bedrock stream too), and a request the server refuses before it reaches ``handle`` (malformed HTTP)
 leaves "request refused".
+
+The request context (API Gateway's ``requestContext``, with the request id and the caller's identity) arrives as the
+JSON ``x-amzn-request-context`` header, which the Lambda Web Adapter sets on each request it forwards. A client can
+send a header of that name too; the adapter is believed to replace it with its own (not verified against a live
+deployment), and a request that arrives with two of them is refused, since either could be the client's.
 """
 
 from __future__ import annotations
@@ -23,17 +28,18 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from contextlib import closing
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
 import telemetry
+from caller import auth_mode_from, owner
 from genai_core import sse
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
-from genai_core.errors import ApiError, MethodNotAllowed, NotFound
+from genai_core.errors import ApiError, BadRequest, MethodNotAllowed, NotFound
 from genai_core.service import UseCaseService
 from genai_core.settings import Settings
 from genai_core.streaming import StreamEvent, TextDelta, open_stream
@@ -43,10 +49,12 @@ from media_type import check_content_types
 logger = Logger()
 metrics = Metrics()
 settings = Settings.from_env(os.environ)
+auth_mode = auth_mode_from(os.environ)  # which identity field of the request context names the caller (caller.py)
 catalog = load_catalog()
 bedrock_client = make_client(settings.client)
 service = UseCaseService(catalog, settings.models, bedrock_client, guardrail=settings.guardrail)
 ROUTES: dict[str, UseCase] = {use_case.stream_path: use_case for use_case in catalog if use_case.stream_path}
+REQUEST_CONTEXT_HEADER = "x-amzn-request-context"  # set by the Lambda Web Adapter: API Gateway's requestContext
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -59,20 +67,41 @@ def _error(error: ApiError) -> Response:
     return _json(error.status, error.to_body(), error.headers)
 
 
-def request_id_from(request_context: str | None) -> str | None:
-    """API Gateway's request id, from the JSON request context that the Lambda Web Adapter forwards as a header."""
+def request_context_from(values: Sequence[str]) -> Mapping[str, Any] | None:
+    """API Gateway's request context, from the values of the request's ``x-amzn-request-context`` headers (parsed
+    once: the request id and the caller both come from it). None when there is none or it is not a JSON object.
+    More than one is a ``BadRequest``: the adapter sets one, so a second is a client's, and which is which is unknown."""
+    if len(values) > 1:
+        raise BadRequest(f"The request has {len(values)} {REQUEST_CONTEXT_HEADER} headers; at most one is allowed.")
     try:
-        value = json.loads(request_context or "").get("requestId")
-    except (ValueError, AttributeError):
+        parsed = json.loads(values[0]) if values else None
+    except ValueError:
         return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def request_id_from(request_context: Mapping[str, Any] | None) -> str | None:
+    """API Gateway's request id, from the request context."""
+    value = (request_context or {}).get("requestId")
     return value if isinstance(value, str) else None
 
 
 def handle(
-    method: str, path: str, body: bytes, *, request_id: str | None = None, content_types: Iterable[str] = ()
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    request_contexts: Sequence[str] = (),
+    content_types: Iterable[str] = (),
 ) -> Response:
-    """Answer one request. ``content_types``: every Content-Type header value the request has (none: absent)."""
+    """Answer one request. ``request_contexts``: every ``x-amzn-request-context`` header value the request has;
+    ``content_types``: every Content-Type header value (none: absent)."""
     logger.clear_state()
+    try:
+        request_context = request_context_from(request_contexts)
+    except ApiError as error:
+        return _error(error)
+    request_id = request_id_from(request_context)
     if request_id:
         logger.set_correlation_id(request_id)
     use_case = ROUTES.get(path)
@@ -84,7 +113,7 @@ def handle(
     telemetry.start(metrics, use_case)
     try:
         check_content_types(content_types)  # the same rule as the buffered routes (media_type.py)
-        events = open_stream(service, use_case.id, body)
+        events = open_stream(service, use_case.id, body, caller=owner(request_context, auth_mode))
     except ApiError as error:
         telemetry.record_failure(metrics, error)
         metrics.flush_metrics()

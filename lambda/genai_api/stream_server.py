@@ -28,9 +28,13 @@ class StreamRequestHandler(JsonHttpHandler):
         path = urlsplit(self.path).path
         if self.command == "GET" and path == HEALTH_PATH:
             return Response(200, {"Content-Type": "text/plain"}, [b"ok"])
-        request_id = stream_app.request_id_from(self.headers.get("x-amzn-request-context"))
-        content_types = self.headers.get_all("Content-Type") or []
-        return stream_app.handle(self.command, path, body, request_id=request_id, content_types=content_types)
+        return stream_app.handle(
+            self.command,
+            path,
+            body,
+            request_contexts=self.headers.get_all(stream_app.REQUEST_CONTEXT_HEADER) or [],
+            content_types=self.headers.get_all("Content-Type") or [],
+        )
 
     def refused(self, error: HttpError) -> None:
         stream_app.log_refusal(error.status, error.code)

@@ -16,9 +16,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from genai_core.limits import ClientSettings
 from stacks.catalog import FUNCTION_DIR
 from stacks.components.log_groups import log_group
-from stacks.config import BedrockClientConfig, FunctionConfig
+from stacks.config import FunctionConfig
 from stacks.function_env import runtime_environment
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -38,7 +39,7 @@ class GenAiFunction(Construct):
         construct_id: str,
         *,
         config: FunctionConfig,
-        bedrock: BedrockClientConfig,
+        bedrock: ClientSettings,
         models: Mapping[str, str],
         environment: Mapping[str, str],
         log_removal_policy: RemovalPolicy,

@@ -15,8 +15,9 @@ from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from genai_core.limits import ClientSettings
 from stacks.components.genai_function import GenAiFunction
-from stacks.config import BedrockClientConfig, FunctionConfig, StreamingConfig
+from stacks.config import FunctionConfig, StreamingConfig
 
 # Published by the Lambda Web Adapter project (awslabs/aws-lambda-web-adapter) for every commercial region.
 WEB_ADAPTER_LAYER = "arn:{partition}:lambda:{region}:753240598075:layer:LambdaAdapterLayerArm64:{version}"
@@ -32,7 +33,7 @@ class StreamingFunction(Construct):
         *,
         config: FunctionConfig,
         streaming: StreamingConfig,
-        bedrock: BedrockClientConfig,
+        bedrock: ClientSettings,
         models: Mapping[str, str],
         environment: Mapping[str, str],
         log_removal_policy: RemovalPolicy,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
@@ -33,31 +33,15 @@ from urllib3.exceptions import HTTPError as TransportError
 from urllib3.exceptions import TimeoutError as TransportTimeout
 
 from genai_core.errors import BadRequest, Throttled, UpstreamError
+from genai_core.limits import ClientSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 
 
-@dataclass(frozen=True)
-class ClientSettings:
-    """Timeouts and retries. (connect + read) x attempts must fit in the Lambda timeout; the stack checks it."""
-
-    region: str | None = None
-    connect_timeout: float = 2
-    read_timeout: float = 11
-    max_attempts: int = 2
-
-    def single_attempt(self) -> ClientSettings:
-        """The settings of the client for the one output retry: no botocore retry, so that its worst case
-        (connect + read) is known before it is sent."""
-        return replace(self, max_attempts=1)
-
-    @property
-    def single_attempt_seconds(self) -> float:
-        return self.connect_timeout + self.read_timeout
-
-
 def make_client(settings: ClientSettings) -> BedrockRuntimeClient:
+    """A bedrock-runtime client with ``settings``' timeouts and attempts (botocore's standard retry mode, whose
+    worst case ``limits.ClientSettings.worst_case_seconds`` counts)."""
     config = Config(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,

@@ -127,6 +127,17 @@ class ModelOutputInvalid(ApiError):
     code = "model_output_invalid"
 
 
+# --- the function's own deadline -------------------------------------------------------------------------------
+
+
+class DeadlineExceeded(ApiError):
+    """Too little of the invocation's time is left for even one model call and the work after it: refused before
+    the call, so that the caller gets this answer rather than a function timeout. Not the caller's doing."""
+
+    status = 504
+    code = "deadline_exceeded"
+
+
 # --- the rendered prompt (genai_core.prompts) -------------------------------------------------------------------
 
 

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from genai_core import schema
 from genai_core.bedrock import converse
 from genai_core.catalog import Catalog, UseCase
-from genai_core.errors import GuardrailIntervened, ModelOutputInvalid, NotFound, ValidationFailed
+from genai_core.errors import DeadlineExceeded, GuardrailIntervened, ModelOutputInvalid, NotFound, ValidationFailed
 from genai_core.jsonbody import parse_object
+from genai_core.limits import ClientSettings, attempts_that_fit
 from genai_core.prompts import fence_values, parsed_language, render
 from genai_core.settings import GuardrailSettings
 
@@ -43,7 +44,13 @@ if TYPE_CHECKING:
 ModelCallContext = Callable[[UseCase, str], AbstractContextManager[None]]
 # Seconds left before the entry point's own deadline (the Lambda timeout); None when there is none.
 TimeLeft = Callable[[], float]
-RETRY_MARGIN_SECONDS = 1.0  # kept free after the retry's worst case, to answer the caller
+# The authenticated owner of a request, as the entry point read it (the adapter's ``caller.py``): an opaque string
+# that data belonging to a caller is bound to, never a value of the request body, never logged; None when the entry
+# point has no authenticated caller (the function invoked directly).
+Caller = str | None
+DEADLINE_MESSAGE = (
+    "The function has too little time left for the model to answer before its own timeout; retry the request."
+)
 
 
 def _no_context(use_case: UseCase, model: str) -> AbstractContextManager[None]:
@@ -94,13 +101,19 @@ class UseCaseService:
         guardrail: GuardrailSettings | None = None,
         log_prompts: bool = False,
         around_model_call: ModelCallContext = _no_context,
-        retry_client: Callable[[], BedrockRuntimeClient] | None = None,
-        retry_worst_case_seconds: float = 0.0,
+        client_settings: ClientSettings | None = None,
+        single_attempt_client: Callable[[], BedrockRuntimeClient] | None = None,
+        reserve_seconds: float = 0.0,
         knowledge_base_id: str | None = None,
         region: str | None = None,
     ) -> None:
-        """``retry_client`` gives the client for the one retry of an invalid structured answer (default: ``client``);
-        the retry is sent only when the time left exceeds ``retry_worst_case_seconds`` plus a margin.
+        """Before each model call, the time left picks the client (``limits.attempts_that_fit``): ``client``, made
+        with ``client_settings``, when its worst case fits with ``reserve_seconds`` (time kept for work after the
+        model call) and the answer's margin; else the one ``single_attempt_client()`` gives (the same timeouts, one
+        attempt; made on first use), when one attempt fits; else no call (``DeadlineExceeded``). Without
+        ``client_settings`` the worst case is unknown and ``client`` is always used (tests, tools). A search of the
+        knowledge base, before the model call, only takes time from what is left.
+
         ``knowledge_base_id``: the deployment's knowledge base, searched in ``region`` by the tasks that retrieve
         (None: there is none, and those tasks are not served)."""
         missing = sorted({use_case.family for use_case in catalog} - set(models))
@@ -112,8 +125,9 @@ class UseCaseService:
         self.guardrail = guardrail
         self.log_prompts = log_prompts
         self.around_model_call = around_model_call
-        self.retry_client = retry_client or (lambda: client)
-        self.retry_worst_case_seconds = retry_worst_case_seconds
+        self.client_settings = client_settings
+        self.single_attempt_client = single_attempt_client or (lambda: client)
+        self.reserve_seconds = reserve_seconds
         self.knowledge_base_id = knowledge_base_id or None
         self.region = region
 
@@ -198,7 +212,9 @@ class UseCaseService:
             }
         return converse_request
 
-    def run(self, use_case_id: str, body: bytes, *, time_left: TimeLeft | None = None) -> Result:
+    def run(self, use_case_id: str, body: bytes, *, time_left: TimeLeft | None = None, caller: Caller = None) -> Result:
+        """Run a use case for ``caller`` (see ``Caller``; no use case of today's catalog keeps data per caller, so it
+        is carried, not yet read)."""
         use_case = self.catalog.get(use_case_id)
         if use_case is None:
             raise NotFound(f"There is no use case {use_case_id!r}.")
@@ -221,17 +237,21 @@ class UseCaseService:
         converse_request = self.build_request(
             use_case, request, output_schema, retrieved=shown if use_case.retrieval is not None else None
         )
+        client = self.client_for(time_left)
+        if client is None:
+            raise DeadlineExceeded(DEADLINE_MESSAGE)
         started = time.perf_counter()
-        response = self._call(self.client, use_case, converse_request)
+        response = self._call(client, use_case, converse_request)
         responses = [response]
         try:
             output = self._output(use_case, request, response, check_output)
         except ModelOutputInvalid as problem:
-            if not use_case.structured or not self._time_for_retry(time_left):
+            client = self.client_for(time_left) if use_case.structured else None
+            if client is None:  # a text task, or no time for the retry: the answer's own error
                 raise
             # One retry, with the reason fed back to the model; a second invalid answer is the caller's 502.
             retry = retry_request(use_case, converse_request, response, problem.message)
-            response = self._call(self.retry_client(), use_case, retry)
+            response = self._call(client, use_case, retry)
             responses.append(response)
             output = self._output(use_case, request, response, check_output)
         latency_ms = round((time.perf_counter() - started) * 1000)
@@ -284,8 +304,15 @@ class UseCaseService:
             retrieved=retrieved,
         )
 
-    def _time_for_retry(self, time_left: TimeLeft | None) -> bool:
-        return time_left is None or time_left() > self.retry_worst_case_seconds + RETRY_MARGIN_SECONDS
+    def client_for(self, time_left: TimeLeft | None) -> BedrockRuntimeClient | None:
+        """The client for the next model call, as the time left allows (see ``__init__``); None: no call fits."""
+        if self.client_settings is None:
+            return self.client
+        seconds_left = time_left() if time_left is not None else None
+        attempts = attempts_that_fit(self.client_settings, seconds_left, self.reserve_seconds)
+        if attempts == self.client_settings.max_attempts:
+            return self.client
+        return self.single_attempt_client() if attempts == 1 else None
 
     def _call(
         self, client: BedrockRuntimeClient, use_case: UseCase, converse_request: dict[str, Any]

@@ -1,4 +1,5 @@
-"""The function's settings, read once per container from its environment (the stack sets every variable)."""
+"""The function's settings, read once per container from its environment (the stack sets every variable; the
+values' defaults live in cdk.json only, so a variable that is missing is an error, not a second default)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from genai_core.bedrock import ClientSettings
+from genai_core.limits import ClientSettings
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,20 @@ class Settings:
             guardrail=GuardrailSettings.from_variable(environ.get("GUARDRAILS", "")),
             log_prompts=environ.get("LOG_PROMPTS", "false").lower() == "true",
             knowledge_base_id=environ.get("KNOWLEDGE_BASE_ID") or None,
-            client=ClientSettings(
-                region=environ.get("AWS_REGION"),
-                connect_timeout=float(environ.get("BEDROCK_CONNECT_TIMEOUT", ClientSettings.connect_timeout)),
-                read_timeout=float(environ.get("BEDROCK_READ_TIMEOUT", ClientSettings.read_timeout)),
-                max_attempts=int(environ.get("BEDROCK_MAX_ATTEMPTS", ClientSettings.max_attempts)),
-            ),
+            client=client_settings(environ),
         )
+
+
+def client_settings(environ: Mapping[str, str]) -> ClientSettings:
+    """The Bedrock client's timeouts and attempts (``BEDROCK_*``) and the region (``AWS_REGION``, the runtime's)."""
+    try:
+        return ClientSettings(
+            region=environ.get("AWS_REGION"),
+            connect_timeout=float(environ["BEDROCK_CONNECT_TIMEOUT"]),
+            read_timeout=float(environ["BEDROCK_READ_TIMEOUT"]),
+            max_attempts=int(environ["BEDROCK_MAX_ATTEMPTS"]),
+        )
+    except (KeyError, ValueError) as error:
+        raise RuntimeError(
+            "BEDROCK_CONNECT_TIMEOUT, BEDROCK_READ_TIMEOUT (seconds) and BEDROCK_MAX_ATTEMPTS (an integer) must be set"
+        ) from error

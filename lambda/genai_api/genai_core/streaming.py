@@ -16,7 +16,7 @@ from typing import Any
 from genai_core.bedrock import converse_stream
 from genai_core.catalog import UseCase
 from genai_core.errors import NotFound
-from genai_core.service import GUARDRAIL_INTERVENED, UseCaseService
+from genai_core.service import GUARDRAIL_INTERVENED, Caller, UseCaseService
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,11 @@ class StreamSummary:
 StreamEvent = TextDelta | StreamSummary
 
 
-def open_stream(service: UseCaseService, use_case_id: str, body: bytes) -> Generator[StreamEvent, None, None]:
-    """Validate, prompt and start a ConverseStream for a streaming text task; return its events: the text deltas in
-    order, then one ``StreamSummary``.
+def open_stream(
+    service: UseCaseService, use_case_id: str, body: bytes, *, caller: Caller = None
+) -> Generator[StreamEvent, None, None]:
+    """Validate, prompt and start a ConverseStream for a streaming text task, for ``caller`` (as in
+    ``UseCaseService.run``); return its events: the text deltas in order, then one ``StreamSummary``.
 
     Everything that can fail before the model answers (an unknown or non-streaming use case, a bad request, a Bedrock
     error on the call) raises an ``ApiError`` here, before any event. A failure during the stream raises an

@@ -1,0 +1,31 @@
+"""genai_core/settings.py: the function's settings, read from the environment that the stack writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from genai_core.limits import ClientSettings
+from genai_core.settings import Settings
+from stacks.config import load_config
+from stacks.function_env import function_environment
+from tests.support import FUNCTION_ENV, cdk_context
+
+
+def test_the_client_settings_are_what_the_stack_configured():
+    config = load_config(cdk_context(bedrockConnectTimeoutSeconds=3, bedrockReadTimeoutSeconds=9, bedrockMaxAttempts=1))
+    environment = {**function_environment(config, guardrails={}), "AWS_REGION": "sa-east-1"}
+
+    assert Settings.from_env(environment).client == ClientSettings(
+        connect_timeout=3, read_timeout=9, max_attempts=1, region="sa-east-1"
+    )
+
+
+@pytest.mark.parametrize("variable", ["BEDROCK_CONNECT_TIMEOUT", "BEDROCK_READ_TIMEOUT", "BEDROCK_MAX_ATTEMPTS"])
+def test_a_missing_or_broken_client_setting_stops_the_function_rather_than_guess(variable):
+    """The values' defaults live in cdk.json only: the function has no second copy to fall back on."""
+    missing = {key: value for key, value in FUNCTION_ENV.items() if key != variable}
+
+    with pytest.raises(RuntimeError, match="BEDROCK_CONNECT_TIMEOUT, BEDROCK_READ_TIMEOUT"):
+        Settings.from_env(missing)
+    with pytest.raises(RuntimeError, match="BEDROCK_MAX_ATTEMPTS"):
+        Settings.from_env({**FUNCTION_ENV, variable: "soon"})
