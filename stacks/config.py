@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genai_core.limits import ANSWER_MARGIN_SECONDS, ClientSettings, longest_call_seconds, shortest_function_timeout
+from genai_core.limits import (
+    ANSWER_MARGIN_SECONDS,
+    RETRIEVAL_CLIENT,
+    ClientSettings,
+    longest_call_seconds,
+    search_and_one_attempt,
+    shortest_function_timeout,
+)
 
 if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal policy (make local needs no CDK)
     from aws_cdk import RemovalPolicy
@@ -481,6 +488,17 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         prices=_model_prices(ctx, models),
     )
     region = ctx.optional("region", REGION, "an AWS region such as us-east-1")
+    knowledge_base = load_knowledge_base_config(context.get(CONTEXT_KEY), region)
+    # A task that searches the knowledge base searches first: the search's worst case, then one Bedrock attempt and
+    # the answer must still fit in the function's timeout.
+    searching = search_and_one_attempt(bedrock)
+    if knowledge_base.enabled and not searching < function.timeout_seconds:
+        raise ConfigError(
+            f"timeouts must chain with the knowledge base on: a search's worst case ({RETRIEVAL_CLIENT.worst_case_seconds:g} s) "
+            f"+ bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds + {ANSWER_MARGIN_SECONDS:g} s to answer "
+            f"({searching:g}) < lambdaTimeoutSeconds ({function.timeout_seconds}); lower the Bedrock timeouts, raise "
+            f"lambdaTimeoutSeconds (below apiIntegrationTimeoutSeconds), or switch it off with -c {CONTEXT_KEY}=false"
+        )
     return AppConfig(
         stack_name=ctx.name("stackName"),
         account=ctx.optional("account", ACCOUNT, "a 12-digit AWS account id"),
@@ -494,5 +512,5 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         log_prompts_for_debugging=ctx.boolean("logPromptsForDebugging"),
         profile=ctx.one_of("profile", PROFILES),
         monitoring=monitoring,
-        knowledge_base=load_knowledge_base_config(context.get(CONTEXT_KEY), region),
+        knowledge_base=knowledge_base,
     )

@@ -479,7 +479,10 @@ def test_every_sample_question_has_its_fact_in_its_source_document():
     lines = (EXAMPLE_CORPUS.parent / "corpus-questions.md").read_text(encoding="utf-8").splitlines()
     table = [line.strip().strip("|").split("|") for line in lines if line.startswith("|")][2:]  # header, separator
     rows = [[cell.strip() for cell in row] for row in table]
-    documents = {path.name for path in EXAMPLE_CORPUS.iterdir()}
+    files = {path.name for path in EXAMPLE_CORPUS.iterdir()}
+    documents = {name for name in files if not name.endswith(".metadata.json")}
+    # Each document has its metadata sidecar (its filterable attributes: language, kind, audience).
+    assert files - documents == {f"{name}.metadata.json" for name in documents}
 
     assert {language for language, *_ in rows} == {"pt-BR", "en"}
     unanswerable = [row for row in rows if row[3] == "(none)"]

@@ -56,9 +56,7 @@ def test_smoke_sends_every_example_signed_and_reports_each_route(fake_api, cloud
 
     assert code == 0, report
     assert [seen["problem"] for seen in FakeApi.seen] == [None] * len(ROUTES)  # every signature checked out
-    examples = {
-        str(path.relative_to(smoke.ROOT)): json.loads(path.read_text()) for path in smoke.EXAMPLES.rglob("*.json")
-    }
+    examples = {example.source: example.body for example in smoke.find_examples(smoke.EXAMPLES, load_routes())}
     assert {seen["route"] for seen in FakeApi.seen} == ROUTES
     assert sorted(json.dumps(seen["body"], sort_keys=True) for seen in FakeApi.seen) == sorted(
         json.dumps(body, sort_keys=True) for body in examples.values()
@@ -182,7 +180,9 @@ def test_the_region_comes_from_the_api_url():
 
 def test_every_example_is_a_valid_request_for_its_route():
     catalog = load_catalog()
-    examples = sorted(smoke.EXAMPLES.rglob("*.json"))
+    families = {use_case.family for use_case in catalog}
+    # Requests live under examples/<family>/; examples/corpus/ holds the sample documents and their metadata.
+    examples = sorted(path for path in smoke.EXAMPLES.rglob("*.json") if path.parent.name in families)
 
     assert {f"/{path.parent.name}/{path.stem}" for path in examples} == ROUTES  # one per route, for now
     languages = set()
@@ -194,6 +194,12 @@ def test_every_example_is_a_valid_request_for_its_route():
             assert schema.object_schema_error(request[name], name) is None, path
         languages.add("pt-BR" if re.search(r"[ãçõé]", json.dumps(request, ensure_ascii=False)) else "en")
     assert languages == {"pt-BR", "en"}
+
+
+def test_the_corpus_folder_is_not_sent_as_requests():
+    found = smoke.find_examples(smoke.EXAMPLES, load_routes())
+    assert (smoke.EXAMPLES / "corpus").is_dir() and list((smoke.EXAMPLES / "corpus").glob("*.json"))
+    assert not [example for example in found if "corpus" in example.source]
 
 
 def test_generated_requests_are_valid_where_the_schema_alone_suffices():

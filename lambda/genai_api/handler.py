@@ -67,7 +67,8 @@ DISCOVERY_PATH = "/use-cases"
 ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET"}
 # Paths of the catalog this deployment does not serve, and why (for their 404).
 UNSERVED = {
-    use_case.path: "this deployment has no knowledge base (the stack's knowledgeBase context is off)"
+    use_case.path: "this function has no knowledge base to search (no KNOWLEDGE_BASE_ID: the stack's knowledgeBase "
+    "context is off, or make local found no deployed one)"
     for use_case in every_use_case
     if use_case.path not in ROUTES
 }

@@ -3,7 +3,7 @@ call, the passages it returns, and its fault map.
 
 Imported on the first request of a task that retrieves (``UseCaseService.knowledge_base``), never at the function's
 init: a container that serves no search pays nothing for it, and the cold start budget holds with the knowledge base
-on. The client has short timeouts of its own (``RetrievalClientSettings``): a search is an embedding and a vector
+on. The client has short timeouts of its own (``limits.RETRIEVAL_CLIENT``): a search is an embedding and a vector
 query, well under a second when the service is healthy, and what it takes is time the model call no longer has.
 
 Passages are what the prompt carries (``Passage.shown``: an id the model may cite, its source document and its text)
@@ -37,6 +37,7 @@ from genai_core.bedrock import (
     error_code_and_message,
 )
 from genai_core.errors import ApiError, ValidationFailed
+from genai_core.limits import RETRIEVAL_CLIENT, ClientSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_agent_runtime import AgentsforBedrockRuntimeClient
@@ -47,21 +48,7 @@ MAX_PASSAGE_CHARS = 10_000  # a passage's text in the prompt (a 300-token chunk 
 PASSAGE_ID = "p{}"  # p1, p2...: short, and not a number the model could write as one
 
 
-@dataclass(frozen=True)
-class RetrievalClientSettings:
-    """The agent-runtime client's timeouts and attempts: its worst case is time the model call no longer has."""
-
-    region: str | None = None
-    connect_timeout: float = 2
-    read_timeout: float = 5
-    max_attempts: int = 2
-
-    @property
-    def worst_case_seconds(self) -> float:
-        return (self.connect_timeout + self.read_timeout) * self.max_attempts
-
-
-def make_client(settings: RetrievalClientSettings) -> AgentsforBedrockRuntimeClient:
+def make_client(settings: ClientSettings = RETRIEVAL_CLIENT) -> AgentsforBedrockRuntimeClient:
     import boto3
     from botocore.config import Config
 
@@ -145,7 +132,7 @@ def retrieve_request(
 class KnowledgeBase:
     """The deployment's knowledge base: its id, and the agent-runtime client made on the first search."""
 
-    def __init__(self, knowledge_base_id: str, settings: RetrievalClientSettings) -> None:
+    def __init__(self, knowledge_base_id: str, settings: ClientSettings = RETRIEVAL_CLIENT) -> None:
         self.knowledge_base_id = knowledge_base_id
         self.settings = settings
 

@@ -18,7 +18,7 @@ import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from genai_core import schema
@@ -26,7 +26,7 @@ from genai_core.bedrock import converse
 from genai_core.catalog import Catalog, UseCase
 from genai_core.errors import DeadlineExceeded, GuardrailIntervened, ModelOutputInvalid, NotFound, ValidationFailed
 from genai_core.jsonbody import parse_object
-from genai_core.limits import ClientSettings, attempts_that_fit
+from genai_core.limits import RETRIEVAL_CLIENT, ClientSettings, attempts_that_fit
 from genai_core.prompts import fence_values, parsed_language, render
 from genai_core.settings import GuardrailSettings
 
@@ -134,11 +134,11 @@ class UseCaseService:
     @functools.cached_property
     def knowledge_base(self) -> KnowledgeBase:
         """The knowledge base, its module imported and its client made on the first search (not at init)."""
-        from genai_core.retrieval import KnowledgeBase, RetrievalClientSettings
+        from genai_core.retrieval import KnowledgeBase
 
         if self.knowledge_base_id is None:
             raise NotFound("This deployment has no knowledge base: the tasks that search one are not served.")
-        return KnowledgeBase(self.knowledge_base_id, RetrievalClientSettings(region=self.region))
+        return KnowledgeBase(self.knowledge_base_id, replace(RETRIEVAL_CLIENT, region=self.region))
 
     def serves(self, use_case: UseCase) -> bool:
         """Whether this deployment can run ``use_case``: a task that retrieves needs a knowledge base."""
