@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from genai_core import languages, schema
-from genai_core.catalog import DIRECTIVES, FAMILIES, load_catalog, rules_error
+from genai_core.catalog import DIRECTIVES, FAMILIES, directive_of, load_catalog, rules_error
 from genai_core.prompts import render
-from stacks.catalog import load_routes
+from stacks.catalog import load_routes, served_routes
 from tests.support import ROOT
 from tools.fake_bedrock import instance_from_schema
 
@@ -304,3 +304,98 @@ def test_a_prompt_whose_blocks_do_not_add_up_is_a_catalog_error(tmp_path, prompt
     )
     with pytest.raises(ValueError, match=message):
         load_catalog(tmp_path)
+
+
+# --- retrieval: a task that searches the knowledge base declares it as data ---------------------------------------
+
+
+def retrieving_file(tmp_path, **changes: Any) -> Any:
+    """A copy of the catalog's retrieving task, changed as given (``retrieval`` keys, or whole sections)."""
+    (use_case,) = [u for u in USE_CASES if u.retrieval is not None]
+    data = json.loads(
+        (ROOT / "lambda" / "genai_api" / "use_cases" / use_case.family / f"{use_case.task}.json").read_text()
+    )
+    for key, value in changes.items():
+        if key in data:
+            data[key] = value
+        elif value is None:
+            data["retrieval"].pop(key, None)
+        else:
+            data["retrieval"][key] = value
+    folder = tmp_path / use_case.family
+    folder.mkdir()
+    (folder / f"{use_case.task}.json").write_text(json.dumps(data))
+    return tmp_path
+
+
+def test_a_task_that_retrieves_declares_its_query_passages_inputs_and_citations_as_data():
+    retrieving = [u for u in USE_CASES if u.retrieval is not None]
+    assert retrieving  # the catalog has one: the tests below are not vacuous
+    for use_case in retrieving:
+        retrieval = use_case.retrieval
+        properties = use_case.input_schema["properties"]
+        assert properties[retrieval.query]["type"] == "string" and "maxLength" in properties[retrieval.query]
+        assert retrieval.passages in use_case.data_blocks and retrieval.passages not in properties
+        assert f"<{retrieval.passages}>" in use_case.prompt["instruction"]
+        if retrieval.results:  # the caller's number of passages is bounded by the schema, within Retrieve's 1-100
+            bounds = properties[retrieval.results]
+            assert 1 <= bounds["minimum"] <= retrieval.default_results <= bounds["maximum"] <= 100
+            assert f"default: {retrieval.default_results}" in bounds["description"]
+        cited = use_case.output["schema"]["properties"][retrieval.citations]
+        assert cited["items"]["enum"] == {"$retrieved": "id"} and cited["uniqueItems"] is True
+        assert retrieval.answerable not in use_case.output["schema"]["properties"]  # the core sets it
+        public = retrieval.public_schema(use_case.output_schema({}, ()))  # what the caller gets
+        for language, output in retrieval.nothing_retrieved.items():  # ... when nothing is found
+            answer = retrieval.cite(output, {})
+            assert schema.first_error(answer, public) is None, language
+            assert answer[retrieval.answerable] is False and answer[retrieval.citations] == []
+
+
+def test_the_query_is_the_last_user_turns_then_the_question():
+    (use_case,) = [u for u in USE_CASES if u.retrieval is not None]
+    retrieval = use_case.retrieval
+    turns = [{"role": role, "content": f"{role} {index}"} for index, role in enumerate(["user", "assistant"] * 3)]
+
+    assert retrieval.query_text({retrieval.query: "Q"}) == "Q"
+    assert retrieval.query_text({retrieval.query: "Q", retrieval.follow_up: turns}) == "user 2\nuser 4\nQ"
+    assert retrieval.number_of_results({}) == retrieval.default_results
+    assert retrieval.number_of_results({retrieval.results: 3}) == 3
+
+
+def test_without_a_knowledge_base_the_tasks_that_retrieve_are_not_served():
+    served = CATALOG.served(knowledge_base=False)
+    assert {u.id for u in served} == {u.id for u in USE_CASES if u.retrieval is None}
+    assert {u.id for u in CATALOG.served(knowledge_base=True)} == set(IDS)
+    assert {route.path for route in served_routes(load_routes(), knowledge_base=False)} == {u.path for u in served}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"query": "nope"}, "query must name an input property of type string"),
+        ({"results": "question"}, "results must name an input property of type integer"),
+        ({"filter": "question"}, "filter must name an input property of type object"),
+        ({"followUp": "question"}, "follow_up must name an input property of type array"),
+        ({"passages": "question"}, "passages names a data block of the prompt that is not an input"),
+        ({"passages": "elsewhere"}, "passages names a data block"),
+        ({"defaultResults": 0}, "defaultResults must be an integer from 1 to 100"),
+        ({"defaultResults": 101}, "from 1 to 100"),
+        ({"citations": "answer"}, 'items\' enum is {"$retrieved": "id"}'),
+        ({"answerable": "answer"}, "answerable is set by the core from citations"),
+        ({"nothingRetrieved": {"pt": {"answer": "x", "citations": []}}}, "needs a default output"),
+        ({"rerank": True}, "unknown: rerank"),
+    ],
+)
+def test_a_retrieval_that_does_not_add_up_is_a_catalog_error(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_catalog(retrieving_file(tmp_path, **changes))
+
+
+def test_the_retrieved_directive_resolves_to_the_passages_of_the_request():
+    (use_case,) = [u for u in USE_CASES if u.retrieval is not None]
+    passages = [{"id": "p1", "source": "s3://b/a.md", "text": "a"}, {"id": "p2", "source": "s3://b/b.md", "text": "b"}]
+
+    resolved = use_case.output_schema({"question": "q"}, passages)
+
+    assert resolved["properties"][use_case.retrieval.citations]["items"]["enum"] == ["p1", "p2"]
+    assert directive_of({"$retrieved": "id"}) == "$retrieved"
