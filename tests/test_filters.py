@@ -28,7 +28,6 @@ from genai_core.filters import (
     OPERATORS,
     UNSUPPORTED,
     filter_error,
-    keys_of,
 )
 
 RETRIEVAL_FILTER = get_session().get_service_model("bedrock-agent-runtime").shape_for("RetrievalFilter")
@@ -138,11 +137,6 @@ def test_a_filter_has_at_most_max_conditions_conditions():
     assert error is not None and f"at most {MAX_CONDITIONS} conditions" in error
     fitting = {"orAll": [{"andAll": [condition("equals", value=f"v{i}-{j}") for j in range(4)]} for i in range(5)]}
     assert filter_error(fitting) is None
-
-
-def test_keys_of_names_every_key_in_order():
-    assert keys_of(ACCEPTED[-1]) == ["department", "department", "department"]
-    assert keys_of(condition("in", "year", [1])) == ["year"]
 
 
 # --- never a crash, never more than botocore allows ---------------------------------------------------------------

@@ -25,7 +25,6 @@ Pure Python, no AWS: the stack reads ``NON_FILTERABLE_METADATA_KEYS`` from here 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 # Bedrock Knowledge Bases store each chunk's text and Bedrock's own metadata under these keys of each vector. The
@@ -108,11 +107,3 @@ def _condition_error(operator: str, operand: Any, where: str) -> str | None:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def keys_of(value: Mapping[str, Any]) -> list[str]:
-    """The metadata keys a valid filter names, in order (for a message or a log line: keys, never values)."""
-    ((operator, operand),) = value.items()
-    if operator in COMBINATIONS:
-        return [key for branch in operand for key in keys_of(branch)]
-    return [str(operand["key"])]

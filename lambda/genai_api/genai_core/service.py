@@ -140,10 +140,6 @@ class UseCaseService:
             raise NotFound("This deployment has no knowledge base: the tasks that search one are not served.")
         return KnowledgeBase(self.knowledge_base_id, replace(RETRIEVAL_CLIENT, region=self.region))
 
-    def serves(self, use_case: UseCase) -> bool:
-        """Whether this deployment can run ``use_case``: a task that retrieves needs a knowledge base."""
-        return use_case.retrieval is None or self.knowledge_base_id is not None
-
     def model_for(self, use_case: UseCase) -> str:
         return self.models[use_case.family]
 
