@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -148,13 +149,19 @@ def test_each_function_waits_for_its_roles_policy_and_nothing_redundant(template
     assert found["DependsOn"] == [policy_id]
 
 
+@functools.cache
+def _api_template_of_profile(profile: str) -> dict[str, Any]:
+    return synthesize(cdk_context(profile=profile))[API_STACK]
+
+
+def profile_template(templates: dict[str, dict[str, Any]], profile: str) -> dict[str, Any]:
+    """The API stack's template in ``profile``: the session's for cdk.json's, else synthesized once per module."""
+    return templates[API_STACK] if profile == CDK_CONTEXT["profile"] else _api_template_of_profile(profile)
+
+
 @pytest.mark.parametrize(("profile", "policy"), [("sandbox", "Delete"), ("production", "Retain")])
 def test_the_profile_decides_whether_the_log_groups_outlive_the_stack(templates, profile, policy):
-    template = (
-        templates[API_STACK]
-        if profile == CDK_CONTEXT["profile"]
-        else synthesize(cdk_context(profile=profile))[API_STACK]
-    )
+    template = profile_template(templates, profile)
     log_groups = resources(template, "AWS::Logs::LogGroup").values()
 
     # The two functions' and the API's access logs; in the sandbox profile also the CDK function's that empties the
@@ -352,11 +359,7 @@ def test_outputs_give_the_knowledge_base_its_data_source_and_the_corpus_bucket_f
 
 @pytest.mark.parametrize(("profile", "policy"), [("sandbox", "Delete"), ("production", "Retain")])
 def test_the_profile_decides_whether_the_corpus_outlives_the_stack(templates, profile, policy):
-    template = (
-        templates[API_STACK]
-        if profile == CDK_CONTEXT["profile"]
-        else synthesize(cdk_context(profile=profile))[API_STACK]
-    )
+    template = profile_template(templates, profile)
     (bucket,) = [r for key, r in resources(template, "AWS::S3::Bucket").items() if key.startswith("KnowledgeBase")]
     assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == (policy, policy)
     assert bool(resources(template, "Custom::S3AutoDeleteObjects")) == (profile == "sandbox")

@@ -271,15 +271,27 @@ def upstream_error(error: Exception) -> UpstreamError | BadRequest:
             # The caller's: Bedrock's own words say what to fix ("Input is too long for requested model."). Short.
             detail = detail[:MAX_UPSTREAM_DETAIL]
             return BadRequest(f"{fault.message}: {detail}" if detail else f"{fault.message}.", code=fault.code)
-    elif isinstance(error, CREDENTIAL_EXCEPTIONS):
-        name, fault = type(error).__name__, CREDENTIALS_FAILED
-    elif isinstance(error, ReadTimeoutError):
-        name, fault = "ReadTimeoutError", READ_TIMEOUT
-    elif isinstance(error, ConnectionError):
-        name, fault = type(error).__name__, CONNECTION_FAILED
     else:
-        name, fault = type(error).__name__, OTHER_FAILURE
+        name, fault = transport_fault(error)
     return api_error(fault, name)
+
+
+def transport_fault(
+    error: Exception,
+    *,
+    read_timeout: Fault = READ_TIMEOUT,
+    connection_failed: Fault = CONNECTION_FAILED,
+    other: Fault = OTHER_FAILURE,
+) -> tuple[str, Fault]:
+    """The name and fault of a failure that is not the service's answer: no usable credentials, a read timeout, a
+    connection that failed, anything else (the knowledge base's client gives its own timeout and fallback)."""
+    if isinstance(error, CREDENTIAL_EXCEPTIONS):
+        return type(error).__name__, CREDENTIALS_FAILED
+    if isinstance(error, ReadTimeoutError):
+        return "ReadTimeoutError", read_timeout
+    if isinstance(error, ConnectionError):
+        return type(error).__name__, connection_failed
+    return type(error).__name__, other
 
 
 def converse(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,16 +25,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from genai_core.bedrock import (
     CREDENTIAL_ERROR_CODES,
-    CREDENTIAL_EXCEPTIONS,
     CREDENTIALS_FAILED,
     MAX_UPSTREAM_DETAIL,
     Fault,
     api_error,
     error_code_and_message,
+    transport_fault,
 )
 from genai_core.errors import ApiError, ValidationFailed
 from genai_core.limits import RETRIEVAL_CLIENT, ClientSettings
@@ -223,12 +223,8 @@ def retrieve_error(error: Exception, *, caller_filter: bool) -> ApiError:
             return ValidationFailed(f"{FILTER_REFUSED}: {detail}" if detail else f"{FILTER_REFUSED}.")
         else:
             fault = RETRIEVE_ERRORS.get(name, OTHER_FAILURE)
-    elif isinstance(error, CREDENTIAL_EXCEPTIONS):
-        name, fault = type(error).__name__, CREDENTIALS_FAILED
-    elif isinstance(error, ReadTimeoutError):
-        name, fault = "ReadTimeoutError", READ_TIMEOUT
-    elif isinstance(error, ConnectionError):
-        name, fault = type(error).__name__, CONNECTION_FAILED
     else:
-        name, fault = type(error).__name__, OTHER_FAILURE
+        name, fault = transport_fault(
+            error, read_timeout=READ_TIMEOUT, connection_failed=CONNECTION_FAILED, other=OTHER_FAILURE
+        )
     return api_error(fault, name)
