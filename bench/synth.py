@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CDK_CONTEXT, ROOT, Summary, Verdict
+from tests.support import API_STACK
 
 BUDGET_RATIO = 2.0
 BUDGET_PACKAGE_KB = 100
-API_STACK = f"{CDK_CONTEXT['stackName']}Api"
 APPS = {"app.py": ["app.py"], "minimal": ["bench/minimal_app.py"]}
 # Not an app, for reference: starting Python and importing aws_cdk (which starts node through jsii).
 JSII_ONLY = {'python -c "import aws_cdk"': ["-c", "import aws_cdk"]}

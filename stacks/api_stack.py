@@ -9,7 +9,8 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from stacks.catalog import Route
+from genai_core.catalog import UseCase
+from stacks import outputs
 from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.genai_function import GenAiFunction
@@ -19,18 +20,17 @@ from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
 from stacks.config import AppConfig
 from stacks.function_env import app_environment, model_ids
-from stacks.knowledge_base_config import CORPUS_BUCKET_OUTPUT, DATA_SOURCE_ID_OUTPUT, KNOWLEDGE_BASE_ID_OUTPUT
 
 
 class GenAiApiStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: AppConfig, routes: list[Route], **kwargs: Any
+        self, scope: Construct, construct_id: str, *, config: AppConfig, routes: list[UseCase], **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         models = model_ids(config)
         self.guardrails = GenAiGuardrails(self, "Guardrail", config=config.guardrail)
         # The tasks that search it (catalog "retrieval") are served by the buffered function only: it alone gets the
-        # knowledge base's id and bedrock:Retrieve. Off, those tasks get no route (app.py: served_routes).
+        # knowledge base's id and bedrock:Retrieve. Off, those tasks get no route (app.py: Catalog.served).
         self.knowledge_base = (
             GenAiKnowledgeBase(
                 self,
@@ -94,33 +94,39 @@ class GenAiApiStack(Stack):
             if function is not None:
                 self._record_function_exceptions(function)
 
-        CfnOutput(self, "ApiUrl", value=self.rest_api.api.url, description="Base URL of the API")
-        CfnOutput(self, "FunctionName", value=self.handler.function.function_name, description="The Lambda function")
+        CfnOutput(self, outputs.API_URL, value=self.rest_api.api.url, description="Base URL of the API")
+        CfnOutput(
+            self, outputs.FUNCTION_NAME, value=self.handler.function.function_name, description="The Lambda function"
+        )
         if self.stream_handler is not None:
             CfnOutput(
                 self,
-                "StreamFunctionName",
+                outputs.STREAM_FUNCTION_NAME,
                 value=self.stream_handler.function.function_name,
                 description="The streaming Lambda function (Lambda Web Adapter)",
             )
         if self.knowledge_base is not None:
             for name, value, description in (
-                (KNOWLEDGE_BASE_ID_OUTPUT, self.knowledge_base.knowledge_base_id, "The Bedrock knowledge base"),
-                (DATA_SOURCE_ID_OUTPUT, self.knowledge_base.data_source_id, "Its S3 data source (make ingest)"),
-                (CORPUS_BUCKET_OUTPUT, self.knowledge_base.corpus_bucket_name, "The corpus bucket (make ingest)"),
+                (outputs.KNOWLEDGE_BASE_ID, self.knowledge_base.knowledge_base_id, "The Bedrock knowledge base"),
+                (
+                    outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID,
+                    self.knowledge_base.data_source_id,
+                    "Its S3 data source (make ingest)",
+                ),
+                (outputs.CORPUS_BUCKET_NAME, self.knowledge_base.corpus_bucket_name, "The corpus bucket (make ingest)"),
             ):
                 CfnOutput(self, name, value=value, description=description)
         for profile, (guardrail_id, _) in self.guardrails.ids().items():
             CfnOutput(
                 self,
-                "GuardrailId" if profile == "full" else "PromptAttackGuardrailId",
+                outputs.GUARDRAIL_IDS[profile],
                 value=guardrail_id,
                 description=f"The Bedrock guardrail of the {profile} profile",
             )
         if self.rest_api.api_key is not None:
             CfnOutput(
                 self,
-                "ApiKeyId",
+                outputs.API_KEY_ID,
                 value=self.rest_api.api_key.key_id,
                 description="aws apigateway get-api-key --include-value --api-key <id> shows the key",
             )

@@ -1,5 +1,8 @@
 """The app's configuration: frozen dataclasses, built once from CDK context by ``load_config``.
 
+Facts the function shares (the families, the authorization modes, the Bedrock client's limits) come from its own
+pure modules (``genai_core.catalog``, ``caller``, ``genai_core.limits``): one home for each.
+
 Defaults live in ``cdk.json`` (``context``); override any key with ``cdk synth -c key=value`` (objects as JSON).
 A bad value fails synth with a ``ConfigError`` that names the key and what it allows.
 """
@@ -13,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import caller
+from genai_core.catalog import FAMILIES
 from genai_core.limits import (
     ANSWER_MARGIN_SECONDS,
     RETRIEVAL_CLIENT,
@@ -27,34 +32,35 @@ if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal po
 
     from stacks.knowledge_base_config import KnowledgeBaseConfig
 
-FAMILIES = ("customer-experience", "productivity", "process-optimization")
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
-# Values CloudWatch Logs accepts for a log group's retention, in days.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+# The retentions CloudWatch Logs accepts for a log group, in days, and the CDK's name for each
+# (aws_logs.RetentionDays, which stacks/components/log_groups.py looks up: the CDK is not imported here).
+LOG_RETENTION: Mapping[int, str] = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+LOG_RETENTION_DAYS = tuple(LOG_RETENTION)
 MAX_INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway's default maximum for a REST integration
 MAX_STREAM_SECONDS = 900  # API Gateway streams a response for at most 15 minutes; a Lambda function runs at most 15
 
@@ -65,6 +71,9 @@ ACCOUNT = re.compile(r"^\d{12}$")
 # A CloudWatch namespace: letters, digits and . - _ / # : (at most 255), not starting with the reserved "AWS/".
 NAMESPACE = re.compile(r"^(?!AWS/)[A-Za-z0-9._/#:-]{1,255}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The two stacks are <stackName>Api and <stackName>Monitoring.
+API_STACK_SUFFIX = "Api"
+MONITORING_STACK_SUFFIX = "Monitoring"
 # sandbox: `cdk destroy` removes everything, log groups included; production: log groups are retained.
 PROFILES = ("sandbox", "production")
 
@@ -108,7 +117,7 @@ CONTEXT_KEYS = (
     "modelPrices",
     "knowledgeBase",
 )
-AUTH_MODES = ("iam", "api-key")
+AUTH_MODES = caller.AUTH_MODES  # "iam" (SigV4) or "api-key": which identity field names the caller (caller.py)
 FILTER_STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
 PII_ACTIONS = ("ANONYMIZE", "BLOCK")
 # The guardrail a family's Converse calls carry (stacks/components/guardrail.py builds each, ADR 0005 says why):
@@ -236,6 +245,14 @@ class AppConfig:
     profile: str  # "sandbox" or "production"
     monitoring: MonitoringConfig
     knowledge_base: KnowledgeBaseConfig  # stacks/knowledge_base_config.py: on by default, -c knowledgeBase=false
+
+    @property
+    def api_stack_name(self) -> str:
+        return self.stack_name + API_STACK_SUFFIX
+
+    @property
+    def monitoring_stack_name(self) -> str:
+        return self.stack_name + MONITORING_STACK_SUFFIX
 
     @property
     def retain_logs(self) -> bool:

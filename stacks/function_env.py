@@ -1,8 +1,9 @@
 """The function's environment variables, derived from the app's configuration.
 
-One place for the stack (``GenAiFunction`` and ``GenAiApiStack`` set them on the deployed function) and for
-``make local`` (``tools/local_api.py`` sets them before it imports the same handler), so the two cannot drift.
-Pure Python: nothing here needs the CDK.
+One place for the stack (``GenAiFunction`` and ``GenAiApiStack`` set them on the deployed function), for
+``make local`` (``tools/local_api.py`` sets them before it imports the same handler) and for the tests
+(``tests/support.py``), so none can drift. The names of the function's own variables come from the code that reads
+them (``genai_core.settings``, ``caller``); Powertools' are named here. Pure Python: nothing here needs the CDK.
 """
 
 from __future__ import annotations
@@ -10,21 +11,27 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+import caller
+from genai_core import settings
 from genai_core.limits import ClientSettings
 from stacks.config import AppConfig
 
 SERVICE_NAME = "genai-api"  # POWERTOOLS_SERVICE_NAME: the log lines' "service" and the metrics' "service" dimension
+# Powertools' variables (read by the library itself).
+POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 
 
 def runtime_environment(models: Mapping[str, str], bedrock: ClientSettings) -> dict[str, str]:
     """What every function over the asset needs: the model per family, the Bedrock client, the Powertools service."""
     return {
-        "MODEL_IDS": json.dumps(dict(models), sort_keys=True),
-        "BEDROCK_CONNECT_TIMEOUT": str(bedrock.connect_timeout),
-        "BEDROCK_READ_TIMEOUT": str(bedrock.read_timeout),
-        "BEDROCK_MAX_ATTEMPTS": str(bedrock.max_attempts),
-        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-        "POWERTOOLS_LOG_LEVEL": "INFO",
+        settings.MODEL_IDS: settings.models_variable(models),
+        settings.BEDROCK_CONNECT_TIMEOUT: str(bedrock.connect_timeout),
+        settings.BEDROCK_READ_TIMEOUT: str(bedrock.read_timeout),
+        settings.BEDROCK_MAX_ATTEMPTS: str(bedrock.max_attempts),
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_LOG_LEVEL: "INFO",
     }
 
 
@@ -49,11 +56,11 @@ def app_environment(
     base the tasks that retrieve search (``KNOWLEDGE_BASE_ID``: the stack's token, or the deployed one's id in
     ``make local``; absent without one, and those tasks are then not served)."""
     return {
-        "AUTH_MODE": config.api.auth_mode,
-        "GUARDRAILS": guardrails_variable(config, guardrails),
-        "LOG_PROMPTS": "true" if config.log_prompts_for_debugging else "false",
-        "POWERTOOLS_METRICS_NAMESPACE": config.monitoring.metrics_namespace,
-        **({"KNOWLEDGE_BASE_ID": knowledge_base_id} if knowledge_base_id else {}),
+        caller.VARIABLE: config.api.auth_mode,
+        settings.GUARDRAILS: guardrails_variable(config, guardrails),
+        settings.LOG_PROMPTS: "true" if config.log_prompts_for_debugging else "false",
+        POWERTOOLS_METRICS_NAMESPACE: config.monitoring.metrics_namespace,
+        **({settings.KNOWLEDGE_BASE_ID: knowledge_base_id} if knowledge_base_id else {}),
     }
 
 

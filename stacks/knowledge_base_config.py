@@ -27,7 +27,7 @@ spaces or two chunkings in one; CloudFormation deletes the old index once the ne
 data, rebuilt from the corpus bucket, so the vector store is never retained). The deployment that applies such a
 change leaves search answering "nothing relevant" until the corpus is ingested again.
 
-This module imports no CDK: ``tools/ingest.py`` reads the stack output names from here.
+This module imports no CDK. The stack's output names are in ``stacks/outputs.py``.
 """
 
 from __future__ import annotations
@@ -43,10 +43,6 @@ from stacks.config import ConfigError
 
 CONTEXT_KEY = "knowledgeBase"
 
-# The stack outputs that tools/ingest.py (and make local) read: one home for their names.
-KNOWLEDGE_BASE_ID_OUTPUT = "KnowledgeBaseId"
-DATA_SOURCE_ID_OUTPUT = "KnowledgeBaseDataSourceId"
-CORPUS_BUCKET_OUTPUT = "CorpusBucketName"
 # The corpus bucket is versioned: an overwritten or deleted document stays recoverable this many days.
 NONCURRENT_VERSION_DAYS = 30
 

@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stacks.config import cdk_json_context
+from stacks.config import API_STACK_SUFFIX, MONITORING_STACK_SUFFIX, cdk_json_context, load_config
+from stacks.function_env import function_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = Path(__file__).resolve().parent / "events"
 CDK_CONTEXT: dict[str, Any] = cdk_json_context()
 MODEL_ID = CDK_CONTEXT["models"]["customer-experience"]
-API_STACK = f"{CDK_CONTEXT['stackName']}Api"
-MONITORING_STACK = f"{CDK_CONTEXT['stackName']}Monitoring"
+API_STACK = CDK_CONTEXT["stackName"] + API_STACK_SUFFIX
+MONITORING_STACK = CDK_CONTEXT["stackName"] + MONITORING_STACK_SUFFIX
 
 # A region and fake credentials, isolated from any local AWS configuration: nothing can reach AWS with them.
 FAKE_AWS_CREDENTIALS = {
@@ -33,29 +34,13 @@ FAKE_AWS_CREDENTIALS = {
 # Stand-ins for the ids of the stack's guardrails, by profile (cdk.json's guardrailProfiles says which family has which).
 TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
 TEST_KNOWLEDGE_BASE_ID = "KBTEST0001"  # Retrieve's knowledgeBaseId: ten letters or digits
-# The function's environment as the stack sets it from cdk.json (test_infrastructure checks that they agree).
-FUNCTION_ENV = {
-    "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
-    "BEDROCK_CONNECT_TIMEOUT": str(CDK_CONTEXT["bedrockConnectTimeoutSeconds"]),
-    "BEDROCK_READ_TIMEOUT": str(CDK_CONTEXT["bedrockReadTimeoutSeconds"]),
-    "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
-    "POWERTOOLS_SERVICE_NAME": "genai-api",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-    # In the template the ids and versions reference the stack's guardrails and their pinned versions.
-    "GUARDRAILS": json.dumps(
-        {
-            family: {"id": TEST_GUARDRAILS[profile], "version": "1"}
-            for family, profile in CDK_CONTEXT["guardrailProfiles"].items()
-            if profile != "none"
-        },
-        sort_keys=True,
-    ),
-    "LOG_PROMPTS": "false",
-    "AUTH_MODE": CDK_CONTEXT["authMode"],
-    "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
-    # In the template: a reference to the stack's knowledge base (on by default in cdk.json).
-    "KNOWLEDGE_BASE_ID": TEST_KNOWLEDGE_BASE_ID,
-}
+# The function's environment as the stack sets it from cdk.json, by the stack's own code (stacks/function_env.py),
+# with these guardrails and this knowledge base (test_infrastructure checks it against the synthesized template).
+FUNCTION_ENV = function_environment(
+    load_config(CDK_CONTEXT),
+    guardrails={profile: (guardrail, "1") for profile, guardrail in TEST_GUARDRAILS.items()},
+    knowledge_base_id=TEST_KNOWLEDGE_BASE_ID,
+)
 
 
 # requestContext.identity as API Gateway fills it in (its $context.identity variables), on top of the SAM sample's

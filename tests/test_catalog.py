@@ -1,19 +1,19 @@
 """The use-case catalog is the single source of truth: every file in it must be internally consistent, and the
-function and the stack must read the same set of use cases from it."""
+function and the stack read it with the same loader."""
 
 from __future__ import annotations
 
 import json
 import re
 import string
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from genai_core import languages, schema
-from genai_core.catalog import DIRECTIVES, FAMILIES, directive_of, load_catalog, rules_error
+from genai_core.catalog import CATALOG_DIR, DIRECTIVES, FAMILIES, directive_of, load_catalog, rules_error
 from genai_core.prompts import render
-from stacks.catalog import load_routes, served_routes
 from tests.support import ROOT
 from tools.fake_bedrock import instance_from_schema
 
@@ -26,12 +26,15 @@ def placeholders(text: str) -> set[str]:
     return {match[1] or match[2] for match in string.Template.pattern.findall(text) if match[1] or match[2]}
 
 
-def test_the_stack_and_the_function_see_the_same_use_cases():
-    routes = {(route.family, route.task, route.summary) for route in load_routes()}
-    assert routes == {(u.family, u.task, u.summary) for u in USE_CASES}
-    assert {route.path: route.input_schema for route in load_routes()} == {
-        u.path: dict(u.input_schema) for u in USE_CASES
-    }
+def test_the_stack_reads_the_use_cases_with_the_functions_own_loader():
+    import app
+    import stacks.config
+
+    assert app.load_catalog is load_catalog  # what build_app creates one API resource per use case from
+    assert stacks.config.FAMILIES is FAMILIES
+    for path in (ROOT / "stacks").rglob("*.py"):  # and no second reader of the use-case files
+        text = path.read_text(encoding="utf-8")
+        assert "use_cases" not in text and "*/*.json" not in text, path
 
 
 def test_every_family_has_at_least_one_use_case():
@@ -306,6 +309,16 @@ def test_a_prompt_whose_blocks_do_not_add_up_is_a_catalog_error(tmp_path, prompt
         load_catalog(tmp_path)
 
 
+def test_only_text_tasks_can_stream(tmp_path: Path):
+    source = CATALOG_DIR / "process-optimization" / "classify.json"
+    data = json.loads(source.read_text())
+    (tmp_path / "process-optimization").mkdir()
+    (tmp_path / "process-optimization" / "classify.json").write_text(json.dumps({**data, "streaming": True}))
+
+    with pytest.raises(ValueError, match="only a text task can stream"):
+        load_catalog(tmp_path)
+
+
 # --- retrieval: a task that searches the knowledge base declares it as data ---------------------------------------
 
 
@@ -366,7 +379,6 @@ def test_without_a_knowledge_base_the_tasks_that_retrieve_are_not_served():
     served = CATALOG.served(knowledge_base=False)
     assert {u.id for u in served} == {u.id for u in USE_CASES if u.retrieval is None}
     assert {u.id for u in CATALOG.served(knowledge_base=True)} == set(IDS)
-    assert {route.path for route in served_routes(load_routes(), knowledge_base=False)} == {u.path for u in served}
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import json
 import re
 import xml.etree.ElementTree as ElementTree
 
-from stacks.catalog import load_routes
+from genai_core.catalog import load_catalog
 from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, MONITORING_STACK, ROOT
 from tools import diagram
 
@@ -27,7 +27,7 @@ def test_the_committed_diagram_is_what_the_templates_draw(templates):
 
 def counts(templates) -> dict[str, int]:
     """What the drawing counts, counted from the catalog and the templates (not restated)."""
-    routes = load_routes()
+    routes = list(load_catalog())
     streams = [route for route in routes if route.streaming]
     alarms = [r for t in templates.values() for r in t["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     return {
@@ -74,9 +74,9 @@ def test_the_diagram_names_the_key_parts(templates):
         assert "Lambda GenAiStreamFunction" in words
         assert f"serves {n['streams']} route{'s' if n['streams'] != 1 else ''} (streaming)" in words
         assert f"ConverseStream on {len(set(models.values()))} model(s), {len(models)} families" in words
-        for route in load_routes():
+        for route in load_catalog():
             assert (f"POST {route.stream_path}" in words) == route.streaming, route.stream_path
-    for route in load_routes():  # every family and task of the catalog
+    for route in load_catalog():  # every family and task of the catalog
         assert f"/{route.family}/… (" in words
         assert re.search(rf"(^|· ){re.escape(route.task)}( ·|$)", words, re.MULTILINE), route.task
     assert "GET /use-cases" in words

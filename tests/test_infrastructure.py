@@ -11,17 +11,18 @@ import pytest
 from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
+from endpoints import DISCOVERY_PATH
 from genai_core import settings
+from genai_core.catalog import load_catalog
 from genai_core.limits import shortest_function_timeout
-from stacks.catalog import load_routes
 from stacks.components.guardrail import NAMING
 from stacks.config import ConfigError
 from tests.conftest import FUNCTION_ENV, synthesize
-from tests.support import API_STACK, CDK_CONTEXT, cdk_context
+from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, cdk_context
 from tools.templates import render
 
-ROUTES = {route.path for route in load_routes()}
-STREAM_ROUTES = {route.stream_path for route in load_routes() if route.streaming}
+ROUTES = {route.path for route in load_catalog()}
+STREAM_ROUTES = {route.stream_path for route in load_catalog() if route.streaming}
 # X-Ray has no resource-level permissions: the trace-writing statement that active tracing adds is the one "*".
 XRAY_WRITE = {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
 
@@ -222,9 +223,9 @@ def arn(*parts: Any) -> dict[str, Any]:
     return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, *parts]]}
 
 
-PROFILE_ARN = arn(
-    ":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":inference-profile/us.amazon.nova-2-lite-v1:0"
-)
+# cdk.json's default: one geographic inference profile for every family.
+GEOGRAPHY, FOUNDATION_MODEL = MODEL_ID.split(".", 1)
+PROFILE_ARN = arn(":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, f":inference-profile/{MODEL_ID}")
 
 
 def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_routes_to(templates):
@@ -246,8 +247,8 @@ def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_ro
             "Effect": "Allow",
             "Action": "bedrock:InvokeModel",
             "Resource": [
-                arn(f":bedrock:{region}::foundation-model/amazon.nova-2-lite-v1:0")
-                for region in CDK_CONTEXT["inferenceProfileRegions"]["us"]
+                arn(f":bedrock:{region}::foundation-model/{FOUNDATION_MODEL}")
+                for region in CDK_CONTEXT["inferenceProfileRegions"][GEOGRAPHY]
             ],
             "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": [PROFILE_ARN]}},
         },
@@ -298,9 +299,9 @@ def test_deploying_outside_the_profiles_geography_is_refused_with_a_message(temp
     (rule,) = [templates[API_STACK]["Rules"][key] for key in region_rules(templates[API_STACK])]
     (assertion,) = rule["Assertions"]
     assert assertion["Assert"] == {
-        "Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"]["us"], {"Ref": "AWS::Region"}]
+        "Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"][GEOGRAPHY], {"Ref": "AWS::Region"}]
     }
-    assert "us.amazon.nova-2-lite-v1:0" in assertion["AssertDescription"]
+    assert MODEL_ID in assertion["AssertDescription"]
 
 
 def test_models_configured_per_family_are_each_granted():
@@ -344,17 +345,17 @@ def test_the_knowledge_base_is_on_by_default_and_only_the_buffered_function_may_
 
 
 def test_outputs_give_the_knowledge_base_its_data_source_and_the_corpus_bucket_for_make_ingest(templates):
-    from stacks.knowledge_base_config import CORPUS_BUCKET_OUTPUT, DATA_SOURCE_ID_OUTPUT, KNOWLEDGE_BASE_ID_OUTPUT
+    from stacks import outputs
 
     template = templates[API_STACK]
     (knowledge_base,) = resources(template, "AWS::Bedrock::KnowledgeBase")
     (data_source,) = resources(template, "AWS::Bedrock::DataSource")
     (bucket,) = [key for key in resources(template, "AWS::S3::Bucket") if key.startswith("KnowledgeBaseCorpus")]
-    outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
+    values = {name: output["Value"] for name, output in template["Outputs"].items()}
 
-    assert outputs[KNOWLEDGE_BASE_ID_OUTPUT] == {"Fn::GetAtt": [knowledge_base, "KnowledgeBaseId"]}
-    assert outputs[DATA_SOURCE_ID_OUTPUT] == {"Fn::GetAtt": [data_source, "DataSourceId"]}
-    assert outputs[CORPUS_BUCKET_OUTPUT] == {"Ref": bucket}
+    assert values[outputs.KNOWLEDGE_BASE_ID] == {"Fn::GetAtt": [knowledge_base, "KnowledgeBaseId"]}
+    assert values[outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID] == {"Fn::GetAtt": [data_source, "DataSourceId"]}
+    assert values[outputs.CORPUS_BUCKET_NAME] == {"Ref": bucket}
 
 
 @pytest.mark.parametrize(("profile", "policy"), [("sandbox", "Delete"), ("production", "Retain")])
@@ -372,7 +373,7 @@ def without_knowledge_base() -> dict[str, Any]:
 
 def test_switched_off_there_is_no_knowledge_base_and_no_task_that_would_search_one(without_knowledge_base):
     template = without_knowledge_base
-    retrieving = {route.path for route in load_routes() if route.retrieves}
+    retrieving = {use_case.path for use_case in load_catalog() if use_case.retrieval is not None}
     assert retrieving  # the catalog has a task that searches: this test is not vacuous
 
     for kind in ("AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::DataSource", "AWS::S3Vectors::Index", "AWS::S3::Bucket"):
@@ -381,7 +382,10 @@ def test_switched_off_there_is_no_knowledge_base_and_no_task_that_would_search_o
     assert "bedrock:Retrieve" not in json.dumps(template)
     assert "KNOWLEDGE_BASE_ID" not in api_function(template)["Environment"]["Variables"]
     assert region_rules(template, "KnowledgeBase") == []  # any region will do
-    assert not {"KnowledgeBaseId", "KnowledgeBaseDataSourceId", "CorpusBucketName"} & set(template["Outputs"])
+    from stacks import outputs
+
+    names = {outputs.KNOWLEDGE_BASE_ID, outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID, outputs.CORPUS_BUCKET_NAME}
+    assert not names & set(template["Outputs"])
 
 
 def test_a_knowledge_base_setting_reaches_the_index_and_the_data_source():
@@ -407,9 +411,9 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         properties = method["Properties"]
         assert properties["AuthorizationType"] == "AWS_IAM", properties
         routed[paths[properties["ResourceId"]["Ref"]]] = properties
-    assert set(routed) == ROUTES | STREAM_ROUTES | {"/use-cases"}
+    assert set(routed) == ROUTES | STREAM_ROUTES | {DISCOVERY_PATH}
     for path, properties in routed.items():
-        assert properties["HttpMethod"] == ("GET" if path == "/use-cases" else "POST")
+        assert properties["HttpMethod"] == ("GET" if path == DISCOVERY_PATH else "POST")
         assert properties["Integration"]["Type"] == "AWS_PROXY"
         assert properties["Integration"]["IntegrationHttpMethod"] == "POST"  # Lambda is always invoked with POST
 
@@ -493,6 +497,20 @@ def test_synth_with_an_explicit_account_and_region():
     assert (stack.account, stack.region) == ("123456789012", "sa-east-1")
     # The API's, the streaming one, and the CDK's that empties the corpus bucket on `cdk destroy` (sandbox profile).
     Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 3)
+
+
+def test_every_retention_the_config_allows_is_the_log_groups_retention_in_days():
+    from aws_cdk import App, RemovalPolicy, Stack
+
+    from stacks.components.log_groups import log_group
+    from stacks.config import LOG_RETENTION_DAYS
+
+    stack = Stack(App(), "Retentions")
+    for days in LOG_RETENTION_DAYS:  # the one table (stacks/config.py), by the CDK's name for each
+        log_group(stack, f"Logs{days}", retention_days=days, removal_policy=RemovalPolicy.DESTROY)
+    groups = Template.from_stack(stack).find_resources("AWS::Logs::LogGroup")
+
+    assert sorted(group["Properties"]["RetentionInDays"] for group in groups.values()) == sorted(LOG_RETENTION_DAYS)
 
 
 def test_a_bad_context_value_fails_synth_with_a_message_naming_the_key():

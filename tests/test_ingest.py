@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from stacks.knowledge_base_config import CORPUS_BUCKET_OUTPUT, DATA_SOURCE_ID_OUTPUT, KNOWLEDGE_BASE_ID_OUTPUT
+from stacks import outputs
 from tests.sigv4_api import REGION, STACK
 from tools import ingest
 
@@ -25,9 +25,9 @@ BUCKET = "genaireferenceapi-knowledgebasecorpusbucket-abc123"
 TOKEN = "ingest-test-client-token-0000000000000001"
 OUTPUTS = [
     {"OutputKey": "ApiUrl", "OutputValue": "https://abc123.execute-api.us-east-1.amazonaws.com/v1/"},
-    {"OutputKey": KNOWLEDGE_BASE_ID_OUTPUT, "OutputValue": KB_ID},
-    {"OutputKey": DATA_SOURCE_ID_OUTPUT, "OutputValue": DS_ID},
-    {"OutputKey": CORPUS_BUCKET_OUTPUT, "OutputValue": BUCKET},
+    {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": KB_ID},
+    {"OutputKey": outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID, "OutputValue": DS_ID},
+    {"OutputKey": outputs.CORPUS_BUCKET_NAME, "OutputValue": BUCKET},
 ]
 JOB_KEYS = {"knowledgeBaseId": KB_ID, "dataSourceId": DS_ID}
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -384,7 +384,7 @@ def test_a_stack_without_the_knowledge_base_outputs_stops_with_a_message(aws, co
 
     assert code == ingest.NOT_RUN
     assert lines == [
-        f"ingest: stack {STACK!r} has no {KNOWLEDGE_BASE_ID_OUTPUT}, {DATA_SOURCE_ID_OUTPUT}, {CORPUS_BUCKET_OUTPUT} "
+        f"ingest: stack {STACK!r} has no {outputs.KNOWLEDGE_BASE_ID}, {outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID}, {outputs.CORPUS_BUCKET_NAME} "
         "output: is it deployed, with the knowledge base on (context key knowledgeBase)?"
     ]
 

@@ -26,8 +26,8 @@ import pytest
 from botocore.stub import ANY
 
 import caller
+from stacks import outputs
 from stacks.config import load_config
-from stacks.knowledge_base_config import KNOWLEDGE_BASE_ID_OUTPUT
 from tests.sigv4_api import STACK
 from tests.support import (
     API_STACK,
@@ -208,7 +208,7 @@ def test_make_local_searches_the_knowledge_base_of_the_deployed_stack(cloudforma
     client = cloudformation(
         outputs=[
             {"OutputKey": "ApiUrl", "OutputValue": "https://abc.execute-api.us-east-1.amazonaws.com/v1/"},
-            {"OutputKey": KNOWLEDGE_BASE_ID_OUTPUT, "OutputValue": "KBDEPLOYED"},
+            {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": "KBDEPLOYED"},
         ]
     )
 
@@ -216,7 +216,7 @@ def test_make_local_searches_the_knowledge_base_of_the_deployed_stack(cloudforma
 
     assert (found.knowledge_base_id, found.source) == (
         "KBDEPLOYED",
-        f"the {KNOWLEDGE_BASE_ID_OUTPUT} output of {STACK}",
+        f"the {outputs.KNOWLEDGE_BASE_ID} output of {STACK}",
     )
 
 
@@ -224,7 +224,7 @@ def test_make_local_searches_the_knowledge_base_of_the_deployed_stack(cloudforma
     ("outputs", "error", "says"),
     [
         (None, f"Stack with id {STACK} does not exist", "none found"),
-        ([{"OutputKey": "ApiUrl", "OutputValue": "https://x/v1/"}], None, f"has no {KNOWLEDGE_BASE_ID_OUTPUT} output"),
+        ([{"OutputKey": "ApiUrl", "OutputValue": "https://x/v1/"}], None, f"has no {outputs.KNOWLEDGE_BASE_ID} output"),
     ],
 )
 def test_without_a_deployed_knowledge_base_make_local_says_why_and_serves_no_search(
@@ -469,6 +469,27 @@ def test_errors_the_local_set_up_causes_carry_a_hint(serve, bedrock, bedrock_err
     assert fix in headers[local_api.HINT_HEADER]
     assert body["error"]["hint"] == headers[local_api.HINT_HEADER]
     assert set(body["error"]) == {"code", "message", "hint"}
+
+
+def test_the_region_hint_names_the_regions_cdk_json_gives_the_profiles_geography():
+    config = local_api.load_local_config()
+    target = config.models["productivity"]
+    regions = CDK_CONTEXT["inferenceProfileRegions"][target.model_id.split(".")[0]]
+
+    hint = local_api.hint_for(
+        "model_not_found",
+        "ResourceNotFoundException",
+        models=[target.model_id],
+        region="sa-east-1",
+        credentials_found=True,
+        regions=local_api.profile_regions(config, [target.model_id]),
+    )
+
+    assert hint is not None and f"({', '.join(regions)}: cdk.json's inferenceProfileRegions)" in hint
+    assert f"export AWS_REGION={regions[0]}" in hint
+    # A foundation model (no profile) routes nowhere else: the hint names no region list.
+    foundation = load_config(cdk_context(models=dict.fromkeys(MODELS, target.foundation_model)))
+    assert local_api.profile_regions(foundation, [target.foundation_model]) == []
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])

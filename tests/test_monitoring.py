@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from stacks.catalog import load_routes
+from genai_core.catalog import load_catalog
 from stacks.components.app_metrics import FUNCTION_METRICS
 from tests.conftest import synthesize
 from tests.support import (
@@ -21,7 +21,7 @@ from tests.support import (
 )
 from tests.test_infrastructure import function
 
-ROUTES = load_routes()
+ROUTES = list(load_catalog())
 NAMESPACE = CDK_CONTEXT["metricsNamespace"]
 PRICE = CDK_CONTEXT["modelPrices"]["amazon.nova-2-lite-v1:0"]
 ALARM_PREFIX = f"{MONITORING_STACK}-"

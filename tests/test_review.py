@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from stacks.catalog import load_routes
+from genai_core.catalog import load_catalog
 from stacks.components.rest_api import DISCOVERY_PATH, model_name
 from stacks.config import CONTEXT_KEYS
 from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, ROOT, cdk_context
@@ -22,6 +22,7 @@ from tools import review
 from tools.assembly import load, parse_overrides
 from tools.scanners import ScannerRun, checkov_checks
 
+COST_PAGES = ("docs/cost.md", "README.pt-BR.md")
 PARTITION, REGION, ACCOUNT = "${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}"
 
 
@@ -101,7 +102,7 @@ def test_the_report_lists_every_bedrock_permission_with_its_resource_arns(report
 
 def test_the_report_gives_the_authorization_model_validator_and_throttling_of_every_route(report):
     rows = {(row[0], unquote(row[1])): row for row in table_after(report, "| method | path | authorization |")}
-    catalog = load_routes()
+    catalog = load_catalog()
 
     streams = {("POST", route.stream_path) for route in catalog if route.streaming}
     assert set(rows) == {("POST", route.path) for route in catalog} | streams | {("GET", DISCOVERY_PATH)}
@@ -273,6 +274,26 @@ def test_the_cost_pages_agree_with_the_report(report):
     assert [row[0] for row in fixed] == ["KMS customer managed keys", "CloudWatch dashboards", "CloudWatch alarms"]
     assert "**About $1.00 to $4.70 a month at idle**" in report  # docs/cost.md rounds it: "$1 to $5 a month"
     assert f"({CDK_CONTEXT['lambdaMemoryMb']} MB / 1024)" in report
+
+
+def test_the_cost_pages_state_the_prices_of_the_report_and_of_cdk_json():
+    """One home per price: AWS's list prices in tools/review.py (PRICE), the model's in cdk.json (modelPrices); the
+    pages that state them must say the same figures."""
+    english, portuguese = (" ".join((ROOT / page).read_text(encoding="utf-8").split()) for page in COST_PAGES)
+    arm64_only = {"lambda_gb_second_x86_64"}  # the functions are arm64: the page prices what the templates run
+    for name, price in review.PRICE.items():
+        shown = f"${int(price)}" if price == int(price) else f"${price}"
+        assert name in arm64_only or shown in english, f"docs/cost.md does not state {name} = {shown}"
+    model_prices = CDK_CONTEXT["modelPrices"]
+    (foundation_model,) = {model.split(".", 1)[1] for model in CDK_CONTEXT["models"].values()} & set(model_prices)
+    for field, per_million in (
+        ("inputPer1kTokens", " per million input"),
+        ("outputPer1kTokens", " per million output"),
+    ):
+        per_1k = model_prices[foundation_model][field]
+        assert f"${per_1k:g}" in english and f"US$ {per_1k:g}".replace(".", ",") in portuguese
+        assert f"${per_1k * 1000:.2f}{per_million} tokens" in english
+        assert f"US$ {per_1k * 1000:.2f}".replace(".", ",") in portuguese
 
 
 def test_the_context_section_lists_every_key_and_marks_overrides(inputs):

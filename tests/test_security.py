@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from endpoints import DISCOVERY_PATH
 from genai_core.catalog import load_catalog
-from stacks.catalog import load_routes
 from stacks.components.guardrail import CPF_PATTERN, NAMING, GenAiGuardrails
 from stacks.components.rest_api import model_name
 from tests.conftest import synthesize
@@ -17,7 +17,7 @@ from tests.support import API_STACK, CDK_CONTEXT, cdk_context
 from tests.test_infrastructure import app_functions, resource_paths, resources, the_one
 from tools.templates import render
 
-ROUTES = load_routes()
+ROUTES = list(load_catalog())
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_api_key_mode_requires_a_key_on_every_method_with_a_throttled_metered_us
     methods = methods_by_path(template)
     assert set(methods) == {route.path for route in ROUTES} | {
         route.stream_path for route in ROUTES if route.streaming
-    } | {"/use-cases"}
+    } | {DISCOVERY_PATH}
     for method in methods.values():
         assert method["ApiKeyRequired"] is True
 

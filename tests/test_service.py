@@ -18,9 +18,10 @@ from botocore.stub import ANY, Stubber
 
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
-from genai_core.errors import DeadlineExceeded, ModelOutputInvalid, NotFound, ValidationFailed
+from genai_core.errors import DeadlineExceeded, GuardrailIntervened, ModelOutputInvalid, NotFound, ValidationFailed
 from genai_core.limits import ANSWER_MARGIN_SECONDS, ClientSettings
 from genai_core.service import UseCaseService
+from genai_core.settings import Guardrail, GuardrailSettings
 from tests.support import CDK_CONTEXT, ROOT, converse_text_response, converse_tool_response, retrieval_result
 
 CATALOG = load_catalog()
@@ -213,6 +214,200 @@ def test_without_time_for_the_retry_the_first_answers_own_error_is_kept(clients)
 
     assert (raised.value.status, raised.value.code) == (502, "model_output_invalid")
     assert "does not match the output schema" in raised.value.message  # the answer's problem, not a deadline
+
+
+# --- model_for, guarded ----------------------------------------------------------------------------------------------
+
+
+def guardrails_for(*families: str) -> GuardrailSettings:
+    return GuardrailSettings({family: Guardrail(f"gr-{family}", "3") for family in families})
+
+
+def test_each_use_case_gets_its_familys_model():
+    service = UseCaseService(CATALOG, MODELS, make_client(SETTINGS))
+
+    for use_case in CATALOG:
+        assert service.model_for(use_case) == MODELS[use_case.family]
+
+
+def test_a_family_without_a_model_is_refused_when_the_service_is_made():
+    family = sorted(MODELS)[0]
+
+    with pytest.raises(ValueError, match=f"no model configured for: {family}"):
+        UseCaseService(CATALOG, {key: value for key, value in MODELS.items() if key != family}, make_client(SETTINGS))
+
+
+@pytest.mark.parametrize("family", sorted(MODELS))
+def test_only_the_families_of_the_guardrail_settings_are_guarded(family):
+    service = UseCaseService(CATALOG, MODELS, make_client(SETTINGS), guardrail=guardrails_for(family))
+
+    for use_case in CATALOG:
+        assert service.guarded(use_case) is (use_case.family == family)
+    assert not any(UseCaseService(CATALOG, MODELS, make_client(SETTINGS)).guarded(u) for u in CATALOG)
+
+
+# --- build_request ---------------------------------------------------------------------------------------------------
+
+
+def request_of(use_case_id: str) -> dict[str, Any]:
+    return json.loads(example(use_case_id))
+
+
+@pytest.mark.parametrize("use_case", sorted(CATALOG, key=lambda u: u.id), ids=lambda u: u.id)
+def test_the_converse_request_has_the_model_the_prompt_and_the_catalogs_inference_settings(use_case):
+    service = UseCaseService(CATALOG, MODELS, make_client(SETTINGS))
+    request = request_of(use_case.id)
+
+    converse = service.build_request(use_case, request)
+
+    assert converse["modelId"] == MODELS[use_case.family]
+    assert converse["system"][0]["text"] and converse["messages"][-1]["role"] == "user"
+    assert converse["inferenceConfig"] == {
+        "maxTokens": use_case.inference["maxTokens"],
+        "temperature": float(use_case.inference["temperature"]),
+    }
+    assert "guardrailConfig" not in converse  # no guardrail settings: none
+    if use_case.structured:  # the task's tool, forced, with the output schema resolved against the request
+        (tool,) = converse["toolConfig"]["tools"]
+        assert tool["toolSpec"]["name"] == use_case.tool_name
+        assert tool["toolSpec"]["inputSchema"]["json"] == use_case.output_schema(request)
+        assert converse["toolConfig"]["toolChoice"] == {"tool": {"name": use_case.tool_name}}
+    else:
+        assert "toolConfig" not in converse
+
+
+def test_a_guarded_familys_request_carries_its_guardrail_and_its_caller_text_as_guard_content():
+    use_case = CATALOG.get(SUMMARIZE)
+    service = UseCaseService(CATALOG, MODELS, make_client(SETTINGS), guardrail=guardrails_for(use_case.family))
+
+    converse = service.build_request(use_case, request_of(SUMMARIZE))
+
+    assert converse["guardrailConfig"] == {
+        "guardrailIdentifier": f"gr-{use_case.family}",
+        "guardrailVersion": "3",
+        "trace": "disabled",
+    }
+    assert "guardContent" in converse["messages"][0]["content"][0]
+
+
+# --- run -----------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stubbed() -> Iterator[Stubber]:
+    """One client under a Stubber: every call must be expected, and every expected call made."""
+    with Stubber(make_client(SETTINGS)) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_run_validates_calls_converse_and_shapes_the_result(stubbed):
+    use_case = CATALOG.get(SUMMARIZE)
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, guardrail=guardrails_for(use_case.family))
+    stubbed.add_response(
+        "converse",
+        converse_text_response("A summary.", tokens=(40, 9)),
+        {
+            "modelId": MODELS[use_case.family],
+            "system": ANY,
+            "messages": ANY,
+            "inferenceConfig": ANY,
+            "guardrailConfig": ANY,
+        },
+    )
+
+    result = service.run(SUMMARIZE, example(SUMMARIZE))
+
+    assert (result.use_case, result.model, result.stop_reason) == (SUMMARIZE, MODELS[use_case.family], "end_turn")
+    assert result.output == {use_case.output["text"]: "A summary."}
+    assert result.usage == {"inputTokens": 40, "outputTokens": 9, "totalTokens": 49}
+    assert (result.attempts, result.guardrail_action, result.debug) == (1, "NONE", None)
+    assert result.to_body() == {
+        "useCase": SUMMARIZE,
+        "output": {"summary": "A summary."},
+        "model": MODELS[use_case.family],
+        "usage": result.usage,
+        "stopReason": "end_turn",
+        "guardrail": {"action": "NONE"},
+    }
+
+
+def test_an_unknown_use_case_or_an_invalid_request_is_refused_before_any_call(stubbed):
+    service = UseCaseService(CATALOG, MODELS, stubbed.client)
+
+    with pytest.raises(NotFound):
+        service.run("productivity/no-such-task", b"{}")
+    with pytest.raises(ValidationFailed):
+        service.run(SUMMARIZE, b'{"text": ""}')  # and the Stubber saw no call
+
+
+def test_the_caller_is_taken_and_kept_out_of_the_result(stubbed):
+    stubbed.add_response("converse", converse_text_response("A summary."))
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, log_prompts=True)
+
+    result = service.run(SUMMARIZE, example(SUMMARIZE), caller="iam:arn:aws:iam::123456789012:user/alice")
+
+    assert "alice" not in json.dumps([result.to_body(), result.debug])  # not even in the opt-in debug output
+
+
+def test_prompt_logging_puts_the_request_and_the_output_in_the_debug_field(stubbed):
+    stubbed.add_response("converse", converse_text_response("A summary."))
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, log_prompts=True)
+
+    result = service.run(SUMMARIZE, example(SUMMARIZE))
+
+    assert result.debug is not None and result.debug["output"] == {"summary": "A summary."}
+    assert result.debug["request"]["modelId"] == MODELS[CATALOG.get(SUMMARIZE).family]
+
+
+# --- the one retry of an invalid structured answer -----------------------------------------------------------------------
+
+
+def test_an_invalid_answer_is_asked_for_once_more_with_the_reason_and_both_calls_count(stubbed):
+    calls: list[dict[str, Any]] = []
+    stubbed.client.meta.events.register(
+        "provide-client-params.bedrock-runtime.Converse", lambda params, **_: calls.append(params)
+    )
+    first = converse_tool_response("record_extracted_fields", {"total": -1}, tokens=(300, 20))
+    stubbed.add_response("converse", first)
+    stubbed.add_response(
+        "converse", converse_tool_response("record_extracted_fields", valid_extraction(), tokens=(340, 25))
+    )
+    service = UseCaseService(CATALOG, MODELS, stubbed.client)
+
+    result = service.run(EXTRACT, example(EXTRACT))
+
+    assert (result.output, result.attempts) == (valid_extraction(), 2)
+    assert result.usage == {"inputTokens": 640, "outputTokens": 45, "totalTokens": 685}
+    retry = calls[1]["messages"]
+    assert retry[:-2] == calls[0]["messages"]  # the conversation goes on: the first answer, then the reason
+    assert retry[-2] == {"role": "assistant", "content": first["output"]["message"]["content"]}
+    (reply,) = retry[-1]["content"]
+    assert reply["toolResult"]["toolUseId"] == "tooluse_0001"
+    assert reply["toolResult"]["content"][0]["text"].startswith("Rejected. ")
+
+
+def test_a_second_invalid_answer_is_the_callers_502(stubbed):
+    for _ in range(2):
+        stubbed.add_response("converse", converse_tool_response("record_extracted_fields", {"total": -1}))
+
+    with pytest.raises(ModelOutputInvalid, match="does not match the output schema"):
+        UseCaseService(CATALOG, MODELS, stubbed.client).run(EXTRACT, example(EXTRACT))
+
+
+def test_a_text_task_without_text_is_not_retried(stubbed):
+    stubbed.add_response("converse", converse_text_response(""))
+
+    with pytest.raises(ModelOutputInvalid, match="returned no text"):
+        UseCaseService(CATALOG, MODELS, stubbed.client).run(SUMMARIZE, example(SUMMARIZE))
+
+
+def test_a_guardrail_intervention_on_a_structured_task_is_not_an_answer(stubbed):
+    stubbed.add_response("converse", converse_text_response("Blocked.", stop_reason="guardrail_intervened"))
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, guardrail=guardrails_for("process-optimization"))
+
+    with pytest.raises(GuardrailIntervened, match=r"^Blocked"):
+        service.run(EXTRACT, example(EXTRACT))
 
 
 # --- a task that searches the knowledge base first ---------------------------------------------------------------------

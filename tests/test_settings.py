@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from genai_core.limits import ClientSettings
-from genai_core.settings import Settings
+from genai_core.settings import GuardrailSettings, Settings
 from stacks.config import load_config
 from stacks.function_env import function_environment
 from tests.support import FUNCTION_ENV, cdk_context
@@ -29,3 +29,9 @@ def test_a_missing_or_broken_client_setting_stops_the_function_rather_than_guess
         Settings.from_env(missing)
     with pytest.raises(RuntimeError, match="BEDROCK_MAX_ATTEMPTS"):
         Settings.from_env({**FUNCTION_ENV, variable: "soon"})
+
+
+@pytest.mark.parametrize("value", ["[1]", '{"productivity": "gr1"}', '{"productivity": {"id": "gr1"}}', "{"])
+def test_a_malformed_guardrails_variable_fails_the_init_with_its_name(value):
+    with pytest.raises(RuntimeError, match="GUARDRAILS must be"):
+        GuardrailSettings.from_variable(value)

@@ -16,7 +16,6 @@ import pytest
 
 from genai_core import schema
 from genai_core.catalog import load_catalog
-from stacks.catalog import load_routes
 from tests.sigv4_api import API_KEY, API_KEY_ID, CREDENTIALS, REGION, ROUTES, STACK, FakeApi
 from tools import smoke
 
@@ -56,7 +55,7 @@ def test_smoke_sends_every_example_signed_and_reports_each_route(fake_api, cloud
 
     assert code == 0, report
     assert [seen["problem"] for seen in FakeApi.seen] == [None] * len(ROUTES)  # every signature checked out
-    examples = {example.source: example.body for example in smoke.find_examples(smoke.EXAMPLES, load_routes())}
+    examples = {example.source: example.body for example in smoke.find_examples(smoke.EXAMPLES, list(load_catalog()))}
     assert {seen["route"] for seen in FakeApi.seen} == ROUTES
     assert sorted(json.dumps(seen["body"], sort_keys=True) for seen in FakeApi.seen) == sorted(
         json.dumps(body, sort_keys=True) for body in examples.values()
@@ -197,14 +196,14 @@ def test_every_example_is_a_valid_request_for_its_route():
 
 
 def test_the_corpus_folder_is_not_sent_as_requests():
-    found = smoke.find_examples(smoke.EXAMPLES, load_routes())
+    found = smoke.find_examples(smoke.EXAMPLES, list(load_catalog()))
     assert (smoke.EXAMPLES / "corpus").is_dir() and list((smoke.EXAMPLES / "corpus").glob("*.json"))
     assert not [example for example in found if "corpus" in example.source]
 
 
 def test_generated_requests_are_valid_where_the_schema_alone_suffices():
     catalog = load_catalog()
-    for route in load_routes():
+    for route in load_catalog():
         use_case = catalog.get(f"{route.family}/{route.task}")
         if use_case.caller_schemas:
             continue  # extract needs a caller's schema of fields: its example supplies one

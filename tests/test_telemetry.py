@@ -364,6 +364,17 @@ def test_a_first_time_answer_has_no_retry_metric(call, bedrock, emf):
     assert all("OutputRetries" not in view["values"] for view in request_metrics(emf()))
 
 
+# --- what counts as a model error ------------------------------------------------------------------------------
+
+
+def test_every_fault_code_counts_as_a_model_error():
+    import telemetry
+    from genai_core.bedrock import FAULTS
+
+    assert {fault.code for fault in FAULTS} <= telemetry.MODEL_ERROR_CODES
+    assert {"quota_exceeded", "daily_quota_exceeded", "model_configuration_error"} <= telemetry.MODEL_ERROR_CODES
+
+
 # --- a search of the knowledge base ------------------------------------------------------------------------------------
 
 

@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 from urllib.parse import urlsplit
 
+from endpoints import DISCOVERY_PATH
+from genai_core import sse
+from stacks.outputs import API_URL
 from tools.local_api import DEFAULT_PORT, HINT_HEADER, HOST
 from tools.smoke import (
     API_KEY_ENV,
@@ -49,7 +52,7 @@ from tools.smoke import (
     stack_outputs,
 )
 
-DISCOVERY = "use-cases"
+DISCOVERY = DISCOVERY_PATH.lstrip("/")  # the command and the route, relative to the base URL: "use-cases"
 CHUNK_BYTES = 64 * 1024
 
 
@@ -116,7 +119,7 @@ def resolve_target(args: argparse.Namespace, session: Any) -> Target:
             )
         else:
             outputs = stack_outputs(session.client("cloudformation"), args.stack_name)
-            base_url = outputs["ApiUrl"]
+            base_url = outputs[API_URL]
         region = region_of(base_url, session.region_name)
         auth = stack_auth(
             outputs, api_key=api_key, apigateway=lambda: session.client("apigateway"), credentials=frozen, region=region
@@ -198,7 +201,7 @@ def run(
         response = open_response(call, target, timeout)
         status, reason, hint = response.status, response.reason, response.getheader(HINT_HEADER)
         with response:
-            if (response.getheader("Content-Type") or "").startswith("text/event-stream"):
+            if (response.getheader("Content-Type") or "").startswith(sse.MEDIA_TYPE):
                 streamed_ok = show_stream(chunks(response), out, err)
             else:
                 show_json(chunks(response), out)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from stacks.function_env import POWERTOOLS_METRICS_NAMESPACE
 from tools import templates as t
 from tools.assembly import ROOT, cdk_json_context, synthesize
 from tools.generated import write_or_check
@@ -364,7 +365,7 @@ def logs_box(templates: t.Templates) -> Box:
         if stage.access_log_group:
             days = retention.get((stage.stack, stage.access_log_group))
             lines.append(Line(f"API access logs (stage {stage.name}) · {days or 'unlimited'} days"))
-    namespaces = sorted({f.environment.get("POWERTOOLS_METRICS_NAMESPACE", "") for f in t.functions(templates)} - {""})
+    namespaces = sorted({f.environment.get(POWERTOOLS_METRICS_NAMESPACE, "") for f in t.functions(templates)} - {""})
     if namespaces:
         lines.append(Line(f"EMF metrics → namespace {', '.join(namespaces)}", "muted"))
     return Box("logs", "CloudWatch Logs", lines or [Line("no log groups", "muted")], "logs")

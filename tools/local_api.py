@@ -49,23 +49,21 @@ from types import ModuleType
 from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from stacks.catalog import FUNCTION_DIR
-
-if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda runtime sees them
-    sys.path.insert(0, str(FUNCTION_DIR))
 import caller
-from genai_core import bedrock
+from genai_core import bedrock, settings
 from genai_core.errors import NotFound
 from http_io import BodyLimit, JsonHttpHandler, Server, header_pairs, json_response
 from http_io import Response as HttpResponse  # what a route answers
-from stacks.config import CONTEXT_KEYS, AppConfig, load_config
+from stacks import (
+    FUNCTION_DIR,  # the function's folder, on the import path as the Lambda runtime sees it
+    outputs,
+)
+from stacks.config import CDK_JSON, CONTEXT_KEYS, AppConfig, cdk_json_context, load_config
 from stacks.function_env import function_environment, model_ids, one_guardrail
-from stacks.knowledge_base_config import KNOWLEDGE_BASE_ID_OUTPUT
 from tools import fake_bedrock
 from tools.smoke import SmokeError, stack_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
-CDK_JSON = ROOT / "cdk.json"
 HOST = "127.0.0.1"  # never another interface: the local server checks no signature and spends your AWS account
 DEFAULT_PORT = 3000
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit; the function's own (256 KiB) applies after it
@@ -124,7 +122,7 @@ LOCAL_IDENTITY: Mapping[str, Mapping[str, str]] = {
 
 def load_local_config(path: Path = CDK_JSON) -> AppConfig:
     """The app's configuration from cdk.json's context, validated by the same loader as synth (no ``-c`` overrides)."""
-    context = json.loads(path.read_text(encoding="utf-8"))["context"]
+    context = cdk_json_context(path)
     return load_config({key: context.get(key) for key in CONTEXT_KEYS})
 
 
@@ -202,26 +200,26 @@ def find_knowledge_base(
     """The deployed knowledge base's id: ``KNOWLEDGE_BASE_ID``, else the API stack's ``KnowledgeBaseId`` output
     (``cloudformation``: a client, or None for none); the fake's with ``--fake-bedrock``; none when cdk.json has it
     off."""
-    stack = f"{config.stack_name}Api"
+    stack = config.api_stack_name
     if not config.knowledge_base.enabled:
         return LocalKnowledgeBase(None, "none: knowledgeBase is off in cdk.json (the tasks that search one answer 404)")
     if fake:
         return LocalKnowledgeBase(fake_bedrock.FAKE_KNOWLEDGE_BASE_ID, "fake: the sample corpus, examples/corpus/")
-    if environ.get("KNOWLEDGE_BASE_ID"):
-        return LocalKnowledgeBase(environ["KNOWLEDGE_BASE_ID"], "KNOWLEDGE_BASE_ID")
+    if environ.get(settings.KNOWLEDGE_BASE_ID):
+        return LocalKnowledgeBase(environ[settings.KNOWLEDGE_BASE_ID], settings.KNOWLEDGE_BASE_ID)
     if cloudformation is None:
         return LocalKnowledgeBase(
             None, f"not looked up (no usable credentials); set KNOWLEDGE_BASE_ID, or deploy {stack} (make deploy)"
         )
     try:
-        found = stack_outputs(cloudformation, stack).get(KNOWLEDGE_BASE_ID_OUTPUT)
+        found = stack_outputs(cloudformation, stack).get(outputs.KNOWLEDGE_BASE_ID)
     except SmokeError as error:
         return LocalKnowledgeBase(None, f"none found ({error}); make deploy and make ingest, or set KNOWLEDGE_BASE_ID")
     if not found:
         return LocalKnowledgeBase(
-            None, f"none: {stack} has no {KNOWLEDGE_BASE_ID_OUTPUT} output (deployed with it off)"
+            None, f"none: {stack} has no {outputs.KNOWLEDGE_BASE_ID} output (deployed with it off)"
         )
-    return LocalKnowledgeBase(found, f"the {KNOWLEDGE_BASE_ID_OUTPUT} output of {stack}")
+    return LocalKnowledgeBase(found, f"the {outputs.KNOWLEDGE_BASE_ID} output of {stack}")
 
 
 def local_environment(
@@ -378,10 +376,28 @@ class LocalLambdaContext:
 # --- hints for errors a local caller can fix -----------------------------------------------------------------------
 
 
+def profile_regions(config: AppConfig, models: Iterable[str]) -> list[str]:
+    """The regions that the inference profiles among ``models`` route within (cdk.json's inferenceProfileRegions, in
+    order), where they can be called from; none for a foundation model or a global profile (``*``)."""
+    wanted = set(models)
+    regions: list[str] = []
+    for target in config.models.values():
+        if target.model_id in wanted:
+            regions += [region for region in target.profile_regions or () if region != "*" and region not in regions]
+    return regions
+
+
 def hint_for(
-    code: str, upstream: str | None, *, models: Sequence[str], region: str, credentials_found: bool
+    code: str,
+    upstream: str | None,
+    *,
+    models: Sequence[str],
+    region: str,
+    credentials_found: bool,
+    regions: Sequence[str] = (),
 ) -> str | None:
-    """What to do about an error the local set-up causes (credentials, model access, region), or None."""
+    """What to do about an error the local set-up causes (credentials, model access, region), or None. ``regions``:
+    where the models can be called from (``profile_regions``)."""
     shown = ", ".join(sorted(set(models)))
     if (
         code == "bedrock_credentials_error"
@@ -396,17 +412,32 @@ def hint_for(
             "profile and the foundation models it routes to for your IAM principal."
         )
     if code == "model_not_found":
-        return (
-            f"{shown} is not available in {region}: call an inference profile from a region of its geography "
-            "(for us.: us-east-1, us-east-2, us-west-2), e.g. `export AWS_REGION=us-east-1`, or change `models` in cdk.json."
+        where = (
+            f"call its inference profile from a region of its geography ({', '.join(regions)}: cdk.json's "
+            f"inferenceProfileRegions), e.g. `export AWS_REGION={regions[0]}`"
+            if regions
+            else "call it from a region that offers it (`export AWS_REGION=<region>`)"
         )
+        return f"{shown} is not available in {region}: {where}, or change `models` in cdk.json."
     if code in KNOWLEDGE_BASE_CODES:
         return (
             f"make local searches the deployed knowledge base (KNOWLEDGE_BASE_ID, else the stack's "
-            f"{KNOWLEDGE_BASE_ID_OUTPUT} output) in {region}: deploy the stack there (make deploy) and ingest the "
+            f"{outputs.KNOWLEDGE_BASE_ID} output) in {region}: deploy the stack there (make deploy) and ingest the "
             "corpus (make ingest), and let your IAM principal call bedrock:Retrieve on it."
         )
     return None
+
+
+def setup_hint(config: AppConfig, aws: AwsSetup, code: str, upstream: str | None, models: Sequence[str]) -> str | None:
+    """``hint_for`` an error a request to ``models`` met, with the server's set-up."""
+    return hint_for(
+        code,
+        upstream,
+        models=models,
+        region=aws.region,
+        credentials_found=aws.credentials is not None,
+        regions=profile_regions(config, models),
+    )
 
 
 def with_hint(response: HttpResponse, hint: str) -> HttpResponse:
@@ -465,7 +496,7 @@ class LambdaRoute:
         self.hints = hints
         self.lock = threading.Lock()
         self.upstream = UpstreamErrors(handler.service.client)
-        self.function_name = f"{config.stack_name}Api-local"
+        self.function_name = f"{config.api_stack_name}-local"
 
     def context(self) -> LocalLambdaContext:
         return LocalLambdaContext(
@@ -497,14 +528,7 @@ class LambdaRoute:
             upstream = self.upstream.last
         response = proxy_response(result)
         code = _error_code(result.get("body"))
-        found = self.aws.credentials is not None
-        hint = (
-            self.hints
-            and code
-            and hint_for(
-                code, upstream, models=self.models_for(event["path"]), region=self.aws.region, credentials_found=found
-            )
-        )
+        hint = self.hints and code and setup_hint(self.config, self.aws, code, upstream, self.models_for(event["path"]))
         return with_hint(response, hint) if hint else response
 
     def models_for(self, path: str) -> list[str]:
@@ -577,14 +601,7 @@ class StreamRoute:
         code = _error_code(body)
         family = path.strip("/").split("/")[0]
         models = model_ids(self.config)
-        found = self.aws.credentials is not None
-        hint = code and hint_for(
-            code,
-            None,
-            models=[models[family]] if family in models else [],
-            region=self.aws.region,
-            credentials_found=found,
-        )
+        hint = code and setup_hint(self.config, self.aws, code, None, [models[family]] if family in models else [])
         return with_hint(result, hint) if hint else result
 
 
@@ -747,7 +764,12 @@ def startup_message(
         )
         rows.append(("model access", f"{check.model}: {outcome}"))
         hint = check.code and hint_for(
-            check.code, check.upstream, models=[check.model], region=aws.region, credentials_found=True
+            check.code,
+            check.upstream,
+            models=[check.model],
+            region=aws.region,
+            credentials_found=True,
+            regions=profile_regions(config, [check.model]),
         )
         if hint:
             problems.append(hint)
@@ -779,8 +801,6 @@ def startup_message(
 def load_handler() -> ModuleType:
     """The function's handler, imported as the Lambda runtime does (its folder on sys.path), after the environment
     is set: it reads its settings when imported."""
-    if str(FUNCTION_DIR) not in sys.path:
-        sys.path.insert(0, str(FUNCTION_DIR))
     return importlib.import_module("handler")
 
 

@@ -17,19 +17,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-FUNCTION_DIR = ROOT / "lambda" / "genai_api"
-if str(FUNCTION_DIR) not in sys.path:
-    sys.path.insert(0, str(FUNCTION_DIR))
+from endpoints import API_KEY_HEADER, DISCOVERY_PATH
+from genai_core import errors, retrieval, sse
+from genai_core.bedrock import FAULTS
+from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog
+from stacks.config import cdk_json_context
+from tools.generated import write_or_check
 
-from genai_core import errors, retrieval  # noqa: E402
-from genai_core.bedrock import FAULTS  # noqa: E402
-from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog  # noqa: E402
-from tools.generated import write_or_check  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 OUTPUT = ROOT / "docs" / "openapi.json"
 EXAMPLES = ROOT / "examples"
-DISCOVERY_PATH = "/use-cases"
 FAMILY_DESCRIPTIONS = {
     "customer-experience": "Virtual assistant chat, conversation analytics and personalization.",
     "productivity": "Summarization, content drafting, code generation and question answering over your documents.",
@@ -158,7 +156,7 @@ def _stream_operation(use_case: UseCase) -> dict[str, Any]:
             "responses": {
                 "200": {
                     "description": "Server-Sent Events: `delta`..., then `done` or `error`.",
-                    "content": {"text/event-stream": {"schema": {"type": "string"}, "example": STREAM_EXAMPLE}},
+                    "content": {sse.MEDIA_TYPE: {"schema": {"type": "string"}, "example": STREAM_EXAMPLE}},
                 },
                 **{status: response for status, response in operation["responses"].items() if status != "200"},
             },
@@ -393,7 +391,7 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
                 },
                 "apiKey": {
                     "type": "apiKey",
-                    "name": "x-api-key",
+                    "name": API_KEY_HEADER,
                     "in": "header",
                     "description": "An API key bound to a usage plan: authMode api-key.",
                 },
@@ -408,7 +406,7 @@ def render(document: dict[str, Any]) -> str:
 
 
 def current_document() -> str:
-    stage_name = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]["stageName"]
+    stage_name = cdk_json_context()["stageName"]
     return render(generate(load_catalog(), stage_name))
 
 

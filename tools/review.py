@@ -37,7 +37,8 @@ from tools.scanners import ScannerRun, checkov_checks, run_cfn_lint, run_checkov
 OUTDIR = ROOT / "cdk.out" / "review"
 OUTPUT = OUTDIR / "review.md"
 
-# us-east-1 list prices at the time of writing, in US dollars: the same numbers as the README's Cost section.
+# us-east-1 list prices at the time of writing, in US dollars: the one home of these figures (docs/cost.md states
+# them too, and tests/test_review.py checks that the page and this table agree).
 PRICE = {
     "kms_key_month": Decimal("1.00"),
     "dashboard_month": Decimal("3.00"),
@@ -73,7 +74,7 @@ IDLE_FREE_TYPES = {
 }  # fmt: skip
 # What each priced type costs at idle is computed below; anything else is listed as "not priced by this report".
 PRICED_TYPES = {"AWS::KMS::Key", "AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::WAFv2::WebACL"}
-# The worked example of the README's Cost section.
+# The worked example of docs/cost.md ("Per request").
 EXAMPLE_INPUT_TOKENS, EXAMPLE_OUTPUT_TOKENS, EXAMPLE_SECONDS = 1500, 200, Decimal(2)
 # AWS managed policies the templates may attach, as the AWS managed policy reference documents them.
 KNOWN_MANAGED_POLICIES = {
@@ -881,7 +882,7 @@ def section_cost(inputs: Inputs, config: AppConfig) -> list[str]:
     lines = [
         "## 6. Cost",
         "",
-        "us-east-1 list prices at the time of writing (the README's [Cost](../README.md#cost) section); check the AWS "
+        "us-east-1 list prices at the time of writing ([Cost](../../docs/cost.md#per-request)); check the AWS "
         "pricing pages for your region. Derived from the templates: what is always on, and what each request uses.",
         "",
         "### Fixed monthly cost at idle",
@@ -902,7 +903,7 @@ def section_cost(inputs: Inputs, config: AppConfig) -> list[str]:
     formula, examples = _per_request(inputs, config)
     lines += ["### Per request", "", *formula, ""]
     lines += [
-        f"Worked example (the README's): {EXAMPLE_INPUT_TOKENS:,} input tokens, {EXAMPLE_OUTPUT_TOKENS:,} output "
+        f"Worked example (docs/cost.md's): {EXAMPLE_INPUT_TOKENS:,} input tokens, {EXAMPLE_OUTPUT_TOKENS:,} output "
         f"tokens, {EXAMPLE_SECONDS} s of function time at the configured memory:",
         "",
     ]

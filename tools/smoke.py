@@ -29,16 +29,18 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from stacks.catalog import Route, load_routes
+from endpoints import API_KEY_HEADER
+from genai_core.catalog import UseCase, load_catalog
+from stacks.config import API_STACK_SUFFIX, cdk_json_context
+from stacks.outputs import API_KEY_ID, API_URL
 from tools.schema_samples import sample
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-DEFAULT_STACK = "GenAiReferenceApi"
+DEFAULT_STACK = cdk_json_context()["stackName"] + API_STACK_SUFFIX  # the API stack of cdk.json's stackName
 TIMEOUT_SECONDS = 35.0  # above API Gateway's 29-second integration timeout
-API_KEY_HEADER = "x-api-key"  # what API Gateway reads the key from in authMode=api-key
 API_KEY_ENV = "GENAI_API_KEY"  # a key of the caller's own, instead of the stack's (ApiKeyId output)
-API_KEY_OUTPUT = "ApiKeyId"  # the API stack's output in authMode=api-key (stacks/api_stack.py)
+API_KEY_OUTPUT = API_KEY_ID  # the API stack's output in authMode=api-key
 
 
 class SmokeError(Exception):
@@ -91,7 +93,7 @@ def minimal_value(schema: dict[str, Any]) -> Any:
     return sample(schema, text="Smoke test: please answer in one short sentence.", min_items=1)
 
 
-def find_examples(examples_dir: Path, routes: Sequence[Route]) -> list[Example]:
+def find_examples(examples_dir: Path, routes: Sequence[UseCase]) -> list[Example]:
     """Every example file, then a generated request for each route of the catalog that has none."""
     found: list[Example] = []
     families = {route.family for route in routes}
@@ -111,19 +113,19 @@ def find_examples(examples_dir: Path, routes: Sequence[Route]) -> list[Example]:
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    """The stack's outputs (key -> value); it must have ``ApiUrl``."""
+    """The stack's outputs (key -> value); it must have its API URL (``stacks.outputs.API_URL``)."""
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except Exception as error:  # botocore's ClientError, NoCredentialsError, EndpointConnectionError...
         raise SmokeError(f"cannot describe stack {stack_name!r}: {error}") from error
-    outputs = {o["OutputKey"]: str(o["OutputValue"]) for o in (stacks[0].get("Outputs", []) if stacks else [])}
-    if "ApiUrl" not in outputs:
-        raise SmokeError(f"stack {stack_name!r} has no ApiUrl output (is it the API stack, and is it deployed?)")
-    return outputs
+    found = {o["OutputKey"]: str(o["OutputValue"]) for o in (stacks[0].get("Outputs", []) if stacks else [])}
+    if API_URL not in found:
+        raise SmokeError(f"stack {stack_name!r} has no {API_URL} output (is it the API stack, and is it deployed?)")
+    return found
 
 
 def api_url(cloudformation: Any, stack_name: str) -> str:
-    return stack_outputs(cloudformation, stack_name)["ApiUrl"]
+    return stack_outputs(cloudformation, stack_name)[API_URL]
 
 
 def api_key_value(apigateway: Any, key_id: str) -> str:
@@ -251,7 +253,7 @@ def run(
     apigateway: Any = None,
     api_key: str | None = None,
     examples_dir: Path = EXAMPLES,
-    routes: Sequence[Route] | None = None,
+    routes: Sequence[UseCase] | None = None,
     timeout: float = TIMEOUT_SECONDS,
     out: IO[str] = sys.stdout,
 ) -> int:
@@ -259,10 +261,10 @@ def run(
     function that makes one) reads the stack's API key in authMode=api-key, unless ``api_key`` is given."""
     try:
         outputs = stack_outputs(cloudformation, stack_name)
-        base_url = outputs["ApiUrl"]
+        base_url = outputs[API_URL]
         region = region_of(base_url, default_region)
         auth = stack_auth(outputs, api_key=api_key, apigateway=apigateway, credentials=credentials, region=region)
-        examples = find_examples(examples_dir, load_routes() if routes is None else routes)
+        examples = find_examples(examples_dir, load_catalog() if routes is None else routes)
         if not examples:
             raise SmokeError(f"no example requests under {examples_dir}")
     except SmokeError as error:

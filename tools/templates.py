@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from genai_core import settings
+
 Templates = Mapping[str, Mapping[str, Any]]
 
 
@@ -322,18 +324,17 @@ class Function:
     @property
     def models(self) -> dict[str, str]:
         """family -> model id, from the function's MODEL_IDS (what it will call)."""
-        raw = self.environment.get("MODEL_IDS")
         try:
-            models = json.loads(raw) if raw else {}
+            models = settings.models_from(self.environment.get(settings.MODEL_IDS) or "{}")
         except ValueError:
             return {}
-        return {str(family): str(model) for family, model in sorted(models.items())} if isinstance(models, dict) else {}
+        return dict(sorted(models.items()))
 
     @property
     def guardrail_of(self) -> dict[str, str]:
         """family -> the logical id of the guardrail its Converse calls carry, from the function's GUARDRAILS."""
         try:
-            guarded = json.loads(self.environment.get("GUARDRAILS") or "{}")
+            guarded = json.loads(self.environment.get(settings.GUARDRAILS) or "{}")
         except ValueError:
             return {}
         found = {}

@@ -29,6 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import init_gc  # first: pauses the garbage collector for the init (see init_gc.py)
 import telemetry
 from caller import auth_mode_from, owner
+from endpoints import DISCOVERY_PATH
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import ApiError, InvalidEncoding, MethodNotAllowed, NotFound, UpstreamError
@@ -62,7 +63,6 @@ service = UseCaseService(
     region=settings.client.region,
 )
 app = APIGatewayRestResolver()
-DISCOVERY_PATH = "/use-cases"
 # Path -> the method it allows, for 405 answers.
 ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET"}
 # Paths of the catalog this deployment does not serve, and why (for their 404).

@@ -34,7 +34,7 @@ from genai_core.service import Result
 if TYPE_CHECKING:  # the streaming module is the streaming function's, not loaded by the buffered API
     from genai_core.streaming import StreamSummary
 
-# Errors met at Bedrock or in the model's answer, by our stable error code (the README's error tables); any other
+# Errors met at Bedrock or in the model's answer, by our stable error code (docs/api.md's error tables); any other
 # UpstreamError (the knowledge base's, whose fault map loads with the first search) counts too.
 MODEL_ERROR_CODES = frozenset([code for _, code, _ in FAULTS] + [ModelOutputInvalid.code])
 BEDROCK_SUBSEGMENT = "## bedrock.converse"

@@ -2,8 +2,8 @@
 fault map.
 
 Every error shape of the bedrock-runtime service model, and botocore's timeouts, connection and credential errors,
-map to a documented status and code (``UPSTREAM_ERRORS``, ``MESSAGE_RULES`` and ``FAULTS`` below; the README's
-tables and the OpenAPI document are checked against them by tests).
+map to a documented status and code (``UPSTREAM_ERRORS``, ``MESSAGE_RULES`` and ``FAULTS`` below;
+docs/api.md's tables and the OpenAPI document are checked against them by tests).
 """
 
 from __future__ import annotations

@@ -9,6 +9,31 @@ from dataclasses import dataclass
 
 from genai_core.limits import ClientSettings
 
+# The function's own environment variables: read here, written by the stack from the configuration
+# (stacks/function_env.py, which also sets Powertools' and the adapter's), read back from the templates by the review
+# (tools/templates.py). One spelling of each name, for all three.
+MODEL_IDS = "MODEL_IDS"  # a JSON object: family -> model or inference-profile id (models_variable)
+GUARDRAILS = "GUARDRAILS"  # a JSON object: family -> {"id": ..., "version": ...} (families without one are absent)
+LOG_PROMPTS = "LOG_PROMPTS"  # "true" or "false" (logPromptsForDebugging)
+BEDROCK_CONNECT_TIMEOUT = "BEDROCK_CONNECT_TIMEOUT"  # seconds
+BEDROCK_READ_TIMEOUT = "BEDROCK_READ_TIMEOUT"  # seconds
+BEDROCK_MAX_ATTEMPTS = "BEDROCK_MAX_ATTEMPTS"  # botocore's total_max_attempts
+# The knowledge base the tasks that retrieve search (its id); absent when the stack has none: they are then not served.
+KNOWLEDGE_BASE_ID = "KNOWLEDGE_BASE_ID"
+
+
+def models_variable(models: Mapping[str, str]) -> str:
+    """``MODEL_IDS`` for a family -> model map (the stack writes it so)."""
+    return json.dumps(dict(models), sort_keys=True)
+
+
+def models_from(value: str) -> dict[str, str]:
+    """The family -> model map of a ``MODEL_IDS`` value; a ``ValueError`` unless it is a JSON object of strings."""
+    parsed = json.loads(value)
+    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+        raise ValueError("not a JSON object of family -> model id")
+    return {str(family): model for family, model in parsed.items()}
+
 
 @dataclass(frozen=True)
 class Guardrail:
@@ -28,12 +53,14 @@ class GuardrailSettings:
 
     @classmethod
     def from_variable(cls, value: str) -> GuardrailSettings | None:
-        """From ``GUARDRAILS`` (``stacks/function_env.py``): ``{"<family>": {"id": ..., "version": ...}}``."""
+        """From ``GUARDRAILS``: ``{"<family>": {"id": ..., "version": ...}}``."""
         try:
             parsed = json.loads(value or "{}")
             by_family = {family: Guardrail(str(one["id"]), str(one["version"])) for family, one in parsed.items()}
         except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise RuntimeError('GUARDRAILS must be a JSON object of family -> {"id": ..., "version": ...}') from error
+            raise RuntimeError(
+                f'{GUARDRAILS} must be a JSON object of family -> {{"id": ..., "version": ...}}'
+            ) from error
         return cls(by_family) if by_family else None
 
 
@@ -48,14 +75,16 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         try:
-            models = json.loads(environ["MODEL_IDS"])
+            models = models_from(environ[MODEL_IDS])
         except (KeyError, ValueError) as error:
-            raise RuntimeError("MODEL_IDS must be a JSON object of family -> model or inference profile id") from error
+            raise RuntimeError(
+                f"{MODEL_IDS} must be a JSON object of family -> model or inference profile id"
+            ) from error
         return cls(
             models=models,
-            guardrail=GuardrailSettings.from_variable(environ.get("GUARDRAILS", "")),
-            log_prompts=environ.get("LOG_PROMPTS", "false").lower() == "true",
-            knowledge_base_id=environ.get("KNOWLEDGE_BASE_ID") or None,
+            guardrail=GuardrailSettings.from_variable(environ.get(GUARDRAILS, "")),
+            log_prompts=environ.get(LOG_PROMPTS, "false").lower() == "true",
+            knowledge_base_id=environ.get(KNOWLEDGE_BASE_ID) or None,
             client=client_settings(environ),
         )
 
@@ -65,11 +94,12 @@ def client_settings(environ: Mapping[str, str]) -> ClientSettings:
     try:
         return ClientSettings(
             region=environ.get("AWS_REGION"),
-            connect_timeout=float(environ["BEDROCK_CONNECT_TIMEOUT"]),
-            read_timeout=float(environ["BEDROCK_READ_TIMEOUT"]),
-            max_attempts=int(environ["BEDROCK_MAX_ATTEMPTS"]),
+            connect_timeout=float(environ[BEDROCK_CONNECT_TIMEOUT]),
+            read_timeout=float(environ[BEDROCK_READ_TIMEOUT]),
+            max_attempts=int(environ[BEDROCK_MAX_ATTEMPTS]),
         )
     except (KeyError, ValueError) as error:
         raise RuntimeError(
-            "BEDROCK_CONNECT_TIMEOUT, BEDROCK_READ_TIMEOUT (seconds) and BEDROCK_MAX_ATTEMPTS (an integer) must be set"
+            f"{BEDROCK_CONNECT_TIMEOUT}, {BEDROCK_READ_TIMEOUT} (seconds) and {BEDROCK_MAX_ATTEMPTS} (an integer) "
+            "must be set"
         ) from error
