@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from stacks.knowledge_base_config import NONCURRENT_VERSION_DAYS
+from stacks.outputs import CORPUS_BUCKET_NAME, KNOWLEDGE_BASE_DATA_SOURCE_ID, KNOWLEDGE_BASE_ID
 from tools.smoke import DEFAULT_STACK, aws_session
 
 # The document types a knowledge base reads from S3, and their content types (Bedrock user guide, "Connect to
@@ -203,7 +204,7 @@ def stack_outputs(cloudformation: Any, stack_name: str) -> Outputs:
     except Exception as error:  # ClientError, NoCredentialsError, EndpointConnectionError...
         raise IngestError(f"cannot describe stack {stack_name!r}: {error}") from error
     outputs = {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs", []) if stacks else [])}
-    wanted = (outputs.KNOWLEDGE_BASE_ID, outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID, outputs.CORPUS_BUCKET_NAME)
+    wanted = (KNOWLEDGE_BASE_ID, KNOWLEDGE_BASE_DATA_SOURCE_ID, CORPUS_BUCKET_NAME)
     missing = [key for key in wanted if key not in outputs]
     if missing:
         raise IngestError(
