@@ -167,7 +167,8 @@ def test_the_report_describes_the_knowledge_base_who_may_search_it_and_what_it_c
     assert f"Embedding model: `{CDK_CONTEXT['knowledgeBase']['embeddingModel']}`" in section
     assert f"May search it (`bedrock:Retrieve`): `{role}`." in section
     cost = report.split("## 6. Cost", 1)[1].split("## 7.", 1)[0]
-    assert "### Knowledge base" in cost and "no fixed cost" in cost and "⚠ Not priced" not in cost
+    assert "### Knowledge base: storage, ingestion and searches" in cost and "no fixed cost" in cost
+    assert "⚠ Not priced" not in cost
 
 
 def test_without_a_knowledge_base_the_report_says_so(inputs):

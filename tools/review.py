@@ -923,7 +923,7 @@ def _knowledge_base_cost(inputs: Inputs) -> list[str]:
         return []
     embed = PRICE["titan_embed_v2_per_1k_tokens"]
     return [
-        "### Knowledge base",
+        "### Knowledge base: storage, ingestion and searches",
         "",
         "A search (`bedrock:Retrieve`) adds, on top of the Converse call above (whose input grows by the passages: "
         "about 1,500 tokens for 5 passages of 300 tokens):",
