@@ -1,5 +1,6 @@
-"""The API stack: it composes the function, its Bedrock access, the guardrail and the REST API, and exports what
-callers need. Compliance exceptions for the function live here, beside what they excuse."""
+"""The API stack: it composes the function, its Bedrock access, the guardrail, the knowledge base (unless
+``-c knowledgeBase=false``) and the REST API, and exports what callers need. Compliance exceptions for the function
+live here, beside what they excuse."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.genai_function import GenAiFunction
 from stacks.components.guardrail import GenAiGuardrails
+from stacks.components.knowledge_base import GenAiKnowledgeBase
 from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
 from stacks.config import AppConfig
@@ -27,6 +29,19 @@ class GenAiApiStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         models = model_ids(config)
         self.guardrails = GenAiGuardrails(self, "Guardrail", config=config.guardrail)
+        # The tasks that search it (catalog "retrieval") are served by the buffered function only: it alone gets the
+        # knowledge base's id and bedrock:Retrieve. Off, those tasks get no route (app.py: Catalog.served).
+        self.knowledge_base = (
+            GenAiKnowledgeBase(
+                self,
+                "KnowledgeBase",
+                config=config.knowledge_base,
+                removal_policy=config.data_removal_policy,
+                log_retention_days=config.function.log_retention_days,
+            )
+            if config.knowledge_base.enabled
+            else None
+        )
         environment = app_environment(config, guardrails=self.guardrails.ids())
         self.handler = GenAiFunction(
             self,
@@ -34,12 +49,18 @@ class GenAiApiStack(Stack):
             config=config.function,
             bedrock=config.bedrock,
             models=models,
-            environment=environment,
+            environment=app_environment(
+                config,
+                guardrails=self.guardrails.ids(),
+                knowledge_base_id=self.knowledge_base.knowledge_base_id if self.knowledge_base else None,
+            ),
             log_removal_policy=config.log_removal_policy,
         )
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())
         self.bedrock.grant_invoke(self.handler.function)
         self.guardrails.grant_apply(self.handler.function)
+        if self.knowledge_base is not None:
+            self.knowledge_base.grant_retrieve(self.handler.function)
         # Streaming routes (catalog "streaming": true) are served by a second function over the same asset, run by
         # the Lambda Web Adapter, which may only stream (ConverseStream) from the same models.
         self.stream_handler = (
@@ -84,6 +105,17 @@ class GenAiApiStack(Stack):
                 value=self.stream_handler.function.function_name,
                 description="The streaming Lambda function (Lambda Web Adapter)",
             )
+        if self.knowledge_base is not None:
+            for name, value, description in (
+                (outputs.KNOWLEDGE_BASE_ID, self.knowledge_base.knowledge_base_id, "The Bedrock knowledge base"),
+                (
+                    outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID,
+                    self.knowledge_base.data_source_id,
+                    "Its S3 data source (make ingest)",
+                ),
+                (outputs.CORPUS_BUCKET_NAME, self.knowledge_base.corpus_bucket_name, "The corpus bucket (make ingest)"),
+            ):
+                CfnOutput(self, name, value=value, description=description)
         for profile, (guardrail_id, _) in self.guardrails.ids().items():
             CfnOutput(
                 self,

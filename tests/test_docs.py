@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from genai_core import errors
+from genai_core import errors, retrieval
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import CATALOG_DIR, FAMILIES, load_catalog
 from stacks import config as config_module
@@ -78,7 +78,7 @@ def function_codes() -> dict[str, set[int]]:
     codes: dict[str, set[int]] = {}
     for cls in classes:
         codes.setdefault(cls.code, set()).add(cls.status)
-    for status, code, _ in FAULTS:
+    for status, code, _ in (*FAULTS, *retrieval.FAULTS):  # Converse's, and the knowledge base's
         codes.setdefault(code, set()).add(status)
     return codes
 

@@ -5,8 +5,9 @@
 
 No Graphviz or any other system dependency: the layout is computed here, in whole pixels, from what the templates
 hold — the REST API's routes (grouped by family), authorization, validation and throttling; one box per Lambda
-function with the routes it serves; the guardrail's policies; the models per family (the function's ``MODEL_IDS``);
-the log groups; and the monitoring stack's dashboard, alarms and topic. A new route or function appears without a
+function with the routes it serves; the knowledge base (its index, embedding model and chunking, and the function that
+may search it); the guardrail's policies; the models per family (the function's ``MODEL_IDS``); the log groups; and
+the monitoring stack's dashboard, alarms and topic. A new route or function appears without a
 change here. The same templates give the same bytes (a test compares the committed image with a fresh one).
 """
 
@@ -280,6 +281,40 @@ def guardrail_box(templates: t.Templates) -> Box | None:
     return Box("guardrail", f"{title} ({pinned})", lines, "bedrock")
 
 
+# How the data source's chunking settings read in the knowledge base's box.
+CHUNKING_UNITS = {
+    "MaxTokens": " tokens",
+    "OverlapPercentage": "% overlap",
+    "OverlapTokens": " tokens overlap",
+    "BufferSize": " sentences buffer",
+    "BreakpointPercentileThreshold": "th percentile breakpoint",
+}
+
+
+def knowledge_base_box(templates: t.Templates) -> Box | None:
+    """The knowledge base: its vector store and index, embedding model, chunking and corpus (None without one)."""
+    found = t.knowledge_bases(templates)
+    if not found:
+        return None
+    kb = found[0]
+    strategy = str(kb.chunking.get("ChunkingStrategy", "?"))
+    sizes = [
+        f"{value}{CHUNKING_UNITS.get(key, ' ' + key)}"
+        for detail in kb.chunking.values()
+        if isinstance(detail, dict)
+        for key, value in detail.items()
+        if isinstance(value, int)
+    ]
+    lines = [
+        Line(f"index: {kb.dimension} dims · {kb.distance_metric} · {kb.data_type}", "bold"),
+        Line(kb.embedding_model, "mono"),
+        Line(f"chunks: {strategy.lower().replace('_', '-')}" + (f", {', '.join(sizes)}" if sizes else "")),
+        Line("corpus: S3 bucket (versioned, SSE-S3, TLS only)"),
+        Line("make ingest: folder → bucket → index", "muted"),
+    ]
+    return Box(f"kb:{kb.logical_id}", "Bedrock knowledge base (S3 Vectors)", lines, "bedrock")
+
+
 def routed_regions(templates: t.Templates, model_id: str) -> list[str]:
     """Regions whose foundation model the roles may invoke for ``model_id`` (an inference profile routes there)."""
     foundation = model_id.split(".", 1)[1] if model_id.count(".") > 1 else model_id
@@ -406,10 +441,29 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
     waf, api, _ = api_boxes(templates)
     fns = function_boxes(templates)
     guard = guardrail_box(templates)
+    kb = knowledge_base_box(templates)
     bedrock = bedrock_box(templates)
     logs = logs_box(templates)
-    for box in [client, api, bedrock, logs, *fns, *([waf] if waf else []), *([guard] if guard else [])]:
+    for box in [
+        client,
+        api,
+        bedrock,
+        logs,
+        *fns,
+        *([waf] if waf else []),
+        *([guard] if guard else []),
+        *([kb] if kb else []),
+    ]:
         box.measure()
+    # The knowledge base goes right under the function that may search it (the arrow between them is short).
+    searcher = next(
+        (
+            f"fn:{function.logical_id}"
+            for function in functions
+            if kb and any(function.role == role for found in t.knowledge_bases(templates) for role in found.retrievers)
+        ),
+        None,
+    )
 
     # Columns: client | [stack: (waf) | api | functions + guardrail] | bedrock
     inner = 18  # padding inside a stack group
@@ -419,13 +473,17 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         waf.x, waf.y = x, top + inner + 24
         x = waf.right + GAP
     api.x, api.y = x, top + inner + 24
-    fn_w = max([box.w for box in fns] + ([guard.w] if guard else []) + [0])
+    fn_w = max([box.w for box in fns] + ([guard.w] if guard else []) + ([kb.w] if kb else []) + [0])
     column_x = api.right + GAP + 24
     y = api.y
     for box in fns:
         box.w = fn_w
         box.x, box.y = column_x, y
         y = box.bottom + 28
+        if kb and box.key == searcher:
+            kb.w = fn_w
+            kb.x, kb.y = column_x, y + 8
+            y = kb.bottom + 28
     if guard:
         guard.w = fn_w
         guard.x, guard.y = column_x, max(y + 12, api.y + 150)
@@ -439,8 +497,9 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
     stack_bottom = logs.bottom + inner
     diagram.groups.append((f"stack {api_stack}", stack_x, top, stack_right - stack_x, stack_bottom - top))
     bedrock.x, bedrock.y = stack_right + GAP + 10, api.y
-    if guard:  # tall enough for the guardrail's arrow to land on it
-        bedrock.h = max(bedrock.h, guard.y + 56 - bedrock.y)
+    for lower in (guard, kb):  # tall enough for the guardrail's and the knowledge base's arrows to land on it
+        if lower:
+            bedrock.h = max(bedrock.h, lower.y + 56 - bedrock.y)
     width = bedrock.right + margin
 
     # Monitoring stack(s) underneath.
@@ -472,6 +531,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         *([waf] if waf else []),
         api,
         *fns,
+        *([kb] if kb else []),
         *([guard] if guard else []),
         logs,
         bedrock,
@@ -515,6 +575,23 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
                 anchor="start",
             )
         )
+    searching = next((box for box in fns if box.key == searcher), None)
+    if kb and searching:
+        kx = kb.x + kb.w // 2
+        diagram.arrows.append(
+            Arrow(
+                [(kx, searching.bottom), (kx, kb.y)],
+                "Retrieve",
+                label_at=(kx + 6, (searching.bottom + kb.y) // 2 + 4),
+                anchor="start",
+            )
+        )
+        ky = kb.y + 30
+        diagram.arrows.append(
+            Arrow(
+                [(kb.right, ky), (bedrock.x, ky)], "embeds", dashed=True, label_at=((kb.right + bedrock.x) // 2, ky - 6)
+            )
+        )
     if guard:
         gy = guard.y + 30
         diagram.arrows.append(
@@ -555,7 +632,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         (
             margin,
             height - 12,
-            "Solid: requests and notifications · dashed: logs, metrics and the guardrail. Generated from the synthesized templates by make diagram.",
+            "Solid: requests and notifications · dashed: logs, metrics, the guardrail and embeddings. Generated from the synthesized templates by make diagram.",
             "start",
         )
     )

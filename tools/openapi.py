@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from endpoints import API_KEY_HEADER, DISCOVERY_PATH
-from genai_core import errors, sse
+from genai_core import errors, retrieval, sse
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog
 from stacks.config import cdk_json_context
@@ -43,8 +43,9 @@ GATEWAY_ERRORS = {
 }
 
 
-def _function_errors(*, calls_bedrock: bool = True) -> dict[int, set[str]]:
-    """The function's error codes by status: its own errors, and the Bedrock fault map's if the route calls it."""
+def _function_errors(*, calls_bedrock: bool = True, retrieves: bool = False) -> dict[int, set[str]]:
+    """The function's error codes by status: its own errors, the Bedrock fault map's if the route calls it, and the
+    knowledge base's if it searches one."""
     by_status: dict[int, set[str]] = defaultdict(set)
     for error_class in (
         errors.InvalidJson,
@@ -61,11 +62,13 @@ def _function_errors(*, calls_bedrock: bool = True) -> dict[int, set[str]]:
         by_status[error_class.status].add(error_class.code)
     for status, code, _ in FAULTS if calls_bedrock else ():
         by_status[status].add(code)
+    for status, code, _ in retrieval.FAULTS if retrieves else ():
+        by_status[status].add(code)
     return by_status
 
 
-def _error_responses(statuses: list[int], *, calls_bedrock: bool = True) -> dict[str, Any]:
-    function_errors = _function_errors(calls_bedrock=calls_bedrock)
+def _error_responses(statuses: list[int], *, calls_bedrock: bool = True, retrieves: bool = False) -> dict[str, Any]:
+    function_errors = _function_errors(calls_bedrock=calls_bedrock, retrieves=retrieves)
     responses = {}
     for status in statuses:
         codes = sorted(function_errors.get(status, ())) + GATEWAY_ERRORS.get(status, [])
@@ -105,6 +108,14 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
             "with the request's constraints resolved into it; an answer that breaks it is retried once, then 502 "
             "`model_output_invalid`."
         )
+    if use_case.retrieval is not None:
+        description += (
+            " The question is first searched for in the deployment's knowledge base (Bedrock Retrieve); the passages "
+            "found are the only material the model may answer from and cite, and each citation returns the "
+            "passage's source (its S3 URI) and text. When the search finds nothing, the model is not called: the "
+            "answer says so, with no citation, `answerable` false and `stopReason` `nothing_retrieved` (usage 0). "
+            "Not served when the stack has no knowledge base (`-c knowledgeBase=false`): its route is not created."
+        )
     return {
         "post": {
             "operationId": _operation_id(use_case),
@@ -121,7 +132,7 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
                         }
                     },
                 },
-                **_error_responses(statuses),
+                **_error_responses(statuses, retrieves=use_case.retrieval is not None),
             },
         }
     }
@@ -233,6 +244,8 @@ def documented_output_schema(use_case: UseCase) -> dict[str, Any]:
     documented = _document(use_case.output["schema"])
     if not isinstance(documented, dict):
         raise TypeError(f"{use_case.id}: the output schema must be an object")
+    if use_case.retrieval is not None:  # cited passage ids come back as citations, and answerable is the core's
+        documented = use_case.retrieval.public_schema(documented)
     return documented
 
 
@@ -246,6 +259,8 @@ def _explain(node: Mapping[str, Any]) -> str:
         return f"the number of items in the request's `{reference}`"
     if directive == "$lastIndex":
         return f"the last index of the request's `{reference}`"
+    if directive == "$retrieved":
+        return f"the `{reference}` of each passage retrieved for the request"
     return f"set from the request's `{reference}`"
 
 

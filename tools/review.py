@@ -50,6 +50,13 @@ PRICE = {
     "lambda_per_million": Decimal("0.20"),
     "lambda_gb_second_arm64": Decimal("0.0000133334"),
     "lambda_gb_second_x86_64": Decimal("0.0000166667"),
+    # The knowledge base (docs/cost.md, "Knowledge base"): S3 Vectors and Titan Text Embeddings V2 as third parties
+    # transcribe the price pages (research-15, to be checked); Retrieve and a VECTOR knowledge base carry no charge.
+    "s3_vectors_gb_month": Decimal("0.06"),
+    "s3_vectors_put_gb": Decimal("0.20"),
+    "s3_vectors_per_million_queries": Decimal("2.50"),
+    "titan_embed_v2_per_1k_tokens": Decimal("0.00002"),
+    "s3_standard_gb_month": Decimal("0.023"),
 }
 FREE_DASHBOARDS = 3  # per account: up to 50 metrics each
 FREE_ALARM_METRICS = 10  # per account
@@ -62,6 +69,8 @@ IDLE_FREE_TYPES = {
     "AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion", "AWS::CDK::Metadata", "AWS::IAM::Policy",
     "AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Logs::LogGroup",
     "AWS::SNS::Subscription", "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::WAFv2::WebACLAssociation",
+    "AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::DataSource", "AWS::S3Vectors::VectorBucket",
+    "AWS::S3Vectors::Index", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "Custom::S3AutoDeleteObjects",
 }  # fmt: skip
 # What each priced type costs at idle is computed below; anything else is listed as "not priced by this report".
 PRICED_TYPES = {"AWS::KMS::Key", "AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::WAFv2::WebACL"}
@@ -576,6 +585,7 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
         ]
         or [("—", "none", "—", "—", "—")],
     )
+    lines += _knowledge_base_lines(inputs)
     lines += ["", "What each configured model may be invoked through:", ""]
     for model_id in sorted({target.model_id for target in config.models.values()}):
         target = next(x for x in config.models.values() if x.model_id == model_id)
@@ -592,6 +602,36 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
             "  - ⚠ no IAM grant names it"
         ]
     lines.append("")
+    return lines
+
+
+def _knowledge_base_lines(inputs: Inputs) -> list[str]:
+    found = t.knowledge_bases(inputs.templates)
+    lines = ["", "### Knowledge base", ""]
+    if not found:
+        return [
+            *lines,
+            "None (`-c knowledgeBase=false`): no task that searches one is served (its route is not created).",
+        ]
+    for kb in found:
+        chunking = kb.chunking.get("ChunkingStrategy", "?")
+        sizes = {
+            key: value
+            for detail in kb.chunking.values()
+            if isinstance(detail, dict)
+            for key, value in detail.items()
+            if not isinstance(value, (dict, list))
+        }
+        lines += [
+            f"- {code(kb.logical_id)} ({kb.stack}): {code(kb.storage)} storage, index {code(kb.index_name)} "
+            f"({kb.dimension} dimensions, {code(kb.distance_metric)}, {code(kb.data_type)}; non-filterable metadata: "
+            f"{', '.join(code(key) for key in kb.non_filterable_keys) or '⚠ none'}).",
+            f"- Embedding model: {code(kb.embedding_model)}; chunking {code(chunking)} "
+            + (", ".join(f"{key} {value}" for key, value in sorted(sizes.items())) or "")
+            + ".",
+            f"- Its service role {code(kb.role)}: see section 2 (embedding model, corpus bucket, index only).",
+            f"- May search it (`bedrock:Retrieve`): {', '.join(code(role) for role in kb.retrievers) or '⚠ no role'}.",
+        ]
     return lines
 
 
@@ -873,7 +913,37 @@ def section_cost(inputs: Inputs, config: AppConfig) -> list[str]:
         examples,
     )
     lines.append("")
+    lines += _knowledge_base_cost(inputs)
     return lines
+
+
+def _knowledge_base_cost(inputs: Inputs) -> list[str]:
+    """What the knowledge base costs: nothing fixed (no cluster, no capacity unit), storage, ingestion and queries."""
+    if not t.knowledge_bases(inputs.templates):
+        return []
+    embed = PRICE["titan_embed_v2_per_1k_tokens"]
+    return [
+        "### Knowledge base: storage, ingestion and searches",
+        "",
+        "A search (`bedrock:Retrieve`) adds, on top of the Converse call above (whose input grows by the passages: "
+        "about 1,500 tokens for 5 passages of 300 tokens):",
+        "",
+        "```",
+        f"cost ≈ the question embedded          tokens / 1000 × ${embed} (Titan Text Embeddings V2)",
+        f"     + one S3 Vectors query            {money(PRICE['s3_vectors_per_million_queries'])} per million, plus its per-TB data processed",
+        "     (Retrieve itself and a VECTOR knowledge base carry no charge)",
+        "```",
+        "",
+        "The knowledge base has no fixed cost: it is storage and use (prices to be checked on the S3 and Bedrock "
+        "pricing pages):",
+        "",
+        "```",
+        f"idle    ≈ vectors stored   GB × {money(PRICE['s3_vectors_gb_month'])} per month (4 B × dimension + text and metadata per chunk)",
+        f"        + the corpus       GB × {money(PRICE['s3_standard_gb_month'], 3)} per month (S3 Standard)",
+        f"ingest  ≈ tokens embedded / 1000 × ${embed} + vectors written GB × {money(PRICE['s3_vectors_put_gb'])}",
+        "```",
+        "",
+    ]
 
 
 def as_json(value: Any) -> Any:
