@@ -74,7 +74,9 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     app = App(context=dict(context) if context is not None else None, outdir=outdir)
     config = read_config(app)
     env = Environment(account=config.account, region=config.region) if config.account or config.region else None
-    routes = list(load_catalog())  # the function's own catalog (lambda/genai_api, on the path: stacks/__init__.py)
+    # The function's own catalog (lambda/genai_api, on the path: stacks/__init__.py). A task that searches the
+    # knowledge base gets a route only where the stack has one, so it is never served half-working.
+    routes = list(load_catalog().served(knowledge_base=config.knowledge_base.enabled))
     api = GenAiApiStack(
         app,
         config.api_stack_name,

@@ -106,15 +106,14 @@ def measure_synth(runs: int = 5, keep: Path | None = None) -> Synth:
 def function_asset(assembly: Path, stack: str = API_STACK) -> Path:
     """The folder of the functions' code in the cloud assembly: its ``aws:asset:path`` metadata (the CLI's context
     asks for it), else the asset named by the code's S3 key (``<hash>.zip`` is staged as ``asset.<hash>``). The API's
-    function and the streaming function share one asset (a custom resource's function, such as the uploads bucket's
-    auto-delete one, is the CDK's, not counted)."""
-    from tools.templates import custom_resource_providers
-
+    function and the streaming function share one asset; the CDK's own functions (the one that empties the uploads
+    and corpus buckets on `cdk destroy`) are not ours to measure: only functions whose environment names the models count."""
     template: dict[str, Any] = json.loads((assembly / f"{stack}.template.json").read_text())
-    providers = {logical_id for _, logical_id in custom_resource_providers({stack: template})}  # the CDK's own
     paths = []
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::Lambda::Function" or logical_id in providers:
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        if "MODEL_IDS" not in resource["Properties"].get("Environment", {}).get("Variables", {}):
             continue
         key = resource["Properties"].get("Code", {}).get("S3Key")
         path = resource.get("Metadata", {}).get("aws:asset:path")

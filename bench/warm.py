@@ -2,7 +2,9 @@
 
 Both handlers run in this process with the function's environment, driven by real-shaped API Gateway REST events
 (``tests/support.api_event``) with the example requests of ``examples/``; Converse is replaced on each handler's own
-client by a function that returns a canned answer, so that only our code is timed. Requests alternate between the
+client by a function that returns a canned answer, so that only our code is timed. The search task's Retrieve is
+replaced the same way on each handler's agent-runtime client (the passages the sample corpus gives its example), and
+the minimal handler, for that route, searches too: a search function's floor is a Retrieve and a Converse. Requests alternate between the
 two handlers, stdout (log lines and EMF documents) goes to ``os.devnull`` for both, and the garbage collector runs
 as it does in Lambda. Tracing is off, as in the tests (there is no X-Ray daemon here).
 
@@ -64,14 +66,57 @@ CLASSIFY_ANSWER = {
     "usage": {"inputTokens": 688, "outputTokens": 71, "totalTokens": 759},
     "metrics": {"latencyMs": 1100},
 }
-# (route, example request, canned Converse answer)
-TASKS = {
-    "text (productivity/summarize)": ("/productivity/summarize", "examples/productivity/summarize.json", TEXT_ANSWER),
+SEARCH_ANSWER = {
+    "output": {
+        "message": {
+            "role": "assistant",
+            "content": [
+                {
+                    "toolUse": {
+                        "toolUseId": "tooluse_0002",
+                        "name": "record_answer",
+                        "input": {
+                            "answer": "Em até três períodos: um de pelo menos 14 dias corridos e os outros de 5 dias.",
+                            "citations": ["p1"],
+                        },
+                    }
+                }
+            ],
+        }
+    },
+    "stopReason": "tool_use",
+    "usage": {"inputTokens": 1650, "outputTokens": 64, "totalTokens": 1714},
+    "metrics": {"latencyMs": 1300},
+}
+SEARCH_EXAMPLE = "examples/productivity/search.json"
+
+
+def search_results() -> dict[str, Any]:
+    """The canned Retrieve answer: what the sample corpus gives the search example (tools/fake_bedrock.py)."""
+    from tools.fake_bedrock import fake_retrieve
+
+    request = json.loads((ROOT / SEARCH_EXAMPLE).read_text())
+    search = {"numberOfResults": request.get("maxResults", 5)}
+    return fake_retrieve(
+        retrievalQuery={"text": request["question"]}, retrievalConfiguration={"vectorSearchConfiguration": search}
+    )
+
+
+# (route, example request, canned Converse answer, canned Retrieve answer for a task that searches)
+TASKS: dict[str, tuple[str, str, dict[str, Any], Callable[[], dict[str, Any]] | None]] = {
+    "text (productivity/summarize)": (
+        "/productivity/summarize",
+        "examples/productivity/summarize.json",
+        TEXT_ANSWER,
+        None,
+    ),
     "structured (process-optimization/classify)": (
         "/process-optimization/classify",
         "examples/process-optimization/classify.json",
         CLASSIFY_ANSWER,
+        None,
     ),
+    "search (productivity/search)": ("/productivity/search", SEARCH_EXAMPLE, SEARCH_ANSWER, search_results),
 }
 
 
@@ -120,22 +165,30 @@ def prepare_environment(function_dir: Path = FUNCTION_DIR) -> None:
     """The function's environment and import path, as in Lambda (values already set, as by the tests, are kept)."""
     for key, value in {**LAMBDA_ENV, "POWERTOOLS_TRACE_DISABLED": "true"}.items():
         os.environ.setdefault(key, value)
+    if function_dir.resolve() != FUNCTION_DIR.resolve():
+        # Another commit's function (the baseline): this tree's function modules, which importing ``stacks`` (for
+        # tests.support) put on the path and loaded, must not stand in for that commit's own.
+        sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != FUNCTION_DIR.resolve()]
+        for name, module in list(sys.modules.items()):
+            origin = getattr(module, "__file__", None) or ""
+            if origin and Path(origin).resolve().is_relative_to(FUNCTION_DIR.resolve()):
+                del sys.modules[name]
     for path in (str(function_dir), str(ROOT)):
         if path not in sys.path:
             sys.path.insert(0, path)
 
 
 @contextlib.contextmanager
-def stubbed(client: Any, answer: dict[str, Any]) -> Iterator[None]:
-    def converse(**_: Any) -> dict[str, Any]:
+def stubbed(client: Any, answer: dict[str, Any], operation: str = "converse") -> Iterator[None]:
+    def call(**_: Any) -> dict[str, Any]:
         return answer
 
-    with mock.patch.object(client, "converse", converse):
+    with mock.patch.object(client, operation, call):
         yield
 
 
 def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int = WARMUP) -> TaskResult:
-    path, example, answer = TASKS[task]
+    path, example, answer, results = TASKS[task]
     event = api_event(path, json.loads((ROOT / example).read_text()))
     context = FakeLambdaContext()
     timed: dict[str, list[int]] = {"ours": [], "minimal": []}
@@ -145,7 +198,12 @@ def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int =
         "minimal": minimal.lambda_handler,
     }
     cpu_clock, wall_clock = time.thread_time_ns, time.perf_counter_ns
-    with stubbed(handler.bedrock_client, answer), stubbed(minimal.bedrock_client, answer), quiet(handler):
+    searches = contextlib.ExitStack()
+    if results is not None:  # made before the timing, as the first search of a container makes it
+        retrieved = results()
+        searches.enter_context(stubbed(handler.service.knowledge_base.client, retrieved, "retrieve"))
+        searches.enter_context(stubbed(minimal.agent_client, retrieved, "retrieve"))
+    with searches, stubbed(handler.bedrock_client, answer), stubbed(minimal.bedrock_client, answer), quiet(handler):
         for index in range(warmup + requests):
             order = ("ours", "minimal") if index % 2 == 0 else ("minimal", "ours")
             for name in order:
@@ -186,7 +244,9 @@ def load_handlers(function_dir: Path = FUNCTION_DIR) -> tuple[Any, Any]:
 
 def measure(requests: int = 2000, warmup: int = WARMUP, function_dir: Path = FUNCTION_DIR) -> list[TaskResult]:
     handler, minimal = load_handlers(function_dir)
-    return [run_task(task, requests, handler, minimal, warmup) for task in TASKS]
+    # An older commit's function (the baseline) may not serve every task measured now (search came later).
+    served = [task for task, (path, *_) in TASKS.items() if path in handler.ROUTES]
+    return [run_task(task, requests, handler, minimal, warmup) for task in served]
 
 
 def measure_in_child(requests: int = 2000, function_dir: Path = FUNCTION_DIR) -> list[TaskResult]:

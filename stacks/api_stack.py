@@ -1,5 +1,6 @@
-"""The API stack: it composes the function, its Bedrock access, the guardrail, the uploads bucket and the REST API,
-and exports what callers need. Compliance exceptions for the function live here, beside what they excuse."""
+"""The API stack: it composes the function, its Bedrock access, the guardrail, the uploads bucket, the knowledge base
+(unless ``-c knowledgeBase=false``) and the REST API, and exports what callers need. Compliance exceptions for the
+function live here, beside what they excuse."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.genai_function import GenAiFunction
 from stacks.components.guardrail import GenAiGuardrails
+from stacks.components.knowledge_base import GenAiKnowledgeBase
 from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
 from stacks.components.uploads_bucket import UploadsBucket
@@ -35,24 +37,44 @@ class GenAiApiStack(Stack):
             "Uploads",
             prefix=UPLOADS_PREFIX,
             expiration_days=config.uploads.expire_days,
-            removal_policy=config.uploads_removal_policy,
+            removal_policy=config.data_removal_policy,
             log_retention_days=config.function.log_retention_days,
         )
+        # The tasks that search it (catalog "retrieval") are served by the buffered function only: it alone gets the
+        # knowledge base's id and bedrock:Retrieve. Off, those tasks get no route (app.py: Catalog.served).
+        self.knowledge_base = (
+            GenAiKnowledgeBase(
+                self,
+                "KnowledgeBase",
+                config=config.knowledge_base,
+                removal_policy=config.data_removal_policy,
+                log_retention_days=config.function.log_retention_days,
+            )
+            if config.knowledge_base.enabled
+            else None
+        )
         environment = app_environment(config, guardrails=self.guardrails.ids())
-        with_uploads = environment | uploads_environment(config, self.uploads.bucket.bucket_name)
+        uploads = uploads_environment(config, self.uploads.bucket.bucket_name)
         self.handler = GenAiFunction(
             self,
             "GenAi",
             config=config.function,
             bedrock=config.bedrock,
             models=models,
-            environment=with_uploads,
+            environment=app_environment(
+                config,
+                guardrails=self.guardrails.ids(),
+                knowledge_base_id=self.knowledge_base.knowledge_base_id if self.knowledge_base else None,
+            )
+            | uploads,
             log_removal_policy=config.log_removal_policy,
         )
         self.uploads.grant_uploads(self.handler.function)  # read and presign, on the uploads prefix only
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())
         self.bedrock.grant_invoke(self.handler.function)
         self.guardrails.grant_apply(self.handler.function)
+        if self.knowledge_base is not None:
+            self.knowledge_base.grant_retrieve(self.handler.function)
         # Streaming routes (catalog "streaming": true) are served by a second function over the same asset, run by
         # the Lambda Web Adapter, which may only stream (ConverseStream) from the same models, and read uploads only
         # if a streaming task takes files (none does today).
@@ -65,7 +87,7 @@ class GenAiApiStack(Stack):
                 streaming=config.streaming,
                 bedrock=config.bedrock,
                 models=models,
-                environment=with_uploads if streams_files else environment,
+                environment=environment | uploads if streams_files else environment,
                 log_removal_policy=config.log_removal_policy,
             ).handler
             if any(route.streaming for route in routes)
@@ -108,6 +130,17 @@ class GenAiApiStack(Stack):
                 value=self.stream_handler.function.function_name,
                 description="The streaming Lambda function (Lambda Web Adapter)",
             )
+        if self.knowledge_base is not None:
+            for name, value, description in (
+                (outputs.KNOWLEDGE_BASE_ID, self.knowledge_base.knowledge_base_id, "The Bedrock knowledge base"),
+                (
+                    outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID,
+                    self.knowledge_base.data_source_id,
+                    "Its S3 data source (make ingest)",
+                ),
+                (outputs.CORPUS_BUCKET_NAME, self.knowledge_base.corpus_bucket_name, "The corpus bucket (make ingest)"),
+            ):
+                CfnOutput(self, name, value=value, description=description)
         for profile, (guardrail_id, _) in self.guardrails.ids().items():
             CfnOutput(
                 self,

@@ -21,14 +21,18 @@ from genai_core.catalog import FAMILIES
 from genai_core.file_contract import UPLOAD_URL_SECONDS_MAX, UPLOAD_URL_SECONDS_MIN
 from genai_core.limits import (
     ANSWER_MARGIN_SECONDS,
+    RETRIEVAL_CLIENT,
     STORAGE_CLIENT,
     ClientSettings,
     longest_call_seconds,
+    search_and_one_attempt,
     shortest_function_timeout,
 )
 
 if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal policy (make local needs no CDK)
     from aws_cdk import RemovalPolicy
+
+    from stacks.knowledge_base_config import KnowledgeBaseConfig
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
@@ -116,6 +120,7 @@ CONTEXT_KEYS = (
     "uploadsExpireDays",
     "uploadUrlSeconds",
     "filesFromS3",
+    "knowledgeBase",
 )
 AUTH_MODES = caller.AUTH_MODES  # "iam" (SigV4) or "api-key": which identity field names the caller (caller.py)
 FILTER_STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
@@ -258,6 +263,7 @@ class AppConfig:
     profile: str  # "sandbox" or "production"
     monitoring: MonitoringConfig
     uploads: UploadsConfig
+    knowledge_base: KnowledgeBaseConfig  # stacks/knowledge_base_config.py: on by default, -c knowledgeBase=false
 
     @property
     def api_stack_name(self) -> str:
@@ -280,10 +286,11 @@ class AppConfig:
         return RemovalPolicy.RETAIN if self.retain_logs else RemovalPolicy.DESTROY
 
     @property
-    def uploads_removal_policy(self) -> RemovalPolicy:
-        """The uploads bucket's: sandbox, emptied and deleted with the stack (a custom resource empties it); production,
-        retained like the log groups, with no function that deletes objects in the account: its lifecycle rule
-        empties it within days, and an empty bucket costs nothing."""
+    def data_removal_policy(self) -> RemovalPolicy:
+        """The removal policy of the data the app keeps (the uploads bucket, the knowledge base's corpus bucket): as
+        the logs', by the profile. Sandbox: emptied and deleted with the stack (a custom resource empties each
+        bucket). Production: retained like the log groups, with no function that deletes objects in the account; the
+        uploads bucket's lifecycle rule empties it within days, and an empty bucket costs nothing."""
         return self.log_removal_policy
 
 
@@ -443,6 +450,8 @@ def _model_prices(ctx: _Context, targets: Mapping[str, ModelTarget]) -> dict[str
 
 def load_config(context: Mapping[str, Any]) -> AppConfig:
     """Build and validate the app's configuration from CDK context values."""
+    from stacks.knowledge_base_config import CONTEXT_KEY, load_knowledge_base_config  # it imports ConfigError
+
     ctx = _Context(context)
     bedrock = ClientSettings(
         connect_timeout=ctx.integer("bedrockConnectTimeoutSeconds", 1, 60),
@@ -530,10 +539,22 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         alarm_p99_latency_ms=ctx.integer("alarmP99LatencyMs", 50, 60_000),
         prices=_model_prices(ctx, models),
     )
+    region = ctx.optional("region", REGION, "an AWS region such as us-east-1")
+    knowledge_base = load_knowledge_base_config(context.get(CONTEXT_KEY), region)
+    # A task that searches the knowledge base searches first: the search's worst case, then one Bedrock attempt and
+    # the answer must still fit in the function's timeout.
+    searching = search_and_one_attempt(bedrock)
+    if knowledge_base.enabled and not searching < function.timeout_seconds:
+        raise ConfigError(
+            f"timeouts must chain with the knowledge base on: a search's worst case ({RETRIEVAL_CLIENT.worst_case_seconds:g} s) "
+            f"+ bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds + {ANSWER_MARGIN_SECONDS:g} s to answer "
+            f"({searching:g}) < lambdaTimeoutSeconds ({function.timeout_seconds}); lower the Bedrock timeouts, raise "
+            f"lambdaTimeoutSeconds (below apiIntegrationTimeoutSeconds), or switch it off with -c {CONTEXT_KEY}=false"
+        )
     return AppConfig(
         stack_name=ctx.name("stackName"),
         account=ctx.optional("account", ACCOUNT, "a 12-digit AWS account id"),
-        region=ctx.optional("region", REGION, "an AWS region such as us-east-1"),
+        region=region,
         models=models,
         bedrock=bedrock,
         function=function,
@@ -544,4 +565,5 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         profile=ctx.one_of("profile", PROFILES),
         monitoring=monitoring,
         uploads=uploads,
+        knowledge_base=knowledge_base,
     )

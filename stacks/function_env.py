@@ -48,14 +48,19 @@ def guardrails_variable(config: AppConfig, guardrails: Mapping[str, tuple[str, s
     )
 
 
-def app_environment(config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+def app_environment(
+    config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]], knowledge_base_id: str | None = None
+) -> dict[str, str]:
     """The app's options: the guardrails (``guardrails_variable``; empty for none), prompt logging, the metrics
-    namespace, and the API's authorization mode (which identity field of a request names its caller)."""
+    namespace, the API's authorization mode (which identity field of a request names its caller), and the knowledge
+    base the tasks that retrieve search (``KNOWLEDGE_BASE_ID``: the stack's token, or the deployed one's id in
+    ``make local``; absent without one, and those tasks are then not served)."""
     return {
         caller.VARIABLE: config.api.auth_mode,
         settings.GUARDRAILS: guardrails_variable(config, guardrails),
         settings.LOG_PROMPTS: "true" if config.log_prompts_for_debugging else "false",
         POWERTOOLS_METRICS_NAMESPACE: config.monitoring.metrics_namespace,
+        **({settings.KNOWLEDGE_BASE_ID: knowledge_base_id} if knowledge_base_id else {}),
     }
 
 
@@ -83,11 +88,15 @@ def one_guardrail(config: AppConfig, guardrail: tuple[str, str] | None) -> dict[
 
 
 def function_environment(
-    config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]], uploads_bucket: str | None = None
+    config: AppConfig,
+    *,
+    guardrails: Mapping[str, tuple[str, str]],
+    knowledge_base_id: str | None = None,
+    uploads_bucket: str | None = None,
 ) -> dict[str, str]:
-    """Every variable the stack sets on the function (with the guardrails and the uploads bucket given here; no
-    bucket: the function takes no uploads)."""
+    """Every variable the stack sets on the function (with the guardrails, the knowledge base and the uploads bucket
+    given here; no bucket: the function takes no uploads)."""
     environment = runtime_environment(model_ids(config), config.bedrock) | app_environment(
-        config, guardrails=guardrails
+        config, guardrails=guardrails, knowledge_base_id=knowledge_base_id
     )
     return environment | (uploads_environment(config, uploads_bucket) if uploads_bucket else {})

@@ -11,3 +11,7 @@ UPLOADS_BUCKET_NAME = "UploadsBucketName"  # the uploads bucket: make local uses
 GUARDRAIL_IDS = {"full": "GuardrailId", "prompt-attack": "PromptAttackGuardrailId"}  # by guardrail profile
 DASHBOARD_URL = "DashboardUrl"
 ALARM_TOPIC_ARN = "AlarmTopicArn"
+# The knowledge base (unless -c knowledgeBase=false): what make ingest and make local read.
+KNOWLEDGE_BASE_ID = "KnowledgeBaseId"
+KNOWLEDGE_BASE_DATA_SOURCE_ID = "KnowledgeBaseDataSourceId"
+CORPUS_BUCKET_NAME = "CorpusBucketName"

@@ -33,13 +33,16 @@ FAKE_AWS_CREDENTIALS = {
 }
 # Stand-ins for the ids of the stack's guardrails, by profile (cdk.json's guardrailProfiles says which family has which).
 TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
+TEST_KNOWLEDGE_BASE_ID = "KBTEST0001"  # Retrieve's knowledgeBaseId: ten letters or digits
 # A stand-in for the name of the stack's uploads bucket (the template references the bucket).
 TEST_UPLOADS_BUCKET = "genai-uploads-test-bucket"
 # The function's environment as the stack sets it from cdk.json, by the stack's own code (stacks/function_env.py),
-# with these guardrails and uploads bucket (test_infrastructure checks it against the synthesized template).
+# with these guardrails, this knowledge base and this uploads bucket (test_infrastructure checks it against the
+# synthesized template).
 FUNCTION_ENV = function_environment(
     load_config(CDK_CONTEXT),
     guardrails={profile: (guardrail, "1") for profile, guardrail in TEST_GUARDRAILS.items()},
+    knowledge_base_id=TEST_KNOWLEDGE_BASE_ID,
     uploads_bucket=TEST_UPLOADS_BUCKET,
 )
 
@@ -195,3 +198,13 @@ def parse_user_turn(message: dict[str, Any]) -> UserTurn:
         assert key not in blocks[name]  # so its closing tag cannot be inside
         guarded[name] = "guardContent" in block
     return UserTurn(key, blocks, guarded, instruction)
+
+
+def retrieval_result(text: str, uri: str, score: float = 0.61) -> dict[str, Any]:
+    """One result of a Retrieve response, as a knowledge base with an S3 data source returns it."""
+    return {
+        "content": {"type": "TEXT", "text": text},
+        "location": {"type": "S3", "s3Location": {"uri": uri}},
+        "score": score,
+        "metadata": {"x-amz-bedrock-kb-source-uri": uri, "x-amz-bedrock-kb-data-source-id": "DSTEST0001"},
+    }

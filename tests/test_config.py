@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from aws_cdk import RemovalPolicy
 
-from genai_core.limits import ANSWER_MARGIN_SECONDS, STORAGE_CLIENT, attempts_that_fit
+from genai_core.limits import (
+    ANSWER_MARGIN_SECONDS,
+    RETRIEVAL_CLIENT,
+    STORAGE_CLIENT,
+    attempts_that_fit,
+    search_and_one_attempt,
+)
 from stacks.config import CONTEXT_KEYS, ConfigError, ModelPrice, load_config
 from tests.support import CDK_CONTEXT, cdk_context
 
@@ -230,13 +236,16 @@ def test_the_stream_may_outlast_the_29_second_limit_up_to_15_minutes():
 
 def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_timeout():
     timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
-    # The longest whole read timeout that leaves one attempt and the answer's margin inside the function's timeout.
+    # The longest whole read timeout that leaves one attempt and the answer's margin inside the function's timeout
+    # (without a knowledge base: no search comes first, see the next test).
     longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS) - 1
+    off = {"knowledgeBase": False}
 
-    with pytest.raises(ConfigError, match="timeouts must leave room for an upload"):  # the chain holds; uploads not
-        load_config(context_values(bedrockReadTimeoutSeconds=longest_read))
+    # The chain holds, but a request that names an upload reads it first: that must fit too (see below).
+    with pytest.raises(ConfigError, match="timeouts must leave room for an upload"):
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **off))
     with pytest.raises(ConfigError) as raised:
-        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1))
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1, **off))
     one_attempt = connect + longest_read + 1 + ANSWER_MARGIN_SECONDS
     assert str(raised.value) == (
         "timeouts must chain: bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds + "
@@ -249,11 +258,12 @@ def test_synth_requires_room_for_reading_an_upload_and_one_attempt_inside_the_fu
     timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
     # The longest whole read timeout that leaves one upload read, one attempt and the margin inside the timeout.
     longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS - STORAGE_CLIENT.worst_case_seconds) - 1
+    off = {"knowledgeBase": False}  # a search first would need more (the test above)
 
-    config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read))
+    config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **off))
     assert attempts_that_fit(config.bedrock, timeout, STORAGE_CLIENT.worst_case_seconds) == 1  # what the reader checks
     with pytest.raises(ConfigError) as raised:
-        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1))
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1, **off))
     assert str(raised.value) == (
         f"timeouts must leave room for an upload: reading one ({STORAGE_CLIENT.worst_case_seconds:g} s at worst) and "
         f"one Bedrock attempt with the answer's margin ({connect + longest_read + 1 + ANSWER_MARGIN_SECONDS:g} s) "
@@ -270,6 +280,22 @@ def test_the_uploads_options_load_with_their_ranges():
             load_config(context_values(**{key: value}))
     with pytest.raises(ConfigError, match="uploadUrlSeconds"):
         load_config(context_values(uploadUrlSeconds=3601))
+
+
+def test_with_the_knowledge_base_a_search_and_one_attempt_must_fit_inside_the_function_timeout():
+    timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
+    search = RETRIEVAL_CLIENT.worst_case_seconds
+    longest_read = math.ceil(timeout - search - connect - ANSWER_MARGIN_SECONDS) - 1
+    assert CDK_CONTEXT["bedrockReadTimeoutSeconds"] <= longest_read  # the defaults hold
+
+    config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read))
+    assert search_and_one_attempt(config.bedrock) < config.function.timeout_seconds
+    with pytest.raises(ConfigError, match=r"timeouts must chain with the knowledge base on: .* -c knowledgeBase=false"):
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1))
+    # Off, nothing is searched first: the same read timeout is fine.
+    assert not load_config(
+        context_values(bedrockReadTimeoutSeconds=longest_read + 1, knowledgeBase=False)
+    ).knowledge_base.enabled
 
 
 def test_the_function_ends_before_api_gateway_gives_up():

@@ -88,6 +88,25 @@ def test_the_diagram_names_the_key_parts(templates):
     assert not any(text.startswith("GenAiStreamFunction:") for text in texts(svg))  # no streaming task takes files
 
 
+def test_the_diagram_draws_the_knowledge_base_that_the_function_searches(templates):
+    words = "\n".join(texts(diagram.render_svg(templates)))
+    knowledge_base = CDK_CONTEXT["knowledgeBase"]
+    chunking = knowledge_base["chunking"]
+
+    assert "Bedrock knowledge base (S3 Vectors)" in words
+    assert f"index: {knowledge_base['dimension']} dims · cosine · float32" in words
+    assert knowledge_base["embeddingModel"] in words
+    assert f"chunks: fixed-size, {chunking['maxTokens']} tokens, {chunking['overlapPercentage']}% overlap" in words
+    assert "Retrieve" in words and "embeds" in words
+
+    # Without one (-c knowledgeBase=false), there is no box and no arrow to it.
+    from tests.conftest import synthesize
+    from tests.support import cdk_context
+
+    without = "\n".join(texts(diagram.render_svg(synthesize(cdk_context(knowledgeBase=False)))))
+    assert "knowledge base" not in without and "Retrieve" not in without
+
+
 def test_the_diagram_is_deterministic_and_follows_the_templates(templates):
     assert diagram.render_svg(templates) == diagram.render_svg(copy.deepcopy(templates))
 

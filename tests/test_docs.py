@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from genai_core import errors
+from genai_core import errors, retrieval
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import CATALOG_DIR, FAMILIES, load_catalog
 from genai_core.uploads import STORAGE_FAULTS
@@ -79,7 +79,11 @@ def function_codes() -> dict[str, set[int]]:
     codes: dict[str, set[int]] = {}
     for cls in classes:
         codes.setdefault(cls.code, set()).add(cls.status)
-    for status, code, _ in (*FAULTS, *STORAGE_FAULTS):  # Bedrock's, and the uploads store's (S3)
+    for status, code, _ in (
+        *FAULTS,
+        *STORAGE_FAULTS,
+        *retrieval.FAULTS,
+    ):  # Converse's, the uploads store's (S3), the KB's
         codes.setdefault(code, set()).add(status)
     return codes
 

@@ -72,7 +72,9 @@ def answer_for(use_case: Any, request: dict[str, Any], attached: list[str]) -> d
         return converse_text_response("A summary of the attached file.")
     from tools.schema_samples import sample
 
-    return converse_tool_response(use_case.tool_name, sample(use_case.output_schema(request, attached), min_items=1))
+    return converse_tool_response(
+        use_case.tool_name, sample(use_case.output_schema(request, attached=attached), min_items=1)
+    )
 
 
 def expect_converse(stubber: Stubber, use_case: Any, response: dict[str, Any]) -> None:

@@ -166,7 +166,14 @@ def test_the_dashboard_has_every_widget_operators_need(dashboard):
         "Structured-output retries per use case",
         "Streaming: time to first token",
         "Streaming function errors",
+        "Knowledge base: Retrieve latency",  # with the knowledge base on (the default)
     ]
+
+
+def test_the_retrieve_latency_shows_its_percentiles(dashboard):
+    found = widget(dashboard, "Knowledge base: Retrieve latency")
+    metrics = [line[1] for line in found["metrics"]]
+    assert metrics == ["RetrievalLatency"] * 3
 
 
 def test_the_api_widgets_show_requests_errors_and_latency_percentiles(dashboard):
@@ -463,7 +470,12 @@ def test_in_production_the_monitoring_stack_still_holds_no_data_to_retain():
 # --- the dashboard reads what the function prints -----------------------------------------------------------------
 
 
-def test_the_metrics_the_stacks_read_are_the_metrics_the_function_prints(call, bedrock, emf, monkeypatch):
+def test_the_metrics_the_stacks_read_are_the_metrics_the_function_prints(
+    call, bedrock, knowledge_base, emf, monkeypatch
+):
+    # A search that finds nothing (no model call) prints its Retrieve latency.
+    knowledge_base.add_response("retrieve", {"retrievalResults": []})
+    call("/productivity/search", {"question": "Quem fundou a empresa?"})
     bedrock.add_response("converse", converse_text_response("Blocked.", stop_reason="guardrail_intervened"))
     call("/customer-experience/chat", {"messages": [{"role": "user", "content": "Hi"}]})
     bedrock.add_client_error("converse", service_error_code="ThrottlingException", http_status_code=429)

@@ -82,23 +82,34 @@ def test_the_report_lists_every_bedrock_permission_with_its_resource_arns(report
             for region in CDK_CONTEXT["inferenceProfileRegions"][MODEL_ID.split(".")[0]]
         }
 
+    # The knowledge base: its role embeds with the configured model only, and the API's function may search it.
+    (knowledge_base,) = [
+        key for key, r in templates[API_STACK]["Resources"].items() if r["Type"] == "AWS::Bedrock::KnowledgeBase"
+    ]
+    embedding = CDK_CONTEXT["knowledgeBase"]["embeddingModel"]
+    expected.add(("bedrock:InvokeModel", f"arn:{PARTITION}:bedrock:{REGION}::foundation-model/{embedding}"))
+    expected.add(("bedrock:Retrieve", f"${{{knowledge_base}.KnowledgeBaseArn}}"))
+
     rows = table_after(report, "### Bedrock permissions")
     assert {(unquote(row[1]), unquote(row[2])) for row in rows} == expected
     # the routed foundation models only through the configured profile
-    routed = [row for row in rows if "foundation-model" in row[2]]
+    routed = [row for row in rows if f"foundation-model/{foundation}" in row[2]]
     assert routed and all(unquote(row[3]) == f"StringEquals bedrock:InferenceProfileArn: {profile}" for row in routed)
     per_model = report.split("What each configured model may be invoked through:")[1].split("##")[0]
     for action, resource in expected:
-        if action == "bedrock:InvokeModel":
+        if action == "bedrock:InvokeModel" and not resource.endswith(f"/{embedding}"):  # a configured model's
             assert f"`bedrock:InvokeModel` on `{resource}`" in per_model
 
 
 def test_the_report_shows_the_uploads_bucket_its_policy_and_its_one_grant(report, templates):
-    from tests.test_infrastructure import uploads_bucket
+    from tests.test_infrastructure import resources, uploads_bucket
 
     bucket_id, _ = uploads_bucket(templates[API_STACK])
-    section = report[report.index("### Buckets") : report.index("## 4.")]
-    assert f"Bucket `{bucket_id}`" in section and "- public access: all blocked" in section
+    buckets = report[report.index("### Buckets") : report.index("## 4.")]
+    listed = re.findall(r"^Bucket `(\w+)`", buckets, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(resources(templates[API_STACK], "AWS::S3::Bucket"))  # the corpus bucket too
+    section = buckets[buckets.index(f"Bucket `{bucket_id}`") :].split("\n\n", 2)[1]  # the uploads bucket's lines
+    assert "- public access: all blocked" in section
     assert "`AES256` (SSE-S3" in section and f"expire after {CDK_CONTEXT['uploadsExpireDays']} day(s)" in section
     assert "`s3:PutObject` when `StringNotEquals s3:signatureversion: AWS4-HMAC-SHA256`" in section
     assert "`Bool aws:SecureTransport: false`" in section
@@ -155,12 +166,36 @@ def test_the_xray_wildcard_is_shown_as_acknowledged_and_nothing_needs_attention(
 )
 def test_a_planted_wildcard_is_flagged_and_not_taken_as_acknowledged(inputs, statement, reason):
     # The X-Ray acknowledgment (IAM5[Resource::*]) sits on the same policy: it must not cover an S3 action.
-    text = review.report(review.Inputs(**{**vars(inputs), "templates": with_statement(inputs.templates, statement)}))
+    planted = with_statement(inputs.templates, statement)
+    text = review.report(review.Inputs(**{**vars(inputs), "templates": planted}))
 
     (row,) = [row for row in table_after(text, "### Role `GenAiRole") if unquote(row[3]) == statement["Action"]]
     assert row[6].startswith("⚠ ") and reason in row[6] and "NOT acknowledged" in row[6]
     assert f"**Needs attention:** \n- ⚠ IAM: {row[0]}" in text
     assert "1 not covered" in text
+
+
+def test_the_report_describes_the_knowledge_base_who_may_search_it_and_what_it_costs(report, templates):
+    resources = templates[API_STACK]["Resources"]
+    (role,) = [key for key in resources if key.startswith("GenAiRole") and resources[key]["Type"] == "AWS::IAM::Role"]
+    (index,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::S3Vectors::Index"]
+    section = report.split("### Knowledge base", 1)[1].split("###", 1)[0]
+
+    assert f"index `{index['IndexName']}` ({CDK_CONTEXT['knowledgeBase']['dimension']} dimensions, `cosine`" in section
+    assert f"Embedding model: `{CDK_CONTEXT['knowledgeBase']['embeddingModel']}`" in section
+    assert f"May search it (`bedrock:Retrieve`): `{role}`." in section
+    cost = report.split("## 6. Cost", 1)[1].split("## 7.", 1)[0]
+    assert "### Knowledge base: storage, ingestion and searches" in cost and "no fixed cost" in cost
+    assert "⚠ Not priced" not in cost
+
+
+def test_without_a_knowledge_base_the_report_says_so(inputs):
+    from tests.conftest import synthesize
+
+    templates = synthesize(cdk_context(knowledgeBase=False))
+    text = review.report(review.Inputs(**{**vars(inputs), "templates": templates}))
+    assert "None (`-c knowledgeBase=false`)" in text.split("### Knowledge base", 1)[1]
+    assert "Retrieve" not in text.split("## 6. Cost", 1)[1].split("## 7.", 1)[0]
 
 
 def test_a_method_without_authorization_is_flagged(inputs):

@@ -34,7 +34,7 @@ from genai_core.limits import ANSWER_MARGIN_SECONDS, STORAGE_CLIENT, ClientSetti
 from genai_core.service import UseCaseService
 from genai_core.settings import Guardrail, GuardrailSettings
 from tests import file_samples
-from tests.support import CDK_CONTEXT, ROOT, converse_text_response, converse_tool_response
+from tests.support import CDK_CONTEXT, ROOT, converse_text_response, converse_tool_response, retrieval_result
 
 CATALOG = load_catalog()
 MODELS = CDK_CONTEXT["models"]
@@ -565,3 +565,168 @@ def test_a_body_of_a_task_that_takes_files_may_be_larger_only_by_its_files_data(
         )
     with pytest.raises(PayloadTooLarge, match="the limit is 262144 bytes"):  # a task without files: as before
         service.validate(CATALOG.get(EXTRACT), json.dumps({"document": "x" * 300_000, "fields": {}}).encode())
+
+
+# --- a task that searches the knowledge base first ---------------------------------------------------------------------
+
+SEARCH = "productivity/search"
+KB_ID = "KBSVC00001"
+RESULTS = [
+    retrieval_result("As férias podem ser divididas em até três períodos.", "s3://corpus/politica-de-ferias.md", 0.72),
+    retrieval_result("Pedido no portal Ipê Pessoas, 30 dias antes.", "s3://corpus/politica-de-ferias.md", 0.55),
+]
+
+
+@dataclass
+class Searching:
+    """A service with a knowledge base: its bedrock-runtime and bedrock-agent-runtime clients each under a Stubber."""
+
+    service: UseCaseService
+    bedrock: Stubber
+    knowledge_base: Stubber
+    clock: Clock
+
+    def expect_search(self, results: list[dict[str, Any]], **search: Any) -> None:
+        expected = {"knowledgeBaseId": KB_ID, "retrievalQuery": ANY, "retrievalConfiguration": ANY, **search}
+        self.knowledge_base.add_response("retrieve", {"retrievalResults": results}, expected)
+
+    def run(self, body: dict[str, Any]) -> Any:
+        return self.service.run(SEARCH, json.dumps(body).encode(), time_left=self.clock)
+
+
+@pytest.fixture
+def searching(clients: Clients) -> Iterator[Searching]:
+    clock = Clock(600.0)
+    service = UseCaseService(
+        CATALOG,
+        MODELS,
+        clients.multi.client,
+        client_settings=SETTINGS,
+        single_attempt_client=lambda: clients.single.client,
+        around_model_call=clock.around_model_call,
+        knowledge_base_id=KB_ID,
+        region="us-east-1",
+    )
+    with Stubber(service.knowledge_base.client) as knowledge_base:
+        yield Searching(service, clients.multi, knowledge_base, clock)
+        knowledge_base.assert_no_pending_responses()
+
+
+def search_answer(citations: list[str], answer: str = "Em até três períodos.") -> dict[str, Any]:
+    return converse_tool_response("record_answer", {"answer": answer, "citations": citations})
+
+
+def test_the_passages_found_are_the_only_ones_the_model_may_cite_and_come_back_with_their_source(searching):
+    use_case = CATALOG.get(SEARCH)
+    searching.expect_search(
+        RESULTS,
+        retrievalQuery={"text": "Em quantos períodos posso dividir minhas férias?"},
+        retrievalConfiguration={"vectorSearchConfiguration": {"numberOfResults": use_case.retrieval.default_results}},
+    )
+    sent: list[dict[str, Any]] = []
+    searching.bedrock.client.meta.events.register(
+        "provide-client-params.bedrock-runtime.Converse", lambda params, **_: sent.append(params)
+    )
+    searching.bedrock.add_response("converse", search_answer(["p1"]))
+
+    result = searching.run({"question": "Em quantos períodos posso dividir minhas férias?"})
+
+    (tool,) = sent[0]["toolConfig"]["tools"]
+    assert tool["toolSpec"]["inputSchema"]["json"]["properties"]["citations"]["items"]["enum"] == ["p1", "p2"]
+    assert result.output == {
+        "answer": "Em até três períodos.",
+        "citations": [
+            {
+                "id": "p1",
+                "source": "s3://corpus/politica-de-ferias.md",
+                "passage": "As férias podem ser divididas em até três períodos.",
+            }
+        ],
+        "answerable": True,
+    }
+    assert (result.retrieved.passages, result.attempts) == (2, 1)
+
+
+def test_an_answer_that_cites_nothing_is_not_answerable(searching):
+    searching.expect_search(RESULTS)
+    searching.bedrock.add_response("converse", search_answer([], "Os trechos não dizem."))
+
+    result = searching.run({"question": "Quanto custa a Urbana E1?"})
+
+    assert result.output == {"answer": "Os trechos não dizem.", "citations": [], "answerable": False}
+
+
+@pytest.mark.parametrize(
+    ("language", "key"),
+    [(None, "default"), ("pt-BR", "pt"), ("Português", "pt"), ("English", "en"), ("de", "default")],
+)
+def test_when_nothing_is_found_no_model_is_called_and_the_answer_says_so(searching, language, key):
+    searching.expect_search([])  # and no Converse response queued: a model call would fail the test
+
+    body = {"question": "Qual é o preço das ações?", **({"language": language} if language else {})}
+    result = searching.run(body)
+
+    nothing = CATALOG.get(SEARCH).retrieval.nothing_retrieved[key]
+    assert result.output == {**nothing, "answerable": False}
+    assert (result.stop_reason, result.attempts, result.usage["totalTokens"]) == ("nothing_retrieved", 0, 0)
+    assert result.guardrail_action is None  # no model call, so no guardrail claimed
+
+
+def test_a_follow_up_searches_the_last_user_turns_with_the_question_and_reads_the_turns_as_data(searching):
+    history = [
+        {"role": "user", "content": "Quero tirar férias em julho."},
+        {"role": "assistant", "content": "Certo! Em que posso ajudar?"},
+        {"role": "user", "content": "Preciso avisar com quanto tempo?"},
+        {"role": "assistant", "content": "Com 30 dias de antecedência."},
+        {"role": "user", "content": "E posso dividir?"},
+    ]
+    searching.expect_search(
+        RESULTS,
+        retrievalQuery={"text": "Preciso avisar com quanto tempo?\nE posso dividir?\nEm quantos períodos?"},
+        retrievalConfiguration={"vectorSearchConfiguration": {"numberOfResults": 2}},
+    )
+    searching.bedrock.add_response("converse", search_answer(["p1"]))
+
+    result = searching.run({"question": "Em quantos períodos?", "history": history, "maxResults": 2})
+
+    assert result.output["answerable"] is True
+
+
+def test_the_callers_filter_is_checked_before_anything_is_searched_and_then_sent_as_given(searching):
+    with pytest.raises(ValidationFailed, match="does not support startsWith"):
+        searching.run({"question": "q", "filter": {"startsWith": {"key": "kind", "value": "pol"}}})
+    with pytest.raises(ValidationFailed, match="language must be"):  # a bad language, before the search too
+        searching.run({"question": "q", "language": "not a language"})
+
+    given = {
+        "andAll": [{"equals": {"key": "language", "value": "pt-BR"}}, {"in": {"key": "kind", "value": ["policy"]}}]
+    }
+    searching.expect_search(
+        [], retrievalConfiguration={"vectorSearchConfiguration": {"numberOfResults": 5, "filter": given}}
+    )
+    assert searching.run({"question": "q", "filter": given}).stop_reason == "nothing_retrieved"
+
+
+def test_the_search_takes_its_time_from_what_the_model_call_has_left(searching, clients):
+    # Before the search every attempt would fit; the search takes 2 s, after which only one does.
+    searching.clock.left = EVERY_ATTEMPT + 1.0
+    searching.service.knowledge_base.client.meta.events.register(
+        "provide-client-params.bedrock-agent-runtime.Retrieve",
+        lambda **_: setattr(searching.clock, "left", searching.clock.left - 2),
+    )
+    searching.expect_search(RESULTS)
+    clients.single.add_response("converse", search_answer(["p2"]))
+
+    result = searching.run({"question": "Como peço férias?"})
+
+    assert result.output["citations"][0]["id"] == "p2"
+
+
+def test_without_a_knowledge_base_the_task_is_not_served():
+    service = UseCaseService(CATALOG.served(knowledge_base=False), MODELS, make_client(SETTINGS))
+    assert service.catalog.get(SEARCH) is None
+
+    with pytest.raises(NotFound):
+        service.run(SEARCH, b'{"question": "q"}')
+    with pytest.raises(NotFound, match="no knowledge base"):
+        service.knowledge_base  # noqa: B018

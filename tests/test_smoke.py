@@ -18,6 +18,7 @@ import pytest
 from endpoints import UPLOADS_PATH
 from genai_core import schema
 from genai_core.catalog import load_catalog
+from stacks import outputs
 from tests.sigv4_api import API_KEY, API_KEY_ID, CREDENTIALS, REGION, ROUTES, STACK, FakeApi
 from tools import smoke
 
@@ -56,7 +57,11 @@ def examples_on_disk() -> dict[str, dict[str, Any]]:
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_smoke_sends_every_example_signed_and_reports_each_route(fake_api, cloudformation):
     client = cloudformation(
-        outputs=[{"OutputKey": "FunctionName", "OutputValue": "fn"}, {"OutputKey": "ApiUrl", "OutputValue": fake_api}]
+        outputs=[
+            {"OutputKey": "FunctionName", "OutputValue": "fn"},
+            {"OutputKey": "ApiUrl", "OutputValue": fake_api},
+            {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": "KBSMOKE001"},  # the stack has one: search too
+        ]
     )
 
     code, report = run_smoke(client)
@@ -64,7 +69,8 @@ def test_smoke_sends_every_example_signed_and_reports_each_route(fake_api, cloud
     assert code == 0, report
     api_calls = [seen for seen in FakeApi.seen if seen["method"] != "PUT"]  # the PUT goes to S3, unsigned
     assert [seen["problem"] for seen in api_calls] == [None] * len(api_calls)  # every signature checked out
-    examples = examples_on_disk()
+    found = smoke.find_examples(smoke.EXAMPLES, list(load_catalog()))
+    examples = {example.source: example.body for example in found if not example.by_upload}
     with_files = [name for name, body in examples.items() if "files" in body]
     assert {seen["route"] for seen in api_calls} == TASK_ROUTES | {UPLOADS_PATH}
     tasks = [seen for seen in api_calls if seen["route"] != UPLOADS_PATH]
@@ -117,11 +123,31 @@ def test_a_failed_upload_is_a_failed_row_not_a_crash(fake_api, cloudformation):
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_stack_without_a_knowledge_base_gets_no_search_and_the_report_says_so(fake_api, cloudformation):
+    searching = {use_case.path for use_case in load_catalog() if use_case.retrieval is not None}
+    assert searching  # not vacuous
+
+    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]))
+
+    assert code == 0, report
+    api_calls = [seen for seen in FakeApi.seen if seen["method"] != "PUT"]  # the PUT of the upload goes to S3
+    assert {seen["route"] for seen in api_calls} == ROUTES - searching
+    assert f"smoke: the stack has no knowledge base: {', '.join(sorted(searching))} not sent" in report
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
 def test_smoke_fails_when_any_route_fails_and_says_why(fake_api, cloudformation):
     FakeApi.answers["/productivity/summarize"] = (502, {"error": {"code": "model_output_invalid", "message": "..."}})
     FakeApi.answers["/customer-experience/chat"] = (200, {"unexpected": "shape"})
 
-    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]))
+    code, report = run_smoke(
+        cloudformation(
+            outputs=[
+                {"OutputKey": "ApiUrl", "OutputValue": fake_api},
+                {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": "KBSMOKE001"},
+            ]
+        )
+    )
 
     assert code == 1
     by_route = {row[0]: row for row in rows(report)}
@@ -167,7 +193,11 @@ def test_in_api_key_mode_every_request_carries_the_stacks_key_unsigned(
 ):
     monkeypatch.setattr(FakeApi, "api_key", API_KEY)
     stack = cloudformation(
-        outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}, {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID}]
+        outputs=[
+            {"OutputKey": "ApiUrl", "OutputValue": fake_api},
+            {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID},
+            {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": "KBSMOKE001"},
+        ]
     )
 
     code, report = run_smoke(stack, apigateway=apigateway())
@@ -181,7 +211,11 @@ def test_in_api_key_mode_every_request_carries_the_stacks_key_unsigned(
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_a_key_given_is_sent_instead_and_a_wrong_one_fails_every_route(fake_api, cloudformation, monkeypatch):
     monkeypatch.setattr(FakeApi, "api_key", API_KEY)
-    stack = [{"OutputKey": "ApiUrl", "OutputValue": fake_api}, {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID}]
+    stack = [
+        {"OutputKey": "ApiUrl", "OutputValue": fake_api},
+        {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID},
+        {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": "KBSMOKE001"},
+    ]
 
     assert run_smoke(cloudformation(outputs=stack), api_key=API_KEY)[0] == 0  # no API Gateway client needed
     code, report = run_smoke(cloudformation(outputs=stack), api_key="not-the-key")
@@ -230,8 +264,12 @@ def test_the_region_comes_from_the_api_url():
 
 def test_every_example_is_a_valid_request_for_its_route():
     catalog = load_catalog()
-    examples = sorted(smoke.EXAMPLES.rglob("*.json"))
-    # examples/<family>/<task>.json for each route, and examples/<family>/<task>/*.json for more of a task (files)
+    families = {use_case.family for use_case in catalog}
+    # Requests live under examples/<family>/: examples/<family>/<task>.json for each route, and
+    # examples/<family>/<task>/*.json for more of a task (files); examples/corpus/ holds the sample documents.
+    examples = sorted(
+        path for path in smoke.EXAMPLES.rglob("*.json") if path.relative_to(smoke.EXAMPLES).parts[0] in families
+    )
     route_of = {path: "/".join(path.relative_to(smoke.EXAMPLES).parts[:2]).removesuffix(".json") for path in examples}
 
     assert {f"/{route}" for route in route_of.values()} == TASK_ROUTES
@@ -245,6 +283,12 @@ def test_every_example_is_a_valid_request_for_its_route():
             assert schema.object_schema_error(request[name], name) is None, path
         languages.add("pt-BR" if re.search(r"[ãçõé]", json.dumps(request, ensure_ascii=False)) else "en")
     assert languages == {"pt-BR", "en"}
+
+
+def test_the_corpus_folder_is_not_sent_as_requests():
+    found = smoke.find_examples(smoke.EXAMPLES, list(load_catalog()))
+    assert (smoke.EXAMPLES / "corpus").is_dir() and list((smoke.EXAMPLES / "corpus").glob("*.json"))
+    assert not [example for example in found if "corpus" in example.source]
 
 
 def test_generated_requests_are_valid_where_the_schema_alone_suffices():

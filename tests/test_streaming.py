@@ -883,14 +883,16 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
         "AWS_LWA_READINESS_CHECK_PATH": endpoints.HEALTH_PATH,  # what stream_server.py answers
     }
     assert json.loads(render(environment.pop("GUARDRAILS"))).keys() == json.loads(FUNCTION_ENV["GUARDRAILS"]).keys()
-    # No streaming task takes files: the streaming function has no uploads bucket (test_infrastructure.py).
+    # No streaming task takes files: the streaming function has no uploads bucket (test_infrastructure.py). No task
+    # that searches the knowledge base streams: the streaming function neither knows it nor may search it.
     uploads = {
         settings.UPLOADS_BUCKET,
         settings.UPLOADS_URL_SECONDS,
         settings.UPLOADS_MAX_AGE_SECONDS,
         settings.FILES_FROM_S3,
     }
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k != "GUARDRAILS" and k not in uploads}
+    excluded = {"GUARDRAILS", "KNOWLEDGE_BASE_ID", *uploads}
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in excluded}
 
 
 def test_the_streaming_role_may_only_stream_from_the_configured_models(templates):
@@ -906,7 +908,8 @@ def test_the_streaming_role_may_only_stream_from_the_configured_models(templates
     assert [s["Resource"] for s in stream] == [s["Resource"] for s in invoke] and len(stream) == 2  # same ARNs
     assert [s.get("Condition") for s in stream] == [s.get("Condition") for s in invoke]
     assert {s["Action"] for s in streaming} == {"bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail"}
-    assert {s["Action"] for s in buffered} == {"bedrock:InvokeModel", "bedrock:ApplyGuardrail"}
+    # The buffered function serves the tasks that search the knowledge base (none streams).
+    assert {s["Action"] for s in buffered} == {"bedrock:InvokeModel", "bedrock:ApplyGuardrail", "bedrock:Retrieve"}
 
 
 def test_the_staged_asset_keeps_run_sh_executable(assembly):

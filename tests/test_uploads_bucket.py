@@ -17,7 +17,8 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from genai_core import file_contract, uploads
-from stacks.components.uploads_bucket import AUTO_DELETE_PROVIDER, UploadsBucket
+from stacks.components.auto_delete import AUTO_DELETE_PROVIDER
+from stacks.components.uploads_bucket import UploadsBucket
 from stacks.config import load_config
 from stacks.function_env import uploads_environment
 from tests.support import CDK_CONTEXT

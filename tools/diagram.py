@@ -5,8 +5,9 @@
 
 No Graphviz or any other system dependency: the layout is computed here, in whole pixels, from what the templates
 hold — the REST API's routes (grouped by family), authorization, validation and throttling; one box per Lambda
-function with the routes it serves; the guardrail's policies; the models per family (the function's ``MODEL_IDS``);
-the log groups; and the monitoring stack's dashboard, alarms and topic. A new route or function appears without a
+function with the routes it serves; the knowledge base (its index, embedding model and chunking, and the function that
+may search it); the guardrail's policies; the models per family (the function's ``MODEL_IDS``); the log groups; and
+the monitoring stack's dashboard, alarms and topic. A new route or function appears without a
 change here. The same templates give the same bytes (a test compares the committed image with a fresh one).
 """
 
@@ -283,7 +284,8 @@ def guardrail_box(templates: t.Templates) -> Box | None:
 
 
 def bucket_boxes(templates: t.Templates) -> list[tuple[Box, list[str]]]:
-    """A box per S3 bucket (the uploads bucket), with the app's functions whose roles name it."""
+    """A box per S3 bucket that the app's functions use (the uploads bucket), with those functions; the knowledge
+    base's corpus bucket, which only the knowledge base's role reads, is a line of its box."""
     found = []
     for _, logical_id, bucket in t.resources(templates, "AWS::S3::Bucket"):
         p = t.props(bucket)
@@ -313,6 +315,8 @@ def bucket_boxes(templates: t.Templates) -> list[tuple[Box, list[str]]]:
                     granted[role.logical_id] |= {action.removeprefix("s3:") for action in statement.actions}
                     prefixes |= {r.split("}", 1)[1] for r in named if "}" in r}
         users = [function for function in t.functions(templates) if function.role in granted]
+        if not users:
+            continue
         where = ", ".join(sorted(prefixes))
         lines = [
             Line(("SSE-S3" if algorithms == ["AES256"] else "/".join(algorithms) or "unencrypted") + " · private"),
@@ -326,6 +330,40 @@ def bucket_boxes(templates: t.Templates) -> list[tuple[Box, list[str]]]:
         ]
         found.append((Box(f"bucket:{logical_id}", "S3 uploads bucket", lines, "s3"), [u.logical_id for u in users]))
     return found
+
+
+# How the data source's chunking settings read in the knowledge base's box.
+CHUNKING_UNITS = {
+    "MaxTokens": " tokens",
+    "OverlapPercentage": "% overlap",
+    "OverlapTokens": " tokens overlap",
+    "BufferSize": " sentences buffer",
+    "BreakpointPercentileThreshold": "th percentile breakpoint",
+}
+
+
+def knowledge_base_box(templates: t.Templates) -> Box | None:
+    """The knowledge base: its vector store and index, embedding model, chunking and corpus (None without one)."""
+    found = t.knowledge_bases(templates)
+    if not found:
+        return None
+    kb = found[0]
+    strategy = str(kb.chunking.get("ChunkingStrategy", "?"))
+    sizes = [
+        f"{value}{CHUNKING_UNITS.get(key, ' ' + key)}"
+        for detail in kb.chunking.values()
+        if isinstance(detail, dict)
+        for key, value in detail.items()
+        if isinstance(value, int)
+    ]
+    lines = [
+        Line(f"index: {kb.dimension} dims · {kb.distance_metric} · {kb.data_type}", "bold"),
+        Line(kb.embedding_model, "mono"),
+        Line(f"chunks: {strategy.lower().replace('_', '-')}" + (f", {', '.join(sizes)}" if sizes else "")),
+        Line("corpus: S3 bucket (versioned, SSE-S3, TLS only)"),
+        Line("make ingest: folder → bucket → index", "muted"),
+    ]
+    return Box(f"kb:{kb.logical_id}", "Bedrock knowledge base (S3 Vectors)", lines, "bedrock")
 
 
 def routed_regions(templates: t.Templates, model_id: str) -> list[str]:
@@ -455,12 +493,31 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
     fns = function_boxes(templates)
     guard = guardrail_box(templates)
     buckets = bucket_boxes(templates)
+    kb = knowledge_base_box(templates)
     bedrock = bedrock_box(templates)
     logs = logs_box(templates)
-    for box in [client, api, bedrock, logs, *fns, *([waf] if waf else []), *([guard] if guard else [])]:
+    for box in [
+        client,
+        api,
+        bedrock,
+        logs,
+        *fns,
+        *([waf] if waf else []),
+        *([guard] if guard else []),
+        *([kb] if kb else []),
+    ]:
         box.measure()
     for box, _ in buckets:
         box.measure()
+    # The knowledge base goes right under the function that may search it (the arrow between them is short).
+    searcher = next(
+        (
+            f"fn:{function.logical_id}"
+            for function in functions
+            if kb and any(function.role == role for found in t.knowledge_bases(templates) for role in found.retrievers)
+        ),
+        None,
+    )
 
     # Columns: client | [stack: (waf) | api | functions + guardrail] | bedrock
     inner = 18  # padding inside a stack group
@@ -470,13 +527,18 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         waf.x, waf.y = x, top + inner + 24
         x = waf.right + GAP
     api.x, api.y = x, top + inner + 24
-    fn_w = max([box.w for box in fns] + ([guard.w] if guard else []) + [box.w for box, _ in buckets] + [0])
+    below = ([guard] if guard else []) + ([kb] if kb else []) + [box for box, _ in buckets]
+    fn_w = max([box.w for box in fns] + [box.w for box in below] + [0])
     column_x = api.right + GAP + 24
     y = api.y
     for box in fns:
         box.w = fn_w
         box.x, box.y = column_x, y
         y = box.bottom + 28
+        if kb and box.key == searcher:
+            kb.w = fn_w
+            kb.x, kb.y = column_x, y + 8
+            y = kb.bottom + 28
     if guard:
         guard.w = fn_w
         guard.x, guard.y = column_x, max(y + 12, api.y + 150)
@@ -494,8 +556,9 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
     stack_bottom = logs.bottom + inner
     diagram.groups.append((f"stack {api_stack}", stack_x, top, stack_right - stack_x, stack_bottom - top))
     bedrock.x, bedrock.y = stack_right + GAP + 10, api.y
-    if guard:  # tall enough for the guardrail's arrow to land on it
-        bedrock.h = max(bedrock.h, guard.y + 56 - bedrock.y)
+    for lower in (guard, kb):  # tall enough for the guardrail's and the knowledge base's arrows to land on it
+        if lower:
+            bedrock.h = max(bedrock.h, lower.y + 56 - bedrock.y)
     width = bedrock.right + margin
 
     # Monitoring stack(s) underneath.
@@ -527,6 +590,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         *([waf] if waf else []),
         api,
         *fns,
+        *([kb] if kb else []),
         *([guard] if guard else []),
         *(box for box, _ in buckets),
         logs,
@@ -569,6 +633,23 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
                 dashed=True,
                 label_at=(gx + 6, logs.y - 8),
                 anchor="start",
+            )
+        )
+    searching = next((box for box in fns if box.key == searcher), None)
+    if kb and searching:
+        kx = kb.x + kb.w // 2
+        diagram.arrows.append(
+            Arrow(
+                [(kx, searching.bottom), (kx, kb.y)],
+                "Retrieve",
+                label_at=(kx + 6, (searching.bottom + kb.y) // 2 + 4),
+                anchor="start",
+            )
+        )
+        ky = kb.y + 30
+        diagram.arrows.append(
+            Arrow(
+                [(kb.right, ky), (bedrock.x, ky)], "embeds", dashed=True, label_at=((kb.right + bedrock.x) // 2, ky - 6)
             )
         )
     if guard:
@@ -628,7 +709,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         (
             margin,
             height - 12,
-            "Solid: requests and notifications · dashed: logs, metrics and the guardrail. Generated from the synthesized templates by make diagram.",
+            "Solid: requests and notifications · dashed: logs, metrics, the guardrail and embeddings. Generated from the synthesized templates by make diagram.",
             "start",
         )
     )

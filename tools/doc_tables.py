@@ -58,6 +58,9 @@ PT_BR_SUMMARIES = {
     "productivity/draft": (
         "Redige e-mail, post de blog, descrição de produto, post para redes sociais ou comunicado, com título."
     ),
+    "productivity/search": (
+        "Responde a uma pergunta com os documentos da própria empresa na base de conhecimento, citando os trechos usados."
+    ),
     "productivity/summarize": (
         "Resume um texto ou arquivos (PDF, Office, imagens) em parágrafo, tópicos ou uma frase (tl;dr), com limite "
         "opcional de palavras."

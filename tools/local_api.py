@@ -15,6 +15,12 @@ a 400 ``uploads_not_configured`` that says to send the file inline. With ``--fak
 ``tools/fake_bedrock.py`` answers at the function's botocore clients (the handler, the core and the fault map run
 unchanged), no credentials are looked for, and every response carries ``X-Fake-Bedrock: true``.
 
+The tasks that search the knowledge base (``POST /productivity/search``) search the deployed one: its id is the API
+stack's ``KnowledgeBaseId`` output (CloudFormation, with your credentials, as ``make smoke`` reads the stack's
+outputs), or ``KNOWLEDGE_BASE_ID`` when set. Without one (no deployed stack, no credentials, ``knowledgeBase`` off in
+cdk.json) they answer 404 and the start-up message says why; with ``--fake-bedrock`` the fake searches the sample
+corpus, ``examples/corpus/``.
+
 Structure: ``build_event`` (pure: an HTTP request -> the proxy event), a dispatcher (``LocalApi.routes``: path ->
 callable returning an ``HttpResponse``; every path of the function goes to ``LambdaRoute``, every streaming path
 (``POST /customer-experience/chat/stream``) to ``StreamRoute``, which calls the streaming function's adapter,
@@ -51,10 +57,14 @@ from genai_core import bedrock, settings
 from genai_core.errors import NotFound
 from http_io import BodyLimit, JsonHttpHandler, Server, header_pairs, json_response
 from http_io import Response as HttpResponse  # what a route answers
-from stacks import FUNCTION_DIR  # the function's folder, on the import path as the Lambda runtime sees it
+from stacks import (
+    FUNCTION_DIR,  # the function's folder, on the import path as the Lambda runtime sees it
+    outputs,
+)
 from stacks.config import CDK_JSON, CONTEXT_KEYS, AppConfig, cdk_json_context, load_config
 from stacks.function_env import function_environment, model_ids, one_guardrail
 from tools import fake_bedrock
+from tools.smoke import SmokeError, stack_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # never another interface: the local server checks no signature and spends your AWS account
@@ -96,6 +106,10 @@ FIX_CREDENTIALS = (
 )
 # Bedrock (or botocore) errors that mean the credentials, not the request, are the problem: the function's own list.
 CREDENTIAL_ERRORS = bedrock.CREDENTIAL_ERRORS
+# The knowledge base's faults that the local set-up causes (a knowledge base that is not there, or not yours to search).
+KNOWLEDGE_BASE_CODES = frozenset(
+    {"knowledge_base_not_found", "knowledge_base_access_denied", "knowledge_base_configuration_error"}
+)
 # The caller every local request comes from: no signature or key is checked here, so each request carries this fixed
 # identity, in the field API Gateway fills in for the configured authMode (caller.py): the owner is
 # "iam:arn:aws:iam::000000000000:user/make-local" in iam mode, "apikey:make-local" in api-key mode.
@@ -181,12 +195,51 @@ def uploads_bucket_from(environ: Mapping[str, str]) -> str | None:
     return environ.get(settings.UPLOADS_BUCKET) or None
 
 
-def local_environment(config: AppConfig, aws: AwsSetup, environ: Mapping[str, str]) -> dict[str, str]:
+@dataclass(frozen=True)
+class LocalKnowledgeBase:
+    """The knowledge base make local searches (None: the tasks that search one are not served), and why."""
+
+    knowledge_base_id: str | None
+    source: str
+
+
+def find_knowledge_base(
+    config: AppConfig, aws: AwsSetup, environ: Mapping[str, str], *, fake: bool, cloudformation: Any = None
+) -> LocalKnowledgeBase:
+    """The deployed knowledge base's id: ``KNOWLEDGE_BASE_ID``, else the API stack's ``KnowledgeBaseId`` output
+    (``cloudformation``: a client, or None for none); the fake's with ``--fake-bedrock``; none when cdk.json has it
+    off."""
+    stack = config.api_stack_name
+    if not config.knowledge_base.enabled:
+        return LocalKnowledgeBase(None, "none: knowledgeBase is off in cdk.json (the tasks that search one answer 404)")
+    if fake:
+        return LocalKnowledgeBase(fake_bedrock.FAKE_KNOWLEDGE_BASE_ID, "fake: the sample corpus, examples/corpus/")
+    if environ.get(settings.KNOWLEDGE_BASE_ID):
+        return LocalKnowledgeBase(environ[settings.KNOWLEDGE_BASE_ID], settings.KNOWLEDGE_BASE_ID)
+    if cloudformation is None:
+        return LocalKnowledgeBase(
+            None, f"not looked up (no usable credentials); set KNOWLEDGE_BASE_ID, or deploy {stack} (make deploy)"
+        )
+    try:
+        found = stack_outputs(cloudformation, stack).get(outputs.KNOWLEDGE_BASE_ID)
+    except SmokeError as error:
+        return LocalKnowledgeBase(None, f"none found ({error}); make deploy and make ingest, or set KNOWLEDGE_BASE_ID")
+    if not found:
+        return LocalKnowledgeBase(
+            None, f"none: {stack} has no {outputs.KNOWLEDGE_BASE_ID} output (deployed with it off)"
+        )
+    return LocalKnowledgeBase(found, f"the {outputs.KNOWLEDGE_BASE_ID} output of {stack}")
+
+
+def local_environment(
+    config: AppConfig, aws: AwsSetup, environ: Mapping[str, str], knowledge_base_id: str | None = None
+) -> dict[str, str]:
     """The function's environment as the stack sets it, plus the region and tracing off (no X-Ray daemon here)."""
     return {
         **function_environment(
             config,
             guardrails=one_guardrail(config, guardrail_from(environ)),
+            knowledge_base_id=knowledge_base_id,
             uploads_bucket=uploads_bucket_from(environ),
         ),
         "AWS_REGION": aws.region,
@@ -378,6 +431,12 @@ def hint_for(
             else "call it from a region that offers it (`export AWS_REGION=<region>`)"
         )
         return f"{shown} is not available in {region}: {where}, or change `models` in cdk.json."
+    if code in KNOWLEDGE_BASE_CODES:
+        return (
+            f"make local searches the deployed knowledge base (KNOWLEDGE_BASE_ID, else the stack's "
+            f"{outputs.KNOWLEDGE_BASE_ID} output) in {region}: deploy the stack there (make deploy) and ingest the "
+            "corpus (make ingest), and let your IAM principal call bedrock:Retrieve on it."
+        )
     return None
 
 
@@ -670,6 +729,7 @@ def startup_message(
     checks: Sequence[ModelCheck] | None,
     *,
     fake: bool = False,
+    knowledge_base: LocalKnowledgeBase | None = None,
 ) -> str:
     """What the server runs with, and what to fix before a use case can answer."""
     guardrail = None if fake else guardrail_from(environ)
@@ -705,6 +765,9 @@ def startup_message(
             "stack's UploadsBucketName output to use its bucket",
         ),
     ]
+    if knowledge_base is not None:
+        found = knowledge_base.knowledge_base_id
+        rows.append(("knowledge base", f"{found} ({knowledge_base.source})" if found else knowledge_base.source))
     if checks is None:
         reason = (
             " (--fake-bedrock)"
@@ -797,8 +860,17 @@ def start(
     server = create_server(port, quiet=quiet, fake=fake)
     cleanup = ExitStack()
     try:
-        aws = fake_aws(environ, config) if fake else inspect_aws(session or botocore.session.Session(), environ, config)
-        environ.update(local_environment(config, aws, {} if fake else environ))
+        session = session or botocore.session.Session()
+        aws = fake_aws(environ, config) if fake else inspect_aws(session, environ, config)
+        usable = aws.credentials is not None and not aws.problem
+        knowledge_base = find_knowledge_base(
+            config,
+            aws,
+            environ,
+            fake=fake,
+            cloudformation=session.create_client("cloudformation", region_name=aws.region) if usable else None,
+        )
+        environ.update(local_environment(config, aws, {} if fake else environ, knowledge_base.knowledge_base_id))
         handler = load_handler()
         stream_app = importlib.import_module("stream_app")
         if fake:
@@ -814,7 +886,9 @@ def start(
         api, function = lambda_api(handler, config, aws, stream_app, hints=not fake)
         cleanup.callback(function.close)
         server.RequestHandlerClass.api = api  # type: ignore[attr-defined]
-        message = startup_message(config, aws, environ, server.server_address[1], checks, fake=fake)
+        message = startup_message(
+            config, aws, environ, server.server_address[1], checks, fake=fake, knowledge_base=knowledge_base
+        )
         print(message, file=out, flush=True)
     except BaseException:
         cleanup.close()

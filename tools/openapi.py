@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from endpoints import API_KEY_HEADER, DISCOVERY_PATH, UPLOADS_PATH
-from genai_core import errors, file_contract, sse
+from genai_core import errors, file_contract, retrieval, sse
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog
 from genai_core.uploads import STORAGE_FAULTS
@@ -58,9 +58,11 @@ def _by_status(error_classes: Any, faults: Any = ()) -> dict[int, set[str]]:
     return by_status
 
 
-def _function_errors(*, calls_bedrock: bool = True, takes_files: bool = False) -> dict[int, set[str]]:
+def _function_errors(
+    *, calls_bedrock: bool = True, takes_files: bool = False, retrieves: bool = False
+) -> dict[int, set[str]]:
     """The function's error codes by status: its own errors, those of files and uploads if the route takes files,
-    and the Bedrock fault map's if the route calls it."""
+    the Bedrock fault map's if the route calls it, and the knowledge base's if it searches one."""
     own = (
         errors.InvalidJson,
         errors.InvalidEncoding,
@@ -75,7 +77,7 @@ def _function_errors(*, calls_bedrock: bool = True, takes_files: bool = False) -
     )
     files = (*FILE_ERRORS, *UPLOAD_ERRORS) if takes_files else ()
     faults = (*FAULTS, *(STORAGE_FAULTS if takes_files else ())) if calls_bedrock else ()
-    return _by_status((*own, *files), faults)
+    return _by_status((*own, *files), (*faults, *(retrieval.FAULTS if retrieves else ())))
 
 
 def _upload_errors() -> dict[int, set[str]]:
@@ -129,6 +131,14 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
             "with the request's constraints resolved into it; an answer that breaks it is retried once, then 502 "
             "`model_output_invalid`."
         )
+    if use_case.retrieval is not None:
+        description += (
+            " The question is first searched for in the deployment's knowledge base (Bedrock Retrieve); the passages "
+            "found are the only material the model may answer from and cite, and each citation returns the "
+            "passage's source (its S3 URI) and text. When the search finds nothing, the model is not called: the "
+            "answer says so, with no citation, `answerable` false and `stopReason` `nothing_retrieved` (usage 0). "
+            "Not served when the stack has no knowledge base (`-c knowledgeBase=false`): its route is not created."
+        )
     return {
         "post": {
             "operationId": _operation_id(use_case),
@@ -146,7 +156,8 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
                     },
                 },
                 **_error_responses(
-                    statuses, function_errors=_function_errors(calls_bedrock=True, takes_files=takes_files)
+                    statuses,
+                    function_errors=_function_errors(takes_files=takes_files, retrieves=use_case.retrieval is not None),
                 ),
             },
         }
@@ -292,6 +303,8 @@ def documented_output_schema(use_case: UseCase) -> dict[str, Any]:
     documented = _document(use_case.output["schema"])
     if not isinstance(documented, dict):
         raise TypeError(f"{use_case.id}: the output schema must be an object")
+    if use_case.retrieval is not None:  # cited passage ids come back as citations, and answerable is the core's
+        documented = use_case.retrieval.public_schema(documented)
     return documented
 
 
@@ -313,6 +326,8 @@ def _explain(node: Mapping[str, Any]) -> str:
         return f"the number of items in the request's {counted}" + (" together" if isinstance(reference, list) else "")
     if directive == "$lastIndex":
         return f"the last index of the request's `{reference}`"
+    if directive == "$retrieved":
+        return f"the `{reference}` of each passage retrieved for the request"
     return f"set from the request's `{reference}`"
 
 

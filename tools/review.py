@@ -52,7 +52,13 @@ PRICE = {
     "lambda_gb_second_x86_64": Decimal("0.0000166667"),
     "s3_put_per_thousand": Decimal("0.005"),
     "s3_get_per_thousand": Decimal("0.0004"),
-    "s3_gb_month": Decimal("0.023"),
+    "s3_standard_gb_month": Decimal("0.023"),  # the uploads and the corpus buckets' storage
+    # The knowledge base (docs/cost.md, "Knowledge base"): S3 Vectors and Titan Text Embeddings V2 as third parties
+    # transcribe the price pages (research-15, to be checked); Retrieve and a VECTOR knowledge base carry no charge.
+    "s3_vectors_gb_month": Decimal("0.06"),
+    "s3_vectors_put_gb": Decimal("0.20"),
+    "s3_vectors_per_million_queries": Decimal("2.50"),
+    "titan_embed_v2_per_1k_tokens": Decimal("0.00002"),
 }
 FREE_DASHBOARDS = 3  # per account: up to 50 metrics each
 FREE_ALARM_METRICS = 10  # per account
@@ -65,7 +71,8 @@ IDLE_FREE_TYPES = {
     "AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion", "AWS::CDK::Metadata", "AWS::IAM::Policy",
     "AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Logs::LogGroup",
     "AWS::SNS::Subscription", "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::WAFv2::WebACLAssociation",
-    "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "Custom::S3AutoDeleteObjects",
+    "AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::DataSource", "AWS::S3Vectors::VectorBucket",
+    "AWS::S3Vectors::Index", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "Custom::S3AutoDeleteObjects",
 }  # fmt: skip
 # What each priced type costs at idle is computed below; anything else is listed as "not priced by this report".
 PRICED_TYPES = {"AWS::KMS::Key", "AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::WAFv2::WebACL"}
@@ -478,7 +485,8 @@ def section_api(inputs: Inputs) -> list[str]:
 
 
 def section_buckets(inputs: Inputs) -> list[str]:
-    """Each S3 bucket (the uploads bucket): how it is protected, how long it keeps objects, who may use it."""
+    """Each S3 bucket (the uploads bucket, the knowledge base's corpus bucket): how it is protected, how long it keeps
+    objects, who may use it."""
     buckets = list(t.resources(inputs.templates, "AWS::S3::Bucket"))
     if not buckets:
         return []
@@ -496,11 +504,17 @@ def section_buckets(inputs: Inputs) -> list[str]:
             rule.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "?")
             for rule in (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration", [])
         ]
-        expiry = [
-            f"after {rule['ExpirationInDays']} day(s)"
-            for rule in (p.get("LifecycleConfiguration") or {}).get("Rules", [])
-            if "ExpirationInDays" in rule
+        rules = (p.get("LifecycleConfiguration") or {}).get("Rules", [])
+        expiry = [f"after {rule['ExpirationInDays']} day(s)" for rule in rules if "ExpirationInDays" in rule]
+        noncurrent = [
+            f"noncurrent versions after {rule['NoncurrentVersionExpiration']['NoncurrentDays']} day(s)"
+            for rule in rules
+            if "NoncurrentDays" in (rule.get("NoncurrentVersionExpiration") or {})
         ]
+        emptied = any(
+            t.ref_id(t.props(custom).get("BucketName")) == logical_id
+            for _, _, custom in t.resources(inputs.templates, "Custom::S3AutoDeleteObjects")
+        )
         denies = [
             f"{', '.join(code(a) for a in statement.actions)} when {'; '.join(code(c) for c in statement.conditions)}"
             for _, _, policy in t.resources(inputs.templates, "AWS::S3::BucketPolicy")
@@ -522,12 +536,10 @@ def section_buckets(inputs: Inputs) -> list[str]:
             f"- encryption at rest: {', '.join(code(a) for a in encryption) or '⚠ none set'}"
             + (" (SSE-S3: S3-managed keys)" if encryption == ["AES256"] else ""),
             f"- versioning: {'on' if (p.get('VersioningConfiguration') or {}).get('Status') == 'Enabled' else 'off'}; "
-            f"objects expire {', '.join(expiry) or '⚠ never'}; deletion policy {code(bucket.get('DeletionPolicy', 'Retain'))}"
-            + (
-                ", emptied by `Custom::S3AutoDeleteObjects`"
-                if any(True for _ in t.resources(inputs.templates, "Custom::S3AutoDeleteObjects"))
-                else ""
-            ),
+            f"objects expire {', '.join(expiry) or ('never' if rules else '⚠ never')}"
+            + "".join(f", {text}" for text in noncurrent)
+            + f"; deletion policy {code(bucket.get('DeletionPolicy', 'Retain'))}"
+            + (", emptied by `Custom::S3AutoDeleteObjects`" if emptied else ""),
             "- its policy denies: " + ("; ".join(denies) if denies else "⚠ nothing"),
             "- roles granted on it: " + ("; ".join(grants) if grants else "none"),
             "",
@@ -638,6 +650,7 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
         ]
         or [("—", "none", "—", "—", "—")],
     )
+    lines += _knowledge_base_lines(inputs)
     lines += ["", "What each configured model may be invoked through:", ""]
     for model_id in sorted({target.model_id for target in config.models.values()}):
         target = next(x for x in config.models.values() if x.model_id == model_id)
@@ -654,6 +667,36 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
             "  - ⚠ no IAM grant names it"
         ]
     lines.append("")
+    return lines
+
+
+def _knowledge_base_lines(inputs: Inputs) -> list[str]:
+    found = t.knowledge_bases(inputs.templates)
+    lines = ["", "### Knowledge base", ""]
+    if not found:
+        return [
+            *lines,
+            "None (`-c knowledgeBase=false`): no task that searches one is served (its route is not created).",
+        ]
+    for kb in found:
+        chunking = kb.chunking.get("ChunkingStrategy", "?")
+        sizes = {
+            key: value
+            for detail in kb.chunking.values()
+            if isinstance(detail, dict)
+            for key, value in detail.items()
+            if not isinstance(value, (dict, list))
+        }
+        lines += [
+            f"- {code(kb.logical_id)} ({kb.stack}): {code(kb.storage)} storage, index {code(kb.index_name)} "
+            f"({kb.dimension} dimensions, {code(kb.distance_metric)}, {code(kb.data_type)}; non-filterable metadata: "
+            f"{', '.join(code(key) for key in kb.non_filterable_keys) or '⚠ none'}).",
+            f"- Embedding model: {code(kb.embedding_model)}; chunking {code(chunking)} "
+            + (", ".join(f"{key} {value}" for key, value in sorted(sizes.items())) or "")
+            + ".",
+            f"- Its service role {code(kb.role)}: see section 2 (embedding model, corpus bucket, index only).",
+            f"- May search it (`bedrock:Retrieve`): {', '.join(code(role) for role in kb.retrievers) or '⚠ no role'}.",
+        ]
     return lines
 
 
@@ -876,7 +919,7 @@ def _per_request(inputs: Inputs, config: AppConfig) -> tuple[list[str], list[lis
             [
                 f"     (+ a file sent by upload: one S3 PUT, {money(PRICE['s3_put_per_thousand'], 3)} per 1,000, one GET",
                 f"        per use, {money(PRICE['s3_get_per_thousand'], 4)} per 1,000, and storage, "
-                f"{money(PRICE['s3_gb_month'], 3)} per GB-month, for the",
+                f"{money(PRICE['s3_standard_gb_month'], 3)} per GB-month, for the",
                 "        day(s) it lives; a file's content is billed as the model's input tokens)",
             ]
             if any(True for _ in t.resources(inputs.templates, "AWS::S3::Bucket"))
@@ -945,7 +988,37 @@ def section_cost(inputs: Inputs, config: AppConfig) -> list[str]:
         examples,
     )
     lines.append("")
+    lines += _knowledge_base_cost(inputs)
     return lines
+
+
+def _knowledge_base_cost(inputs: Inputs) -> list[str]:
+    """What the knowledge base costs: nothing fixed (no cluster, no capacity unit), storage, ingestion and queries."""
+    if not t.knowledge_bases(inputs.templates):
+        return []
+    embed = PRICE["titan_embed_v2_per_1k_tokens"]
+    return [
+        "### Knowledge base: storage, ingestion and searches",
+        "",
+        "A search (`bedrock:Retrieve`) adds, on top of the Converse call above (whose input grows by the passages: "
+        "about 1,500 tokens for 5 passages of 300 tokens):",
+        "",
+        "```",
+        f"cost ≈ the question embedded          tokens / 1000 × ${embed} (Titan Text Embeddings V2)",
+        f"     + one S3 Vectors query            {money(PRICE['s3_vectors_per_million_queries'])} per million, plus its per-TB data processed",
+        "     (Retrieve itself and a VECTOR knowledge base carry no charge)",
+        "```",
+        "",
+        "The knowledge base has no fixed cost: it is storage and use (prices to be checked on the S3 and Bedrock "
+        "pricing pages):",
+        "",
+        "```",
+        f"idle    ≈ vectors stored   GB × {money(PRICE['s3_vectors_gb_month'])} per month (4 B × dimension + text and metadata per chunk)",
+        f"        + the corpus       GB × {money(PRICE['s3_standard_gb_month'], 3)} per month (S3 Standard)",
+        f"ingest  ≈ tokens embedded / 1000 × ${embed} + vectors written GB × {money(PRICE['s3_vectors_put_gb'])}",
+        "```",
+        "",
+    ]
 
 
 def as_json(value: Any) -> Any:

@@ -37,7 +37,7 @@ from endpoints import API_KEY_HEADER, UPLOADS_PATH
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.file_contract import FILES_INPUT
 from stacks.config import API_STACK_SUFFIX, cdk_json_context
-from stacks.outputs import API_KEY_ID, API_URL
+from stacks.outputs import API_KEY_ID, API_URL, KNOWLEDGE_BASE_ID
 from tools.schema_samples import sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,11 +102,14 @@ def minimal_value(schema: dict[str, Any]) -> Any:
 def find_examples(examples_dir: Path, routes: Sequence[UseCase]) -> list[Example]:
     """Every example file, then a generated request for each route of the catalog that has none."""
     found: list[Example] = []
+    paths = {route.path for route in routes}
     for path in sorted(examples_dir.rglob("*.json")):
         relative = path.relative_to(examples_dir)
         if len(relative.parts) < 2:
             continue  # not under examples/<family>/
         family, task = relative.parts[0], relative.parts[1].removesuffix(".json")
+        if f"/{family}/{task}" not in paths:
+            continue  # not a route of these (examples/corpus/ holds documents; a task the stack does not serve)
         body = json.loads(path.read_text(encoding="utf-8"))
         source = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
         found.append(Example(f"/{family}/{task}", source, body))
@@ -314,12 +317,17 @@ def run(
         base_url = outputs[API_URL]
         region = region_of(base_url, default_region)
         auth = stack_auth(outputs, api_key=api_key, apigateway=apigateway, credentials=credentials, region=region)
-        examples = find_examples(examples_dir, load_catalog() if routes is None else routes)
+        if routes is None:  # the stack's routes: a task that searches one only where it has a knowledge base
+            routes = list(load_catalog().served(knowledge_base=KNOWLEDGE_BASE_ID in outputs))
+        unserved = [] if KNOWLEDGE_BASE_ID in outputs else [u.path for u in load_catalog() if u.retrieval]
+        examples = find_examples(examples_dir, routes)
         if not examples:
             raise SmokeError(f"no example requests under {examples_dir}")
     except SmokeError as error:
         print(f"smoke: {error}", file=out)
         return 1
+    if unserved:
+        print(f"smoke: the stack has no knowledge base: {', '.join(unserved)} not sent", file=out)
     print(f"smoke: {len(examples)} request(s) to {base_url} ({region}, {auth.label})", file=out)
     outcomes = [send(example, base_url, auth, timeout) for example in examples]
     print(table(outcomes), file=out)

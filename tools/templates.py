@@ -348,27 +348,15 @@ class Function:
         return sorted(self.guardrail_of)
 
 
-def custom_resource_providers(templates: Templates) -> set[tuple[str, str]]:
-    """(stack, logical id) of the functions that serve a custom resource (the CDK's, such as the uploads bucket's
-    auto-delete function): CloudFormation's, not the app's."""
-    found = set()
-    for stack, _, resource in resources(templates):
-        if str(resource.get("Type", "")).startswith("Custom::"):
-            token = props(resource).get("ServiceToken")
-            if isinstance(token, dict) and "Fn::GetAtt" in token:
-                found.add((stack, str(token["Fn::GetAtt"][0])))
-    return found
-
-
-def functions(templates: Templates, *, providers: bool = False) -> list[Function]:
-    """The app's functions; with ``providers``, the custom resources' too (``custom_resource_providers``)."""
+def functions(templates: Templates, *, app_only: bool = True) -> list[Function]:
+    """The app's functions: those over the function's asset, whose environment names the models (``MODEL_IDS``).
+    ``app_only=False`` adds the CDK's own (the custom-resource function that empties the uploads and corpus buckets on `cdk destroy`)."""
     found = []
-    skipped = set() if providers else custom_resource_providers(templates)
     for stack, logical_id, resource in resources(templates, "AWS::Lambda::Function"):
-        if (stack, logical_id) in skipped:
-            continue
         p = props(resource)
         variables = (p.get("Environment") or {}).get("Variables") or {}
+        if app_only and "MODEL_IDS" not in variables:
+            continue
         found.append(
             Function(
                 stack=stack,
@@ -599,6 +587,74 @@ def roles(templates: Templates) -> list[Role]:
                 managed_policies=tuple(sorted(render(arn) for arn in as_list(p.get("ManagedPolicyArns")))),
                 policies=tuple(sorted(policies, key=lambda policy: policy.logical_id)),
                 used_by=tuple(users),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """A Bedrock knowledge base with its vector index, data source and service role, and who may search it."""
+
+    stack: str
+    logical_id: str
+    name: str
+    storage: str  # S3_VECTORS, OPENSEARCH_SERVERLESS...
+    embedding_model: str  # the model id at the end of the embedding model's ARN
+    dimension: int | None  # the index's
+    distance_metric: str
+    data_type: str
+    non_filterable_keys: tuple[str, ...]
+    index_name: str
+    chunking: Mapping[str, Any]  # the data source's ChunkingConfiguration, as in the template
+    role: str | None
+    retrievers: tuple[str, ...]  # roles that may bedrock:Retrieve on it
+
+
+def knowledge_bases(templates: Templates) -> list[KnowledgeBase]:
+    found = []
+    for stack, logical_id, resource in resources(templates, "AWS::Bedrock::KnowledgeBase"):
+        p = props(resource)
+        only = {stack: templates[stack]}
+        vector = (p.get("KnowledgeBaseConfiguration") or {}).get("VectorKnowledgeBaseConfiguration") or {}
+        storage = p.get("StorageConfiguration") or {}
+        index_id = ref_id((storage.get("S3VectorsConfiguration") or {}).get("IndexArn"))
+        index = props(templates[stack]["Resources"].get(index_id or "", {}))
+        sources = [
+            props(source)
+            for _, _, source in resources(only, "AWS::Bedrock::DataSource")
+            if ref_id(props(source).get("KnowledgeBaseId")) == logical_id
+        ]
+        chunking = ((sources[0].get("VectorIngestionConfiguration") or {}) if sources else {}).get(
+            "ChunkingConfiguration"
+        ) or {}
+        arn = f"${{{logical_id}.KnowledgeBaseArn}}"
+        retrievers = sorted(
+            {
+                role.logical_id
+                for role in roles(only)
+                for _, statement in role.statements
+                if "bedrock:Retrieve" in statement.actions and arn in statement.resources
+            }
+        )
+        dimension = index.get("Dimension")
+        found.append(
+            KnowledgeBase(
+                stack=stack,
+                logical_id=logical_id,
+                name=render(p.get("Name", logical_id)),
+                storage=str(storage.get("Type", "?")),
+                embedding_model=render(vector.get("EmbeddingModelArn", "")).rsplit("/", 1)[-1],
+                dimension=int(dimension) if isinstance(dimension, int) else None,
+                distance_metric=str(index.get("DistanceMetric", "?")),
+                data_type=str(index.get("DataType", "?")),
+                non_filterable_keys=tuple(
+                    (index.get("MetadataConfiguration") or {}).get("NonFilterableMetadataKeys") or ()
+                ),
+                index_name=render(index.get("IndexName", "")),
+                chunking=chunking,
+                role=ref_id(p.get("RoleArn")),
+                retrievers=tuple(retrievers),
             )
         )
     return found

@@ -53,7 +53,9 @@ tracer = Tracer(patch_modules=["botocore"])  # AWS calls become subsegments; not
 metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE, "service" dimension from POWERTOOLS_SERVICE_NAME
 settings = Settings.from_env(os.environ)
 auth_mode = auth_mode_from(os.environ)  # which identity field of the request context names the caller (caller.py)
-catalog = load_catalog()
+every_use_case = load_catalog()
+# A task that searches the knowledge base is served only where the deployment has one (KNOWLEDGE_BASE_ID).
+catalog = every_use_case.served(knowledge_base=settings.knowledge_base_id is not None)
 bedrock_client = make_client(settings.client)
 
 
@@ -79,10 +81,20 @@ service = UseCaseService(
     client_settings=settings.client,
     single_attempt_client=functools.cache(lambda: make_client(settings.client.single_attempt())),
     uploads=upload_store,
+    # The knowledge base's client is made on the first search, not here (genai_core/retrieval.py).
+    knowledge_base_id=settings.knowledge_base_id,
+    region=settings.client.region,
 )
 app = APIGatewayRestResolver()
 # Path -> the method it allows, for 405 answers.
 ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET", UPLOADS_PATH: "POST"}
+# Paths of the catalog this deployment does not serve, and why (for their 404).
+UNSERVED = {
+    use_case.path: "this function has no knowledge base to search (no KNOWLEDGE_BASE_ID: the stack's knowledgeBase "
+    "context is off, or make local found no deployed one)"
+    for use_case in every_use_case
+    if use_case.path not in ROUTES
+}
 # A request that reaches no use case (possible only by invoking the function directly: API Gateway forwards the
 # catalog's routes only) publishes no metric; Powertools would warn about it on every such request.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -202,6 +214,8 @@ def handle_not_found(_: NotFoundError) -> Response[str]:
         allowed = ROUTES[path]
         message = f"{app.current_event.http_method} is not allowed on {path}; use {allowed}."
         return handle_api_error(MethodNotAllowed(message, allow=allowed))
+    if path in UNSERVED:
+        return handle_api_error(NotFound(f"{path} is not served: {UNSERVED[path]}."))
     return handle_api_error(NotFound(f"There is no route {path}. Routes: {', '.join(sorted(ROUTES))}."))
 
 

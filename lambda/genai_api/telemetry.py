@@ -6,9 +6,12 @@ Metrics go to the namespace in ``POWERTOOLS_METRICS_NAMESPACE`` (set by the stac
 - per use case, dimensions ``service, Family, Task``, and the same summed over every use case, dimension ``service``:
   ``Requests`` (every request routed to a use case), ``InputTokens`` and ``OutputTokens`` (Bedrock's usage),
   ``BedrockLatency`` (milliseconds), ``ModelErrors``, ``BedrockThrottles``, ``GuardrailInterventions``,
-  ``OutputRetries`` (a structured answer broke its schema and the model was asked once more), and for streamed
-  answers ``TimeToFirstToken`` (milliseconds from the Bedrock call to the first text);
-- ``ModelErrors`` by error code, dimensions ``service, ErrorCode`` (one small EMF document per failure).
+  ``OutputRetries`` (a structured answer broke its schema and the model was asked once more), for streamed
+  answers ``TimeToFirstToken`` (milliseconds from the Bedrock call to the first text), and for the tasks that search
+  the knowledge base ``RetrievalLatency`` (milliseconds of the Retrieve call); a search that finds nothing answers
+  without a model call, and so records no tokens and no ``BedrockLatency``;
+- ``ModelErrors`` by error code, dimensions ``service, ErrorCode`` (one small EMF document per failure): every
+  failure met at Bedrock, its knowledge bases included, or in the model's answer.
 
 The model is not a dimension: it is a function of the family (the stack's ``models`` setting), so Family already
 names it, and the log line carries it. Nothing here ever sees prompt or response text; only counts, codes and ids.
@@ -25,13 +28,14 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import UseCase
-from genai_core.errors import ApiError, GuardrailIntervened, ModelOutputInvalid, Throttled
+from genai_core.errors import ApiError, GuardrailIntervened, ModelOutputInvalid, Throttled, UpstreamError
 from genai_core.service import Result
 
 if TYPE_CHECKING:  # the streaming module is the streaming function's, not loaded by the buffered API
     from genai_core.streaming import StreamSummary
 
-# Errors met at Bedrock or in the model's answer, by our stable error code (docs/api.md's error tables).
+# Errors met at Bedrock or in the model's answer, by our stable error code (docs/api.md's error tables); any other
+# UpstreamError (the knowledge base's, whose fault map loads with the first search) counts too.
 MODEL_ERROR_CODES = frozenset([code for _, code, _ in FAULTS] + [ModelOutputInvalid.code])
 BEDROCK_SUBSEGMENT = "## bedrock.converse"
 
@@ -48,9 +52,10 @@ def start(metrics: Metrics, use_case: UseCase) -> None:
 def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
     """Add the metrics of a completed request; return the fields of its log line."""
     intervened = result.guardrail_action == "INTERVENED"  # set by the core only when the guardrail ran
-    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=result.usage["inputTokens"])
-    metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=result.usage["outputTokens"])
-    metrics.add_metric(name="BedrockLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
+    if result.attempts:  # a search that found nothing calls no model
+        metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=result.usage["inputTokens"])
+        metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=result.usage["outputTokens"])
+        metrics.add_metric(name="BedrockLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
     if intervened:
         metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
     if result.attempts > 1:
@@ -65,6 +70,10 @@ def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
     }
     if result.file_formats:  # what was attached, never a file's name, key or content
         fields |= {"file_formats": list(result.file_formats), "file_bytes": result.file_bytes}
+    if result.retrieved is not None:
+        metrics.add_metric(name="RetrievalLatency", unit=MetricUnit.Milliseconds, value=result.retrieved.latency_ms)
+        fields["retrieval_latency_ms"] = result.retrieved.latency_ms
+        fields["passages"] = result.retrieved.passages  # a count: never a passage's text
     return fields
 
 
@@ -91,7 +100,7 @@ def record_failure(metrics: Metrics, error: ApiError) -> None:
     """Add the metrics of a request that failed with ``error`` (the handler logs the failure itself)."""
     if isinstance(error, GuardrailIntervened):
         metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
-    if error.code not in MODEL_ERROR_CODES:
+    if error.code not in MODEL_ERROR_CODES and not isinstance(error, UpstreamError):
         return  # the caller's own mistake (validation, size, encoding): counted in Requests and in the API's 4xx
     metrics.add_metric(name="ModelErrors", unit=MetricUnit.Count, value=1)
     if isinstance(error, Throttled):

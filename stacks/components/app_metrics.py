@@ -26,6 +26,7 @@ FUNCTION_METRICS = {
     "GuardrailInterventions": "Count",
     "OutputRetries": "Count",
     "TimeToFirstToken": "Milliseconds",
+    "RetrievalLatency": "Milliseconds",
 }
 
 

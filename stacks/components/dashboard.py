@@ -170,6 +170,17 @@ class GenAiDashboard(Construct):
         ]
         if m.stream_function is not None:
             widgets.append(self._graph("Streaming function errors", [m.stream_function_errors()], 8, "count"))
+        if any(
+            route.retrieval is not None for route in self.routes
+        ):  # the knowledge base's search, before the model call
+            widgets.append(
+                self._graph(
+                    "Knowledge base: Retrieve latency",
+                    [m.total("RetrievalLatency", p, f"Retrieve {p}") for p in ("p50", "p90", "p99")],
+                    8,
+                    "ms",
+                )
+            )
         return widgets
 
     def _model_row(self) -> list[cw.IWidget]:

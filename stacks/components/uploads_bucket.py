@@ -29,11 +29,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
+from stacks.components.auto_delete import tidy_auto_delete_provider
 from stacks.components.compliance import acknowledge, skip_checkov
-from stacks.components.log_groups import log_group
 
-# The CDK's singleton provider of the auto-delete custom resource (one per stack, whatever the number of buckets).
-AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
 SIGV4 = "AWS4-HMAC-SHA256"
 
 
@@ -88,7 +86,7 @@ class UploadsBucket(Construct):
         )
         self._record_bucket_exceptions()
         if destroy:
-            self._tidy_auto_delete_provider(log_retention_days)
+            tidy_auto_delete_provider(self, log_retention_days=log_retention_days)  # stacks/components/auto_delete.py
 
     def grant_uploads(self, grantee: iam.IGrantable, *, presign: bool = True) -> None:
         """Let ``grantee`` read the uploads prefix and, with ``presign`` (the function that answers POST /uploads),
@@ -130,65 +128,6 @@ class UploadsBucket(Construct):
             "expiry (which only adds a delete marker in a versioned bucket), the opposite of the one-day retention the "
             "bucket promises. Each uploadId names a new key.",
         )
-
-    def _tidy_auto_delete_provider(self, log_retention_days: int) -> None:
-        """The CDK's auto-delete provider function: its own log group (retained logs would outlive `cdk destroy`),
-        a role that may write to that group only (in place of an AWS managed policy), no dependency that its role's
-        GetAtt already implies (cfn-lint W3005), and its checkov exceptions."""
-        provider = Stack.of(self).node.try_find_child(AUTO_DELETE_PROVIDER)
-        handler = provider.node.try_find_child("Handler") if provider is not None else None
-        if not isinstance(handler, CfnResource):
-            raise RuntimeError(f"the CDK's {AUTO_DELETE_PROVIDER} has changed shape: review this construct")
-        if handler.node.try_find_child("LogGroup") is None:  # once per stack, for the provider every bucket shares
-            logs = log_group(
-                handler, "LogGroup", retention_days=log_retention_days, removal_policy=RemovalPolicy.DESTROY
-            )
-            # The handler depends on its log group (by Ref): the group is created first and deleted last, after
-            # the handler's final invocation (the one that empties the bucket).
-            handler.add_property_override("LoggingConfig", {"LogGroup": logs.log_group_name})
-            handler.add_deletion_override("DependsOn")
-            # Its role may write to that log group only, not to every log group of the account (the CDK gives it the
-            # AWS managed AWSLambdaBasicExecutionRole); S3 lets it empty the bucket through the bucket's policy.
-            role = provider.node.try_find_child("Role") if provider is not None else None
-            if not isinstance(role, CfnResource):
-                raise RuntimeError(f"the CDK's {AUTO_DELETE_PROVIDER} has changed shape: review this construct")
-            role.add_property_deletion_override("ManagedPolicyArns")
-            role.add_property_override(
-                "Policies",
-                [
-                    {
-                        "PolicyName": "WriteItsOwnLogGroup",
-                        "PolicyDocument": {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Effect": "Allow",
-                                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                                    "Resource": logs.log_group_arn,
-                                }
-                            ],
-                        },
-                    }
-                ],
-            )
-            skip_checkov(
-                logs,
-                "CKV_AWS_158",
-                "The CDK's auto-delete function logs only bucket names and CloudFormation events; CloudWatch Logs "
-                "encrypts at rest with service-managed keys, and a customer managed key would add a fixed monthly cost.",
-            )
-            for check, reason in (
-                ("CKV_AWS_115", "The CDK's auto-delete function runs only when CloudFormation deletes the bucket."),
-                (
-                    "CKV_AWS_116",
-                    "Invoked synchronously by CloudFormation only: a dead-letter queue applies to asynchronous invocations.",
-                ),
-                (
-                    "CKV_AWS_117",
-                    "The CDK's auto-delete function only calls the S3 API over its TLS, SigV4-signed endpoint; a VPC would add NAT or endpoint costs.",
-                ),
-            ):
-                skip_checkov(handler, check, reason)
 
 
 def _default_policy(grantee: iam.IGrantable) -> IConstruct | None:

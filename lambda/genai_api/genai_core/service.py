@@ -1,5 +1,5 @@
-"""Run a use case: validate the request, check its files, render the prompt, call Converse, check and shape the
-answer.
+"""Run a use case: validate the request, check its files, search the knowledge base (for a task that retrieves),
+render the prompt, call Converse, check and shape the answer.
 
 This is the whole core behind every entry point. It takes the request as bytes and returns a ``Result``; it knows
 nothing about API Gateway, HTTP or Lambda.
@@ -8,14 +8,22 @@ A task that takes files (``files`` in the catalog) has them checked before any m
 decoded and sniffed, uploads read from the caller's own prefix of the uploads store, each read only when the time
 left still allows it and one model attempt after it. The files module loads on the first request that carries files,
 and the uploads store (its module, its S3 client) on the first that names an upload: never at init.
+
+A task that retrieves (``retrieval`` in the catalog) searches first: the passages found go into the prompt as a data
+block and into the output schema (``{"$retrieved": "id"}``: the model may cite only them), and the answer returns
+each cited passage with its source. When the search finds nothing, the model is not called at all: the answer is
+the task's ``nothingRetrieved`` output, with no citation, so that nothing the model knows by itself is ever
+presented as found in the company's documents. The knowledge base's module and client are loaded on the first such
+request (``knowledge_base``), never at init.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from genai_core import schema
@@ -31,16 +39,18 @@ from genai_core.errors import (
 )
 from genai_core.file_contract import FILES_INPUT, MAX_BODY_BYTES_WITH_FILES, inline_chars
 from genai_core.jsonbody import MAX_BODY_BYTES, parse_object
-from genai_core.limits import ClientSettings, attempts_that_fit
-from genai_core.prompts import fence_values, render
+from genai_core.limits import RETRIEVAL_CLIENT, ClientSettings, attempts_that_fit
+from genai_core.prompts import fence_values, parsed_language, render
 from genai_core.settings import GuardrailSettings
 
 GUARDRAIL_INTERVENED = "guardrail_intervened"  # Converse stopReason when the guardrail blocked input or output
+NOTHING_RETRIEVED = "nothing_retrieved"  # our stop reason when a search found nothing and no model was called
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 
     from genai_core.files import Attachment, ReadUpload, Upload
+    from genai_core.retrieval import KnowledgeBase, Passage
 
 
 # Entered around each Bedrock call with the use case and the model id: how an entry point traces the call (an X-Ray
@@ -90,6 +100,14 @@ def _no_uploads() -> UploadStore | None:
 
 
 @dataclass(frozen=True)
+class Retrieved:
+    """What a search gave a request: how many passages, and how long it took."""
+
+    passages: int
+    latency_ms: int
+
+
+@dataclass(frozen=True)
 class Result:
     use_case: str
     output: dict[str, Any]
@@ -98,10 +116,11 @@ class Result:
     stop_reason: str
     latency_ms: int
     guardrail_action: str | None = None  # "INTERVENED" or "NONE" when the use case runs under the guardrail
-    attempts: int = 1  # 2 when a structured answer broke its schema and the model was asked once more
+    attempts: int = 1  # 2 when a structured answer broke its schema and the model was asked once more; 0: no call
     debug: dict[str, Any] | None = None  # prompt and response text, only when prompt logging is switched on
     file_formats: tuple[str, ...] = ()  # the formats of the request's files, in order (never their names or bytes)
     file_bytes: int = 0  # their total size
+    retrieved: Retrieved | None = None  # for a task that retrieves: what the knowledge base search gave
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -130,15 +149,19 @@ class UseCaseService:
         single_attempt_client: Callable[[], BedrockRuntimeClient] | None = None,
         reserve_seconds: float = 0.0,
         uploads: Callable[[], UploadStore | None] = _no_uploads,
+        knowledge_base_id: str | None = None,
+        region: str | None = None,
     ) -> None:
         """Before each model call, the time left picks the client (``limits.attempts_that_fit``): ``client``, made
         with ``client_settings``, when its worst case fits with ``reserve_seconds`` (time kept for work after the
         model call) and the answer's margin; else the one ``single_attempt_client()`` gives (the same timeouts, one
         attempt; made on first use), when one attempt fits; else no call (``DeadlineExceeded``). Without
-        ``client_settings`` the worst case is unknown and ``client`` is always used (tests, tools).
+        ``client_settings`` the worst case is unknown and ``client`` is always used (tests, tools). A search of the
+        knowledge base, before the model call, only takes time from what is left.
 
         ``uploads()`` gives the uploads store (None: the deployment takes none), called on the first request that
-        names an upload."""
+        names an upload. ``knowledge_base_id``: the deployment's knowledge base, searched in ``region`` by the tasks
+        that retrieve (None: there is none, and those tasks are not served)."""
         missing = sorted({use_case.family for use_case in catalog} - set(models))
         if missing:
             raise ValueError(f"no model configured for: {', '.join(missing)}")
@@ -152,6 +175,17 @@ class UseCaseService:
         self.single_attempt_client = single_attempt_client or (lambda: client)
         self.reserve_seconds = reserve_seconds
         self.uploads = uploads
+        self.knowledge_base_id = knowledge_base_id or None
+        self.region = region
+
+    @functools.cached_property
+    def knowledge_base(self) -> KnowledgeBase:
+        """The knowledge base, its module imported and its client made on the first search (not at init)."""
+        from genai_core.retrieval import KnowledgeBase
+
+        if self.knowledge_base_id is None:
+            raise NotFound("This deployment has no knowledge base: the tasks that search one are not served.")
+        return KnowledgeBase(self.knowledge_base_id, replace(RETRIEVAL_CLIENT, region=self.region))
 
     def model_for(self, use_case: UseCase) -> str:
         return self.models[use_case.family]
@@ -173,6 +207,11 @@ class UseCaseService:
             if name in request:
                 error = error or schema.object_schema_error(request[name], name)
         error = error or use_case.input_rules_error(request)
+        retrieval = use_case.retrieval
+        if not error and retrieval is not None and retrieval.filter is not None and retrieval.filter in request:
+            from genai_core.filters import filter_error  # on the first search with a filter, not at init
+
+            error = filter_error(request[retrieval.filter], retrieval.filter)
         if error:
             raise ValidationFailed(error + ".")
         return request
@@ -218,12 +257,14 @@ class UseCaseService:
         output_schema: Mapping[str, Any] | None = None,
         *,
         attachments: Sequence[Attachment] = (),
+        retrieved: Sequence[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The Converse request for a validated request: model, system prompt, messages, inference and tools.
 
         ``output_schema``: the use case's output schema already resolved against the request (resolved here if
-        not given); ``attachments``: the request's checked files (``attach``)."""
-        prompt = render(use_case, request, guard=self.guarded(use_case), attachments=attachments)
+        not given); ``attachments``: the request's checked files (``attach``); ``retrieved``: the passages a search
+        found for it (``Passage.shown``), for a task that retrieves."""
+        prompt = render(use_case, request, guard=self.guarded(use_case), retrieved=retrieved, attachments=attachments)
         converse_request: dict[str, Any] = {
             "modelId": self.model_for(use_case),
             "system": [{"text": prompt.system}],
@@ -243,7 +284,9 @@ class UseCaseService:
                             "description": tool["description"],
                             "inputSchema": {
                                 "json": output_schema
-                                or use_case.output_schema(request, [attachment.name for attachment in attachments])
+                                or use_case.output_schema(
+                                    request, retrieved or (), attached=[attachment.name for attachment in attachments]
+                                )
                             },
                         }
                     }
@@ -266,13 +309,29 @@ class UseCaseService:
             raise NotFound(f"There is no use case {use_case_id!r}.")
         request = self.validate(use_case, body)
         attachments = self.attach(use_case, request, caller=caller, time_left=time_left)
-        # A structured use case's output schema is resolved against the request (and the names of its files) and
-        # compiled once: it steers the model (the tool's input schema) and checks its answers (the first and, if
-        # any, the retry).
+        passages: Sequence[Passage] = ()
+        retrieved: Retrieved | None = None
+        if use_case.retrieval is not None:
+            language = _primary_language(request)  # a bad language is a 400 before anything is searched
+            started = time.perf_counter()
+            passages = self.search(use_case, request)
+            retrieved = Retrieved(len(passages), round((time.perf_counter() - started) * 1000))
+            if not passages:
+                return self._nothing_retrieved(use_case, request, language, retrieved)
+        shown = [passage.shown() for passage in passages]
+        # A structured use case's output schema is resolved against the request (its passages and the names of its
+        # files) and compiled once: it steers the model (the tool's input schema) and checks its answers (the first
+        # and, if any, the retry).
         attached = [attachment.name for attachment in attachments]
-        output_schema = use_case.output_schema(request, attached) if use_case.structured else None
+        output_schema = use_case.output_schema(request, shown, attached=attached) if use_case.structured else None
         check_output = schema.compile_schema(output_schema) if output_schema is not None else None
-        converse_request = self.build_request(use_case, request, output_schema, attachments=attachments)
+        converse_request = self.build_request(
+            use_case,
+            request,
+            output_schema,
+            attachments=attachments,
+            retrieved=shown if use_case.retrieval is not None else None,
+        )
         client = self.client_for(time_left)
         if client is None:
             raise DeadlineExceeded(DEADLINE_MESSAGE)
@@ -291,6 +350,8 @@ class UseCaseService:
             responses.append(response)
             output = self._output(use_case, request, response, check_output)
         latency_ms = round((time.perf_counter() - started) * 1000)
+        if use_case.retrieval is not None:
+            output = use_case.retrieval.cite(output, {passage.id: passage.citation() for passage in passages})
         stop_reason = str(response.get("stopReason", ""))
         intervened = stop_reason == GUARDRAIL_INTERVENED
         return Result(
@@ -308,6 +369,36 @@ class UseCaseService:
             debug={"request": _loggable(converse_request, attachments), "output": output} if self.log_prompts else None,
             file_formats=tuple(attachment.format for attachment in attachments),
             file_bytes=sum(attachment.size for attachment in attachments),
+            retrieved=retrieved,
+        )
+
+    def search(self, use_case: UseCase, request: Mapping[str, Any]) -> Sequence[Passage]:
+        """The passages the knowledge base finds for a validated request of a task that retrieves."""
+        retrieval = use_case.retrieval
+        if retrieval is None:
+            raise TypeError(f"{use_case.id} does not retrieve")
+        caller_filter = request.get(retrieval.filter) if retrieval.filter else None
+        return self.knowledge_base.retrieve(
+            retrieval.query_text(request), results=retrieval.number_of_results(request), caller_filter=caller_filter
+        )
+
+    def _nothing_retrieved(
+        self, use_case: UseCase, request: Mapping[str, Any], language: str | None, retrieved: Retrieved
+    ) -> Result:
+        """The answer when the search found nothing: the task's own words, no citation, and no model call."""
+        retrieval = use_case.retrieval
+        assert retrieval is not None
+        output = retrieval.cite(retrieval.nothing_found(language), {})
+        return Result(
+            use_case=use_case.id,
+            output=output,
+            model=self.model_for(use_case),
+            usage={"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+            stop_reason=NOTHING_RETRIEVED,
+            latency_ms=0,
+            attempts=0,
+            debug={"query": retrieval.query_text(request), "output": output} if self.log_prompts else None,
+            retrieved=retrieved,
         )
 
     def client_for(self, time_left: TimeLeft | None) -> BedrockRuntimeClient | None:
@@ -364,6 +455,14 @@ def _loggable(converse_request: dict[str, Any], attachments: Sequence[Attachment
     from genai_core.files import redacted
 
     return redacted(converse_request)
+
+
+def _primary_language(request: Mapping[str, Any]) -> str | None:
+    """The primary language subtag of the request's ``language`` ("pt" for "Português do Brasil"), or None; a
+    ``language`` that names no language is a 400."""
+    if "language" not in request:
+        return None
+    return parsed_language(request["language"]).tag.split("-", 1)[0].lower()
 
 
 def retry_request(

@@ -18,6 +18,8 @@ LOG_PROMPTS = "LOG_PROMPTS"  # "true" or "false" (logPromptsForDebugging)
 BEDROCK_CONNECT_TIMEOUT = "BEDROCK_CONNECT_TIMEOUT"  # seconds
 BEDROCK_READ_TIMEOUT = "BEDROCK_READ_TIMEOUT"  # seconds
 BEDROCK_MAX_ATTEMPTS = "BEDROCK_MAX_ATTEMPTS"  # botocore's total_max_attempts
+# The knowledge base the tasks that retrieve search (its id); absent when the stack has none: they are then not served.
+KNOWLEDGE_BASE_ID = "KNOWLEDGE_BASE_ID"
 # Uploads (genai_core.uploads reads them on the first request that uses uploads, not at init). Without UPLOADS_BUCKET
 # the deployment takes no uploads (make local, unless given one); with it, the other three must be set too.
 UPLOADS_BUCKET = "UPLOADS_BUCKET"  # the bucket's name
@@ -74,6 +76,7 @@ class Settings:
     client: ClientSettings
     guardrail: GuardrailSettings | None = None
     log_prompts: bool = False  # opt-in debugging only: puts prompt and response text in the logs
+    knowledge_base_id: str | None = None  # the deployment's knowledge base (None: the tasks that search one are off)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -87,6 +90,7 @@ class Settings:
             models=models,
             guardrail=GuardrailSettings.from_variable(environ.get(GUARDRAILS, "")),
             log_prompts=environ.get(LOG_PROMPTS, "false").lower() == "true",
+            knowledge_base_id=environ.get(KNOWLEDGE_BASE_ID) or None,
             client=client_settings(environ),
         )
 
