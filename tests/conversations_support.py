@@ -23,8 +23,9 @@ def table_assembly(*, retain: bool) -> Any:
     from cdk_nag import AwsSolutionsChecks
 
     from stacks.components.conversations_table import ConversationsTable
+    from tests.support import cdk_context
 
-    app = App()
+    app = App(context=cdk_context())  # cdk.json's feature flags, as the app synthesizes with
     stack = Stack(app, STACK)
     table = ConversationsTable(stack, "Conversations", retain=retain)
     role = iam.Role(stack, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
