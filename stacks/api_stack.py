@@ -1,5 +1,6 @@
-"""The API stack: it composes the function, its Bedrock access, the guardrail and the REST API, and exports what
-callers need. Compliance exceptions for the function live here, beside what they excuse."""
+"""The API stack: it composes the function, its Bedrock access, the guardrail, the conversation table (unless
+``-c conversations=false``) and the REST API, and exports what callers need. Compliance exceptions for the function
+live here, beside what they excuse."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from constructs import Construct
 from stacks.catalog import Route
 from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
+from stacks.components.conversations_table import ConversationsTable
 from stacks.components.genai_function import GenAiFunction
 from stacks.components.guardrail import GenAiGuardrails
 from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
 from stacks.config import AppConfig
-from stacks.function_env import app_environment, model_ids
+from stacks.conversations_config import TABLE_NAME_OUTPUT
+from stacks.function_env import app_environment, conversations_environment, model_ids
 
 
 class GenAiApiStack(Stack):
@@ -26,7 +29,21 @@ class GenAiApiStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         models = model_ids(config)
         self.guardrails = GenAiGuardrails(self, "Guardrail", config=config.guardrail)
-        environment = app_environment(config, guardrails=self.guardrails.ids())
+        # Server-side conversations (catalog "memory": true): one table, read and written by both functions (a
+        # remembered turn may be buffered or streamed), and the conversation routes on the buffered one.
+        self.conversations = (
+            ConversationsTable(
+                self,
+                "Conversations",
+                retain=config.retain_data,
+                recovery_period_days=config.conversations.recovery_period_days,
+            )
+            if config.conversations.enabled and any(route.memory for route in routes)
+            else None
+        )
+        environment = app_environment(config, guardrails=self.guardrails.ids()) | conversations_environment(
+            config, self.conversations.table_name if self.conversations else None
+        )
         self.handler = GenAiFunction(
             self,
             "GenAi",
@@ -58,6 +75,10 @@ class GenAiApiStack(Stack):
         if self.stream_handler is not None:
             self.bedrock.grant_invoke_stream(self.stream_handler.function)
             self.guardrails.grant_apply(self.stream_handler.function)
+        if self.conversations is not None:
+            for function in (self.handler, self.stream_handler):
+                if function is not None:
+                    self.conversations.grant_conversations(function.function)
         self.rest_api = GenAiRestApi(
             self,
             "Rest",
@@ -67,6 +88,7 @@ class GenAiApiStack(Stack):
             stream_integration_timeout_seconds=config.streaming.integration_timeout_seconds,
             routes=routes,
             log_removal_policy=config.log_removal_policy,
+            conversations=self.conversations is not None,
         )
         for function in (self.handler, self.stream_handler):
             if function is not None:
@@ -80,6 +102,13 @@ class GenAiApiStack(Stack):
                 "StreamFunctionName",
                 value=self.stream_handler.function.function_name,
                 description="The streaming Lambda function (Lambda Web Adapter)",
+            )
+        if self.conversations is not None:
+            CfnOutput(
+                self,
+                TABLE_NAME_OUTPUT,
+                value=self.conversations.table_name,
+                description="The DynamoDB table of server-side conversations",
             )
         for profile, (guardrail_id, _) in self.guardrails.ids().items():
             CfnOutput(
@@ -101,7 +130,7 @@ class GenAiApiStack(Stack):
         acknowledge(
             handler.role.node.find_child("DefaultPolicy"),
             "IAM5[Resource::*]",
-            "Only xray:PutTraceSegments and xray:PutTelemetryRecords have the * resource: X-Ray supports no resource-level permissions for them. Every Bedrock and Logs statement names its resources.",
+            "Only xray:PutTraceSegments and xray:PutTelemetryRecords have the * resource: X-Ray supports no resource-level permissions for them. Every Bedrock, Logs and DynamoDB statement names its resources.",
         )
         skip_checkov(
             function,
@@ -121,7 +150,7 @@ class GenAiApiStack(Stack):
         skip_checkov(
             function,
             "CKV_AWS_173",
-            "The environment holds no secrets (model ids, guardrail id, timeouts), so the default AWS-managed encryption suffices.",
+            "The environment holds no secrets (model ids, guardrail id, table name, limits, timeouts), so the default AWS-managed encryption suffices.",
         )
         skip_checkov(
             handler.log_group,

@@ -22,6 +22,7 @@ class Route:
     summary: str
     input_schema: dict[str, Any]
     streaming: bool = False  # also served as Server-Sent Events at <path>/stream, by the streaming function
+    memory: bool = False  # may remember its conversation server-side (a request with conversationId)
 
     @property
     def path(self) -> str:
@@ -37,7 +38,14 @@ def load_routes(directory: Path = CATALOG_DIR) -> list[Route]:
     for path in sorted(directory.glob("*/*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         routes.append(
-            Route(data["family"], data["task"], data["summary"], data["input"], bool(data.get("streaming", False)))
+            Route(
+                data["family"],
+                data["task"],
+                data["summary"],
+                data["input"],
+                bool(data.get("streaming", False)),
+                bool(data.get("memory", False)),
+            )
         )
     if not routes:
         raise FileNotFoundError(f"no use cases found under {directory}")

@@ -18,6 +18,8 @@ from genai_core.limits import ANSWER_MARGIN_SECONDS, ClientSettings, longest_cal
 if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal policy (make local needs no CDK)
     from aws_cdk import RemovalPolicy
 
+    from stacks.conversations_config import ConversationsConfig
+
 FAMILIES = ("customer-experience", "productivity", "process-optimization")
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
@@ -97,6 +99,7 @@ CONTEXT_KEYS = (
     "alarm5xxRatePercent",
     "alarmP99LatencyMs",
     "modelPrices",
+    "conversations",
 )
 AUTH_MODES = ("iam", "api-key")
 FILTER_STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
@@ -225,6 +228,13 @@ class AppConfig:
     log_prompts_for_debugging: bool
     profile: str  # "sandbox" or "production"
     monitoring: MonitoringConfig
+    conversations: ConversationsConfig  # stacks/conversations_config.py: on by default, -c conversations=false
+
+    @property
+    def retain_data(self) -> bool:
+        """Whether the data the app keeps (the conversation table) outlives the stack: only in the production profile
+        (sandbox: deleted with the stack)."""
+        return self.profile == "production"
 
     @property
     def retain_logs(self) -> bool:
@@ -395,7 +405,13 @@ def _model_prices(ctx: _Context, targets: Mapping[str, ModelTarget]) -> dict[str
 
 def load_config(context: Mapping[str, Any]) -> AppConfig:
     """Build and validate the app's configuration from CDK context values."""
+    from genai_core.conversation_settings import STORE_CLIENT
+    from stacks.conversations_config import CONTEXT_KEY, load_conversations_config  # it imports ConfigError
+
     ctx = _Context(context)
+    conversations = load_conversations_config(context.get(CONTEXT_KEY))
+    # A remembered turn reads its conversation before the model call and writes it after: both worst cases count.
+    store_calls = 2 * STORE_CLIENT.worst_case_seconds if conversations.enabled else 0.0
     bedrock = ClientSettings(
         connect_timeout=ctx.integer("bedrockConnectTimeoutSeconds", 1, 60),
         read_timeout=ctx.integer("bedrockReadTimeoutSeconds", 1, 900),
@@ -433,12 +449,13 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     # The timeout chain (docs/configuration.md): on a fresh invocation one Bedrock attempt and the answer fit in the
     # function's timeout, which ends before API Gateway's. More attempts are made only when the time left allows
     # (the function decides before each model call: genai_core/limits.py).
-    one_attempt = shortest_function_timeout(bedrock)
+    one_attempt = shortest_function_timeout(bedrock) + store_calls
     if not one_attempt < function.timeout_seconds < api.integration_timeout_seconds:
+        stored = f" + {store_calls:g} s for a remembered turn's two conversation-store calls" if store_calls else ""
         raise ConfigError(
             "timeouts must chain: bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds + "
-            f"{ANSWER_MARGIN_SECONDS:g} s to answer ({one_attempt:g}) < lambdaTimeoutSeconds ({function.timeout_seconds}) "
-            f"< apiIntegrationTimeoutSeconds ({api.integration_timeout_seconds})"
+            f"{ANSWER_MARGIN_SECONDS:g} s to answer{stored} ({one_attempt:g}) < lambdaTimeoutSeconds "
+            f"({function.timeout_seconds}) < apiIntegrationTimeoutSeconds ({api.integration_timeout_seconds})"
         )
     streaming = StreamingConfig(
         function_timeout_seconds=ctx.integer("streamFunctionTimeoutSeconds", 10, MAX_STREAM_SECONDS),
@@ -447,11 +464,12 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     )
     # The stream's chain: a stream starts with every attempt of the client, and the function gives up before
     # API Gateway cuts the stream (so a stream ends with its final or error event).
-    every_attempt = longest_call_seconds(bedrock)
+    every_attempt = longest_call_seconds(bedrock) + store_calls
     if not every_attempt < streaming.function_timeout_seconds < streaming.integration_timeout_seconds:
+        stored = f" + {store_calls:g} s for a remembered turn's two conversation-store calls" if store_calls else ""
         raise ConfigError(
             "streaming timeouts must chain: (bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds) x "
-            f"bedrockMaxAttempts + botocore's backoff + {ANSWER_MARGIN_SECONDS:g} s ({every_attempt:g}) "
+            f"bedrockMaxAttempts + botocore's backoff + {ANSWER_MARGIN_SECONDS:g} s{stored} ({every_attempt:g}) "
             f"< streamFunctionTimeoutSeconds ({streaming.function_timeout_seconds}) "
             f"< streamIntegrationTimeoutSeconds ({streaming.integration_timeout_seconds})"
         )
@@ -481,4 +499,5 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         log_prompts_for_debugging=ctx.boolean("logPromptsForDebugging"),
         profile=ctx.one_of("profile", PROFILES),
         monitoring=monitoring,
+        conversations=conversations,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from genai_core.conversation_settings import ConversationSettings
 from genai_core.limits import ClientSettings
 from stacks.config import AppConfig
 
@@ -52,6 +53,19 @@ def app_environment(config: AppConfig, *, guardrails: Mapping[str, tuple[str, st
     }
 
 
+def conversations_environment(config: AppConfig, table_name: str | None) -> dict[str, str]:
+    """The conversation table's name (the stack's token, or a local table's) and the conversation limits, as the
+    function reads them (``ConversationSettings.from_env``); nothing when the deployment keeps no conversations
+    (``table_name`` None, or the ``conversations`` key off)."""
+    conversations = config.conversations
+    if table_name is None or not conversations.enabled:
+        return {}
+    settings = ConversationSettings(
+        table_name, limits=conversations.limits, prompt_cache_models=frozenset(conversations.prompt_cache_models)
+    )
+    return settings.environment()
+
+
 def model_ids(config: AppConfig) -> dict[str, str]:
     """Family -> the configured model or inference-profile id."""
     return {family: target.model_id for family, target in config.models.items()}
@@ -62,6 +76,12 @@ def one_guardrail(config: AppConfig, guardrail: tuple[str, str] | None) -> dict[
     return {profile: guardrail for profile in config.guardrail.profiles_in_use} if guardrail else {}
 
 
-def function_environment(config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]]) -> dict[str, str]:
-    """Every variable the stack sets on the function (with the guardrails given here)."""
-    return runtime_environment(model_ids(config), config.bedrock) | app_environment(config, guardrails=guardrails)
+def function_environment(
+    config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]], conversations_table: str | None = None
+) -> dict[str, str]:
+    """Every variable the stack sets on the function (with the guardrails and the conversation table given here)."""
+    return (
+        runtime_environment(model_ids(config), config.bedrock)
+        | app_environment(config, guardrails=guardrails)
+        | conversations_environment(config, conversations_table)
+    )

@@ -1,4 +1,5 @@
-"""The DynamoDB table of server-side conversations (``genai_core/conversations.py`` is the code that uses it).
+"""The DynamoDB table of server-side conversations (``genai_core/conversations.py`` is the code that uses it; the
+table's names and the actions on it are that code's, from ``genai_core/conversation_settings.py``).
 
 - Keys: partition ``pk`` (the SHA-256 of the caller), sort ``sk`` (the conversation id): one item per conversation,
   so a turn, a read and an erasure each touch one item. One global secondary index, ``byUpdated`` (partition ``pk``,
@@ -26,19 +27,18 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from genai_core.conversation_settings import (
+    INDEX_ACTIONS,
+    INDEX_PROJECTION,
+    PARTITION_KEY,
+    SORT_KEY,
+    TABLE_ACTIONS,
+    TTL_ATTRIBUTE,
+    UPDATED_ATTRIBUTE,
+    UPDATED_INDEX,
+)
 from stacks.components.compliance import skip_checkov
-
-# The table's names, as genai_core/conversations.py uses them (tests/test_conversations_table.py ties the two).
-PARTITION_KEY = "pk"
-SORT_KEY = "sk"
-TTL_ATTRIBUTE = "expiresAt"
-UPDATED_INDEX = "byUpdated"
-UPDATED_ATTRIBUTE = "updatedAt"
-INDEX_PROJECTION = ("createdAt", "turns", TTL_ATTRIBUTE)
-TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
-INDEX_ACTIONS = ("dynamodb:Query",)
-DEFAULT_RECOVERY_PERIOD_DAYS = 7
-MAX_RECOVERY_PERIOD_DAYS = 35  # DynamoDB's range: 1 to 35
+from stacks.conversations_config import RECOVERY_PERIOD_RANGE
 
 
 class ConversationsTable(Construct):
@@ -48,12 +48,13 @@ class ConversationsTable(Construct):
         construct_id: str,
         *,
         retain: bool,
-        recovery_period_days: int = DEFAULT_RECOVERY_PERIOD_DAYS,
+        recovery_period_days: int,
     ) -> None:
         """``retain``: the production profile's choice (kept when the stack is deleted, deletion protection on)."""
         super().__init__(scope, construct_id)
-        if not 1 <= recovery_period_days <= MAX_RECOVERY_PERIOD_DAYS:
-            raise ValueError(f"recovery_period_days must be from 1 to {MAX_RECOVERY_PERIOD_DAYS}")
+        low, high = RECOVERY_PERIOD_RANGE
+        if not low <= recovery_period_days <= high:
+            raise ValueError(f"recovery_period_days must be from {low} to {high}")
         self.table = dynamodb.Table(
             self,
             "Table",

@@ -6,8 +6,13 @@ the cached tokens at a reduced rate and answers sooner. Two rules that Bedrock's
 
 - A ``cachePoint`` sent to a model without explicit prompt caching is not ignored: Converse fails with
   ``AccessDeniedException`` ("You invoked an unsupported model or your request did not allow prompt caching"),
-  which the fault map would report as a permission problem. So a cache point goes only to a model on
-  ``CACHE_POINT_MODELS`` (matched on the foundation model, whatever inference profile routes to it).
+  which the fault map would report as a permission problem. So a cache point goes only to a model on the
+  deployment's allow-list (``promptCacheModels`` in the stack's ``conversations`` context, which the function gets
+  as ``ConversationSettings.prompt_cache_models``), matched on the foundation model, whatever inference profile
+  routes to it. Its default is AWS's list of models with prompt caching generally available ("Prompt caching for
+  faster model inference", https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html: Claude 3.7
+  Sonnet, Claude 3.5 Haiku, Amazon Nova Micro, Lite, Pro and Premier); Amazon Nova 2 Lite, the default model, is not
+  on that list, so by default no cache point is sent: add it once one call shows ``cacheWriteInputTokens`` for it.
 - Below a per-model minimum of tokens (about 1,000 to 2,048) a cache point is ignored silently: a short chat
   costs nothing more and simply does not cache.
 
@@ -16,7 +21,7 @@ point right after some document blocks), otherwise after the system prompt; a re
 gets it after the system prompt. No ``ttl`` is sent: the default (five minutes) is the one every listed model takes.
 
 With caching, Bedrock's ``inputTokens`` counts only the input that was neither read from nor written to the cache;
-``usage`` keeps ``cacheReadInputTokens`` and ``cacheWriteInputTokens`` beside it, and ``input_tokens`` adds them up.
+the answer's usage keeps ``cacheReadInputTokens`` and ``cacheWriteInputTokens`` beside it (``service.token_usage``).
 """
 
 from __future__ import annotations
@@ -25,24 +30,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# Models that take explicit cache points in Converse. Source: AWS, "Prompt caching for faster model inference"
-# (https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html): "generally available with Claude 3.7
-# Sonnet, Claude 3.5 Haiku, Amazon Nova Micro, Amazon Nova Lite, Amazon Nova Pro, and Amazon Nova Premier"; the ids as
-# in that page's table of supported models. Amazon Nova 2 Lite (the default model) is not on that list as of this
-# writing: add it (context key, see the report) once one sandbox call shows cacheWriteInputTokens > 0 for it.
-CACHE_POINT_MODELS = frozenset(
-    {
-        "anthropic.claude-3-7-sonnet-20250219-v1:0",
-        "anthropic.claude-3-5-haiku-20241022-v1:0",
-        "amazon.nova-micro-v1:0",
-        "amazon.nova-lite-v1:0",
-        "amazon.nova-pro-v1:0",
-        "amazon.nova-premier-v1:0",
-    }
-)
 CACHE_POINT: Mapping[str, Any] = {"cachePoint": {"type": "default"}}
-USAGE_KEYS = ("inputTokens", "outputTokens", "totalTokens")
-CACHE_USAGE_KEYS = ("cacheReadInputTokens", "cacheWriteInputTokens")
 # A system-defined inference profile id is its geography, a dot, and the foundation model id (us.amazon.nova-...);
 # a foundation model id has one dot, between provider and model (amazon.nova-2-lite-v1:0).
 PROFILE_ID = re.compile(r"^(?P<geo>[a-z]{2,6}(?:-[a-z]+)?)\.(?P<model>[a-z0-9-]+\.[A-Za-z0-9._:-]+)$")
@@ -54,13 +42,11 @@ def foundation_model(model_id: str) -> str:
     return match.group("model") if match else model_id
 
 
-def takes_cache_points(model_id: str, models: Iterable[str] = CACHE_POINT_MODELS) -> bool:
+def takes_cache_points(model_id: str, models: Iterable[str]) -> bool:
     return foundation_model(model_id) in frozenset(models)
 
 
-def with_cache_point(
-    request: Mapping[str, Any], *, stable_messages: int, models: Iterable[str] = CACHE_POINT_MODELS
-) -> dict[str, Any]:
+def with_cache_point(request: Mapping[str, Any], *, stable_messages: int, models: Iterable[str]) -> dict[str, Any]:
     """The Converse (or ConverseStream) request with one cache point after its stable prefix: the system prompt and
     the first ``stable_messages`` messages (the stored history). The request itself is left unchanged; a model not
     in ``models`` gets a copy without any cache point."""
@@ -81,16 +67,3 @@ def with_cache_point(
         return result  # nothing stable to cache
     result["system"] = [*request["system"], dict(CACHE_POINT)]
     return result
-
-
-def usage(reported: Mapping[str, Any]) -> dict[str, int]:
-    """Bedrock's token usage as the API reports it: input, output and total, and the cache counts when Bedrock
-    gives them (only for a request with a cache point)."""
-    counts = {key: int(reported.get(key, 0)) for key in USAGE_KEYS}
-    counts.update({key: int(reported[key]) for key in CACHE_USAGE_KEYS if key in reported})
-    return counts
-
-
-def input_tokens(counts: Mapping[str, int]) -> int:
-    """All the input the model read: the uncached input plus what was read from and written to the cache."""
-    return sum(int(counts.get(key, 0)) for key in ("inputTokens", *CACHE_USAGE_KEYS))

@@ -28,7 +28,9 @@ first, and the function's Query permission is on that index alone.
   errors, map to a documented status and code (``STORE_ERRORS``, ``FAULTS``).
 
 Message text is user data: nothing here logs, and no error message quotes it. The DynamoDB client is created on
-first use, never at import (the cold start budget).
+first use, never at import (the cold start budget), and this module itself is imported on the first remembered turn
+(``service.py``). The table's names, the limits, the client's settings and the environment variables are shared with
+the stack, in ``genai_core/conversation_settings.py``; the error classes are in ``genai_core/errors.py``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -49,83 +51,36 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
-from genai_core.bedrock import CREDENTIAL_ERROR_CODES, CREDENTIAL_EXCEPTIONS, ClientSettings, Fault
-from genai_core.errors import ApiError, NotFound, ValidationFailed
+from genai_core.bedrock import CREDENTIAL_ERROR_CODES, CREDENTIAL_EXCEPTIONS, Fault
+from genai_core.conversation_settings import (
+    CONVERSATION_ID_PATTERN,
+    PARTITION_KEY,
+    SORT_KEY,
+    STORE_CLIENT,
+    TTL_ATTRIBUTE,
+    UPDATED_ATTRIBUTE,
+    UPDATED_INDEX,
+    ConversationSettings,
+    Limits,
+)
+from genai_core.errors import (
+    CallerIdentityMissing,
+    ConversationNotFound,
+    ConversationStoreError,
+    ConversationTooLarge,
+    ValidationFailed,
+)
+from genai_core.limits import ANSWER_MARGIN_SECONDS, ClientSettings
 
-# --- the table (stacks/components/conversations_table.py builds it with these names; a test ties the two) ---------
-
-PARTITION_KEY = "pk"  # String: the SHA-256 (hex) of the owner
-SORT_KEY = "sk"  # String: the conversation id
-TTL_ATTRIBUTE = "expiresAt"  # Number: epoch seconds
-UPDATED_INDEX = "byUpdated"  # GSI: partition PARTITION_KEY, sort UPDATED_ATTRIBUTE
-UPDATED_ATTRIBUTE = "updatedAt"  # Number: epoch milliseconds of the last turn
-INDEX_PROJECTION = ("createdAt", "turns", TTL_ATTRIBUTE)  # besides the keys: what a list shows and filters on
-# Exactly the DynamoDB actions this module calls: on the table, and on its one index.
-TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
-INDEX_ACTIONS = ("dynamodb:Query",)
-
-# --- the function's environment (set by the stack from the context key ``conversations``) --------------------------
-
-ENV_TABLE = "CONVERSATIONS_TABLE"  # unset: conversations are off
-ENV_TTL_DAYS = "CONVERSATIONS_TTL_DAYS"
-ENV_MAX_STORED_MESSAGES = "CONVERSATIONS_MAX_STORED_MESSAGES"
-ENV_MAX_STORED_BYTES = "CONVERSATIONS_MAX_STORED_BYTES"
-ENV_HISTORY_MAX_MESSAGES = "CONVERSATIONS_HISTORY_MAX_MESSAGES"
-ENV_HISTORY_MAX_BYTES = "CONVERSATIONS_HISTORY_MAX_BYTES"
-
-CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CONVERSATION_ID = re.compile(CONVERSATION_ID_PATTERN)
 ROLES = ("user", "assistant")
-ITEM_LIMIT_BYTES = 400 * 1024  # DynamoDB's maximum item size (attribute names count), not raisable
-# The most that Limits.max_stored_bytes may be: the rest of the 400 KB is headroom for the size estimate's rounding.
-MAX_STORED_BYTES_CEILING = 350_000
-# The least: one exchange at the chat schema's largest (20,000 characters, up to 80,000 bytes of UTF-8) and a reply.
-MIN_STORED_BYTES = 131_072
 WRITE_ATTEMPTS = 3  # conditional writes of one turn before 409: each lost race means another turn just landed
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 SECONDS_PER_DAY = 86_400
 
 
-# --- errors (their home is genai_core/errors.py once merged; the fault map stays here, as Bedrock's does) ---------
-
-
-class ConversationNotFound(NotFound):
-    """No conversation of this caller has this id (or it expired): also what another caller's id gives."""
-
-    code = "conversation_not_found"
-
-
-class ConversationTooLarge(ApiError):
-    """The newest exchange alone is larger than the stored-size budget. Within the chat schema's bounds (20,000
-    characters a message) and ``Limits``' minimum budget it cannot happen; if a catalog change makes it possible,
-    the turn fails clearly and nothing of it is stored."""
-
-    status = 413
-    code = "conversation_too_large"
-
-
-class CallerIdentityMissing(ApiError):
-    """No authenticated caller to bind a conversation to: a deployment fault (an unauthorized route), never a
-    reason to use an anonymous owner."""
-
-    status = 500
-    code = "caller_identity_missing"
-
-
-class ConversationStoreError(ApiError):
-    """A failure at DynamoDB. ``upstream`` names the DynamoDB or botocore error (for logs and metrics)."""
-
-    status = 500
-    code = "conversation_store_error"
-
-    def __init__(self, fault: Fault, *, upstream: str, retry_after_seconds: int | None = None) -> None:
-        super().__init__(fault.message, code=fault.code, status=fault.status)
-        self.upstream = upstream
-        self.retry_after_seconds = retry_after_seconds
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {} if self.retry_after_seconds is None else {"Retry-After": str(self.retry_after_seconds)}
+# --- the fault map (the error classes are in genai_core/errors.py) ---------------------------------------------------
 
 
 THROTTLED = Fault(
@@ -183,8 +138,15 @@ def store_error(error: Exception) -> ConversationStoreError:
             fault = UNAVAILABLE
         else:
             fault = FAILED
+    return fault_error(fault, upstream=name)
+
+
+def fault_error(fault: Fault, *, upstream: str) -> ConversationStoreError:
+    """The error of ``fault`` (with a Retry-After when throttled), naming the DynamoDB or botocore error."""
     retry_after = RETRY_AFTER_SECONDS if fault is THROTTLED else None
-    return ConversationStoreError(fault, upstream=name, retry_after_seconds=retry_after)
+    return ConversationStoreError(
+        fault.message, upstream=upstream, code=fault.code, status=fault.status, retry_after_seconds=retry_after
+    )
 
 
 # --- identity and ids -----------------------------------------------------------------------------------------------
@@ -202,38 +164,6 @@ def check_conversation_id(value: Any) -> str:
     if not isinstance(value, str) or not CONVERSATION_ID.fullmatch(value):
         raise ValidationFailed("conversationId must be 1 to 64 characters: letters, digits, '-' or '_'.")
     return value
-
-
-# --- limits -----------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How long a conversation lives and how much of it is kept and sent.
-
-    - ``ttl_days``: a conversation expires this many days after its last turn.
-    - ``max_stored_messages`` / ``max_stored_bytes``: what the item keeps (the bytes are DynamoDB's own item size:
-      attribute names, UTF-8 text, list and map overheads). The oldest whole exchanges go first.
-    - ``max_history_messages`` / ``max_history_bytes``: what a turn sends to the model before its new messages (the
-      bytes are the UTF-8 length of the messages' text: about four bytes a token in English, fewer tokens per byte
-      in Portuguese, so the budget errs on the small side).
-    """
-
-    ttl_days: int = 30
-    max_stored_messages: int = 100
-    max_stored_bytes: int = 300_000
-    max_history_messages: int = 40
-    max_history_bytes: int = 96_000
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.ttl_days <= 365:
-            raise ValueError("ttl_days must be from 1 to 365")
-        if self.max_stored_messages < 2 or self.max_history_messages < 2:
-            raise ValueError("a conversation must keep and send at least one exchange (2 messages)")
-        if not MIN_STORED_BYTES <= self.max_stored_bytes <= MAX_STORED_BYTES_CEILING:
-            raise ValueError(f"max_stored_bytes must be from {MIN_STORED_BYTES} to {MAX_STORED_BYTES_CEILING}")
-        if self.max_history_bytes < 1:
-            raise ValueError("max_history_bytes must be positive")
 
 
 # --- what is stored --------------------------------------------------------------------------------------------------
@@ -435,7 +365,7 @@ def _from_item(conversation_id: str, item: Mapping[str, Any] | None, now_seconds
         messages = _messages(values)
         _check_alternation(messages)
     except (KeyError, TypeError, ValueError):
-        raise ConversationStoreError(FAILED, upstream="MalformedItem") from None
+        raise fault_error(FAILED, upstream="MalformedItem") from None
     return Conversation(
         conversation_id,
         messages=messages,
@@ -457,55 +387,22 @@ class DynamoDBClient(Protocol):
     def query(self, **kwargs: Any) -> dict[str, Any]: ...
 
 
-# DynamoDB answers in milliseconds: short timeouts and one retry (botocore's standard mode, which backs off on
-# throttling), so that a chat turn's two store calls stay small beside the Bedrock call in the Lambda timeout.
-STORE_CLIENT = ClientSettings(connect_timeout=1, read_timeout=1, max_attempts=2)
-
-
 def worst_case_seconds(settings: ClientSettings = STORE_CLIENT) -> float:
-    """The longest one store call can take: every attempt's connect and read timeouts, plus botocore's standard-mode
-    backoff before each retry (on throttling, at most 2**i seconds before the (i+1)-th retry, capped at 20)."""
-    backoff = sum(min(2.0**attempt, 20.0) for attempt in range(settings.max_attempts - 1))
-    return settings.max_attempts * settings.single_attempt_seconds + backoff
+    """The longest one store call can take: every attempt's timeouts and botocore's backoff between them."""
+    return settings.worst_case_seconds
 
 
-def make_client(settings: ClientSettings = STORE_CLIENT) -> DynamoDBClient:
+def make_client(settings: ClientSettings = STORE_CLIENT, *, session: Any = None) -> DynamoDBClient:
+    """A DynamoDB client with ``settings``' timeouts and attempts (botocore's standard retry mode); from
+    ``session`` (a ``boto3.Session``) when given, else boto3's default session (the function's role)."""
     config = Config(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
         user_agent_extra="genai-reference-architecture",
     )
-    client: DynamoDBClient = boto3.client("dynamodb", region_name=settings.region, config=config)
+    client: DynamoDBClient = (session or boto3).client("dynamodb", region_name=settings.region, config=config)
     return client
-
-
-@dataclass(frozen=True)
-class ConversationSettings:
-    """The table, the limits and the client, from the function's environment (``from_env`` gives ``None`` when
-    conversations are off: no table)."""
-
-    table_name: str
-    limits: Limits
-    client: ClientSettings = STORE_CLIENT
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> ConversationSettings | None:
-        table = environ.get(ENV_TABLE, "")
-        if not table:
-            return None
-        defaults = Limits()
-        try:
-            limits = Limits(
-                ttl_days=int(environ.get(ENV_TTL_DAYS, defaults.ttl_days)),
-                max_stored_messages=int(environ.get(ENV_MAX_STORED_MESSAGES, defaults.max_stored_messages)),
-                max_stored_bytes=int(environ.get(ENV_MAX_STORED_BYTES, defaults.max_stored_bytes)),
-                max_history_messages=int(environ.get(ENV_HISTORY_MAX_MESSAGES, defaults.max_history_messages)),
-                max_history_bytes=int(environ.get(ENV_HISTORY_MAX_BYTES, defaults.max_history_bytes)),
-            )
-        except ValueError as error:
-            raise RuntimeError(f"the conversation settings in the environment are invalid: {error}") from error
-        return cls(table_name=table, limits=limits, client=replace(STORE_CLIENT, region=environ.get("AWS_REGION")))
 
 
 # --- the store ---------------------------------------------------------------------------------------------------------
@@ -528,10 +425,19 @@ class ConversationStore:
         self._client: DynamoDBClient | None = None
         self._lock = threading.Lock()  # the streaming function's server answers requests in threads
         self._clock = clock
+        self.worst_case_seconds = STORE_CLIENT.worst_case_seconds  # of one call: what a caller keeps in reserve
 
     @classmethod
-    def from_settings(cls, settings: ConversationSettings) -> ConversationStore:
-        return cls(settings.table_name, limits=settings.limits, client_factory=lambda: make_client(settings.client))
+    def from_settings(cls, settings: ConversationSettings, *, session: Any = None) -> ConversationStore:
+        """The store of the function's settings; ``session``: a ``boto3.Session`` for its client (default: boto3's
+        default session, the function's role)."""
+        store = cls(
+            settings.table_name,
+            limits=settings.limits,
+            client_factory=lambda: make_client(settings.client, session=session),
+        )
+        store.worst_case_seconds = settings.client.worst_case_seconds
+        return store
 
     @property
     def client(self) -> DynamoDBClient:
@@ -551,14 +457,20 @@ class ConversationStore:
 
     # --- a chat turn: load, then (once the model has answered) append ---
 
-    def load(self, owner: str, conversation_id: str) -> Conversation:
+    def load(self, owner: str | None, conversation_id: str) -> Conversation:
         """The conversation a chat turn continues: the stored one, or (absent or expired) a new one to start."""
         key = _key(owner_key(owner), check_conversation_id(conversation_id))
         item = self._call("get_item", Key=key, ConsistentRead=True).get("Item")
         return _from_item(conversation_id, item, self._clock())
 
     def append(
-        self, owner: str, start: Conversation, new_messages: Sequence[Mapping[str, Any]], reply: str
+        self,
+        owner: str | None,
+        start: Conversation,
+        new_messages: Sequence[Mapping[str, Any]],
+        reply: str,
+        *,
+        time_left: Callable[[], float] | None = None,
     ) -> Conversation:
         """Store a completed turn: the caller's new messages (starting and ending with the user) and the model's
         reply, after the conversation ``start`` (what ``load`` gave). Call it only once the model has answered: a
@@ -566,13 +478,17 @@ class ConversationStore:
 
         If other turns were stored since ``start`` was read, the new messages go after theirs (nothing is lost)
         and the write is tried again, up to ``WRITE_ATTEMPTS`` writes in all; then 409 ``conversation_conflict``,
-        with nothing of this turn stored. Returns the conversation as stored."""
+        with nothing of this turn stored. ``time_left`` (seconds before the entry point's deadline): a write after
+        a lost race is made only while a store call's worst case and the answer's margin still fit (the first
+        write is the one the caller kept time for), else the same 409. Returns the conversation as stored."""
         owner_hash = owner_key(owner)
         check_conversation_id(start.conversation_id)
         added = (*_messages(new_messages), *_messages([{"role": "assistant", "content": reply}]))
         _check_alternation(added)  # the new messages start and end with the user
         current = start
-        for _ in range(WRITE_ATTEMPTS):
+        for attempt in range(WRITE_ATTEMPTS):
+            if attempt and time_left is not None and time_left() <= self.worst_case_seconds + ANSWER_MARGIN_SECONDS:
+                break
             now = self._clock()
             conversation = Conversation(
                 start.conversation_id,
@@ -598,7 +514,14 @@ class ConversationStore:
             except BotoCoreError as error:
                 raise store_error(error) from error
             return conversation
-        raise ConversationStoreError(CONFLICT, upstream="ConditionalCheckFailedException")
+        raise fault_error(CONFLICT, upstream="ConditionalCheckFailedException")
+
+    def check_fits(self, new_messages: Sequence[Mapping[str, Any]]) -> None:
+        """Before the model is called: 413 ``conversation_too_large`` when the newest exchange of a turn could not be
+        stored even with the shortest reply (its last user message alone is over the stored-size budget), so that no
+        model call is spent on a turn that cannot be remembered."""
+        last = _messages(new_messages[-1:])
+        self._fit((*last, Message("assistant", "-")))
 
     def _fit(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
         """The newest whole exchanges of ``messages`` within ``max_stored_messages`` and ``max_stored_bytes`` (the
@@ -617,14 +540,14 @@ class ConversationStore:
 
     # --- the conversation routes ---
 
-    def get(self, owner: str, conversation_id: str) -> Conversation:
+    def get(self, owner: str | None, conversation_id: str) -> Conversation:
         """One of the caller's conversations with its messages; 404 if the caller has none by that id."""
         conversation = self.load(owner, conversation_id)
         if not conversation.exists:
             raise ConversationNotFound(f"There is no conversation {conversation_id!r}.")
         return conversation
 
-    def delete(self, owner: str, conversation_id: str) -> None:
+    def delete(self, owner: str | None, conversation_id: str) -> None:
         """Erase one of the caller's conversations, including one that expired but that DynamoDB has not removed
         yet; 404 if the table holds none of the caller's by that id."""
         key = _key(owner_key(owner), check_conversation_id(conversation_id))
@@ -640,7 +563,9 @@ class ConversationStore:
                 raise ConversationNotFound(f"There is no conversation {conversation_id!r}.") from None
             raise
 
-    def list(self, owner: str, *, limit: int = DEFAULT_PAGE_SIZE, next_token: str | None = None) -> ConversationPage:
+    def list(
+        self, owner: str | None, *, limit: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
+    ) -> ConversationPage:
         """The caller's conversations, most recently updated first, at most ``limit`` a page. Expired ones are left
         out after the page is read, so a page may hold fewer: continue while ``next_token`` is given. Read from the
         index, which holds no messages."""
@@ -673,6 +598,47 @@ class ConversationStore:
         )
         last = page.get("LastEvaluatedKey")
         return ConversationPage(conversations, _token(last) if last else None)
+
+
+# --- a remembered chat turn, as the service runs it -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RememberedTurn:
+    """One chat turn of a remembered conversation, between its load and its write: the caller (``owner``), the
+    conversation as loaded, the turn's new messages (as the request has them), and the history sent before them."""
+
+    store: ConversationStore
+    owner: str
+    conversation: Conversation
+    new_messages: tuple[Mapping[str, Any], ...]
+    history: tuple[Mapping[str, str], ...]
+
+    @property
+    def conversation_id(self) -> str:
+        return self.conversation.conversation_id
+
+    def messages(self) -> list[Mapping[str, Any]]:
+        """What the model is sent: the history, then the new messages."""
+        return [*self.history, *self.new_messages]
+
+    def remember(self, reply: str, *, time_left: Callable[[], float] | None = None) -> Conversation:
+        """Store the turn once the model has answered with ``reply`` (``ConversationStore.append``)."""
+        return self.store.append(self.owner, self.conversation, self.new_messages, reply, time_left=time_left)
+
+
+def begin_turn(
+    store: ConversationStore, owner: str | None, conversation_id: Any, new_messages: Sequence[Mapping[str, Any]]
+) -> RememberedTurn:
+    """Start a remembered turn: check the id (400) and the caller (500 without one), refuse new messages that could
+    never be stored (413), load the conversation (one consistent read: the caller's own, or a new one under this id),
+    and choose the history the model is sent (``Conversation.history``)."""
+    check_conversation_id(conversation_id)
+    owner_key(owner)
+    store.check_fits(new_messages)
+    conversation = store.load(str(owner), conversation_id)
+    history = conversation.history(store.limits)
+    return RememberedTurn(store, str(owner), conversation, tuple(new_messages), tuple(history))
 
 
 # --- pagination: a token holds only a position inside the caller's own partition -----------------------------------

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from genai_core.conversation_settings import ConversationSettings
 from genai_core.limits import ClientSettings
 
 
@@ -43,6 +44,7 @@ class Settings:
     client: ClientSettings
     guardrail: GuardrailSettings | None = None
     log_prompts: bool = False  # opt-in debugging only: puts prompt and response text in the logs
+    conversations: ConversationSettings | None = None  # the conversation table and limits (None: off)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -55,6 +57,7 @@ class Settings:
             guardrail=GuardrailSettings.from_variable(environ.get("GUARDRAILS", "")),
             log_prompts=environ.get("LOG_PROMPTS", "false").lower() == "true",
             client=client_settings(environ),
+            conversations=ConversationSettings.from_env(environ),
         )
 
 
