@@ -7,7 +7,9 @@ tests/test_conversations.py runs the store against moto with the table created f
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 STACK = "ConversationsTableTest"
@@ -23,11 +25,14 @@ def table_assembly(*, retain: bool) -> Any:
     from cdk_nag import AwsSolutionsChecks
 
     from stacks.components.conversations_table import ConversationsTable
+    from stacks.conversations_config import DEFAULTS
     from tests.support import cdk_context
 
     app = App(context=cdk_context())  # cdk.json's feature flags, as the app synthesizes with
     stack = Stack(app, STACK)
-    table = ConversationsTable(stack, "Conversations", retain=retain)
+    table = ConversationsTable(
+        stack, "Conversations", retain=retain, recovery_period_days=DEFAULTS.recovery_period_days
+    )
     role = iam.Role(stack, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     table.grant_conversations(role)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
@@ -71,3 +76,27 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@contextlib.contextmanager
+def installed_stores(services: list[Any], client_factory: Any = None) -> Iterator[list[Any]]:
+    """Give each service (a ``UseCaseService`` with conversation settings) a fresh store of its own settings, whose
+    client is made on first use (inside ``mock_aws``, moto's) or by ``client_factory``; put back what was there."""
+    from genai_core.conversations import ConversationStore
+
+    saved = [service.__dict__.get("conversation_store") for service in services]
+    stores = []
+    for service in services:
+        store = ConversationStore.from_settings(service.conversations)
+        if client_factory is not None:
+            store = ConversationStore(store.table_name, limits=store.limits, client_factory=client_factory)
+        service.__dict__["conversation_store"] = store
+        stores.append(store)
+    try:
+        yield stores
+    finally:
+        for service, previous in zip(services, saved, strict=True):
+            if previous is None:
+                service.__dict__.pop("conversation_store", None)
+            else:
+                service.__dict__["conversation_store"] = previous

@@ -8,18 +8,18 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 from botocore.validate import ParamValidator
 
-from genai_core import caching
-from genai_core.caching import CACHE_POINT, CACHE_POINT_MODELS, foundation_model, takes_cache_points, with_cache_point
+from genai_core.caching import CACHE_POINT, foundation_model, takes_cache_points, with_cache_point
 from genai_core.catalog import load_catalog
 from genai_core.service import UseCaseService
 from genai_core.settings import GuardrailSettings
 from stacks.config import load_config
-from tests.support import CDK_CONTEXT, cdk_context
+from tests.support import CDK_CONTEXT, FUNCTION_ENV, cdk_context
 
 CATALOG = load_catalog()
+# The deployment's allow-list by default (cdk.json's conversations.promptCacheModels).
+CACHE_POINT_MODELS = frozenset(CDK_CONTEXT["conversations"]["promptCacheModels"])
 # The use cases whose prompt is a conversation (chat): the ones a stored history applies to.
 CONVERSATIONS = [use_case for use_case in CATALOG if "conversation" in use_case.prompt]
 PROFILE_GEOGRAPHIES = sorted(CDK_CONTEXT["inferenceProfileRegions"])
@@ -33,7 +33,7 @@ def bedrock() -> Any:
 @pytest.fixture(scope="module")
 def service(bedrock: Any) -> UseCaseService:
     """The service as the deployed function builds it: cdk.json's models, the guardrail on its families."""
-    guardrail = GuardrailSettings("gr0test0guard", "1", frozenset(CDK_CONTEXT["guardrailFamilies"]))
+    guardrail = GuardrailSettings.from_variable(FUNCTION_ENV["GUARDRAILS"])
     return UseCaseService(CATALOG, CDK_CONTEXT["models"], bedrock, guardrail=guardrail)
 
 
@@ -69,9 +69,10 @@ def assert_valid(bedrock: Any, request: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("model", sorted(CACHE_POINT_MODELS))
 def test_every_listed_model_takes_cache_points_directly_and_through_every_inference_profile(model):
-    assert takes_cache_points(model)
+    assert takes_cache_points(model, CACHE_POINT_MODELS)
     for geography in PROFILE_GEOGRAPHIES:
-        assert takes_cache_points(f"{geography}.{model}")
+        assert takes_cache_points(f"{geography}.{model}", CACHE_POINT_MODELS)
+    assert not takes_cache_points(model, frozenset())
 
 
 def test_the_foundation_model_of_every_configured_id_is_the_one_the_stack_grants():
@@ -87,7 +88,8 @@ def test_a_model_not_on_the_list_gets_no_cache_point_the_configured_default_only
     unlisted = with_cache_point(request, stable_messages=4, models=frozenset())
     assert unlisted == request and cache_points(unlisted) == []
     listed = foundation_model(request["modelId"]) in CACHE_POINT_MODELS
-    assert bool(cache_points(with_cache_point(request, stable_messages=4))) is listed
+    assert bool(cache_points(with_cache_point(request, stable_messages=4, models=CACHE_POINT_MODELS))) is listed
+    assert not listed  # the default model, Nova 2 Lite, is not on AWS's list: no cache point by default
 
 
 # --- where the point goes ---------------------------------------------------------------------------------------
@@ -143,37 +145,3 @@ def test_the_stable_prefix_must_leave_the_new_message_after_it(service, listed):
     for stable in (-1, len(request["messages"])):
         with pytest.raises(ValueError, match="stable prefix"):
             with_cache_point(request, stable_messages=stable, models=listed)
-
-
-# --- usage ------------------------------------------------------------------------------------------------------
-
-
-def test_cached_tokens_are_reported_beside_the_uncached_input(service, bedrock, listed):
-    cached = with_cache_point(chat_request(service, stored_exchanges=2), stable_messages=4, models=listed)
-    reported = {
-        "inputTokens": 12,
-        "outputTokens": 30,
-        "totalTokens": 2090,
-        "cacheReadInputTokens": 2048,
-        "cacheWriteInputTokens": 0,
-    }
-    answer = {
-        "output": {"message": {"role": "assistant", "content": [{"text": "answer 2"}]}},
-        "stopReason": "end_turn",
-        "usage": reported,
-        "metrics": {"latencyMs": 420},
-    }
-    with Stubber(bedrock) as stubber:  # validates the request and the answer against Bedrock's model
-        stubber.add_response("converse", answer, cached)
-        response = bedrock.converse(**cached)
-
-    counts = caching.usage(response["usage"])
-    assert counts == reported
-    assert caching.input_tokens(counts) == 12 + 2048 + 0
-
-
-def test_without_caching_the_usage_has_its_three_counts_only():
-    counts = caching.usage({"inputTokens": 5, "outputTokens": 7, "totalTokens": 12})
-
-    assert counts == {"inputTokens": 5, "outputTokens": 7, "totalTokens": 12}
-    assert caching.input_tokens(counts) == 5

@@ -28,31 +28,37 @@ from moto import mock_aws
 from moto.dynamodb.models.dynamo_type import DynamoType
 
 from genai_core import conversations
-from genai_core.conversations import (
+from genai_core.conversation_settings import (
     INDEX_ACTIONS,
     ITEM_LIMIT_BYTES,
-    MAX_PAGE_SIZE,
     MAX_STORED_BYTES_CEILING,
     MIN_STORED_BYTES,
-    SECONDS_PER_DAY,
-    STORE_ERRORS,
+    STORE_CLIENT,
     TABLE_ACTIONS,
     TTL_ATTRIBUTE,
     UPDATED_INDEX,
-    WRITE_ATTEMPTS,
-    CallerIdentityMissing,
-    Conversation,
-    ConversationNotFound,
     ConversationSettings,
-    ConversationStore,
-    ConversationStoreError,
-    ConversationTooLarge,
     Limits,
+)
+from genai_core.conversations import (
+    MAX_PAGE_SIZE,
+    SECONDS_PER_DAY,
+    STORE_ERRORS,
+    WRITE_ATTEMPTS,
+    Conversation,
+    ConversationStore,
     Message,
     item_size,
     owner_key,
 )
-from genai_core.errors import ValidationFailed
+from genai_core.errors import (
+    CallerIdentityMissing,
+    ConversationNotFound,
+    ConversationStoreError,
+    ConversationTooLarge,
+    ValidationFailed,
+)
+from genai_core.limits import ClientSettings
 from tests.conversations_support import Clock, create_table, table_properties, table_template
 
 TABLE = "conversations"
@@ -632,49 +638,13 @@ def test_the_client_is_created_on_first_use_once_even_from_many_threads():
     assert created == [1]
 
 
-def test_the_settings_come_from_the_environment_and_are_off_without_a_table():
-    assert ConversationSettings.from_env({}) is None
-    settings = ConversationSettings.from_env(
-        {
-            conversations.ENV_TABLE: "Conversations-1",
-            conversations.ENV_TTL_DAYS: "7",
-            conversations.ENV_MAX_STORED_MESSAGES: "20",
-            conversations.ENV_HISTORY_MAX_BYTES: "50000",
-            "AWS_REGION": "eu-west-1",
-        }
-    )
-    assert settings is not None
-    assert settings.table_name == "Conversations-1"
-    assert (settings.limits.ttl_days, settings.limits.max_stored_messages) == (7, 20)
-    assert settings.limits.max_history_bytes == 50_000
-    assert settings.limits.max_stored_bytes == Limits().max_stored_bytes
-    assert settings.client.region == "eu-west-1"
-    assert ConversationStore.from_settings(settings).table_name == "Conversations-1"
-    with pytest.raises(RuntimeError, match="conversation settings"):
-        ConversationSettings.from_env({conversations.ENV_TABLE: "t", conversations.ENV_TTL_DAYS: "0"})
+def test_the_store_of_the_settings_keeps_its_clients_worst_case_for_the_write_after_the_model_call():
+    settings = ConversationSettings("Conversations-1", client=ClientSettings(1, 2, 3, region="eu-west-1"))
+    store = ConversationStore.from_settings(settings)
 
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        {"ttl_days": 0},
-        {"max_stored_messages": 1},
-        {"max_history_messages": 1},
-        {"max_stored_bytes": MIN_STORED_BYTES - 1},
-        {"max_stored_bytes": MAX_STORED_BYTES_CEILING + 1},
-        {"max_history_bytes": 0},
-    ],
-)
-def test_limits_out_of_range_are_refused(values):
-    with pytest.raises(ValueError):
-        Limits(**values)
-
-
-def test_the_worst_case_of_a_store_call_counts_every_attempt_and_the_backoff():
-    single = conversations.ClientSettings(connect_timeout=1, read_timeout=2, max_attempts=1)
-    assert conversations.worst_case_seconds(single) == 3
-    three = conversations.ClientSettings(connect_timeout=1, read_timeout=2, max_attempts=3)
-    assert conversations.worst_case_seconds(three) == 3 * 3 + 1 + 2
+    assert store.table_name == "Conversations-1"
+    assert store.worst_case_seconds == settings.client.worst_case_seconds == 3 * 3 + 1 + 2
+    assert ConversationStore(TABLE).worst_case_seconds == STORE_CLIENT.worst_case_seconds
 
 
 # --- DynamoDB's faults (Stubber on a real client: every request is validated against DynamoDB's model) ---------------
@@ -682,7 +652,7 @@ def test_the_worst_case_of_a_store_call_counts_every_attempt_and_the_backoff():
 
 @pytest.fixture
 def stubbed() -> Any:
-    client = conversations.make_client(conversations.ClientSettings(region=REGION, connect_timeout=1, read_timeout=1))
+    client = conversations.make_client(ClientSettings(region=REGION, connect_timeout=1, read_timeout=1, max_attempts=2))
     store = ConversationStore(TABLE, client_factory=lambda: client)
     with Stubber(client) as stubber:
         yield store, client, stubber

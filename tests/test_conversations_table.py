@@ -13,9 +13,9 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from genai_core import conversations
-from stacks.components import conversations_table
-from stacks.components.conversations_table import DEFAULT_RECOVERY_PERIOD_DAYS, ConversationsTable
+from genai_core import conversation_settings as conversations
+from stacks.components.conversations_table import ConversationsTable
+from stacks.conversations_config import DEFAULTS, RECOVERY_PERIOD_RANGE
 from tests.conversations_support import STACK, TABLE_TYPE, table_assembly, table_properties, table_template
 from tests.test_scanners import MIN_REASON
 from tests.test_snapshots import normalise
@@ -86,7 +86,7 @@ def test_the_table_is_on_demand_encrypted_with_the_aws_managed_key_with_ttl_and_
             "TimeToLiveSpecification": {"AttributeName": conversations.TTL_ATTRIBUTE, "Enabled": True},
             "PointInTimeRecoverySpecification": {
                 "PointInTimeRecoveryEnabled": True,
-                "RecoveryPeriodInDays": DEFAULT_RECOVERY_PERIOD_DAYS,
+                "RecoveryPeriodInDays": DEFAULTS.recovery_period_days,
             },
         },
     )
@@ -110,23 +110,11 @@ def test_the_recovery_period_is_configurable_within_dynamodbs_range():
     Template.from_stack(stack).has_resource_properties(
         TABLE_TYPE, {"PointInTimeRecoverySpecification": {"RecoveryPeriodInDays": 1}}
     )
-    for days in (0, conversations_table.MAX_RECOVERY_PERIOD_DAYS + 1):
+    low, high = RECOVERY_PERIOD_RANGE
+    assert (low, high) == (1, 35)  # DynamoDB's RecoveryPeriodInDays
+    for days in (low - 1, high + 1):
         with pytest.raises(ValueError, match="recovery_period_days"):
             ConversationsTable(stack, f"Bad{days}", retain=False, recovery_period_days=days)
-
-
-def test_the_constructs_names_are_the_stores():
-    for name in (
-        "PARTITION_KEY",
-        "SORT_KEY",
-        "TTL_ATTRIBUTE",
-        "UPDATED_INDEX",
-        "UPDATED_ATTRIBUTE",
-        "INDEX_PROJECTION",
-        "TABLE_ACTIONS",
-        "INDEX_ACTIONS",
-    ):
-        assert getattr(conversations_table, name) == getattr(conversations, name), name
 
 
 # --- the grant ------------------------------------------------------------------------------------------------
@@ -160,7 +148,7 @@ def test_the_cdk_convenience_grant_would_give_more_than_the_store_needs():
     from aws_cdk import aws_iam as iam
 
     stack = Stack(App(), "Convenience")
-    table = ConversationsTable(stack, "Conversations", retain=False).table
+    table = ConversationsTable(stack, "Conversations", retain=False, recovery_period_days=7).table
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     table.grant_read_write_data(role)
     (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
@@ -201,7 +189,7 @@ def test_cdk_nag_does_check_the_table_it_stops_synth_without_point_in_time_recov
     from tests.support import cdk_context
 
     app = App(context=cdk_context())
-    table = ConversationsTable(Stack(app, "NoRecovery"), "Conversations", retain=False).table
+    table = ConversationsTable(Stack(app, "NoRecovery"), "Conversations", retain=False, recovery_period_days=7).table
     resource = table.node.default_child
     assert isinstance(resource, dynamodb.CfnTable)
     resource.point_in_time_recovery_specification = dynamodb.CfnTable.PointInTimeRecoverySpecificationProperty(

@@ -16,11 +16,20 @@ from stacks.catalog import load_routes
 from stacks.components.guardrail import NAMING
 from stacks.config import ConfigError
 from tests.conftest import FUNCTION_ENV, synthesize
-from tests.support import API_STACK, CDK_CONTEXT, cdk_context
+from tests.support import API_STACK, CDK_CONTEXT, STACK_REFERENCES, cdk_context, conversations_table_ref
 from tools.templates import render
 
 ROUTES = {route.path for route in load_routes()}
 STREAM_ROUTES = {route.stream_path for route in load_routes() if route.streaming}
+# A decision, pinned: the caller's own conversations, where the deployment keeps them (cdk.json's conversations on,
+# and a task of the catalog with memory).
+CONVERSATION_METHODS = {
+    ("GET", "/conversations"),
+    ("GET", "/conversations/{conversationId}"),
+    ("DELETE", "/conversations/{conversationId}"),
+}
+KEEPS_CONVERSATIONS = CDK_CONTEXT["conversations"]["enabled"] and any(route.memory for route in load_routes())
+CONVERSATION_ROUTES = CONVERSATION_METHODS if KEEPS_CONVERSATIONS else set()
 # X-Ray has no resource-level permissions: the trace-writing statement that active tracing adds is the one "*".
 XRAY_WRITE = {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
 
@@ -107,7 +116,8 @@ def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
         profile = CDK_CONTEXT["guardrailProfiles"][family]
         assert template["Resources"][guardrail_id]["Properties"]["Name"].endswith(NAMING[profile][2])
         assert guardrail["version"] == f"${{{versions[guardrail_id]}.Version}}"
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k != "GUARDRAILS"}
+    assert environment.pop("CONVERSATIONS_TABLE") == conversations_table_ref(template)
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in STACK_REFERENCES}
     assert json.loads(environment["MODEL_IDS"]) == CDK_CONTEXT["models"]
 
 
@@ -295,10 +305,10 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
     for method in methods:
         properties = method["Properties"]
         assert properties["AuthorizationType"] == "AWS_IAM", properties
-        routed[paths[properties["ResourceId"]["Ref"]]] = properties
-    assert set(routed) == ROUTES | STREAM_ROUTES | {"/use-cases"}
-    for path, properties in routed.items():
-        assert properties["HttpMethod"] == ("GET" if path == "/use-cases" else "POST")
+        routed[properties["HttpMethod"], paths[properties["ResourceId"]["Ref"]]] = properties
+    posts = {("POST", path) for path in ROUTES | STREAM_ROUTES}
+    assert set(routed) == posts | {("GET", "/use-cases")} | CONVERSATION_ROUTES
+    for properties in routed.values():
         assert properties["Integration"]["Type"] == "AWS_PROXY"
         assert properties["Integration"]["IntegrationHttpMethod"] == "POST"  # Lambda is always invoked with POST
 
@@ -350,8 +360,8 @@ def test_api_gateways_own_errors_use_the_json_error_envelope(api_template, respo
 def test_only_api_gateway_may_invoke_the_function_and_only_through_the_stage(templates):
     permissions = resources(templates[API_STACK], "AWS::Lambda::Permission").values()
 
-    # One per method (the tasks, their streams and GET /use-cases), no test-invoke ones.
-    assert len(permissions) == len(ROUTES) + len(STREAM_ROUTES) + 1
+    # One per method (the tasks, their streams, GET /use-cases and the conversations'), no test-invoke ones.
+    assert len(permissions) == len(ROUTES) + len(STREAM_ROUTES) + 1 + len(CONVERSATION_ROUTES)
     for permission in permissions:
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
         assert permission["Properties"]["Action"] == "lambda:InvokeFunction"

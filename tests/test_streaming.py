@@ -812,7 +812,7 @@ def test_every_stream_route_streams_from_the_streaming_function(templates):
 
 def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templates):
     from tests.conftest import FUNCTION_ENV
-    from tests.support import API_STACK, CDK_CONTEXT
+    from tests.support import API_STACK, CDK_CONTEXT, STACK_REFERENCES, conversations_table_ref
 
     _, function = stream_function(templates[API_STACK])
     environment = dict(function["Environment"]["Variables"])
@@ -845,7 +845,8 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
         "AWS_LWA_READINESS_CHECK_PATH": "/healthz",
     }
     assert json.loads(render(environment.pop("GUARDRAILS"))).keys() == json.loads(FUNCTION_ENV["GUARDRAILS"]).keys()
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k != "GUARDRAILS"}
+    assert environment.pop("CONVERSATIONS_TABLE") == conversations_table_ref(templates[API_STACK])
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in STACK_REFERENCES}
     import stream_server
 
     assert stream_server.HEALTH_PATH == "/healthz"

@@ -42,7 +42,7 @@ MIN_STORED_BYTES = 131_072
 # The most history a turn may send: with the largest request body beside it and 64 KiB left for the system prompt,
 # the rendered prompt stays under its hard cap (prompts.MAX_PROMPT_CHARS; a byte is at most one character).
 MAX_HISTORY_BYTES_CEILING = MAX_PROMPT_CHARS - MAX_BODY_BYTES - 64 * 1024
-MIN_HISTORY_BYTES = 1_000
+MIN_HISTORY_BYTES = 1
 TTL_DAYS_RANGE = (1, 365)
 STORED_MESSAGES_RANGE = (2, 1_000)  # at least one exchange; a message is at least a few bytes of the item
 HISTORY_MESSAGES_RANGE = (2, 200)

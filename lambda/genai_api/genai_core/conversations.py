@@ -387,11 +387,6 @@ class DynamoDBClient(Protocol):
     def query(self, **kwargs: Any) -> dict[str, Any]: ...
 
 
-def worst_case_seconds(settings: ClientSettings = STORE_CLIENT) -> float:
-    """The longest one store call can take: every attempt's timeouts and botocore's backoff between them."""
-    return settings.worst_case_seconds
-
-
 def make_client(settings: ClientSettings = STORE_CLIENT, *, session: Any = None) -> DynamoDBClient:
     """A DynamoDB client with ``settings``' timeouts and attempts (botocore's standard retry mode); from
     ``session`` (a ``boto3.Session``) when given, else boto3's default session (the function's role)."""
