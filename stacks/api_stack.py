@@ -18,7 +18,7 @@ from stacks.components.guardrail import GenAiGuardrails
 from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
 from stacks.config import AppConfig
-from stacks.conversations_config import TABLE_NAME_OUTPUT
+from stacks.conversations_config import TABLE_NAME_OUTPUT, keeps_conversations
 from stacks.function_env import app_environment, conversations_environment, model_ids
 
 
@@ -38,7 +38,7 @@ class GenAiApiStack(Stack):
                 retain=config.retain_data,
                 recovery_period_days=config.conversations.recovery_period_days,
             )
-            if config.conversations.enabled and any(route.memory for route in routes)
+            if keeps_conversations(config.conversations, routes)
             else None
         )
         environment = app_environment(config, guardrails=self.guardrails.ids()) | conversations_environment(

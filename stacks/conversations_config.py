@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,13 +35,14 @@ from genai_core.conversation_settings import (
     TTL_DAYS_RANGE,
     Limits,
 )
+from stacks.catalog import Route
 from stacks.config import ConfigError
 
 CONTEXT_KEY = "conversations"
 TABLE_NAME_OUTPUT = "ConversationsTableName"  # the API stack's output (make local --conversations-table, smoke)
 RECOVERY_PERIOD_RANGE = (1, 35)  # DynamoDB's RecoveryPeriodInDays
-# A foundation model id, never an inference profile's (caching matches the model a profile routes to).
-FOUNDATION_MODEL = re.compile(r"^[a-z0-9-]+\.[A-Za-z0-9._:-]+$")
+# A foundation model id (provider.model), never an inference profile's: caching matches the model a profile routes to.
+FOUNDATION_MODEL = re.compile(r"^[a-z0-9-]+\.[A-Za-z0-9_:-]+$")
 # The context keys of the object, and the Limits field each one sets.
 LIMIT_KEYS = {
     "ttlDays": ("ttl_days", TTL_DAYS_RANGE),
@@ -77,6 +78,11 @@ DEFAULTS = ConversationsConfig(
         "anthropic.claude-3-7-sonnet-20250219-v1:0",
     ),
 )
+
+
+def keeps_conversations(config: ConversationsConfig, routes: Iterable[Route]) -> bool:
+    """Whether the stack has a conversation table and routes: the key is on and a task of the catalog remembers."""
+    return config.enabled and any(route.memory for route in routes)
 
 
 def _fail(detail: str) -> ConfigError:
