@@ -419,3 +419,87 @@ def test_a_global_profile_may_reach_its_model_in_any_region_but_only_through_the
         assert global_profile in routed["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
     source_region_rules = [key for key in template["Rules"] if key != "CheckBootstrapVersion"]
     assert len(source_region_rules) == 1  # the us. profile's; a global profile may be called from any region
+
+
+# --- server-side conversations ----------------------------------------------------------------------------------
+
+
+def conversations_table(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    ((table_id, table),) = resources(template, "AWS::DynamoDB::Table").items()
+    return table_id, table
+
+
+def test_the_conversation_table_is_on_demand_encrypted_expiring_recoverable_and_removed_with_the_sandbox(templates):
+    _, table = conversations_table(templates[API_STACK])
+    properties = table["Properties"]
+    settings = CDK_CONTEXT["conversations"]
+
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"] == {"SSEEnabled": True}  # the AWS managed key, aws/dynamodb
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": True,
+        "RecoveryPeriodInDays": settings["recoveryPeriodDays"],
+    }
+    assert CDK_CONTEXT["profile"] == "sandbox"
+    assert (table["DeletionPolicy"], properties["DeletionProtectionEnabled"]) == ("Delete", False)
+
+
+def test_both_functions_may_use_exactly_the_stores_actions_on_the_table_and_its_index(templates):
+    from genai_core.conversation_settings import INDEX_ACTIONS, TABLE_ACTIONS, UPDATED_INDEX
+
+    template = templates[API_STACK]
+    table_id, _ = conversations_table(template)
+    table_arn = {"Fn::GetAtt": [table_id, "Arn"]}
+    for role in ("GenAiRole", "GenAiStreamFunctionRole"):
+        (policy,) = [
+            p["Properties"]["PolicyDocument"]["Statement"]
+            for key, p in resources(template, "AWS::IAM::Policy").items()
+            if key.startswith(f"{role}DefaultPolicy")
+        ]
+        dynamodb = [s for s in policy if "dynamodb:" in json.dumps(s["Action"])]
+        assert dynamodb == [
+            {
+                "Sid": "ReadWriteAndEraseConversations",
+                "Effect": "Allow",
+                "Action": sorted(TABLE_ACTIONS),
+                "Resource": table_arn,
+            },
+            {
+                "Sid": "ListConversations",
+                "Effect": "Allow",
+                "Action": INDEX_ACTIONS[0],
+                "Resource": {"Fn::Join": ["", [table_arn, f"/index/{UPDATED_INDEX}"]]},
+            },
+        ], role
+    # Nothing else in the stack may touch a DynamoDB table (no Scan, no batch, no UpdateItem, no index/*).
+    every_action = json.dumps([p["Properties"] for p in resources(template, "AWS::IAM::Policy").values()])
+    assert every_action.count('"dynamodb:') == 2 * (len(TABLE_ACTIONS) + len(INDEX_ACTIONS))
+
+
+def test_the_table_name_is_an_output(templates):
+    table_id, _ = conversations_table(templates[API_STACK])
+
+    assert templates[API_STACK]["Outputs"]["ConversationsTableName"]["Value"] == {"Ref": table_id}
+
+
+def test_the_conversation_routes_are_authorized_and_validate_what_api_gateway_can(templates):
+    template = templates[API_STACK]
+    paths = resource_paths(template)
+    ((validator_id, validator),) = resources(template, "AWS::ApiGateway::RequestValidator").items()
+    assert validator["Properties"]["ValidateRequestParameters"] is True
+    methods = {
+        (m["Properties"]["HttpMethod"], paths[m["Properties"]["ResourceId"]["Ref"]]): m["Properties"]
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+    }
+    for method, path in CONVERSATION_ROUTES:
+        properties = methods[method, path]
+        assert properties["AuthorizationType"] == "AWS_IAM"
+        assert properties["RequestValidatorId"] == {"Ref": validator_id}
+        assert properties["Integration"]["Type"] == "AWS_PROXY"
+        expected = (
+            {"method.request.path.conversationId": True}
+            if path.endswith("{conversationId}")
+            else {"method.request.querystring.limit": False, "method.request.querystring.nextToken": False}
+        )
+        assert properties["RequestParameters"] == expected
