@@ -25,6 +25,8 @@ if str(FUNCTION_DIR) not in sys.path:
 from genai_core import errors  # noqa: E402
 from genai_core.bedrock import FAULTS  # noqa: E402
 from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog  # noqa: E402
+from genai_core.conversations import FAULTS as STORE_FAULTS  # noqa: E402
+from genai_core.conversations import MAX_PAGE_SIZE  # noqa: E402
 from tools.generated import write_or_check  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "openapi.json"
@@ -45,8 +47,26 @@ GATEWAY_ERRORS = {
 }
 
 
-def _function_errors(*, calls_bedrock: bool = True) -> dict[int, set[str]]:
-    """The function's error codes by status: its own errors, and the Bedrock fault map's if the route calls it."""
+# A remembered turn's own errors (besides the store's fault map), and a conversation route's.
+MEMORY_ERRORS = (errors.ConversationsDisabled, errors.ConversationTooLarge, errors.CallerIdentityMissing)
+CONVERSATION_ROUTE_ERRORS = (
+    errors.ValidationFailed,
+    errors.ConversationNotFound,
+    errors.CallerIdentityMissing,
+    errors.ApiError,
+)
+
+
+def _store_errors(by_status: dict[int, set[str]], classes: tuple[type[errors.ApiError], ...]) -> None:
+    for error_class in classes:
+        by_status[error_class.status].add(error_class.code)
+    for status, code, _ in STORE_FAULTS:
+        by_status[status].add(code)
+
+
+def _function_errors(*, calls_bedrock: bool = True, remembers: bool = False) -> dict[int, set[str]]:
+    """The function's error codes by status: its own errors, the Bedrock fault map's if the route calls it, and
+    the conversation store's if it may remember a conversation."""
     by_status: dict[int, set[str]] = defaultdict(set)
     for error_class in (
         errors.InvalidJson,
@@ -63,11 +83,21 @@ def _function_errors(*, calls_bedrock: bool = True) -> dict[int, set[str]]:
         by_status[error_class.status].add(error_class.code)
     for status, code, _ in FAULTS if calls_bedrock else ():
         by_status[status].add(code)
+    if remembers:
+        _store_errors(by_status, MEMORY_ERRORS)
     return by_status
 
 
-def _error_responses(statuses: list[int], *, calls_bedrock: bool = True) -> dict[str, Any]:
-    function_errors = _function_errors(calls_bedrock=calls_bedrock)
+def _error_responses(
+    statuses: list[int],
+    *,
+    calls_bedrock: bool = True,
+    remembers: bool = False,
+    by_status: dict[int, set[str]] | None = None,
+) -> dict[str, Any]:
+    function_errors = (
+        by_status if by_status is not None else _function_errors(calls_bedrock=calls_bedrock, remembers=remembers)
+    )
     responses = {}
     for status in statuses:
         codes = sorted(function_errors.get(status, ())) + GATEWAY_ERRORS.get(status, [])
@@ -100,6 +130,8 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
     statuses = [400, 403, 413, 415, 429, 500, 502, 503, 504]
     if use_case.structured:
         statuses.insert(statuses.index(429), 422)
+    if use_case.memory:
+        statuses.insert(statuses.index(413), 409)
     description = use_case.summary
     if use_case.structured:
         description += (
@@ -107,6 +139,8 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
             "with the request's constraints resolved into it; an answer that breaks it is retried once, then 502 "
             "`model_output_invalid`."
         )
+    if use_case.memory:
+        description += MEMORY_DESCRIPTION
     return {
         "post": {
             "operationId": _operation_id(use_case),
@@ -123,10 +157,135 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
                         }
                     },
                 },
-                **_error_responses(statuses),
+                **_error_responses(statuses, remembers=use_case.memory),
             },
         }
     }
+
+
+MEMORY_DESCRIPTION = (
+    " With `conversationId` (where the deployment keeps conversations, the default), the server remembers the "
+    "conversation: `messages` holds only the new turn, the stored history of the caller's conversation of that id "
+    "goes before it (its newest whole exchanges, within the deployment's limits), and once the model has answered the "
+    "turn is stored; the answer carries `conversationId` and `remembered` (false when the guardrail intervened: that "
+    "turn is not stored). A conversation belongs to the authenticated caller: another caller's id starts the "
+    "caller's own conversation. A turn that cannot be stored fails (409, 429, 503 or 500): a 200 with `remembered: "
+    "true` means it was."
+)
+
+
+STREAM_MEMORY_DESCRIPTION = (
+    " With `conversationId` the conversation is remembered as on the buffered route: the history is loaded before "
+    "the stream starts (a failure to load it is a JSON error), the turn is stored after the last delta and before "
+    "`done`, which then carries `conversationId` and `remembered`; a turn that cannot be stored ends the stream with "
+    "an `error` event, and a stream that fails or that the client leaves stores nothing."
+)
+
+
+def _conversation_paths() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The caller's conversations: the paths and their schemas."""
+    by_status: dict[int, set[str]] = defaultdict(set)
+    _store_errors(by_status, CONVERSATION_ROUTE_ERRORS)
+    errors_of = _error_responses([400, 403, 404, 409, 429, 500, 503], calls_bedrock=False, by_status=by_status)
+    errors_of.pop("409")  # a lost race happens to a write of a turn only
+    summary_properties = {
+        "conversationId": {"type": "string"},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "updatedAt": {"type": "string", "format": "date-time"},
+        "turns": {"type": "integer", "minimum": 0, "description": "How many messages are stored."},
+    }
+    schemas = {
+        "ConversationSummary": {
+            "type": "object",
+            "required": list(summary_properties),
+            "properties": summary_properties,
+        },
+        "ConversationList": {
+            "type": "object",
+            "required": ["conversations"],
+            "properties": {
+                "conversations": {"type": "array", "items": {"$ref": "#/components/schemas/ConversationSummary"}},
+                "nextToken": {
+                    "type": "string",
+                    "description": "Present when there may be more: pass it back as nextToken for the next page (a "
+                    "page may hold fewer than limit, expired conversations being left out).",
+                },
+            },
+        },
+        "Conversation": {
+            "type": "object",
+            "required": [*summary_properties, "messages"],
+            "properties": {
+                **summary_properties,
+                "messages": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["role", "content"],
+                        "properties": {
+                            "role": {"type": "string", "enum": ["user", "assistant"]},
+                            "content": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        "ConversationDeleted": {
+            "type": "object",
+            "required": ["conversationId", "deleted"],
+            "properties": {"conversationId": {"type": "string"}, "deleted": {"type": "boolean", "enum": [True]}},
+        },
+    }
+    id_parameter = {
+        "name": "conversationId",
+        "in": "path",
+        "required": True,
+        "description": "Letters, digits, - and _; at most 64 characters.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+    }
+
+    def ok(description: str, schema: str) -> dict[str, Any]:
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+
+    listing_errors = {key: value for key, value in errors_of.items() if key != "404"}
+    paths = {
+        "/conversations": {
+            "get": {
+                "operationId": "listConversations",
+                "tags": ["conversations"],
+                "summary": "The caller's own conversations, most recently updated first (no messages).",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20},
+                    },
+                    {"name": "nextToken", "in": "query", "required": False, "schema": {"type": "string"}},
+                ],
+                "responses": {"200": ok("A page of the caller's conversations.", "ConversationList"), **listing_errors},
+            }
+        },
+        "/conversations/{conversationId}": {
+            "parameters": [id_parameter],
+            "get": {
+                "operationId": "getConversation",
+                "tags": ["conversations"],
+                "summary": "One of the caller's conversations, with its stored messages (another caller's: 404).",
+                "responses": {"200": ok("The conversation.", "Conversation"), **errors_of},
+            },
+            "delete": {
+                "operationId": "deleteConversation",
+                "tags": ["conversations"],
+                "summary": "Erase one of the caller's conversations (another caller's: 404).",
+                "responses": {"200": ok("Erased from the table.", "ConversationDeleted"), **errors_of},
+            },
+        },
+    }
+    return paths, schemas
 
 
 def _stream_operation(use_case: UseCase) -> dict[str, Any]:
@@ -143,6 +302,7 @@ def _stream_operation(use_case: UseCase) -> dict[str, Any]:
                 'Bedrock fails after the stream started, one `error` event (`{"error": {"code", "message"}}`). '
                 "Errors before the stream starts have the usual status and JSON body. Each event is an `event:` line "
                 "and a `data:` line of JSON, then a blank line."
+                + (STREAM_MEMORY_DESCRIPTION if use_case.memory else "")
             ),
             "responses": {
                 "200": {
@@ -164,10 +324,23 @@ STREAM_EXAMPLE = (
 
 
 def _envelope(use_case: UseCase) -> dict[str, Any]:
+    memory = (
+        {
+            "conversationId": {"type": "string", "description": "With a remembered conversation: its id."},
+            "remembered": {
+                "type": "boolean",
+                "description": "With a remembered conversation: whether this turn was stored (false when the "
+                "guardrail intervened).",
+            },
+        }
+        if use_case.memory
+        else {}
+    )
     return {
         "type": "object",
         "required": ["useCase", "output", "model", "usage", "stopReason"],
         "properties": {
+            **memory,
             "useCase": {"type": "string", "enum": [use_case.id]},
             "output": documented_output_schema(use_case),
             "model": {"type": "string", "description": "The model or inference profile id that answered."},
@@ -308,6 +481,15 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             "required": ["inputTokens", "outputTokens", "totalTokens"],
             "properties": {
                 name: {"type": "integer", "minimum": 0} for name in ("inputTokens", "outputTokens", "totalTokens")
+            }
+            | {
+                name: {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Only with a prompt cache point (a remembered conversation on a model of the "
+                    "deployment's promptCacheModels); inputTokens is then the uncached input alone.",
+                }
+                for name in ("cacheReadInputTokens", "cacheWriteInputTokens")
             },
         },
         "GuardrailResult": {
@@ -340,6 +522,11 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
         paths[use_case.path] = _use_case_operation(use_case)
         if use_case.stream_path:
             paths[use_case.stream_path] = _stream_operation(use_case)
+    remembers = any(use_case.memory for use_case in use_cases)
+    if remembers:
+        conversation_paths, conversation_schemas = _conversation_paths()
+        paths.update(conversation_paths)
+        schemas.update(conversation_schemas)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -364,7 +551,17 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             {"url": "http://127.0.0.1:3000", "description": "A local server (make local), when there is one."},
         ],
         "tags": [{"name": family, "description": FAMILY_DESCRIPTIONS[family]} for family in FAMILY_DESCRIPTIONS]
-        + [{"name": "discovery", "description": "What the API offers."}],
+        + [{"name": "discovery", "description": "What the API offers."}]
+        + (
+            [
+                {
+                    "name": "conversations",
+                    "description": "The caller's own remembered conversations (where the deployment keeps them).",
+                }
+            ]
+            if remembers
+            else []
+        ),
         "security": [{"sigv4": []}, {"apiKey": []}],
         "paths": paths,
         "components": {
