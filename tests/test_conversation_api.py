@@ -286,7 +286,7 @@ def test_the_next_turn_after_an_intervention_sends_only_what_was_stored(call, be
 @pytest.fixture
 def failing_store(handler: ModuleType) -> Iterator[Stubber]:
     """The handler's store on a real DynamoDB client under a Stubber (moto cannot throttle or fail)."""
-    client = conversations.make_client(STORE_CLIENT)
+    client = conversations.make_client(STORE_CLIENT, validate=True)
     with Stubber(client) as stubber, installed_stores([handler.service], client_factory=lambda: client):
         yield stubber
         stubber.assert_no_pending_responses()
@@ -537,7 +537,7 @@ def test_a_streamed_turn_is_stored_after_the_stream_and_the_final_event_says_so(
 def test_a_stream_whose_turn_cannot_be_stored_ends_with_an_error_event_after_its_deltas(
     stream_app, bedrock_stream, monkeypatch
 ):
-    client = conversations.make_client(STORE_CLIENT)
+    client = conversations.make_client(STORE_CLIENT, validate=True)
     bedrock_stream.answer = events("Olá!")
     with Stubber(client) as stubber, installed_stores([stream_app.service], client_factory=lambda: client):
         stubber.add_response("get_item", {})
@@ -594,7 +594,7 @@ def test_a_streamed_turn_with_another_callers_id_starts_the_callers_own(stream_a
 def test_the_stream_loads_before_the_model_is_called_and_a_load_failure_is_a_plain_json_error(
     stream_app, bedrock_stream
 ):
-    client = conversations.make_client(STORE_CLIENT)
+    client = conversations.make_client(STORE_CLIENT, validate=True)
     with Stubber(client) as stubber, installed_stores([stream_app.service], client_factory=lambda: client):
         stubber.add_client_error("get_item", "ProvisionedThroughputExceededException", "slow down", 400)
         context = json.dumps({"requestId": "req-1", "identity": IAM_IDENTITY})

@@ -652,7 +652,9 @@ def test_the_store_of_the_settings_keeps_its_clients_worst_case_for_the_write_af
 
 @pytest.fixture
 def stubbed() -> Any:
-    client = conversations.make_client(ClientSettings(region=REGION, connect_timeout=1, read_timeout=1, max_attempts=2))
+    client = conversations.make_client(
+        ClientSettings(region=REGION, connect_timeout=1, read_timeout=1, max_attempts=2), validate=True
+    )
     store = ConversationStore(TABLE, client_factory=lambda: client)
     with Stubber(client) as stubber:
         yield store, client, stubber
@@ -755,3 +757,39 @@ def test_conflicts_are_retried_from_the_returned_item_then_a_409(stubbed):
     with pytest.raises(ConversationStoreError) as conflict:
         store.append(ALICE, Conversation("c1"), [user("hi")], "ok")
     assert (conflict.value.status, conflict.value.code) == (409, "conversation_conflict")
+
+
+def test_every_request_the_store_makes_is_valid_against_dynamodbs_model(stubbed):
+    """The function's client skips botocore's request check (make_client, for its CPU cost); this client does it,
+    on every operation the store calls, with a stored conversation's shape."""
+    store, client, stubber = stubbed
+    item = conversations._item(owner_key(ALICE), Conversation("c1", exchanges(2), 1, 1, 2), 2_000_000_000)
+    stubber.add_response("get_item", {"Item": item})
+    stubber.add_response("put_item", {})
+    stubber.add_response("get_item", {"Item": item})
+    stubber.add_response("delete_item", {})
+    page = {"Items": [{key: item[key] for key in ("pk", "sk", "createdAt", "updatedAt", "turns")}]}
+    stubber.add_response("query", {**page, "LastEvaluatedKey": {k: item[k] for k in ("pk", "sk", "updatedAt")}})
+    stubber.add_response("query", {"Items": []})
+
+    conversation = store.load(ALICE, "c1")
+    store.append(ALICE, conversation, [user("more")], "reply")
+    store.get(ALICE, "c1")
+    store.delete(ALICE, "c1")
+    token = store.list(ALICE, limit=1).next_token
+    store.list(ALICE, next_token=token)
+    assert client.meta.config.parameter_validation is True
+
+
+def test_the_functions_client_skips_the_check_and_a_validating_one_would_refuse_a_bad_request():
+    from botocore.exceptions import ParamValidationError
+
+    bad = {"TableName": TABLE, "Item": {"pk": {"N": 1}}}  # a Number goes as a string: DynamoDB would refuse it
+    functions = conversations.make_client(STORE_CLIENT)
+    with Stubber(functions) as stubber:
+        stubber.add_response("put_item", {})
+        functions.put_item(**bad)  # not checked before it is sent
+    validating = conversations.make_client(STORE_CLIENT, validate=True)
+    with Stubber(validating) as stubber, pytest.raises(ParamValidationError):
+        stubber.add_response("put_item", {})
+        validating.put_item(**bad)

@@ -516,7 +516,7 @@ def test_the_metrics_the_stacks_read_are_the_metrics_the_function_prints(call, b
     )
     # A remembered turn on a model that takes a cache point (the cache's tokens), then one whose write fails.
     handler = importlib.import_module("handler")
-    client = conversations.make_client(STORE_CLIENT)
+    client = conversations.make_client(STORE_CLIENT, validate=True)
     cached = converse_text_response("Oi!")
     cached["usage"].update(cacheReadInputTokens=0, cacheWriteInputTokens=1200)
     monkeypatch.setitem(handler.service.models, "customer-experience", "us.amazon.nova-pro-v1:0")

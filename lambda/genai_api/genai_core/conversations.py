@@ -387,14 +387,23 @@ class DynamoDBClient(Protocol):
     def query(self, **kwargs: Any) -> dict[str, Any]: ...
 
 
-def make_client(settings: ClientSettings = STORE_CLIENT, *, session: Any = None) -> DynamoDBClient:
+def make_client(
+    settings: ClientSettings = STORE_CLIENT, *, session: Any = None, validate: bool = False
+) -> DynamoDBClient:
     """A DynamoDB client with ``settings``' timeouts and attempts (botocore's standard retry mode); from
-    ``session`` (a ``boto3.Session``) when given, else boto3's default session (the function's role)."""
+    ``session`` (a ``boto3.Session``) when given, else boto3's default session (the function's role).
+
+    ``validate``: botocore's check of each request against DynamoDB's service model before it is sent. Off by
+    default: the store's four requests are built here from a fixed shape, the tests send every one of them through
+    a validating client (``validate=True``, under botocore's Stubber, which also checks the model), and DynamoDB
+    checks them again on arrival; the check walks every attribute of a conversation's item, a third of the store's
+    CPU time on a turn (make bench)."""
     config = Config(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
         user_agent_extra="genai-reference-architecture",
+        parameter_validation=validate,
     )
     client: DynamoDBClient = (session or boto3).client("dynamodb", region_name=settings.region, config=config)
     return client
