@@ -604,3 +604,27 @@ def test_the_stream_loads_before_the_model_is_called_and_a_load_failure_is_a_pla
     assert (response.status, response.streamed) == (429, False)
     assert json.loads(b"".join(response.chunks))["error"]["code"] == "conversation_store_throttled"
     assert bedrock_stream.requests == []
+
+
+# --- the cold start -----------------------------------------------------------------------------------------------------
+
+
+def test_the_handlers_init_loads_neither_the_store_nor_caching_nor_a_dynamodb_client():
+    """The conversation store's module (boto3's DynamoDB model with it) and its client load on the first remembered
+    turn: a cold start with conversations on costs what it did without them (make bench measures it)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support import FUNCTION_ENV, ROOT
+
+    code = (
+        "import sys; import handler; "
+        "print(sorted(name for name in ('genai_core.conversations', 'genai_core.caching', 'genai_core.streaming') "
+        "if name in sys.modules)); "
+        "print(handler.service.conversations is not None, 'conversation_store' in vars(handler.service))"
+    )
+    environment = {**os.environ, **FUNCTION_ENV, "PYTHONPATH": str(ROOT / "lambda" / "genai_api")}
+    result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+
+    assert result.stdout.split("\n")[:2] == ["[]", "True False"]
