@@ -135,3 +135,23 @@ def test_configured_limits_reach_both_functions_and_the_recovery_period_the_tabl
     assert api_function(template)["Environment"]["Variables"][ENV_TABLE] == {
         "Ref": next(iter(resources(template, "AWS::DynamoDB::Table")))
     }
+
+
+def test_the_configuration_page_shows_each_keys_default_and_range():
+    from tests.support import ROOT
+
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = page.split("\n## Conversations\n", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        cells[0].strip("`"): cells
+        for line in section.splitlines()
+        if line.startswith("| `") and (cells := [cell.strip() for cell in line.strip("|").split("|")])
+    }
+    defaults = context_value(DEFAULTS)
+
+    assert set(rows) == set(KEYS)
+    for key, (_, (low, high)) in LIMIT_KEYS.items():
+        assert rows[key][1] == f"`{defaults[key]}`", key
+        assert rows[key][2] == f"`{low}`–`{high}`", key
+    assert rows["recoveryPeriodDays"][2] == "`{}`–`{}`".format(*RECOVERY_PERIOD_RANGE)
+    assert rows["recoveryPeriodDays"][1] == f"`{defaults['recoveryPeriodDays']}`"

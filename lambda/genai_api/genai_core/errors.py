@@ -158,9 +158,11 @@ class ConversationsDisabled(BadRequest):
     code = "conversations_disabled"
 
 
-class ConversationNotFound(NotFound):
-    """No conversation of this caller has this id (or it expired): also what another caller's id gives."""
+class ConversationNotFound(ApiError):
+    """No conversation of this caller has this id (or it expired): also what another caller's id gives (404, not
+    403: that the id exists for someone else is not revealed)."""
 
+    status = 404
     code = "conversation_not_found"
 
 
