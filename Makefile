@@ -14,6 +14,9 @@
 #   make local            serve the API on http://127.0.0.1:$PORT (default 3000) without Docker: the same handler,
 #                         Bedrock with your AWS credentials and region (LOCAL_ARGS=--no-check skips the model check)
 #   make deploy           deploy into the account and region of your current AWS credentials
+#   make ingest           after deploy: sync CORPUS (default examples/corpus) to the knowledge base's corpus bucket,
+#                         ingest it and print the counts (INGEST_ARGS=--delete mirrors the folder; --dry-run shows
+#                         what would change)
 #   make smoke            after deploy: send every examples/ request to the deployed API and print a table
 #                         (SigV4, or the stack's API key in authMode=api-key; SMOKE_ARGS="--stack-name OtherApi")
 #   make diff             compare the app with what is deployed
@@ -55,7 +58,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 
-.PHONY: help setup synth lint format test generate openapi snapshot-update diagram doc-tables local deploy smoke diff destroy review bench clean
+.PHONY: help setup synth lint format test generate openapi snapshot-update diagram doc-tables local deploy ingest smoke diff destroy review bench clean
 # The virtualenvs are checked on every run (quick when nothing is to do): tools/venv.sh rebuilds one whose Python no
 # longer runs or is older than 3.11, refuses a PYTHON older than 3.11 before pip runs, and installs when the
 # requirements are newer than the stamp.
@@ -112,6 +115,11 @@ local: $(PY_STAMP)
 
 deploy: setup
 	$(CDK) deploy --all $(CDK_ARGS)
+
+# Needs the credentials and region you deployed with; the knowledge base's ids and bucket come from the stack outputs.
+CORPUS ?= examples/corpus
+ingest: $(PY_STAMP)
+	$(PY) -m tools.ingest $(CORPUS) $(INGEST_ARGS)
 
 # Needs the credentials and region you deployed with; SMOKE_ARGS="--stack-name OtherApi" for another deployment.
 smoke: setup

@@ -57,8 +57,9 @@ from typing import Any  # noqa: E402
 from aws_cdk import App, Environment, Validations  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
+import stacks  # noqa: E402, F401  (first: it puts the function's folder, lambda/genai_api, on the import path)
+from genai_core.catalog import load_catalog  # noqa: E402
 from stacks.api_stack import GenAiApiStack  # noqa: E402
-from stacks.catalog import load_routes  # noqa: E402
 from stacks.config import CONTEXT_KEYS, AppConfig, ConfigError, cdk_json_context, load_config  # noqa: E402
 from stacks.monitoring_stack import GenAiMonitoringStack  # noqa: E402
 
@@ -73,10 +74,12 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     app = App(context=dict(context) if context is not None else None, outdir=outdir)
     config = read_config(app)
     env = Environment(account=config.account, region=config.region) if config.account or config.region else None
-    routes = load_routes()
+    # The function's own catalog (lambda/genai_api, on the path: stacks/__init__.py). A task that searches the
+    # knowledge base gets a route only where the stack has one, so it is never served half-working.
+    routes = list(load_catalog().served(knowledge_base=config.knowledge_base.enabled))
     api = GenAiApiStack(
         app,
-        f"{config.stack_name}Api",
+        config.api_stack_name,
         config=config,
         routes=routes,
         env=env,
@@ -87,7 +90,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     # Separate, so that monitoring can be deployed, replaced or removed on its own; fed by the API stack's outputs.
     GenAiMonitoringStack(
         app,
-        f"{config.stack_name}Monitoring",
+        config.monitoring_stack_name,
         config=config,
         routes=routes,
         stage=api.rest_api.api.deployment_stage,

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import CDK_CONTEXT, FAKE_AWS_CREDENTIALS, FUNCTION_ENV, ROOT
+from stacks import FUNCTION_DIR
+from tests.support import CDK_CONTEXT, FAKE_AWS_CREDENTIALS, FUNCTION_ENV, ROOT  # noqa: F401 (ROOT: re-exported)
 
-FUNCTION_DIR = ROOT / "lambda" / "genai_api"
 # The environment the function runs with: the stack's variables (tests/support.py, checked against the template by
 # test_infrastructure), a region and fake credentials (nothing reaches AWS), and what Lambda itself sets.
 LAMBDA_ENV = {

@@ -13,7 +13,10 @@ would, so that each byte buys the most.
 Each body goes through what the function does before it calls Bedrock (``UseCaseService.validate`` and
 ``build_request``: parse, validate, resolve the output schema, render the prompt), timed as the CPU time of the
 thread, ``runs`` times; the prompt's size is the system prompt and every text block, in UTF-8 bytes, against the
-body's. Budgets: at most 50 ms of CPU and at most twice the body's size, for every route.
+body's. Budgets: at most 50 ms of CPU and at most twice the body's size, for every route. A task that retrieves is
+measured on what the caller sends (the passages the knowledge base adds are the corpus's, not the body's: at most
+its number of results times ``genai_core.retrieval.MAX_PASSAGE_CHARS``), and without a metadata filter, which only
+steers the search.
 """
 
 from __future__ import annotations
@@ -151,9 +154,13 @@ class BodyMaker:
     def body(self) -> dict[str, Any]:
         use_case = self.use_case
         properties = use_case.input_schema["properties"]
+        # A knowledge-base filter steers the search only (it never reaches the prompt), and is a grammar of its own
+        # (genai_core.filters) that the free-form filler would break: left out.
+        search_filter = use_case.retrieval.filter if use_case.retrieval else None
         body = {
             name: self.caller_schema() if name in use_case.caller_schemas else self.value(name, schema)
             for name, schema in properties.items()
+            if name != search_filter
         }
         for rule in use_case.checks:  # items that must conform to a caller's schema are made from it
             if "conform" in rule:

@@ -289,7 +289,7 @@ def _coldstart_section(results: Results) -> list[str]:
         "",
         (
             "- *The Tracer stays.* Its cost is the row above; the X-Ray trace is the operators' per-request view of the "
-            "Bedrock call (README, Observability), and in Lambda the SDK comes from the managed layer, so it adds nothing "
+            "Bedrock call (docs/operations.md, Traces), and in Lambda the SDK comes from the managed layer, so it adds nothing "
             "to the package."
         ),
         (

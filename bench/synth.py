@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CDK_CONTEXT, ROOT, Summary, Verdict
+from tests.support import API_STACK
 
 BUDGET_RATIO = 2.0
 BUDGET_PACKAGE_KB = 100
-API_STACK = f"{CDK_CONTEXT['stackName']}Api"
 APPS = {"app.py": ["app.py"], "minimal": ["bench/minimal_app.py"]}
 # Not an app, for reference: starting Python and importing aws_cdk (which starts node through jsii).
 JSII_ONLY = {'python -c "import aws_cdk"': ["-c", "import aws_cdk"]}
@@ -106,11 +106,14 @@ def measure_synth(runs: int = 5, keep: Path | None = None) -> Synth:
 def function_asset(assembly: Path, stack: str = API_STACK) -> Path:
     """The folder of the functions' code in the cloud assembly: its ``aws:asset:path`` metadata (the CLI's context
     asks for it), else the asset named by the code's S3 key (``<hash>.zip`` is staged as ``asset.<hash>``). The API's
-    function and the streaming function share one asset."""
+    function and the streaming function share one asset; the CDK's own functions (the one that empties the corpus
+    bucket on `cdk destroy`) are not ours to measure: only functions whose environment names the models count."""
     template: dict[str, Any] = json.loads((assembly / f"{stack}.template.json").read_text())
     paths = []
     for resource in template["Resources"].values():
         if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        if "MODEL_IDS" not in resource["Properties"].get("Environment", {}).get("Variables", {}):
             continue
         key = resource["Properties"].get("Code", {}).get("S3Key")
         path = resource.get("Metadata", {}).get("aws:asset:path")

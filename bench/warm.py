@@ -2,7 +2,9 @@
 
 Both handlers run in this process with the function's environment, driven by real-shaped API Gateway REST events
 (``tests/support.api_event``) with the example requests of ``examples/``; Converse is replaced on each handler's own
-client by a function that returns a canned answer, so that only our code is timed. Requests alternate between the
+client by a function that returns a canned answer, so that only our code is timed. The search task's Retrieve is
+replaced the same way on each handler's agent-runtime client (the passages the sample corpus gives its example), and
+the minimal handler, for that route, searches too: a search function's floor is a Retrieve and a Converse. Requests alternate between the
 two handlers, stdout (log lines and EMF documents) goes to ``os.devnull`` for both, and the garbage collector runs
 as it does in Lambda. Tracing is off, as in the tests (there is no X-Ray daemon here).
 
@@ -82,15 +84,59 @@ REMEMBERED_TURN = {
     "messages": [{"role": "user", "content": "E quando chega o pedido 48213? O CEP é 01310-100."}],
 }
 STORED_EXCHANGES = 4  # the history the turn loads and sends before its new message
-# (route, example request: a file of examples/ or the body itself, canned Converse answer)
-TASKS: dict[str, tuple[str, str | dict[str, Any], dict[str, Any]]] = {
-    "text (productivity/summarize)": ("/productivity/summarize", "examples/productivity/summarize.json", TEXT_ANSWER),
+SEARCH_ANSWER = {
+    "output": {
+        "message": {
+            "role": "assistant",
+            "content": [
+                {
+                    "toolUse": {
+                        "toolUseId": "tooluse_0002",
+                        "name": "record_answer",
+                        "input": {
+                            "answer": "Em até três períodos: um de pelo menos 14 dias corridos e os outros de 5 dias.",
+                            "citations": ["p1"],
+                        },
+                    }
+                }
+            ],
+        }
+    },
+    "stopReason": "tool_use",
+    "usage": {"inputTokens": 1650, "outputTokens": 64, "totalTokens": 1714},
+    "metrics": {"latencyMs": 1300},
+}
+SEARCH_EXAMPLE = "examples/productivity/search.json"
+
+
+def search_results() -> dict[str, Any]:
+    """The canned Retrieve answer: what the sample corpus gives the search example (tools/fake_bedrock.py)."""
+    from tools.fake_bedrock import fake_retrieve
+
+    request = json.loads((ROOT / SEARCH_EXAMPLE).read_text())
+    search = {"numberOfResults": request.get("maxResults", 5)}
+    return fake_retrieve(
+        retrievalQuery={"text": request["question"]}, retrievalConfiguration={"vectorSearchConfiguration": search}
+    )
+
+
+# (route, example request: a file of examples/ or the body itself, canned Converse answer, canned Retrieve answer for
+# a task that searches)
+TASKS: dict[str, tuple[str, str | dict[str, Any], dict[str, Any], Callable[[], dict[str, Any]] | None]] = {
+    "text (productivity/summarize)": (
+        "/productivity/summarize",
+        "examples/productivity/summarize.json",
+        TEXT_ANSWER,
+        None,
+    ),
     "structured (process-optimization/classify)": (
         "/process-optimization/classify",
         "examples/process-optimization/classify.json",
         CLASSIFY_ANSWER,
+        None,
     ),
-    REMEMBERED: ("/customer-experience/chat", REMEMBERED_TURN, CHAT_ANSWER),
+    "search (productivity/search)": ("/productivity/search", SEARCH_EXAMPLE, SEARCH_ANSWER, search_results),
+    REMEMBERED: ("/customer-experience/chat", REMEMBERED_TURN, CHAT_ANSWER, None),
 }
 
 
@@ -145,11 +191,11 @@ def prepare_environment(function_dir: Path = FUNCTION_DIR) -> None:
 
 
 @contextlib.contextmanager
-def stubbed(client: Any, answer: dict[str, Any]) -> Iterator[None]:
-    def converse(**_: Any) -> dict[str, Any]:
+def stubbed(client: Any, answer: dict[str, Any], operation: str = "converse") -> Iterator[None]:
+    def call(**_: Any) -> dict[str, Any]:
         return answer
 
-    with mock.patch.object(client, "converse", converse):
+    with mock.patch.object(client, operation, call):
         yield
 
 
@@ -197,7 +243,7 @@ def stubbed_store(handler: Any, minimal: Any, turns: int) -> Iterator[None]:
 
 
 def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int = WARMUP) -> TaskResult:
-    path, example, answer = TASKS[task]
+    path, example, answer, results = TASKS[task]
     body = example if isinstance(example, dict) else json.loads((ROOT / example).read_text())
     event = api_event(path, body, identity=IAM_IDENTITY)
     context = FakeLambdaContext()
@@ -208,11 +254,17 @@ def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int =
         "minimal": minimal.remembered_handler if task == REMEMBERED else minimal.lambda_handler,
     }
     cpu_clock, wall_clock = time.thread_time_ns, time.perf_counter_ns
+    searches = contextlib.ExitStack()
+    if results is not None:  # made before the timing, as the first search of a container makes it
+        retrieved = results()
+        searches.enter_context(stubbed(handler.service.knowledge_base.client, retrieved, "retrieve"))
+        searches.enter_context(stubbed(minimal.agent_client, retrieved, "retrieve"))
     store = stubbed_store(handler, minimal, warmup + requests) if task == REMEMBERED else contextlib.nullcontext()
     # A remembered turn keeps its write's worst case in reserve: on the default timeouts its model call goes through
     # the single-attempt client (made here, before the timing, as the first such request would make it).
     single = handler.service.single_attempt_client()
     with (
+        searches,
         stubbed(handler.bedrock_client, answer),
         stubbed(single, answer),
         stubbed(minimal.bedrock_client, answer),

@@ -1,5 +1,6 @@
-"""The API stack: it composes the function, its Bedrock access, the guardrail, the conversation table (unless
-``-c conversations=false``) and the REST API, and exports what callers need. Compliance exceptions for the function
+"""The API stack: it composes the function, its Bedrock access, the guardrail, the knowledge base (unless
+``-c knowledgeBase=false``), the conversation table (unless ``-c conversations=false``) and the REST API, and exports
+what callers need. Compliance exceptions for the function
 live here, beside what they excuse."""
 
 from __future__ import annotations
@@ -9,53 +10,74 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from stacks.catalog import Route
+from genai_core.catalog import UseCase
+from stacks import outputs
 from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.conversations_table import ConversationsTable
 from stacks.components.genai_function import GenAiFunction
 from stacks.components.guardrail import GenAiGuardrails
+from stacks.components.knowledge_base import GenAiKnowledgeBase
 from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
 from stacks.config import AppConfig
-from stacks.conversations_config import TABLE_NAME_OUTPUT, keeps_conversations
+from stacks.conversations_config import keeps_conversations
 from stacks.function_env import app_environment, conversations_environment, model_ids
 
 
 class GenAiApiStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: AppConfig, routes: list[Route], **kwargs: Any
+        self, scope: Construct, construct_id: str, *, config: AppConfig, routes: list[UseCase], **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         models = model_ids(config)
         self.guardrails = GenAiGuardrails(self, "Guardrail", config=config.guardrail)
+        # The tasks that search it (catalog "retrieval") are served by the buffered function only: it alone gets the
+        # knowledge base's id and bedrock:Retrieve. Off, those tasks get no route (app.py: Catalog.served).
+        self.knowledge_base = (
+            GenAiKnowledgeBase(
+                self,
+                "KnowledgeBase",
+                config=config.knowledge_base,
+                removal_policy=config.data_removal_policy,
+                log_retention_days=config.function.log_retention_days,
+            )
+            if config.knowledge_base.enabled
+            else None
+        )
         # Server-side conversations (catalog "memory": true): one table, read and written by both functions (a
         # remembered turn may be buffered or streamed), and the conversation routes on the buffered one.
         self.conversations = (
             ConversationsTable(
                 self,
                 "Conversations",
-                retain=config.retain_data,
+                removal_policy=config.data_removal_policy,
                 recovery_period_days=config.conversations.recovery_period_days,
             )
             if keeps_conversations(config.conversations, routes)
             else None
         )
-        environment = app_environment(config, guardrails=self.guardrails.ids()) | conversations_environment(
-            config, self.conversations.table_name if self.conversations else None
-        )
+        conversations = conversations_environment(config, self.conversations.table_name if self.conversations else None)
+        environment = app_environment(config, guardrails=self.guardrails.ids()) | conversations
         self.handler = GenAiFunction(
             self,
             "GenAi",
             config=config.function,
             bedrock=config.bedrock,
             models=models,
-            environment=environment,
+            environment=app_environment(
+                config,
+                guardrails=self.guardrails.ids(),
+                knowledge_base_id=self.knowledge_base.knowledge_base_id if self.knowledge_base else None,
+            )
+            | conversations,
             log_removal_policy=config.log_removal_policy,
         )
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())
         self.bedrock.grant_invoke(self.handler.function)
         self.guardrails.grant_apply(self.handler.function)
+        if self.knowledge_base is not None:
+            self.knowledge_base.grant_retrieve(self.handler.function)
         # Streaming routes (catalog "streaming": true) are served by a second function over the same asset, run by
         # the Lambda Web Adapter, which may only stream (ConverseStream) from the same models.
         self.stream_handler = (
@@ -94,33 +116,46 @@ class GenAiApiStack(Stack):
             if function is not None:
                 self._record_function_exceptions(function)
 
-        CfnOutput(self, "ApiUrl", value=self.rest_api.api.url, description="Base URL of the API")
-        CfnOutput(self, "FunctionName", value=self.handler.function.function_name, description="The Lambda function")
+        CfnOutput(self, outputs.API_URL, value=self.rest_api.api.url, description="Base URL of the API")
+        CfnOutput(
+            self, outputs.FUNCTION_NAME, value=self.handler.function.function_name, description="The Lambda function"
+        )
         if self.stream_handler is not None:
             CfnOutput(
                 self,
-                "StreamFunctionName",
+                outputs.STREAM_FUNCTION_NAME,
                 value=self.stream_handler.function.function_name,
                 description="The streaming Lambda function (Lambda Web Adapter)",
             )
+        if self.knowledge_base is not None:
+            for name, value, description in (
+                (outputs.KNOWLEDGE_BASE_ID, self.knowledge_base.knowledge_base_id, "The Bedrock knowledge base"),
+                (
+                    outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID,
+                    self.knowledge_base.data_source_id,
+                    "Its S3 data source (make ingest)",
+                ),
+                (outputs.CORPUS_BUCKET_NAME, self.knowledge_base.corpus_bucket_name, "The corpus bucket (make ingest)"),
+            ):
+                CfnOutput(self, name, value=value, description=description)
         if self.conversations is not None:
             CfnOutput(
                 self,
-                TABLE_NAME_OUTPUT,
+                outputs.CONVERSATIONS_TABLE_NAME,
                 value=self.conversations.table_name,
                 description="The DynamoDB table of server-side conversations",
             )
         for profile, (guardrail_id, _) in self.guardrails.ids().items():
             CfnOutput(
                 self,
-                "GuardrailId" if profile == "full" else "PromptAttackGuardrailId",
+                outputs.GUARDRAIL_IDS[profile],
                 value=guardrail_id,
                 description=f"The Bedrock guardrail of the {profile} profile",
             )
         if self.rest_api.api_key is not None:
             CfnOutput(
                 self,
-                "ApiKeyId",
+                outputs.API_KEY_ID,
                 value=self.rest_api.api_key.key_id,
                 description="aws apigateway get-api-key --include-value --api-key <id> shows the key",
             )

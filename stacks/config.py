@@ -1,5 +1,8 @@
 """The app's configuration: frozen dataclasses, built once from CDK context by ``load_config``.
 
+Facts the function shares (the families, the authorization modes, the Bedrock client's limits) come from its own
+pure modules (``genai_core.catalog``, ``caller``, ``genai_core.limits``): one home for each.
+
 Defaults live in ``cdk.json`` (``context``); override any key with ``cdk synth -c key=value`` (objects as JSON).
 A bad value fails synth with a ``ConfigError`` that names the key and what it allows.
 """
@@ -13,41 +16,53 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genai_core.limits import ANSWER_MARGIN_SECONDS, ClientSettings, longest_call_seconds, shortest_function_timeout
+import caller
+from genai_core.catalog import FAMILIES
+from genai_core.limits import (
+    ANSWER_MARGIN_SECONDS,
+    RETRIEVAL_CLIENT,
+    ClientSettings,
+    longest_call_seconds,
+    search_and_one_attempt,
+    shortest_function_timeout,
+)
 
 if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal policy (make local needs no CDK)
     from aws_cdk import RemovalPolicy
 
     from stacks.conversations_config import ConversationsConfig
+    from stacks.knowledge_base_config import KnowledgeBaseConfig
 
-FAMILIES = ("customer-experience", "productivity", "process-optimization")
+
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
-# Values CloudWatch Logs accepts for a log group's retention, in days.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+# The retentions CloudWatch Logs accepts for a log group, in days, and the CDK's name for each
+# (aws_logs.RetentionDays, which stacks/components/log_groups.py looks up: the CDK is not imported here).
+LOG_RETENTION: Mapping[int, str] = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+LOG_RETENTION_DAYS = tuple(LOG_RETENTION)
 MAX_INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway's default maximum for a REST integration
 MAX_STREAM_SECONDS = 900  # API Gateway streams a response for at most 15 minutes; a Lambda function runs at most 15
 
@@ -58,6 +73,9 @@ ACCOUNT = re.compile(r"^\d{12}$")
 # A CloudWatch namespace: letters, digits and . - _ / # : (at most 255), not starting with the reserved "AWS/".
 NAMESPACE = re.compile(r"^(?!AWS/)[A-Za-z0-9._/#:-]{1,255}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The two stacks are <stackName>Api and <stackName>Monitoring.
+API_STACK_SUFFIX = "Api"
+MONITORING_STACK_SUFFIX = "Monitoring"
 # sandbox: `cdk destroy` removes everything, log groups included; production: log groups are retained.
 PROFILES = ("sandbox", "production")
 
@@ -100,8 +118,9 @@ CONTEXT_KEYS = (
     "alarmP99LatencyMs",
     "modelPrices",
     "conversations",
+    "knowledgeBase",
 )
-AUTH_MODES = ("iam", "api-key")
+AUTH_MODES = caller.AUTH_MODES  # "iam" (SigV4) or "api-key": which identity field names the caller (caller.py)
 FILTER_STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
 PII_ACTIONS = ("ANONYMIZE", "BLOCK")
 # The guardrail a family's Converse calls carry (stacks/components/guardrail.py builds each, ADR 0005 says why):
@@ -228,13 +247,16 @@ class AppConfig:
     log_prompts_for_debugging: bool
     profile: str  # "sandbox" or "production"
     monitoring: MonitoringConfig
+    knowledge_base: KnowledgeBaseConfig  # stacks/knowledge_base_config.py: on by default, -c knowledgeBase=false
     conversations: ConversationsConfig  # stacks/conversations_config.py: on by default, -c conversations=false
 
     @property
-    def retain_data(self) -> bool:
-        """Whether the data the app keeps (the conversation table) outlives the stack: only in the production profile
-        (sandbox: deleted with the stack)."""
-        return self.profile == "production"
+    def api_stack_name(self) -> str:
+        return self.stack_name + API_STACK_SUFFIX
+
+    @property
+    def monitoring_stack_name(self) -> str:
+        return self.stack_name + MONITORING_STACK_SUFFIX
 
     @property
     def retain_logs(self) -> bool:
@@ -247,6 +269,12 @@ class AppConfig:
         from aws_cdk import RemovalPolicy
 
         return RemovalPolicy.RETAIN if self.retain_logs else RemovalPolicy.DESTROY
+
+    @property
+    def data_removal_policy(self) -> RemovalPolicy:
+        """The removal policy of the data the app keeps (the knowledge base's corpus bucket, the conversation table): as
+        the logs', by the profile (sandbox: emptied and deleted with the stack; production: retained)."""
+        return self.log_removal_policy
 
 
 class _Context:
@@ -406,10 +434,11 @@ def _model_prices(ctx: _Context, targets: Mapping[str, ModelTarget]) -> dict[str
 def load_config(context: Mapping[str, Any]) -> AppConfig:
     """Build and validate the app's configuration from CDK context values."""
     from genai_core.conversation_settings import STORE_CLIENT
-    from stacks.conversations_config import CONTEXT_KEY, load_conversations_config  # it imports ConfigError
+    from stacks import conversations_config  # both import ConfigError
+    from stacks.knowledge_base_config import CONTEXT_KEY, load_knowledge_base_config
 
     ctx = _Context(context)
-    conversations = load_conversations_config(context.get(CONTEXT_KEY))
+    conversations = conversations_config.load_conversations_config(context.get(conversations_config.CONTEXT_KEY))
     # A remembered turn reads its conversation before the model call and writes it after: both worst cases count.
     store_calls = 2 * STORE_CLIENT.worst_case_seconds if conversations.enabled else 0.0
     bedrock = ClientSettings(
@@ -486,10 +515,22 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         alarm_p99_latency_ms=ctx.integer("alarmP99LatencyMs", 50, 60_000),
         prices=_model_prices(ctx, models),
     )
+    region = ctx.optional("region", REGION, "an AWS region such as us-east-1")
+    knowledge_base = load_knowledge_base_config(context.get(CONTEXT_KEY), region)
+    # A task that searches the knowledge base searches first: the search's worst case, then one Bedrock attempt and
+    # the answer must still fit in the function's timeout.
+    searching = search_and_one_attempt(bedrock)
+    if knowledge_base.enabled and not searching < function.timeout_seconds:
+        raise ConfigError(
+            f"timeouts must chain with the knowledge base on: a search's worst case ({RETRIEVAL_CLIENT.worst_case_seconds:g} s) "
+            f"+ bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds + {ANSWER_MARGIN_SECONDS:g} s to answer "
+            f"({searching:g}) < lambdaTimeoutSeconds ({function.timeout_seconds}); lower the Bedrock timeouts, raise "
+            f"lambdaTimeoutSeconds (below apiIntegrationTimeoutSeconds), or switch it off with -c {CONTEXT_KEY}=false"
+        )
     return AppConfig(
         stack_name=ctx.name("stackName"),
         account=ctx.optional("account", ACCOUNT, "a 12-digit AWS account id"),
-        region=ctx.optional("region", REGION, "an AWS region such as us-east-1"),
+        region=region,
         models=models,
         bedrock=bedrock,
         function=function,
@@ -500,4 +541,5 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         profile=ctx.one_of("profile", PROFILES),
         monitoring=monitoring,
         conversations=conversations,
+        knowledge_base=knowledge_base,
     )

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from genai_core.catalog import UseCase
 from genai_core.conversation_settings import (
     HISTORY_BYTES_RANGE,
     HISTORY_MESSAGES_RANGE,
@@ -35,11 +36,9 @@ from genai_core.conversation_settings import (
     TTL_DAYS_RANGE,
     Limits,
 )
-from stacks.catalog import Route
 from stacks.config import ConfigError
 
 CONTEXT_KEY = "conversations"
-TABLE_NAME_OUTPUT = "ConversationsTableName"  # the API stack's output (make local --conversations-table, smoke)
 RECOVERY_PERIOD_RANGE = (1, 35)  # DynamoDB's RecoveryPeriodInDays
 # A foundation model id (provider.model), never an inference profile's: caching matches the model a profile routes to.
 FOUNDATION_MODEL = re.compile(r"^[a-z0-9-]+\.[A-Za-z0-9_:-]+$")
@@ -80,7 +79,7 @@ DEFAULTS = ConversationsConfig(
 )
 
 
-def keeps_conversations(config: ConversationsConfig, routes: Iterable[Route]) -> bool:
+def keeps_conversations(config: ConversationsConfig, routes: Iterable[UseCase]) -> bool:
     """Whether the stack has a conversation table and routes: the key is on and a task of the catalog remembers."""
     return config.enabled and any(route.memory for route in routes)
 

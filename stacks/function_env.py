@@ -1,8 +1,9 @@
 """The function's environment variables, derived from the app's configuration.
 
-One place for the stack (``GenAiFunction`` and ``GenAiApiStack`` set them on the deployed function) and for
-``make local`` (``tools/local_api.py`` sets them before it imports the same handler), so the two cannot drift.
-Pure Python: nothing here needs the CDK.
+One place for the stack (``GenAiFunction`` and ``GenAiApiStack`` set them on the deployed function), for
+``make local`` (``tools/local_api.py`` sets them before it imports the same handler) and for the tests
+(``tests/support.py``), so none can drift. The names of the function's own variables come from the code that reads
+them (``genai_core.settings``, ``caller``); Powertools' are named here. Pure Python: nothing here needs the CDK.
 """
 
 from __future__ import annotations
@@ -10,22 +11,28 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+import caller
+from genai_core import settings
 from genai_core.conversation_settings import ConversationSettings
 from genai_core.limits import ClientSettings
 from stacks.config import AppConfig
 
 SERVICE_NAME = "genai-api"  # POWERTOOLS_SERVICE_NAME: the log lines' "service" and the metrics' "service" dimension
+# Powertools' variables (read by the library itself).
+POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 
 
 def runtime_environment(models: Mapping[str, str], bedrock: ClientSettings) -> dict[str, str]:
     """What every function over the asset needs: the model per family, the Bedrock client, the Powertools service."""
     return {
-        "MODEL_IDS": json.dumps(dict(models), sort_keys=True),
-        "BEDROCK_CONNECT_TIMEOUT": str(bedrock.connect_timeout),
-        "BEDROCK_READ_TIMEOUT": str(bedrock.read_timeout),
-        "BEDROCK_MAX_ATTEMPTS": str(bedrock.max_attempts),
-        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-        "POWERTOOLS_LOG_LEVEL": "INFO",
+        settings.MODEL_IDS: settings.models_variable(models),
+        settings.BEDROCK_CONNECT_TIMEOUT: str(bedrock.connect_timeout),
+        settings.BEDROCK_READ_TIMEOUT: str(bedrock.read_timeout),
+        settings.BEDROCK_MAX_ATTEMPTS: str(bedrock.max_attempts),
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_LOG_LEVEL: "INFO",
     }
 
 
@@ -42,28 +49,34 @@ def guardrails_variable(config: AppConfig, guardrails: Mapping[str, tuple[str, s
     )
 
 
-def app_environment(config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+def app_environment(
+    config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]], knowledge_base_id: str | None = None
+) -> dict[str, str]:
     """The app's options: the guardrails (``guardrails_variable``; empty for none), prompt logging, the metrics
-    namespace, and the API's authorization mode (which identity field of a request names its caller)."""
+    namespace, the API's authorization mode (which identity field of a request names its caller), and the knowledge
+    base the tasks that retrieve search (``KNOWLEDGE_BASE_ID``: the stack's token, or the deployed one's id in
+    ``make local``; absent without one, and those tasks are then not served)."""
     return {
-        "AUTH_MODE": config.api.auth_mode,
-        "GUARDRAILS": guardrails_variable(config, guardrails),
-        "LOG_PROMPTS": "true" if config.log_prompts_for_debugging else "false",
-        "POWERTOOLS_METRICS_NAMESPACE": config.monitoring.metrics_namespace,
+        caller.VARIABLE: config.api.auth_mode,
+        settings.GUARDRAILS: guardrails_variable(config, guardrails),
+        settings.LOG_PROMPTS: "true" if config.log_prompts_for_debugging else "false",
+        POWERTOOLS_METRICS_NAMESPACE: config.monitoring.metrics_namespace,
+        **({settings.KNOWLEDGE_BASE_ID: knowledge_base_id} if knowledge_base_id else {}),
     }
 
 
 def conversations_environment(config: AppConfig, table_name: str | None) -> dict[str, str]:
-    """The conversation table's name (the stack's token, or a local table's) and the conversation limits, as the
-    function reads them (``ConversationSettings.from_env``); nothing when the deployment keeps no conversations
-    (``table_name`` None, or the ``conversations`` key off)."""
+    """The conversation table's name (the stack's token, or a local table's), the conversation limits and the models
+    sent a cache point, as the function reads them (``settings.conversation_settings``); nothing when the deployment
+    keeps no conversations (``table_name`` None, or the ``conversations`` key off)."""
     conversations = config.conversations
     if table_name is None or not conversations.enabled:
         return {}
-    settings = ConversationSettings(
-        table_name, limits=conversations.limits, prompt_cache_models=frozenset(conversations.prompt_cache_models)
+    return settings.conversations_variables(
+        ConversationSettings(
+            table_name, limits=conversations.limits, prompt_cache_models=frozenset(conversations.prompt_cache_models)
+        )
     )
-    return settings.environment()
 
 
 def model_ids(config: AppConfig) -> dict[str, str]:
@@ -77,11 +90,16 @@ def one_guardrail(config: AppConfig, guardrail: tuple[str, str] | None) -> dict[
 
 
 def function_environment(
-    config: AppConfig, *, guardrails: Mapping[str, tuple[str, str]], conversations_table: str | None = None
+    config: AppConfig,
+    *,
+    guardrails: Mapping[str, tuple[str, str]],
+    knowledge_base_id: str | None = None,
+    conversations_table: str | None = None,
 ) -> dict[str, str]:
-    """Every variable the stack sets on the function (with the guardrails and the conversation table given here)."""
+    """Every variable the stack sets on the function (with the guardrails, the knowledge base and the conversation
+    table given here)."""
     return (
         runtime_environment(model_ids(config), config.bedrock)
-        | app_environment(config, guardrails=guardrails)
+        | app_environment(config, guardrails=guardrails, knowledge_base_id=knowledge_base_id)
         | conversations_environment(config, conversations_table)
     )

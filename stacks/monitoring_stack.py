@@ -14,7 +14,8 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.catalog import Route
+from genai_core.catalog import UseCase
+from stacks import outputs
 from stacks.components.alarm_topic import AlarmTopic
 from stacks.components.alarms import GenAiAlarms
 from stacks.components.app_metrics import GenAiMetrics
@@ -31,7 +32,7 @@ class GenAiMonitoringStack(Stack):
         construct_id: str,
         *,
         config: AppConfig,
-        routes: list[Route],
+        routes: list[UseCase],
         stage: apigw.Stage,
         function: lambda_.IFunction,
         stream_function: lambda_.IFunction | None = None,
@@ -71,13 +72,13 @@ class GenAiMonitoringStack(Stack):
 
         CfnOutput(
             self,
-            "DashboardUrl",
+            outputs.DASHBOARD_URL,
             value=f"https://{Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}#dashboards/dashboard/{config.stack_name}",
             description="The CloudWatch dashboard",
         )
         CfnOutput(
             self,
-            "AlarmTopicArn",
+            outputs.ALARM_TOPIC_ARN,
             value=self.alarm_topic.topic.topic_arn,
             description="Subscribe here to receive the alarms",
         )

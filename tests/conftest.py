@@ -139,6 +139,15 @@ def bedrock(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
 
 
 @pytest.fixture
+def knowledge_base(handler: ModuleType) -> Iterator[Stubber]:
+    """A Stubber on the handler's bedrock-agent-runtime client (made here, as the first search would make it): every
+    Retrieve must be expected, and requests and responses are validated against the service model."""
+    with Stubber(handler.service.knowledge_base.client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
 def converse_calls(handler: ModuleType) -> Iterator[list[dict[str, Any]]]:
     """The parameters of each Converse call the handler makes, recorded before the Stubber answers."""
     calls: list[dict[str, Any]] = []

@@ -20,7 +20,7 @@ TABLE_TYPE = "AWS::DynamoDB::Table"
 def table_assembly(*, retain: bool) -> Any:
     """A cloud assembly of one stack: the conversations table (``retain``: the production profile) and a role that
     is granted the store's access, with cdk-nag's AwsSolutions checks as app.py registers them."""
-    from aws_cdk import App, Stack, Validations
+    from aws_cdk import App, RemovalPolicy, Stack, Validations
     from aws_cdk import aws_iam as iam
     from cdk_nag import AwsSolutionsChecks
 
@@ -30,8 +30,9 @@ def table_assembly(*, retain: bool) -> Any:
 
     app = App(context=cdk_context())  # cdk.json's feature flags, as the app synthesizes with
     stack = Stack(app, STACK)
+    removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY  # AppConfig.data_removal_policy's two
     table = ConversationsTable(
-        stack, "Conversations", retain=retain, recovery_period_days=DEFAULTS.recovery_period_days
+        stack, "Conversations", removal_policy=removal, recovery_period_days=DEFAULTS.recovery_period_days
     )
     role = iam.Role(stack, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     table.grant_conversations(role)

@@ -15,17 +15,19 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from stacks.catalog import load_routes
+from endpoints import DISCOVERY_PATH
+from genai_core.catalog import load_catalog
+from tests.support import API_STACK, MODEL_ID
 
 CREDENTIALS = Credentials("AKIDSMOKETEST", "smoke-secret", "smoke-session-token")
 REGION = "us-east-1"
-STACK = "GenAiReferenceApi"
+STACK = API_STACK  # the stand-in's stack: the API stack of cdk.json's stackName, make smoke's default
 AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=AKIDSMOKETEST/(?P<date>\d{8})/us-east-1/execute-api/aws4_request, "
     r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
 )
-ROUTES = {route.path for route in load_routes()}
-DISCOVERY = "/use-cases"
+ROUTES = {route.path for route in load_catalog()}
+DISCOVERY = DISCOVERY_PATH
 API_KEY_ID = "k3y1d0"
 API_KEY = "fake-api-key-value-0123456789abcdefghij"
 
@@ -144,7 +146,7 @@ def success(route: str) -> dict[str, Any]:
     return {
         "useCase": route.lstrip("/"),
         "output": {},
-        "model": "us.amazon.nova-2-lite-v1:0",
+        "model": MODEL_ID,
         "usage": {"inputTokens": 120, "outputTokens": 20, "totalTokens": 140},
         "stopReason": "end_turn",
     }

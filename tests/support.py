@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stacks.config import cdk_json_context
+from stacks.config import API_STACK_SUFFIX, MONITORING_STACK_SUFFIX, cdk_json_context, load_config
+from stacks.function_env import function_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = Path(__file__).resolve().parent / "events"
 CDK_CONTEXT: dict[str, Any] = cdk_json_context()
 MODEL_ID = CDK_CONTEXT["models"]["customer-experience"]
-API_STACK = f"{CDK_CONTEXT['stackName']}Api"
-MONITORING_STACK = f"{CDK_CONTEXT['stackName']}Monitoring"
+API_STACK = CDK_CONTEXT["stackName"] + API_STACK_SUFFIX
+MONITORING_STACK = CDK_CONTEXT["stackName"] + MONITORING_STACK_SUFFIX
 
 # A region and fake credentials, isolated from any local AWS configuration: nothing can reach AWS with them.
 FAKE_AWS_CREDENTIALS = {
@@ -36,36 +37,16 @@ TEST_CONVERSATIONS_TABLE = "GenAiReferenceConversationsTest"
 CONVERSATIONS = CDK_CONTEXT["conversations"]
 # Stand-ins for the ids of the stack's guardrails, by profile (cdk.json's guardrailProfiles says which family has which).
 TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
-# The function's environment as the stack sets it from cdk.json (test_infrastructure checks that they agree).
-FUNCTION_ENV = {
-    "MODEL_IDS": json.dumps(CDK_CONTEXT["models"], sort_keys=True),
-    "BEDROCK_CONNECT_TIMEOUT": str(CDK_CONTEXT["bedrockConnectTimeoutSeconds"]),
-    "BEDROCK_READ_TIMEOUT": str(CDK_CONTEXT["bedrockReadTimeoutSeconds"]),
-    "BEDROCK_MAX_ATTEMPTS": str(CDK_CONTEXT["bedrockMaxAttempts"]),
-    "POWERTOOLS_SERVICE_NAME": "genai-api",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-    # In the template the ids and versions reference the stack's guardrails and their pinned versions.
-    "GUARDRAILS": json.dumps(
-        {
-            family: {"id": TEST_GUARDRAILS[profile], "version": "1"}
-            for family, profile in CDK_CONTEXT["guardrailProfiles"].items()
-            if profile != "none"
-        },
-        sort_keys=True,
-    ),
-    "LOG_PROMPTS": "false",
-    "AUTH_MODE": CDK_CONTEXT["authMode"],
-    "POWERTOOLS_METRICS_NAMESPACE": CDK_CONTEXT["metricsNamespace"],
-    "CONVERSATIONS_TABLE": TEST_CONVERSATIONS_TABLE,
-    "CONVERSATIONS_TTL_DAYS": str(CONVERSATIONS["ttlDays"]),
-    "CONVERSATIONS_MAX_STORED_MESSAGES": str(CONVERSATIONS["maxStoredMessages"]),
-    "CONVERSATIONS_MAX_STORED_BYTES": str(CONVERSATIONS["maxStoredBytes"]),
-    "CONVERSATIONS_HISTORY_MAX_MESSAGES": str(CONVERSATIONS["historyMaxMessages"]),
-    "CONVERSATIONS_HISTORY_MAX_BYTES": str(CONVERSATIONS["historyMaxBytes"]),
-    "PROMPT_CACHE_MODELS": json.dumps(sorted(CONVERSATIONS["promptCacheModels"])),
-}
-# The variables whose values in the template are references to the stack's resources (stand-ins above).
-STACK_REFERENCES = ("GUARDRAILS", "CONVERSATIONS_TABLE")
+TEST_KNOWLEDGE_BASE_ID = "KBTEST0001"  # Retrieve's knowledgeBaseId: ten letters or digits
+# The function's environment as the stack sets it from cdk.json, by the stack's own code (stacks/function_env.py),
+# with these guardrails, this knowledge base and this conversation table (test_infrastructure checks it against the
+# synthesized template).
+FUNCTION_ENV = function_environment(
+    load_config(CDK_CONTEXT),
+    guardrails={profile: (guardrail, "1") for profile, guardrail in TEST_GUARDRAILS.items()},
+    knowledge_base_id=TEST_KNOWLEDGE_BASE_ID,
+    conversations_table=TEST_CONVERSATIONS_TABLE,
+)
 
 
 def conversations_table_ref(template: dict[str, Any]) -> dict[str, str]:
@@ -232,3 +213,13 @@ def parse_user_turn(message: dict[str, Any]) -> UserTurn:
         assert key not in blocks[name]  # so its closing tag cannot be inside
         guarded[name] = "guardContent" in block
     return UserTurn(key, blocks, guarded, instruction)
+
+
+def retrieval_result(text: str, uri: str, score: float = 0.61) -> dict[str, Any]:
+    """One result of a Retrieve response, as a knowledge base with an S3 data source returns it."""
+    return {
+        "content": {"type": "TEXT", "text": text},
+        "location": {"type": "S3", "s3Location": {"uri": uri}},
+        "score": score,
+        "metadata": {"x-amz-bedrock-kb-source-uri": uri, "x-amz-bedrock-kb-data-source-id": "DSTEST0001"},
+    }

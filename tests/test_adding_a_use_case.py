@@ -18,7 +18,6 @@ import pytest
 
 import app
 from genai_core.catalog import CATALOG_DIR, load_catalog
-from stacks.catalog import load_routes
 from stacks.config import cdk_json_context
 from tests.support import ROOT
 from tools import diagram, doc_tables, openapi, review, smoke
@@ -53,13 +52,13 @@ def grown(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, set[str
 def grown_templates(grown, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """The app synthesized (cdk-nag included) with the grown catalog's routes."""
     use_cases, _, _ = grown
-    original = app.load_routes
-    app.load_routes = lambda: load_routes(use_cases)  # what build_app reads the catalog with
+    original = app.load_catalog
+    app.load_catalog = lambda: load_catalog(use_cases)  # what build_app reads the catalog with
     try:
         outdir = tmp_path_factory.mktemp("cdk.out.grown")
         app.build_app(context=cdk_json_context(), outdir=str(outdir)).synth()
     finally:
-        app.load_routes = original
+        app.load_catalog = original
     return load(outdir).templates
 
 
@@ -75,14 +74,14 @@ def test_the_catalog_and_the_routes_grow_by_the_new_files(grown):
     use_cases, _, added = grown
 
     assert {use_case.id for use_case in load_catalog(use_cases)} == {u.id for u in load_catalog()} | added
-    assert {route.path for route in load_routes(use_cases)} == {route.path for route in load_routes()} | {
+    assert {route.path for route in list(load_catalog(use_cases))} == {route.path for route in load_catalog()} | {
         f"/{use_case_id}" for use_case_id in added
     }
 
 
 def test_the_stack_serves_every_new_route_authorized_validated_and_with_its_model(grown, grown_templates):
     use_cases, _, added = grown
-    routes = load_routes(use_cases)
+    routes = list(load_catalog(use_cases))
     served = {(route.method, route.path): route for route in t.api_routes(grown_templates)}
 
     assert set(served) == expected_methods(routes)
@@ -111,7 +110,7 @@ def test_the_openapi_document_has_the_new_operations_with_their_examples(grown, 
 
 def test_the_diagram_and_the_review_count_the_new_routes(grown, grown_templates):
     use_cases, _, added = grown
-    methods = len(expected_methods(load_routes(use_cases)))
+    methods = len(expected_methods(list(load_catalog(use_cases))))
 
     words = diagram.render_svg(grown_templates)
     assert f"IAM auth (SigV4) on all {methods} methods" in words
@@ -125,7 +124,7 @@ def test_the_diagram_and_the_review_count_the_new_routes(grown, grown_templates)
 def test_the_smoke_test_sends_the_new_examples(grown):
     use_cases, examples, added = grown
 
-    found = {example.route: example for example in smoke.find_examples(examples, load_routes(use_cases))}
+    found = {example.route: example for example in smoke.find_examples(examples, list(load_catalog(use_cases)))}
 
     assert {f"/{use_case_id}" for use_case_id in added} <= set(found)
     assert all(found[f"/{use_case_id}"].source.endswith(f"{use_case_id}.json") for use_case_id in added)

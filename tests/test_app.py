@@ -139,3 +139,21 @@ def test_any_value_of_any_key_is_accepted_or_a_config_error(key, value):
         load_config({**DEFAULTS, key: value})
     except ConfigError as error:
         assert "\n" not in str(error)
+
+
+def test_building_the_app_imports_the_functions_pure_modules_but_never_boto3_or_powertools():
+    """The stacks share facts with the function by importing its pure modules (stacks/__init__.py): building the
+    app must not pull in boto3's client machinery, botocore or Powertools, which only the function's runtime has."""
+    script = (
+        "import sys, app; from stacks.config import cdk_json_context; app.build_app(context=cdk_json_context()); "
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # as `python app.py` runs
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+
+    modules = set(result.stdout.split())
+    assert {"genai_core.catalog", "genai_core.limits", "genai_core.settings", "caller", "endpoints"} <= modules
+    assert not {module for module in modules if module.split(".")[0] in ("boto3", "botocore", "aws_lambda_powertools")}
+    assert not {"genai_core.bedrock", "genai_core.service", "handler", "telemetry"} & modules

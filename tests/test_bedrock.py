@@ -226,13 +226,6 @@ def test_a_deployment_fault_is_logged_as_an_error_and_counted_as_a_model_error(c
     assert len(by_code) == 1 and by_code[0]["Metrics"] == [{"Name": "ModelErrors", "Unit": "Count"}]
 
 
-def test_every_fault_code_counts_as_a_model_error():
-    import telemetry
-
-    assert {fault.code for fault in FAULTS} <= telemetry.MODEL_ERROR_CODES
-    assert {"quota_exceeded", "daily_quota_exceeded", "model_configuration_error"} <= telemetry.MODEL_ERROR_CODES
-
-
 def _client_error(code: str, message: str) -> Any:
     from botocore.exceptions import ClientError
 
@@ -360,6 +353,21 @@ def test_upstream_failures_are_logged_by_name_only(call, bedrock, logs):
     assert failure["level"] == "ERROR" and failure["status"] == 502
     logged = json.dumps(logs(), ensure_ascii=False)
     assert "PROMPT-MARKER-42" not in logged and "secret-ish detail" not in logged
+
+
+def test_every_error_event_of_converse_stream_is_mapped(handler):
+    stream = handler.bedrock_client.meta.service_model.operation_model("ConverseStream").output_shape.members["stream"]
+    error_events = {name[:1].upper() + name[1:] for name in stream.members if name.endswith("Exception")}
+
+    assert error_events == {
+        "InternalServerException",
+        "ModelStreamErrorException",
+        "ValidationException",
+        "ThrottlingException",
+        "ServiceUnavailableException",
+    }
+    assert error_events <= set(UPSTREAM_ERRORS) | set(STREAM_ERRORS)
+    assert set(STREAM_ERRORS) == error_events - set(UPSTREAM_ERRORS)
 
 
 # --- docs/api.md documents every status and code the function returns --------------------------------------------

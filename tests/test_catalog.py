@@ -1,19 +1,27 @@
 """The use-case catalog is the single source of truth: every file in it must be internally consistent, and the
-function and the stack must read the same set of use cases from it."""
+function and the stack read it with the same loader."""
 
 from __future__ import annotations
 
 import json
 import re
 import string
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from genai_core import languages, schema
-from genai_core.catalog import FAMILIES, MEMORY_PROPERTY, load_catalog, rules_error
+from genai_core.catalog import (
+    CATALOG_DIR,
+    DIRECTIVES,
+    FAMILIES,
+    MEMORY_PROPERTY,
+    directive_of,
+    load_catalog,
+    rules_error,
+)
 from genai_core.prompts import render
-from stacks.catalog import load_routes
 from tests.support import ROOT
 from tools.fake_bedrock import instance_from_schema
 
@@ -26,12 +34,15 @@ def placeholders(text: str) -> set[str]:
     return {match[1] or match[2] for match in string.Template.pattern.findall(text) if match[1] or match[2]}
 
 
-def test_the_stack_and_the_function_see_the_same_use_cases():
-    routes = {(route.family, route.task, route.summary) for route in load_routes()}
-    assert routes == {(u.family, u.task, u.summary) for u in USE_CASES}
-    assert {route.path: route.input_schema for route in load_routes()} == {
-        u.path: dict(u.input_schema) for u in USE_CASES
-    }
+def test_the_stack_reads_the_use_cases_with_the_functions_own_loader():
+    import app
+    import stacks.config
+
+    assert app.load_catalog is load_catalog  # what build_app creates one API resource per use case from
+    assert stacks.config.FAMILIES is FAMILIES
+    for path in (ROOT / "stacks").rglob("*.py"):  # and no second reader of the use-case files
+        text = path.read_text(encoding="utf-8")
+        assert "use_cases" not in text and "*/*.json" not in text, path
 
 
 def test_every_family_has_at_least_one_use_case():
@@ -82,8 +93,9 @@ def test_the_prompt_refers_only_to_known_inputs(use_case):
         if isinstance(line, dict):
             assert line["if"] in properties
         assert placeholders(text) <= known, text
+    passages = {use_case.retrieval.passages} if use_case.retrieval else set()
     for name in spec.get("data", []):
-        assert name in properties
+        assert name in properties | passages  # an input, or the passages a task that retrieves searched for
     assert ("conversation" in spec) != ("instruction" in spec)  # a chat, or data blocks and an instruction
     assert set(spec.get("vocabulary", {})) <= properties
 
@@ -117,7 +129,7 @@ def test_a_minimal_valid_request_renders_a_prompt(use_case, language):
 
 def directives(node: Any) -> list[dict[str, Any]]:
     if isinstance(node, dict):
-        found = [node] if any(key in node for key in ("$input", "$count", "$lastIndex", "$if")) else []
+        found = [node] if any(key in node for key in DIRECTIVES) else []
         return found + [d for value in node.values() for d in directives(value)]
     if isinstance(node, list):
         return [d for item in node for d in directives(item)]
@@ -133,6 +145,9 @@ def test_output_directives_refer_to_the_inputs_they_need(use_case):
     for directive in directives(use_case.output["schema"]):
         if "$if" in directive:
             assert directive["$if"] in properties and set(directive) == {"$if", "then", "else"}
+            continue
+        if "$retrieved" in directive:  # the passages of a task that retrieves: one of their fields
+            assert use_case.retrieval is not None and directive == {"$retrieved": "id"}, directive
             continue
         (kind,) = [key for key in directive if key.startswith("$")]
         name, _, field_name = directive[kind].partition("[].")
@@ -233,6 +248,7 @@ REQUESTS = {
     "productivity/ask": ("question",),
     "productivity/code": ("instruction",),
     "productivity/draft": ("brief",),
+    "productivity/search": ("question",),
 }
 
 
@@ -243,10 +259,12 @@ def test_the_callers_requests_are_request_blocks_and_nothing_else_is():
 @pytest.mark.parametrize("use_case", USE_CASES, ids=IDS)
 def test_every_input_reaches_the_model_one_known_way(use_case):
     """A fenced block (data or request), a system placeholder of closed values (an enum through the vocabulary, an
-    integer), the language rule, a caller schema (the tool's schema), or the conversation: never two, never none."""
+    integer), the language rule, a caller schema (the tool's schema), the conversation, or, for a task that
+    retrieves, the search alone (how many passages, which documents): never two, never none."""
     spec = use_case.prompt
     lines = " ".join(line["text"] if isinstance(line, dict) else line for line in spec["system"])
     closed = {name for name in placeholders(lines) if name in use_case.input_schema["properties"]}
+    search_only = use_case.retrieval.caller_inputs if use_case.retrieval else ()
     for name, rules in use_case.input_schema["properties"].items():
         ways = [
             name in use_case.fenced_inputs,
@@ -254,6 +272,7 @@ def test_every_input_reaches_the_model_one_known_way(use_case):
             name == "language",
             name in use_case.caller_schemas,
             name == spec.get("conversation"),
+            name in search_only,
             use_case.memory and name == MEMORY_PROPERTY,  # names the stored history that goes before the messages
         ]
         assert ways.count(True) == 1 or (name in use_case.caller_schemas and name in use_case.data_blocks), (
@@ -300,3 +319,107 @@ def test_a_prompt_whose_blocks_do_not_add_up_is_a_catalog_error(tmp_path, prompt
     )
     with pytest.raises(ValueError, match=message):
         load_catalog(tmp_path)
+
+
+def test_only_text_tasks_can_stream(tmp_path: Path):
+    source = CATALOG_DIR / "process-optimization" / "classify.json"
+    data = json.loads(source.read_text())
+    (tmp_path / "process-optimization").mkdir()
+    (tmp_path / "process-optimization" / "classify.json").write_text(json.dumps({**data, "streaming": True}))
+
+    with pytest.raises(ValueError, match="only a text task can stream"):
+        load_catalog(tmp_path)
+
+
+# --- retrieval: a task that searches the knowledge base declares it as data ---------------------------------------
+
+
+def retrieving_file(tmp_path, **changes: Any) -> Any:
+    """A copy of the catalog's retrieving task, changed as given (``retrieval`` keys, or whole sections)."""
+    (use_case,) = [u for u in USE_CASES if u.retrieval is not None]
+    data = json.loads(
+        (ROOT / "lambda" / "genai_api" / "use_cases" / use_case.family / f"{use_case.task}.json").read_text()
+    )
+    for key, value in changes.items():
+        if key in data:
+            data[key] = value
+        elif value is None:
+            data["retrieval"].pop(key, None)
+        else:
+            data["retrieval"][key] = value
+    folder = tmp_path / use_case.family
+    folder.mkdir()
+    (folder / f"{use_case.task}.json").write_text(json.dumps(data))
+    return tmp_path
+
+
+def test_a_task_that_retrieves_declares_its_query_passages_inputs_and_citations_as_data():
+    retrieving = [u for u in USE_CASES if u.retrieval is not None]
+    assert retrieving  # the catalog has one: the tests below are not vacuous
+    for use_case in retrieving:
+        retrieval = use_case.retrieval
+        properties = use_case.input_schema["properties"]
+        assert properties[retrieval.query]["type"] == "string" and "maxLength" in properties[retrieval.query]
+        assert retrieval.passages in use_case.data_blocks and retrieval.passages not in properties
+        assert f"<{retrieval.passages}>" in use_case.prompt["instruction"]
+        if retrieval.results:  # the caller's number of passages is bounded by the schema, within Retrieve's 1-100
+            bounds = properties[retrieval.results]
+            assert 1 <= bounds["minimum"] <= retrieval.default_results <= bounds["maximum"] <= 100
+            assert f"default: {retrieval.default_results}" in bounds["description"]
+        cited = use_case.output["schema"]["properties"][retrieval.citations]
+        assert cited["items"]["enum"] == {"$retrieved": "id"} and cited["uniqueItems"] is True
+        assert retrieval.answerable not in use_case.output["schema"]["properties"]  # the core sets it
+        public = retrieval.public_schema(use_case.output_schema({}, ()))  # what the caller gets
+        for language, output in retrieval.nothing_retrieved.items():  # ... when nothing is found
+            answer = retrieval.cite(output, {})
+            assert schema.first_error(answer, public) is None, language
+            assert answer[retrieval.answerable] is False and answer[retrieval.citations] == []
+
+
+def test_the_query_is_the_last_user_turns_then_the_question():
+    (use_case,) = [u for u in USE_CASES if u.retrieval is not None]
+    retrieval = use_case.retrieval
+    turns = [{"role": role, "content": f"{role} {index}"} for index, role in enumerate(["user", "assistant"] * 3)]
+
+    assert retrieval.query_text({retrieval.query: "Q"}) == "Q"
+    assert retrieval.query_text({retrieval.query: "Q", retrieval.follow_up: turns}) == "user 2\nuser 4\nQ"
+    assert retrieval.number_of_results({}) == retrieval.default_results
+    assert retrieval.number_of_results({retrieval.results: 3}) == 3
+
+
+def test_without_a_knowledge_base_the_tasks_that_retrieve_are_not_served():
+    served = CATALOG.served(knowledge_base=False)
+    assert {u.id for u in served} == {u.id for u in USE_CASES if u.retrieval is None}
+    assert {u.id for u in CATALOG.served(knowledge_base=True)} == set(IDS)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"query": "nope"}, "query must name an input property of type string"),
+        ({"results": "question"}, "results must name an input property of type integer"),
+        ({"filter": "question"}, "filter must name an input property of type object"),
+        ({"followUp": "question"}, "follow_up must name an input property of type array"),
+        ({"passages": "question"}, "passages names a data block of the prompt that is not an input"),
+        ({"passages": "elsewhere"}, "passages names a data block"),
+        ({"defaultResults": 0}, "defaultResults must be an integer from 1 to 100"),
+        ({"defaultResults": 101}, "from 1 to 100"),
+        ({"citations": "answer"}, 'items\' enum is {"$retrieved": "id"}'),
+        ({"answerable": "answer"}, "answerable is set by the core from citations"),
+        ({"nothingRetrieved": {"pt": {"answer": "x", "citations": []}}}, "needs a default output"),
+        ({"rerank": True}, "unknown: rerank"),
+    ],
+)
+def test_a_retrieval_that_does_not_add_up_is_a_catalog_error(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_catalog(retrieving_file(tmp_path, **changes))
+
+
+def test_the_retrieved_directive_resolves_to_the_passages_of_the_request():
+    (use_case,) = [u for u in USE_CASES if u.retrieval is not None]
+    passages = [{"id": "p1", "source": "s3://b/a.md", "text": "a"}, {"id": "p2", "source": "s3://b/b.md", "text": "b"}]
+
+    resolved = use_case.output_schema({"question": "q"}, passages)
+
+    assert resolved["properties"][use_case.retrieval.citations]["items"]["enum"] == ["p1", "p2"]
+    assert directive_of({"$retrieved": "id"}) == "$retrieved"

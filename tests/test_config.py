@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import RemovalPolicy
 
 from genai_core.conversation_settings import STORE_CLIENT
-from genai_core.limits import ANSWER_MARGIN_SECONDS, attempts_that_fit
+from genai_core.limits import ANSWER_MARGIN_SECONDS, RETRIEVAL_CLIENT, attempts_that_fit, search_and_one_attempt
 from stacks.config import CONTEXT_KEYS, ConfigError, ModelPrice, load_config
 from tests.support import CDK_CONTEXT, cdk_context
 
@@ -235,11 +235,12 @@ def test_the_stream_may_outlast_the_29_second_limit_up_to_15_minutes():
 @pytest.mark.parametrize("conversations", [True, False], ids=["conversations on", "conversations off"])
 def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_timeout(conversations):
     timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
-    # A remembered turn also reads its conversation before the call and writes it after (each at its worst case).
+    # A remembered turn also reads its conversation before the call and writes it after (each at its worst case);
+    # without a knowledge base: no search comes first, see the next test.
     store_calls = STORE_CALLS if conversations else 0
     # The longest whole read timeout that leaves one attempt and the answer's margin inside the function's timeout.
     longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS - store_calls) - 1
-    context = {"conversations": conversations}
+    context = {"conversations": conversations, "knowledgeBase": False}
 
     config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **context))
     assert config.bedrock.read_timeout == longest_read
@@ -252,6 +253,22 @@ def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_
         f"{ANSWER_MARGIN_SECONDS:g} s to answer{stored} ({one_attempt:g}) < lambdaTimeoutSeconds ({timeout}) "
         f"< apiIntegrationTimeoutSeconds ({CDK_CONTEXT['apiIntegrationTimeoutSeconds']})"
     )
+
+
+def test_with_the_knowledge_base_a_search_and_one_attempt_must_fit_inside_the_function_timeout():
+    timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
+    search = RETRIEVAL_CLIENT.worst_case_seconds
+    longest_read = math.ceil(timeout - search - connect - ANSWER_MARGIN_SECONDS) - 1
+    assert CDK_CONTEXT["bedrockReadTimeoutSeconds"] <= longest_read  # the defaults hold
+
+    config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read))
+    assert search_and_one_attempt(config.bedrock) < config.function.timeout_seconds
+    with pytest.raises(ConfigError, match=r"timeouts must chain with the knowledge base on: .* -c knowledgeBase=false"):
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1))
+    # Off, nothing is searched first: the same read timeout is fine.
+    assert not load_config(
+        context_values(bedrockReadTimeoutSeconds=longest_read + 1, knowledgeBase=False)
+    ).knowledge_base.enabled
 
 
 def test_the_function_ends_before_api_gateway_gives_up():

@@ -1,5 +1,6 @@
 """genai_core/conversation_settings.py: what the stack and the function share about conversations (the limits and
-their ranges, the store's client, the environment that carries them), and that it stays pure (the stack imports it)."""
+their ranges, the store's client), and that it stays pure (the stack imports it). The environment that carries them
+is genai_core/settings.py's (tests/test_settings.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,13 @@ import sys
 import pytest
 
 from genai_core import conversation_settings as shared
+from genai_core import settings
 from genai_core.catalog import load_catalog
-from genai_core.conversation_settings import (
-    LIMIT_VARIABLES,
-    MAX_HISTORY_BYTES_CEILING,
-    STORE_CLIENT,
-    ConversationSettings,
-    Limits,
-)
+from genai_core.conversation_settings import MAX_HISTORY_BYTES_CEILING, STORE_CLIENT, Limits
 from genai_core.jsonbody import MAX_BODY_BYTES
 from genai_core.limits import ClientSettings
 from genai_core.prompts import MAX_PROMPT_CHARS, render
-from tests.support import FUNCTION_ENV, ROOT
+from tests.support import ROOT
 
 # Limits field -> its range constant (each field's bounds are the module's, which the stack's config reads too).
 RANGES = {
@@ -36,7 +32,7 @@ RANGES = {
 def test_every_limit_has_a_range_and_a_variable():
     names = [field.name for field in dataclasses.fields(Limits)]
 
-    assert names == list(RANGES) == list(LIMIT_VARIABLES)
+    assert names == list(RANGES) == list(settings.CONVERSATION_LIMITS)
     for name in names:
         low, high = RANGES[name]
         assert low <= getattr(Limits(), name) <= high  # the defaults are in range
@@ -67,47 +63,6 @@ def test_the_history_ceiling_keeps_a_remembered_turn_under_the_prompt_cap():
     prompt = render(chat, request, guard=True)
 
     assert prompt.chars <= MAX_PROMPT_CHARS
-
-
-def test_the_settings_go_through_the_environment_and_back():
-    settings = ConversationSettings(
-        "Conversations-1",
-        limits=Limits(ttl_days=7, max_stored_messages=20, max_history_bytes=50_000),
-        client=dataclasses.replace(STORE_CLIENT, region="eu-west-1"),
-        prompt_cache_models=frozenset({"amazon.nova-pro-v1:0"}),
-    )
-
-    assert ConversationSettings.from_env({**settings.environment(), "AWS_REGION": "eu-west-1"}) == settings
-
-
-def test_the_functions_environment_in_the_tests_is_a_complete_one():
-    settings = ConversationSettings.from_env(FUNCTION_ENV)
-
-    assert settings is not None and settings.table_name == FUNCTION_ENV["CONVERSATIONS_TABLE"]
-
-
-def test_without_a_table_conversations_are_off():
-    assert ConversationSettings.from_env({}) is None
-    assert ConversationSettings.from_env({shared.ENV_TABLE: ""}) is None
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        {shared.ENV_TTL_DAYS: None},  # missing
-        {shared.ENV_TTL_DAYS: "0"},
-        {shared.ENV_MAX_STORED_BYTES: "lots"},
-        {shared.ENV_PROMPT_CACHE_MODELS: None},
-        {shared.ENV_PROMPT_CACHE_MODELS: '"amazon.nova-pro-v1:0"'},
-        {shared.ENV_PROMPT_CACHE_MODELS: "[1]"},
-    ],
-)
-def test_a_bad_or_missing_variable_stops_the_function_at_init(change):
-    environ = {**ConversationSettings("t").environment(), **change}
-    environ = {key: value for key, value in environ.items() if value is not None}
-
-    with pytest.raises(RuntimeError, match="conversation settings"):
-        ConversationSettings.from_env(environ)
 
 
 def test_the_store_client_is_small_beside_the_model_call():

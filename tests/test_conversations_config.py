@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from genai_core.conversation_settings import ENV_TABLE, ConversationSettings, Limits
+from genai_core.conversation_settings import Limits
+from genai_core.settings import CONVERSATIONS_TABLE as ENV_TABLE
+from genai_core.settings import conversation_settings
 from stacks.config import ConfigError, load_config
 from stacks.conversations_config import (
     DEFAULTS,
@@ -20,7 +22,7 @@ from stacks.conversations_config import (
 )
 from tests.conftest import synthesize
 from tests.support import API_STACK, CDK_CONTEXT, cdk_context
-from tests.test_infrastructure import api_function, resources
+from tests.test_infrastructure import api_function, app_functions, resources
 
 
 def test_cdk_json_holds_the_defaults_in_full():
@@ -109,8 +111,8 @@ def test_off_the_stack_has_no_table_no_grant_no_variable_no_route_and_no_output(
 
     assert resources(template, "AWS::DynamoDB::Table") == {}
     assert dynamodb_statements(template) == []
-    for function in resources(template, "AWS::Lambda::Function").values():
-        assert ENV_TABLE not in function["Properties"]["Environment"]["Variables"]
+    for function in resources(template, "AWS::Lambda::Function").values():  # the CDK's auto-delete one has none
+        assert ENV_TABLE not in function["Properties"].get("Environment", {}).get("Variables", {})
     paths = {
         resource["Properties"]["PathPart"] for resource in resources(template, "AWS::ApiGateway::Resource").values()
     }
@@ -122,10 +124,10 @@ def test_configured_limits_reach_both_functions_and_the_recovery_period_the_tabl
     custom = {**CDK_CONTEXT["conversations"], "ttlDays": 3, "historyMaxMessages": 10, "recoveryPeriodDays": 2}
     template = synthesize(cdk_context(conversations=custom, profile="production"))[API_STACK]
 
-    for function in resources(template, "AWS::Lambda::Function").values():
-        variables = {key: value for key, value in function["Properties"]["Environment"]["Variables"].items()}
+    for function in app_functions(template).values():
+        variables = dict(function["Properties"]["Environment"]["Variables"])
         variables[ENV_TABLE] = "stand-in"  # the template's is a reference to the table
-        settings = ConversationSettings.from_env(variables)
+        settings = conversation_settings(variables)
         assert settings is not None
         assert (settings.limits.ttl_days, settings.limits.max_history_messages) == (3, 10)
     ((_, table),) = resources(template, "AWS::DynamoDB::Table").items()

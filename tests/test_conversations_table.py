@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import RemovalPolicy
 from aws_cdk.assertions import Match, Template
 from syrupy.extensions.json import JSONSnapshotExtension
 
@@ -106,7 +107,7 @@ def test_the_recovery_period_is_configurable_within_dynamodbs_range():
     from aws_cdk import App, Stack
 
     stack = Stack(App(), "RecoveryPeriod")
-    ConversationsTable(stack, "Conversations", retain=False, recovery_period_days=1)
+    ConversationsTable(stack, "Conversations", removal_policy=RemovalPolicy.DESTROY, recovery_period_days=1)
     Template.from_stack(stack).has_resource_properties(
         TABLE_TYPE, {"PointInTimeRecoverySpecification": {"RecoveryPeriodInDays": 1}}
     )
@@ -114,7 +115,7 @@ def test_the_recovery_period_is_configurable_within_dynamodbs_range():
     assert (low, high) == (1, 35)  # DynamoDB's RecoveryPeriodInDays
     for days in (low - 1, high + 1):
         with pytest.raises(ValueError, match="recovery_period_days"):
-            ConversationsTable(stack, f"Bad{days}", retain=False, recovery_period_days=days)
+            ConversationsTable(stack, f"Bad{days}", removal_policy=RemovalPolicy.DESTROY, recovery_period_days=days)
 
 
 # --- the grant ------------------------------------------------------------------------------------------------
@@ -148,7 +149,9 @@ def test_the_cdk_convenience_grant_would_give_more_than_the_store_needs():
     from aws_cdk import aws_iam as iam
 
     stack = Stack(App(), "Convenience")
-    table = ConversationsTable(stack, "Conversations", retain=False, recovery_period_days=7).table
+    table = ConversationsTable(
+        stack, "Conversations", removal_policy=RemovalPolicy.DESTROY, recovery_period_days=7
+    ).table
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     table.grant_read_write_data(role)
     (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
@@ -189,7 +192,9 @@ def test_cdk_nag_does_check_the_table_it_stops_synth_without_point_in_time_recov
     from tests.support import cdk_context
 
     app = App(context=cdk_context())
-    table = ConversationsTable(Stack(app, "NoRecovery"), "Conversations", retain=False, recovery_period_days=7).table
+    table = ConversationsTable(
+        Stack(app, "NoRecovery"), "Conversations", removal_policy=RemovalPolicy.DESTROY, recovery_period_days=7
+    ).table
     resource = table.node.default_child
     assert isinstance(resource, dynamodb.CfnTable)
     resource.point_in_time_recovery_specification = dynamodb.CfnTable.PointInTimeRecoverySpecificationProperty(

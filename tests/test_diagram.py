@@ -7,7 +7,7 @@ import json
 import re
 import xml.etree.ElementTree as ElementTree
 
-from stacks.catalog import load_routes
+from genai_core.catalog import load_catalog
 from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, MONITORING_STACK, ROOT
 from tools import diagram
 
@@ -27,7 +27,7 @@ def test_the_committed_diagram_is_what_the_templates_draw(templates):
 
 def counts(templates) -> dict[str, int]:
     """What the drawing counts, counted from the catalog and the templates (not restated)."""
-    routes = load_routes()
+    routes = list(load_catalog())
     streams = [route for route in routes if route.streaming]
     alarms = [r for t in templates.values() for r in t["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     conversations = [
@@ -79,9 +79,9 @@ def test_the_diagram_names_the_key_parts(templates):
         assert "Lambda GenAiStreamFunction" in words
         assert f"serves {n['streams']} route{'s' if n['streams'] != 1 else ''} (streaming)" in words
         assert f"ConverseStream on {len(set(models.values()))} model(s), {len(models)} families" in words
-        for route in load_routes():
+        for route in load_catalog():
             assert (f"POST {route.stream_path}" in words) == route.streaming, route.stream_path
-    for route in load_routes():  # every family and task of the catalog
+    for route in load_catalog():  # every family and task of the catalog
         assert f"/{route.family}/… (" in words
         assert re.search(rf"(^|· ){re.escape(route.task)}( ·|$)", words, re.MULTILINE), route.task
     assert "GET /use-cases" in words
@@ -90,6 +90,25 @@ def test_the_diagram_names_the_key_parts(templates):
         assert f"point-in-time recovery · {CDK_CONTEXT['conversations']['recoveryPeriodDays']} days" in words
         assert "DeleteItem · GetItem · PutItem · Query" in words  # exactly what the functions may do on it
         assert "GET /conversations" in words and "DELETE/GET /conversations/… (2)" in words
+
+
+def test_the_diagram_draws_the_knowledge_base_that_the_function_searches(templates):
+    words = "\n".join(texts(diagram.render_svg(templates)))
+    knowledge_base = CDK_CONTEXT["knowledgeBase"]
+    chunking = knowledge_base["chunking"]
+
+    assert "Bedrock knowledge base (S3 Vectors)" in words
+    assert f"index: {knowledge_base['dimension']} dims · cosine · float32" in words
+    assert knowledge_base["embeddingModel"] in words
+    assert f"chunks: fixed-size, {chunking['maxTokens']} tokens, {chunking['overlapPercentage']}% overlap" in words
+    assert "Retrieve" in words and "embeds" in words
+
+    # Without one (-c knowledgeBase=false), there is no box and no arrow to it.
+    from tests.conftest import synthesize
+    from tests.support import cdk_context
+
+    without = "\n".join(texts(diagram.render_svg(synthesize(cdk_context(knowledgeBase=False)))))
+    assert "knowledge base" not in without and "Retrieve" not in without
 
 
 def test_the_diagram_is_deterministic_and_follows_the_templates(templates):

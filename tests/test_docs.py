@@ -1,5 +1,6 @@
 """The documentation agrees with the code: the tables that restate the catalog, the error codes, the configuration
-keys, the default model and its regions, and every link between the pages. (The Bedrock error table of docs/api.md
+keys, the limits the function and the servers enforce, the default model and its regions, and every link between
+the pages. (The Bedrock error table of docs/api.md
 is checked, row by row, by tests/test_bedrock.py.)
 
 Each check derives its expectation from the code or from cdk.json (the catalog, the error taxonomy, the fault map,
@@ -13,14 +14,16 @@ import inspect
 import json
 import re
 import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from genai_core import errors
+from genai_core import errors, retrieval
 from genai_core.bedrock import FAULTS
-from genai_core.catalog import FAMILIES, load_catalog
+from genai_core.catalog import CATALOG_DIR, FAMILIES, load_catalog
 from genai_core.conversations import FAULTS as STORE_FAULTS
 from stacks import config as config_module
 from stacks.config import CONTEXT_KEYS
@@ -76,7 +79,7 @@ def function_codes() -> dict[str, set[int]]:
     codes: dict[str, set[int]] = {}
     for cls in classes:
         codes.setdefault(cls.code, set()).add(cls.status)
-    for status, code, _ in (*FAULTS, *STORE_FAULTS):
+    for status, code, _ in (*FAULTS, *retrieval.FAULTS, *STORE_FAULTS):  # Converse's, the knowledge base's, the store's
         codes.setdefault(code, set()).add(status)
     return codes
 
@@ -102,7 +105,7 @@ def test_the_generated_tables_are_current():
 
 def test_a_new_use_case_reaches_every_generated_table(tmp_path):
     catalog_dir = tmp_path / "use_cases"
-    shutil.copytree(doc_tables.FUNCTION_DIR / "use_cases", catalog_dir)
+    shutil.copytree(CATALOG_DIR, catalog_dir)
     source = json.loads(text_of(catalog_dir / "productivity" / "summarize.json"))
     added = {**source, "task": "headline", "summary": "Write a one-line headline for a text."}
     (catalog_dir / "productivity" / "headline.json").write_text(json.dumps(added), encoding="utf-8")
@@ -305,3 +308,109 @@ def test_every_relative_link_resolves(page):
         assert resolved.exists(), f"{page.relative_to(ROOT)} links to a missing {target}"
         if anchor and resolved.suffix == ".md":
             assert anchor in slugs(text_of(resolved)), f"{page.relative_to(ROOT)} links to a missing anchor {target}"
+
+
+# --- the Limits tables state the limits the code enforces -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A row of the Limits tables (docs/security.md; one in README.pt-BR.md, in the same order)."""
+
+    label: str  # the English table's first cell
+    numbers: tuple[float, ...]  # every number in the value cell, in order
+    answer: tuple[int, str] | None  # the answer cell's status and code (None: no answer)
+    keywords: frozenset[str] | None = None  # the value cell's code spans, where they are the limit
+
+
+def answer_of(error: errors.ApiError | type[errors.ApiError]) -> tuple[int, str]:
+    return error.status, error.code
+
+
+def limits() -> list[Limit]:
+    """Each row's figures, from the constant the code enforces (the servers' from their handler classes)."""
+    import http.client
+
+    import http_io
+    import media_type
+    import stream_server
+    from genai_core import jsonbody, prompts, schema
+    from tools import local_api
+
+    stream, local = stream_server.StreamRequestHandler, local_api.RequestHandler
+    invalid = answer_of(errors.ValidationFailed)
+    mib = 1024 * 1024
+    assert stream.read_timeout == local.read_timeout and stream.idle_timeout is None  # "both servers"
+    return [
+        Limit(
+            "request body", (jsonbody.MAX_BODY_BYTES, jsonbody.MAX_BODY_BYTES / 1024), answer_of(errors.PayloadTooLarge)
+        ),
+        Limit("JSON nesting", (jsonbody.MAX_JSON_DEPTH,), invalid),
+        Limit("numbers", (float(f"{sys.float_info.max:.1e}"), sys.get_int_max_str_digits()), invalid),
+        Limit("rendered prompt", (prompts.MAX_PROMPT_CHARS,), answer_of(errors.PromptTooLarge)),
+        Limit("caller schema depth", (schema.MAX_SCHEMA_DEPTH,), invalid),
+        Limit("caller schema size", (schema.MAX_SCHEMA_NODES,), invalid),
+        Limit("caller schema `enum`", (schema.MAX_ENUM_VALUES,), invalid),
+        Limit("caller schema keywords", (), invalid, schema.ASSERTIONS),
+        Limit("caller schema annotations", (), invalid, schema.ANNOTATIONS),
+        Limit(
+            "strings and lists", (), invalid, frozenset({"maxLength", "maxItems"})
+        ),  # test_catalog: every one has them
+        Limit("`Content-Type` of a POST", (), answer_of(errors.UnsupportedMediaType), frozenset({media_type.JSON})),
+        Limit(
+            "body, at the streaming function's server",
+            (stream.limit.max_bytes, stream.limit.max_bytes / mib),
+            answer_of(stream.limit.error()),
+        ),
+        Limit(
+            "body, at `make local`",
+            (local.limit.max_bytes, local.limit.max_bytes / mib),
+            answer_of(local.limit.error()),
+        ),
+        Limit("request line, both servers", (http_io.MAX_LINE,), (414, http_io.REFUSALS[414][0])),
+        Limit("headers, both servers", (http_io.MAX_LINE, http.client._MAXHEADERS), (431, http_io.REFUSALS[431][0])),
+        Limit(
+            "chunked body, both servers",
+            (http_io.MAX_CHUNK_LINE, http_io.MAX_TRAILERS),
+            answer_of(http_io.bad_request("")),
+        ),
+        Limit("a request that stops arriving, both servers", (stream.read_timeout,), answer_of(http_io.timed_out())),
+        Limit("an idle kept-alive connection, at `make local`", (local.idle_timeout,), None),
+    ]
+
+
+# English writes 262,144 and 1.8e308; Portuguese 262.144 and 1,8e308.
+NUMBER = {"en": r"\d+(?:,\d{3})*(?:\.\d+)?(?:e\d+)?", "pt": r"\d+(?:\.\d{3})*(?:,\d+)?(?:e\d+)?"}
+
+
+def numbers_in(cell: str, language: str) -> tuple[float, ...]:
+    found = re.findall(NUMBER[language], re.sub(r"`[^`]*`|\]\([^)]*\)", "", cell))  # not in code or link targets
+    if language == "en":
+        return tuple(float(number.replace(",", "")) for number in found)
+    return tuple(float(number.replace(".", "").replace(",", ".")) for number in found)
+
+
+def limits_table(page: Path, heading: str) -> list[list[str]]:
+    section = text_of(page).split(heading, 1)[1]
+    table = section[section.index("\n|") :].split("\n\n", 1)[0]
+    return table_rows(table)
+
+
+@pytest.mark.parametrize(
+    ("page", "heading", "language"),
+    [(ROOT / "docs" / "security.md", "## Limits\n", "en"), (README_PT, "**Limites**", "pt")],
+    ids=["security.md", "README.pt-BR.md"],
+)
+def test_the_limits_table_states_every_limit_as_the_code_enforces_it(page, heading, language):
+    rows, expected = limits_table(page, heading), limits()
+
+    assert len(rows) == len(expected), f"{page.name}: the Limits table has {len(rows)} rows, the code {len(expected)}"
+    for row, limit in zip(rows, expected, strict=True):
+        label, value, answer, _ = row
+        if language == "en":
+            assert label == limit.label, page.name
+        assert numbers_in(value, language) == limit.numbers, f"{page.name}: {limit.label}: {value}"
+        stated = re.fullmatch(r"`(\d{3}) (\w+)`", answer)
+        assert ((int(stated[1]), stated[2]) if stated else None) == limit.answer, f"{page.name}: {limit.label}"
+        if limit.keywords is not None:
+            assert set(re.findall(r"`([^`]+)`", value)) == limit.keywords, f"{page.name}: {limit.label}"

@@ -2,7 +2,8 @@
 
 Bodies of any shape (bytes, JSON of any shape, huge, deeply nested, invalid UTF-8, unpaired surrogates, NUL bytes),
 near-valid requests with one field broken, and arbitrary paths, methods and headers. Bedrock is a fake that answers
-any request (tools/fake_bedrock.py), so a request the API accepts gets a 200, and one it refuses gets a 4xx.
+any request (tools/fake_bedrock.py), and so does its knowledge base (the sample corpus), so a request the API accepts
+gets a 200, and one it refuses gets a 4xx.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from genai_core.catalog import load_catalog
 from tests.support import ROOT, api_event
-from tools.fake_bedrock import FAKE_TEXT, fake_converse
+from tools.fake_bedrock import FAKE_TEXT, fake_converse, fake_retrieve
 from tools.schema_samples import sample
 
 CATALOG = load_catalog()
@@ -67,7 +68,10 @@ special_bodies = st.sampled_from(
 
 
 def respond(handler: Any, event: dict[str, Any]) -> dict[str, Any]:
-    with mock.patch.object(handler.bedrock_client, "converse", side_effect=fake_converse):
+    with (
+        mock.patch.object(handler.bedrock_client, "converse", side_effect=fake_converse),
+        mock.patch.object(handler.service.knowledge_base.client, "retrieve", side_effect=fake_retrieve),
+    ):
         response = handler.lambda_handler(event, _context())
     return response
 

@@ -57,12 +57,6 @@ def test_the_tests_environment_follows_the_same_profiles():
     assert set(settings.guardrail.families) == set(CONFIG.guardrail.families)
 
 
-@pytest.mark.parametrize("value", ["[1]", '{"productivity": "gr1"}', '{"productivity": {"id": "gr1"}}', "{"])
-def test_a_malformed_guardrails_variable_fails_the_init_with_its_name(value):
-    with pytest.raises(RuntimeError, match="GUARDRAILS must be"):
-        GuardrailSettings.from_variable(value)
-
-
 def test_the_profiles_differ_only_in_what_they_filter():
     full = guardrail_properties(CONFIG.guardrail, "full")
     attack = guardrail_properties(CONFIG.guardrail, "prompt-attack")

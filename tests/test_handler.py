@@ -21,11 +21,13 @@ from tests.support import (
     IAM_IDENTITY,
     MODEL_ID,
     TEST_GUARDRAILS,
+    TEST_KNOWLEDGE_BASE_ID,
     FakeLambdaContext,
     converse_text_response,
     converse_tool_response,
     guardrail_config,
     parse_user_turn,
+    retrieval_result,
     usage,
 )
 
@@ -598,3 +600,135 @@ def test_a_base64_body_of_valid_json_with_a_bom_is_rejected_as_json(call, bedroc
 
     assert response.status == 400
     assert response.body["error"]["code"] == "invalid_json"
+
+
+# --- productivity/search: the knowledge base, then the model ---------------------------------------------------------
+
+SEARCH = "/productivity/search"
+SEARCH_RESULTS = [
+    retrieval_result("Bateria: 2 anos ou 500 ciclos de carga, o que ocorrer primeiro.", "s3://corpus/faq-clientes.md"),
+    retrieval_result("Quadro: 5 anos. Motor: 2 anos.", "s3://corpus/faq-clientes.md", 0.42),
+]
+
+
+def test_search_retrieves_then_answers_with_the_passages_it_cites(call, bedrock, knowledge_base, converse_calls, logs):
+    marker = "MARKER-search-4e1d"
+    question = f"Qual é a garantia da bateria? {marker}"
+    knowledge_base.add_response(
+        "retrieve",
+        {"retrievalResults": SEARCH_RESULTS},
+        {
+            "knowledgeBaseId": TEST_KNOWLEDGE_BASE_ID,
+            "retrievalQuery": {"text": question},
+            "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 2}},
+        },
+    )
+    answer = {"answer": f"Dois anos ou 500 ciclos. {marker}", "citations": ["p1"]}
+    expect_converse(
+        bedrock,
+        converse_tool_response("record_answer", answer, tokens=(1200, 40)),
+        guardrailConfig=guardrail_config("productivity"),
+        toolConfig=ANY,
+    )
+
+    response = call(SEARCH, {"question": question, "maxResults": 2})
+
+    assert response.status == 200, response.body
+    assert response.body == {
+        "useCase": "productivity/search",
+        "output": {
+            "answer": answer["answer"],
+            "citations": [
+                {"id": "p1", "source": "s3://corpus/faq-clientes.md", "passage": SEARCH_RESULTS[0]["content"]["text"]}
+            ],
+            "answerable": True,
+        },
+        "model": MODEL_ID,
+        "usage": usage(1200, 40),
+        "stopReason": "tool_use",
+        "guardrail": {"action": "NONE"},
+    }
+    (sent,) = converse_calls
+    turn = parse_user_turn(sent["messages"][0])
+    assert json.loads(turn.blocks["passages"]) == [
+        {"id": f"p{index}", "source": result["location"]["s3Location"]["uri"], "text": result["content"]["text"]}
+        for index, result in enumerate(SEARCH_RESULTS, start=1)
+    ]
+    assert turn.blocks["question"] == question
+    (completed,) = [line for line in logs() if line.get("message") == "use case completed"]
+    assert completed["passages"] == 2 and completed["retrieval_latency_ms"] >= 0
+    logged = json.dumps(logs(), ensure_ascii=False)
+    assert marker not in logged and "500 ciclos" not in logged  # neither the question, the passages nor the answer
+
+
+def test_search_when_the_knowledge_base_finds_nothing_answers_without_a_model_call(call, bedrock, knowledge_base):
+    knowledge_base.add_response("retrieve", {"retrievalResults": []})  # no Converse queued: a call would fail
+
+    response = call(SEARCH, {"question": "Qual é o preço das ações da Ipê Bikes?", "language": "pt-BR"})
+
+    assert response.status == 200
+    assert response.body["output"]["citations"] == [] and response.body["output"]["answerable"] is False
+    assert response.body["stopReason"] == "nothing_retrieved" and response.body["usage"]["totalTokens"] == 0
+    assert "guardrail" not in response.body
+
+
+@pytest.mark.parametrize(
+    ("error", "http", "status", "code"),
+    [
+        ("ResourceNotFoundException", 404, 502, "knowledge_base_not_found"),
+        ("AccessDeniedException", 403, 502, "knowledge_base_access_denied"),
+        ("ThrottlingException", 429, 429, "throttled"),
+        ("ConflictException", 409, 503, "knowledge_base_busy"),
+    ],
+)
+def test_a_knowledge_base_failure_is_its_documented_status_and_code_and_counts_as_a_model_error(
+    call, bedrock, knowledge_base, emf, error, http, status, code
+):
+    knowledge_base.add_client_error("retrieve", service_error_code=error, http_status_code=http)
+
+    response = call(SEARCH, {"question": "Qual é a garantia?"})
+
+    assert (response.status, response.body["error"]["code"]) == (status, code)
+    by_code = [doc for doc in emf() if doc.get("ErrorCode") == code]
+    assert by_code and by_code[0]["ModelErrors"] == [1.0]
+
+
+def test_a_filter_the_knowledge_base_refuses_is_the_callers_400(call, bedrock, knowledge_base):
+    knowledge_base.add_client_error(
+        "retrieve", service_error_code="ValidationException", service_message="Invalid filter value for key year."
+    )
+
+    response = call(SEARCH, {"question": "q", "filter": {"greaterThan": {"key": "year", "value": 2024}}})
+
+    assert response.status == 400
+    assert response.body["error"] == {
+        "code": "validation_error",
+        "message": "The knowledge base refused the filter: Invalid filter value for key year.",
+    }
+
+
+def test_without_a_knowledge_base_the_function_does_not_serve_search_nor_list_it():
+    """A function whose stack has no knowledge base (no KNOWLEDGE_BASE_ID): imported fresh, as Lambda would."""
+    import subprocess
+    import sys
+
+    from tests.support import FAKE_AWS_CREDENTIALS, FUNCTION_ENV, ROOT
+
+    code = (
+        "import json, handler\n"
+        "from tests.support import FakeLambdaContext, api_event\n"
+        "search = handler.lambda_handler(api_event('/productivity/search', {'question': 'q'}), FakeLambdaContext())\n"
+        "listed = handler.lambda_handler(api_event('/use-cases', method='GET'), FakeLambdaContext())\n"
+        "print(json.dumps([search['statusCode'], json.loads(search['body']), json.loads(listed['body'])]))\n"
+    )
+    env = {key: value for key, value in FUNCTION_ENV.items() if key != "KNOWLEDGE_BASE_ID"}
+    env |= {**FAKE_AWS_CREDENTIALS, "POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
+    env["PYTHONPATH"] = f"{ROOT / 'lambda' / 'genai_api'}:{ROOT}"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    status, body, listed = json.loads(result.stdout.splitlines()[-1])
+    assert status == 404 and body["error"]["code"] == "not_found"
+    assert "no knowledge base" in body["error"]["message"]
+    paths = {use_case["path"] for family in listed["families"] for use_case in family["useCases"]}
+    assert SEARCH not in paths and "/productivity/ask" in paths

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -10,17 +11,18 @@ import pytest
 from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
+from endpoints import DISCOVERY_PATH
 from genai_core import settings
+from genai_core.catalog import load_catalog
 from genai_core.limits import shortest_function_timeout
-from stacks.catalog import load_routes
 from stacks.components.guardrail import NAMING
 from stacks.config import ConfigError
 from tests.conftest import FUNCTION_ENV, synthesize
-from tests.support import API_STACK, CDK_CONTEXT, STACK_REFERENCES, cdk_context, conversations_table_ref
+from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, cdk_context, conversations_table_ref
 from tools.templates import render
 
-ROUTES = {route.path for route in load_routes()}
-STREAM_ROUTES = {route.stream_path for route in load_routes() if route.streaming}
+ROUTES = {route.path for route in load_catalog()}
+STREAM_ROUTES = {route.stream_path for route in load_catalog() if route.streaming}
 # A decision, pinned: the caller's own conversations, where the deployment keeps them (cdk.json's conversations on,
 # and a task of the catalog with memory).
 CONVERSATION_METHODS = {
@@ -28,7 +30,7 @@ CONVERSATION_METHODS = {
     ("GET", "/conversations/{conversationId}"),
     ("DELETE", "/conversations/{conversationId}"),
 }
-KEEPS_CONVERSATIONS = CDK_CONTEXT["conversations"]["enabled"] and any(route.memory for route in load_routes())
+KEEPS_CONVERSATIONS = CDK_CONTEXT["conversations"]["enabled"] and any(route.memory for route in load_catalog())
 CONVERSATION_ROUTES = CONVERSATION_METHODS if KEEPS_CONVERSATIONS else set()
 # X-Ray has no resource-level permissions: the trace-writing statement that active tracing adds is the one "*".
 XRAY_WRITE = {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
@@ -55,6 +57,23 @@ def function(template: dict[str, Any], handler: str = "handler.lambda_handler") 
 
 def api_function(template: dict[str, Any]) -> dict[str, Any]:
     return function(template)[1]["Properties"]
+
+
+APP_HANDLERS = ("handler.lambda_handler", "run.sh")  # the buffered API's function and the streaming one
+
+
+def app_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The app's own functions (not the CDK's custom-resource function that empties the corpus bucket)."""
+    return {
+        key: r
+        for key, r in resources(template, "AWS::Lambda::Function").items()
+        if r["Properties"].get("Handler") in APP_HANDLERS
+    }
+
+
+def region_rules(template: dict[str, Any], prefix: str = "BedrockAccessSourceRegion") -> list[str]:
+    """The stack's CloudFormation rules of one kind (by default: the source regions of geographic profiles)."""
+    return [key for key in template.get("Rules", {}) if key.startswith(prefix)]
 
 
 def resource_paths(template: dict[str, Any]) -> dict[str, str]:
@@ -103,6 +122,8 @@ def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
     template = templates[API_STACK]
     environment = dict(api_function(template)["Environment"]["Variables"])
     guardrails = json.loads(render(environment.pop("GUARDRAILS")))  # references to the stack's guardrails
+    (knowledge_base,) = resources(template, "AWS::Bedrock::KnowledgeBase")
+    assert environment.pop("KNOWLEDGE_BASE_ID") == {"Fn::GetAtt": [knowledge_base, "KnowledgeBaseId"]}
     versions = {
         version["Properties"]["GuardrailIdentifier"]["Fn::GetAtt"][0]: version_id
         for version_id, version in resources(template, "AWS::Bedrock::GuardrailVersion").items()
@@ -117,7 +138,8 @@ def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
         assert template["Resources"][guardrail_id]["Properties"]["Name"].endswith(NAMING[profile][2])
         assert guardrail["version"] == f"${{{versions[guardrail_id]}.Version}}"
     assert environment.pop("CONVERSATIONS_TABLE") == conversations_table_ref(template)
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in STACK_REFERENCES}
+    references = ("GUARDRAILS", "KNOWLEDGE_BASE_ID", "CONVERSATIONS_TABLE")  # the stack's resources, stood in for
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in references}
     assert json.loads(environment["MODEL_IDS"]) == CDK_CONTEXT["models"]
 
 
@@ -139,16 +161,24 @@ def test_each_function_waits_for_its_roles_policy_and_nothing_redundant(template
     assert found["DependsOn"] == [policy_id]
 
 
+@functools.cache
+def _api_template_of_profile(profile: str) -> dict[str, Any]:
+    return synthesize(cdk_context(profile=profile))[API_STACK]
+
+
+def profile_template(templates: dict[str, dict[str, Any]], profile: str) -> dict[str, Any]:
+    """The API stack's template in ``profile``: the session's for cdk.json's, else synthesized once per module."""
+    return templates[API_STACK] if profile == CDK_CONTEXT["profile"] else _api_template_of_profile(profile)
+
+
 @pytest.mark.parametrize(("profile", "policy"), [("sandbox", "Delete"), ("production", "Retain")])
 def test_the_profile_decides_whether_the_log_groups_outlive_the_stack(templates, profile, policy):
-    template = (
-        templates[API_STACK]
-        if profile == CDK_CONTEXT["profile"]
-        else synthesize(cdk_context(profile=profile))[API_STACK]
-    )
+    template = profile_template(templates, profile)
     log_groups = resources(template, "AWS::Logs::LogGroup").values()
 
-    assert len(log_groups) == 3  # the two functions' and the API's access logs
+    # The two functions' and the API's access logs; in the sandbox profile also the CDK function's that empties the
+    # corpus bucket on `cdk destroy` (production retains the bucket: no such function).
+    assert len(log_groups) == (4 if profile == "sandbox" else 3)
     for log_group in log_groups:
         assert (log_group["DeletionPolicy"], log_group["UpdateReplacePolicy"]) == (policy, policy)
         assert log_group["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
@@ -204,14 +234,15 @@ def arn(*parts: Any) -> dict[str, Any]:
     return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, *parts]]}
 
 
-PROFILE_ARN = arn(
-    ":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":inference-profile/us.amazon.nova-2-lite-v1:0"
-)
+# cdk.json's default: one geographic inference profile for every family.
+GEOGRAPHY, FOUNDATION_MODEL = MODEL_ID.split(".", 1)
+PROFILE_ARN = arn(":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, f":inference-profile/{MODEL_ID}")
 
 
 def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_routes_to(templates):
     statements = bedrock_statements(templates[API_STACK])
     guardrail_ids = sorted(resources(templates[API_STACK], "AWS::Bedrock::Guardrail"))
+    (knowledge_base,) = resources(templates[API_STACK], "AWS::Bedrock::KnowledgeBase")
     # One guardrail per profile some family uses: the stack's guardrails, and nothing else, may be applied.
     assert len(guardrail_ids) == len({p for p in CDK_CONTEXT["guardrailProfiles"].values() if p != "none"})
 
@@ -227,8 +258,8 @@ def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_ro
             "Effect": "Allow",
             "Action": "bedrock:InvokeModel",
             "Resource": [
-                arn(f":bedrock:{region}::foundation-model/amazon.nova-2-lite-v1:0")
-                for region in CDK_CONTEXT["inferenceProfileRegions"]["us"]
+                arn(f":bedrock:{region}::foundation-model/{FOUNDATION_MODEL}")
+                for region in CDK_CONTEXT["inferenceProfileRegions"][GEOGRAPHY]
             ],
             "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": [PROFILE_ARN]}},
         },
@@ -238,20 +269,36 @@ def test_the_role_may_invoke_exactly_the_configured_profile_and_the_models_it_ro
             "Action": "bedrock:ApplyGuardrail",
             "Resource": [{"Fn::GetAtt": [guardrail_id, "GuardrailArn"]} for guardrail_id in guardrail_ids],
         },
+        {
+            "Sid": "RetrieveFromTheStacksKnowledgeBaseOnly",
+            "Effect": "Allow",
+            "Action": "bedrock:Retrieve",
+            "Resource": {"Fn::GetAtt": [knowledge_base, "KnowledgeBaseArn"]},
+        },
     ]
+
+
+def corpus_objects(template: dict[str, Any]) -> dict[str, Any]:
+    """The knowledge base role's one statement with a wildcard: every object of its own corpus bucket."""
+    (bucket,) = [key for key in resources(template, "AWS::S3::Bucket") if key.startswith("KnowledgeBaseCorpusBucket")]
+    return {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/*"]]}
 
 
 def test_no_statement_uses_a_wildcard_action_or_a_wildcard_resource(templates):
+    template = templates[API_STACK]
     statements = [
         statement
-        for policy in resources(templates[API_STACK], "AWS::IAM::Policy").values()
+        for policy in resources(template, "AWS::IAM::Policy").values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
     assert statements.count(XRAY_WRITE) == 2  # one per function
+    # The knowledge base reads its own corpus bucket's objects: "<bucket>/*", in this account only.
+    (read_corpus,) = [s for s in statements if s.get("Sid") == "ReadTheCorpusDocumentsOnly"]
+    assert (read_corpus["Action"], read_corpus["Resource"]) == ("s3:GetObject", corpus_objects(template))
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not any(action == "*" or action.endswith(":*") for action in actions), statement
-        if statement != XRAY_WRITE:
+        if statement not in (XRAY_WRITE, read_corpus):
             assert "*" not in json.dumps(statement["Resource"]), statement
 
 
@@ -260,12 +307,12 @@ def test_the_role_has_no_managed_policies(api_template):
 
 
 def test_deploying_outside_the_profiles_geography_is_refused_with_a_message(templates):
-    (rule,) = [r for key, r in templates[API_STACK]["Rules"].items() if key != "CheckBootstrapVersion"]
+    (rule,) = [templates[API_STACK]["Rules"][key] for key in region_rules(templates[API_STACK])]
     (assertion,) = rule["Assertions"]
     assert assertion["Assert"] == {
-        "Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"]["us"], {"Ref": "AWS::Region"}]
+        "Fn::Contains": [CDK_CONTEXT["inferenceProfileRegions"][GEOGRAPHY], {"Ref": "AWS::Region"}]
     }
-    assert "us.amazon.nova-2-lite-v1:0" in assertion["AssertDescription"]
+    assert MODEL_ID in assertion["AssertDescription"]
 
 
 def test_models_configured_per_family_are_each_granted():
@@ -285,8 +332,77 @@ def test_models_configured_per_family_are_each_granted():
     expected_regions = CDK_CONTEXT["inferenceProfileRegions"]["us"] + CDK_CONTEXT["inferenceProfileRegions"]["eu"]
     assert len(routed) == len(set(expected_regions))
     assert json.loads(api_function(template)["Environment"]["Variables"]["MODEL_IDS"]) == models
-    source_region_rules = [key for key in template["Rules"] if key != "CheckBootstrapVersion"]
-    assert len(source_region_rules) == 2  # one per geographic profile; none for a foundation model
+    assert len(region_rules(template)) == 2  # one per geographic profile; none for a foundation model
+
+
+# --- the knowledge base -----------------------------------------------------------------------------------------
+# The construct itself is pinned in tests/test_knowledge_base.py; here, how the app's stack wires it.
+
+
+def test_the_knowledge_base_is_on_by_default_and_only_the_buffered_function_may_search_it(templates):
+    template = templates[API_STACK]
+    (knowledge_base,) = resources(template, "AWS::Bedrock::KnowledgeBase")
+    retrieving = [
+        (key, statement)
+        for key, policy in resources(template, "AWS::IAM::Policy").items()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "bedrock:Retrieve" in json.dumps(statement["Action"])
+    ]
+    ((policy, statement),) = retrieving
+    assert policy.startswith("GenAiRole")
+    assert statement["Resource"] == {"Fn::GetAtt": [knowledge_base, "KnowledgeBaseArn"]}
+    _, stream = function(template, "run.sh")
+    assert "KNOWLEDGE_BASE_ID" not in stream["Properties"]["Environment"]["Variables"]
+
+
+def test_outputs_give_the_knowledge_base_its_data_source_and_the_corpus_bucket_for_make_ingest(templates):
+    from stacks import outputs
+
+    template = templates[API_STACK]
+    (knowledge_base,) = resources(template, "AWS::Bedrock::KnowledgeBase")
+    (data_source,) = resources(template, "AWS::Bedrock::DataSource")
+    (bucket,) = [key for key in resources(template, "AWS::S3::Bucket") if key.startswith("KnowledgeBaseCorpus")]
+    values = {name: output["Value"] for name, output in template["Outputs"].items()}
+
+    assert values[outputs.KNOWLEDGE_BASE_ID] == {"Fn::GetAtt": [knowledge_base, "KnowledgeBaseId"]}
+    assert values[outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID] == {"Fn::GetAtt": [data_source, "DataSourceId"]}
+    assert values[outputs.CORPUS_BUCKET_NAME] == {"Ref": bucket}
+
+
+@pytest.mark.parametrize(("profile", "policy"), [("sandbox", "Delete"), ("production", "Retain")])
+def test_the_profile_decides_whether_the_corpus_outlives_the_stack(templates, profile, policy):
+    template = profile_template(templates, profile)
+    (bucket,) = [r for key, r in resources(template, "AWS::S3::Bucket").items() if key.startswith("KnowledgeBase")]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == (policy, policy)
+    assert bool(resources(template, "Custom::S3AutoDeleteObjects")) == (profile == "sandbox")
+
+
+@pytest.fixture(scope="module")
+def without_knowledge_base() -> dict[str, Any]:
+    return synthesize(cdk_context(knowledgeBase=False))[API_STACK]  # cdk-nag passes
+
+
+def test_switched_off_there_is_no_knowledge_base_and_no_task_that_would_search_one(without_knowledge_base):
+    template = without_knowledge_base
+    retrieving = {use_case.path for use_case in load_catalog() if use_case.retrieval is not None}
+    assert retrieving  # the catalog has a task that searches: this test is not vacuous
+
+    for kind in ("AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::DataSource", "AWS::S3Vectors::Index", "AWS::S3::Bucket"):
+        assert resources(template, kind) == {}, kind
+    assert set(resource_paths(template).values()).isdisjoint(retrieving)  # no route: never served half-working
+    assert "bedrock:Retrieve" not in json.dumps(template)
+    assert "KNOWLEDGE_BASE_ID" not in api_function(template)["Environment"]["Variables"]
+    assert region_rules(template, "KnowledgeBase") == []  # any region will do
+    from stacks import outputs
+
+    names = {outputs.KNOWLEDGE_BASE_ID, outputs.KNOWLEDGE_BASE_DATA_SOURCE_ID, outputs.CORPUS_BUCKET_NAME}
+    assert not names & set(template["Outputs"])
+
+
+def test_a_knowledge_base_setting_reaches_the_index_and_the_data_source():
+    template = synthesize(cdk_context(knowledgeBase='{"dimension": 512}'))[API_STACK]
+    (index,) = resources(template, "AWS::S3Vectors::Index").values()
+    assert index["Properties"]["Dimension"] == 512  # the rest keeps the defaults (cdk.json's, and the loader's)
 
 
 # --- the API ----------------------------------------------------------------------------------------------------
@@ -307,7 +423,7 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         assert properties["AuthorizationType"] == "AWS_IAM", properties
         routed[properties["HttpMethod"], paths[properties["ResourceId"]["Ref"]]] = properties
     posts = {("POST", path) for path in ROUTES | STREAM_ROUTES}
-    assert set(routed) == posts | {("GET", "/use-cases")} | CONVERSATION_ROUTES
+    assert set(routed) == posts | {("GET", DISCOVERY_PATH)} | CONVERSATION_ROUTES
     for properties in routed.values():
         assert properties["Integration"]["Type"] == "AWS_PROXY"
         assert properties["Integration"]["IntegrationHttpMethod"] == "POST"  # Lambda is always invoked with POST
@@ -390,7 +506,22 @@ def test_synth_with_an_explicit_account_and_region():
     app = build_app(context=cdk_context(account="123456789012", region="sa-east-1"))
     stack = app.node.find_child(API_STACK)
     assert (stack.account, stack.region) == ("123456789012", "sa-east-1")
-    Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 2)  # the API's and the streaming one
+    # The API's, the streaming one, and the CDK's that empties the corpus bucket on `cdk destroy` (sandbox profile).
+    Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 3)
+
+
+def test_every_retention_the_config_allows_is_the_log_groups_retention_in_days():
+    from aws_cdk import App, RemovalPolicy, Stack
+
+    from stacks.components.log_groups import log_group
+    from stacks.config import LOG_RETENTION_DAYS
+
+    stack = Stack(App(), "Retentions")
+    for days in LOG_RETENTION_DAYS:  # the one table (stacks/config.py), by the CDK's name for each
+        log_group(stack, f"Logs{days}", retention_days=days, removal_policy=RemovalPolicy.DESTROY)
+    groups = Template.from_stack(stack).find_resources("AWS::Logs::LogGroup")
+
+    assert sorted(group["Properties"]["RetentionInDays"] for group in groups.values()) == sorted(LOG_RETENTION_DAYS)
 
 
 def test_a_bad_context_value_fails_synth_with_a_message_naming_the_key():
@@ -417,8 +548,7 @@ def test_a_global_profile_may_reach_its_model_in_any_region_but_only_through_the
             ":bedrock:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, f":inference-profile/{model}"
         )
         assert global_profile in routed["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
-    source_region_rules = [key for key in template["Rules"] if key != "CheckBootstrapVersion"]
-    assert len(source_region_rules) == 1  # the us. profile's; a global profile may be called from any region
+    assert len(region_rules(template)) == 1  # the us. profile's; a global profile may be called from any region
 
 
 # --- server-side conversations ----------------------------------------------------------------------------------

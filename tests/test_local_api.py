@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import http.client
 import io
 import json
@@ -25,8 +26,9 @@ import pytest
 from botocore.stub import ANY
 
 import caller
-from genai_core.conversation_settings import ConversationSettings
+from stacks import outputs
 from stacks.config import load_config
+from tests.sigv4_api import STACK
 from tests.support import (
     API_STACK,
     CDK_CONTEXT,
@@ -40,6 +42,7 @@ from tests.support import (
 )
 from tests.test_infrastructure import api_function
 from tools import client, local_api
+from tools.fake_bedrock import FAKE_KNOWLEDGE_BASE_ID
 
 SAMPLE = json.loads((EVENTS / "apigw-rest-proxy.json").read_text())
 STAGE = CDK_CONTEXT["stageName"]
@@ -182,15 +185,20 @@ def test_the_local_environment_is_the_deployed_functions_from_the_same_config(te
     aws = local_api.AwsSetup("us-west-2", "AWS_REGION", "env")
     deployed = dict(api_function(templates[API_STACK])["Environment"]["Variables"])
     deployed.pop("GUARDRAILS")  # the stack's guardrails: none locally unless GUARDRAIL_ID names a deployed one
+    deployed.pop("KNOWLEDGE_BASE_ID")  # the stack's knowledge base: locally, the deployed one's id (or none)
     # The stack's conversation table (a reference): locally, a table named on the command line, else none (off).
-    conversations = {key: deployed.pop(key) for key in list(deployed) if key in ConversationSettings("t").environment()}
+    conversations = {
+        key: deployed.pop(key) for key in list(deployed) if key.startswith(("CONVERSATIONS_", "PROMPT_CACHE"))
+    }
 
-    assert local_api.local_environment(config, aws, {}) == {
+    assert local_api.local_environment(config, aws, {}, "KBDEPLOYED") == {
         **deployed,
         "GUARDRAILS": "{}",
+        "KNOWLEDGE_BASE_ID": "KBDEPLOYED",
         "AWS_REGION": "us-west-2",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
+    assert "KNOWLEDGE_BASE_ID" not in local_api.local_environment(config, aws, {})  # none: search is not served
     with_table = local_api.local_environment(config, aws, {}, "GenAiReferenceApi-ConversationsTable")
     assert {key: with_table[key] for key in conversations} == {
         **conversations,
@@ -198,6 +206,67 @@ def test_the_local_environment_is_the_deployed_functions_from_the_same_config(te
     }
     guarded = json.loads(local_api.local_environment(config, aws, {"GUARDRAIL_ID": "gr123"})["GUARDRAILS"])
     assert guarded == {family: {"id": "gr123", "version": "DRAFT"} for family in config.guardrail.families}
+
+
+# --- the knowledge base make local searches -----------------------------------------------------------------------
+
+
+def test_make_local_searches_the_knowledge_base_of_the_deployed_stack(cloudformation):
+    config = local_api.load_local_config()
+    aws = local_api.AwsSetup("us-east-1", "AWS_REGION", "env")
+    client = cloudformation(
+        outputs=[
+            {"OutputKey": "ApiUrl", "OutputValue": "https://abc.execute-api.us-east-1.amazonaws.com/v1/"},
+            {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": "KBDEPLOYED"},
+        ]
+    )
+
+    found = local_api.find_knowledge_base(config, aws, {}, fake=False, cloudformation=client)
+
+    assert (found.knowledge_base_id, found.source) == (
+        "KBDEPLOYED",
+        f"the {outputs.KNOWLEDGE_BASE_ID} output of {STACK}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("outputs", "error", "says"),
+    [
+        (None, f"Stack with id {STACK} does not exist", "none found"),
+        ([{"OutputKey": "ApiUrl", "OutputValue": "https://x/v1/"}], None, f"has no {outputs.KNOWLEDGE_BASE_ID} output"),
+    ],
+)
+def test_without_a_deployed_knowledge_base_make_local_says_why_and_serves_no_search(
+    cloudformation, outputs, error, says
+):
+    config = local_api.load_local_config()
+    aws = local_api.AwsSetup("us-east-1", "AWS_REGION", "env")
+    client = cloudformation(outputs=outputs, error=error)
+
+    found = local_api.find_knowledge_base(config, aws, {}, fake=False, cloudformation=client)
+
+    assert found.knowledge_base_id is None and says in found.source
+
+
+def test_knowledge_base_id_wins_and_the_fake_and_the_config_need_no_lookup():
+    config = local_api.load_local_config()
+    aws = local_api.AwsSetup("us-east-1", "AWS_REGION", None)
+    given = local_api.find_knowledge_base(config, aws, {"KNOWLEDGE_BASE_ID": "KBMINE0001"}, fake=False)
+    assert given == local_api.LocalKnowledgeBase("KBMINE0001", "KNOWLEDGE_BASE_ID")
+    fake = local_api.find_knowledge_base(config, aws, {}, fake=True)
+    assert fake.knowledge_base_id == FAKE_KNOWLEDGE_BASE_ID and "examples/corpus" in fake.source
+    assert "no usable credentials" in local_api.find_knowledge_base(config, aws, {}, fake=False).source
+    off = dataclasses.replace(config, knowledge_base=dataclasses.replace(config.knowledge_base, enabled=False))
+    assert (
+        local_api.find_knowledge_base(off, aws, {"KNOWLEDGE_BASE_ID": "KBMINE0001"}, fake=True).knowledge_base_id
+        is None
+    )
+
+
+@pytest.mark.parametrize("code", sorted(local_api.KNOWLEDGE_BASE_CODES))
+def test_a_knowledge_base_the_local_set_up_cannot_search_gets_a_hint(code):
+    hint = local_api.hint_for(code, None, models=["m"], region="us-east-1", credentials_found=True)
+    assert hint is not None and "make deploy" in hint and "make ingest" in hint and "bedrock:Retrieve" in hint
 
 
 def test_the_region_is_aws_region_else_botocores_else_the_models_geography(monkeypatch):
@@ -409,6 +478,27 @@ def test_errors_the_local_set_up_causes_carry_a_hint(serve, bedrock, bedrock_err
     assert fix in headers[local_api.HINT_HEADER]
     assert body["error"]["hint"] == headers[local_api.HINT_HEADER]
     assert set(body["error"]) == {"code", "message", "hint"}
+
+
+def test_the_region_hint_names_the_regions_cdk_json_gives_the_profiles_geography():
+    config = local_api.load_local_config()
+    target = config.models["productivity"]
+    regions = CDK_CONTEXT["inferenceProfileRegions"][target.model_id.split(".")[0]]
+
+    hint = local_api.hint_for(
+        "model_not_found",
+        "ResourceNotFoundException",
+        models=[target.model_id],
+        region="sa-east-1",
+        credentials_found=True,
+        regions=local_api.profile_regions(config, [target.model_id]),
+    )
+
+    assert hint is not None and f"({', '.join(regions)}: cdk.json's inferenceProfileRegions)" in hint
+    assert f"export AWS_REGION={regions[0]}" in hint
+    # A foundation model (no profile) routes nowhere else: the hint names no region list.
+    foundation = load_config(cdk_context(models=dict.fromkeys(MODELS, target.foundation_model)))
+    assert local_api.profile_regions(foundation, [target.foundation_model]) == []
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
@@ -881,6 +971,7 @@ def test_fake_bedrock_marks_errors_too_and_its_start_up_message_says_so(fake_loc
     for model in set(MODELS.values()):
         assert f"{MODEL_PREFIX}{model}" in output
     assert re.search(r"^  model access\s+not checked \(--fake-bedrock\)$", output, re.MULTILINE)
+    assert re.search(rf"^  knowledge base\s+{FAKE_KNOWLEDGE_BASE_ID} \(fake: the sample corpus", output, re.MULTILINE)
     assert re.search(r"^  credentials\s+none, and none looked for", output, re.MULTILINE)
     assert "No AWS credentials found" not in output and "export AWS_REGION" not in output
 

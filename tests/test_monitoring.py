@@ -11,8 +11,8 @@ from aws_cdk.assertions import Match, Template
 from botocore.stub import Stubber
 
 from genai_core import conversations
+from genai_core.catalog import load_catalog
 from genai_core.conversation_settings import STORE_CLIENT
-from stacks.catalog import load_routes
 from stacks.components.app_metrics import FUNCTION_METRICS
 from tests.conftest import synthesize
 from tests.conversations_support import installed_stores
@@ -27,7 +27,7 @@ from tests.support import (
 )
 from tests.test_infrastructure import function
 
-ROUTES = load_routes()
+ROUTES = list(load_catalog())
 KEEPS_CONVERSATIONS = CDK_CONTEXT["conversations"]["enabled"] and any(route.memory for route in ROUTES)
 CONVERSATION_WIDGETS = (
     ["Conversation store errors", "Prompt cache: input tokens read and written"] if KEEPS_CONVERSATIONS else []
@@ -176,6 +176,7 @@ def test_the_dashboard_has_every_widget_operators_need(dashboard):
         "Structured-output retries per use case",
         "Streaming: time to first token",
         "Streaming function errors",
+        "Knowledge base: Retrieve latency",  # with the knowledge base on (the default)
         *CONVERSATION_WIDGETS,
     ]
 
@@ -192,6 +193,12 @@ def test_the_conversation_widgets_show_store_errors_by_code_and_the_prompt_cache
     )
     cache = widget(dashboard, "Prompt cache: input tokens read and written")
     assert [metric_of(row)[1] for row in metric_rows(cache)] == ["CacheReadInputTokens", "CacheWriteInputTokens"]
+
+
+def test_the_retrieve_latency_shows_its_percentiles(dashboard):
+    found = widget(dashboard, "Knowledge base: Retrieve latency")
+    metrics = [line[1] for line in found["metrics"]]
+    assert metrics == ["RetrievalLatency"] * 3
 
 
 def test_the_api_widgets_show_requests_errors_and_latency_percentiles(dashboard):
@@ -488,7 +495,12 @@ def test_in_production_the_monitoring_stack_still_holds_no_data_to_retain():
 # --- the dashboard reads what the function prints -----------------------------------------------------------------
 
 
-def test_the_metrics_the_stacks_read_are_the_metrics_the_function_prints(call, bedrock, emf, monkeypatch):
+def test_the_metrics_the_stacks_read_are_the_metrics_the_function_prints(
+    call, bedrock, knowledge_base, emf, monkeypatch
+):
+    # A search that finds nothing (no model call) prints its Retrieve latency.
+    knowledge_base.add_response("retrieve", {"retrievalResults": []})
+    call("/productivity/search", {"question": "Quem fundou a empresa?"})
     bedrock.add_response("converse", converse_text_response("Blocked.", stop_reason="guardrail_intervened"))
     call("/customer-experience/chat", {"messages": [{"role": "user", "content": "Hi"}]})
     bedrock.add_client_error("converse", service_error_code="ThrottlingException", http_status_code=429)

@@ -65,6 +65,7 @@ def test_directives_are_described_not_leaked_into_the_documented_output():
         and '"$count"' not in document
         and '"$lastIndex"' not in document
         and '"$if"' not in document
+        and '"$retrieved"' not in document
     )
     classify = json.loads(document)["components"]["schemas"]["ProcessOptimizationClassifyResponse"]["properties"][
         "output"
@@ -114,6 +115,29 @@ def test_every_post_documents_each_status_and_code_the_function_can_return_on_it
         for status, code in returned:
             response = operation["responses"].get(str(status))
             assert response is not None and f"`{code}`" in response["description"], (path, status, code)
+
+
+def test_a_task_that_retrieves_documents_the_knowledge_bases_errors_and_what_a_citation_holds():
+    from genai_core import retrieval
+    from genai_core.catalog import CITATION_SCHEMA
+
+    document = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    retrieving = [use_case for use_case in CATALOG if use_case.retrieval is not None]
+    assert retrieving  # not vacuous
+    for use_case in retrieving:
+        operation = document["paths"][use_case.path]["post"]
+        for status, code, _ in retrieval.FAULTS:
+            assert f"`{code}`" in operation["responses"][str(status)]["description"], (use_case.path, code)
+        assert "nothing_retrieved" in operation["description"]
+        name = "".join(word.capitalize() for word in f"{use_case.family}-{use_case.task}".split("-")) + "Response"
+        output = document["components"]["schemas"][name]["properties"]["output"]
+        assert output["properties"][use_case.retrieval.citations]["items"] == CITATION_SCHEMA
+        assert output["properties"][use_case.retrieval.answerable]["type"] == "boolean"
+        assert use_case.retrieval.answerable in output["required"]
+    for use_case in CATALOG:  # and only those: the others never search
+        if use_case.retrieval is None:
+            described = json.dumps(document["paths"][use_case.path])
+            assert "knowledge_base_not_found" not in described, use_case.path
 
 
 def test_a_task_that_remembers_documents_the_conversation_its_answer_carries_and_the_stores_errors():

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from stacks.catalog import load_routes
+from genai_core.catalog import load_catalog
 from stacks.components.rest_api import DISCOVERY_PATH, model_name
 from stacks.config import CONTEXT_KEYS
 from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, ROOT, cdk_context
@@ -23,6 +23,7 @@ from tools import review
 from tools.assembly import load, parse_overrides
 from tools.scanners import ScannerRun, checkov_checks
 
+COST_PAGES = ("docs/cost.md", "README.pt-BR.md")
 PARTITION, REGION, ACCOUNT = "${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}"
 
 
@@ -81,20 +82,28 @@ def test_the_report_lists_every_bedrock_permission_with_its_resource_arns(report
             for region in CDK_CONTEXT["inferenceProfileRegions"][MODEL_ID.split(".")[0]]
         }
 
+    # The knowledge base: its role embeds with the configured model only, and the API's function may search it.
+    (knowledge_base,) = [
+        key for key, r in templates[API_STACK]["Resources"].items() if r["Type"] == "AWS::Bedrock::KnowledgeBase"
+    ]
+    embedding = CDK_CONTEXT["knowledgeBase"]["embeddingModel"]
+    expected.add(("bedrock:InvokeModel", f"arn:{PARTITION}:bedrock:{REGION}::foundation-model/{embedding}"))
+    expected.add(("bedrock:Retrieve", f"${{{knowledge_base}.KnowledgeBaseArn}}"))
+
     rows = table_after(report, "### Bedrock permissions")
     assert {(unquote(row[1]), unquote(row[2])) for row in rows} == expected
     # the routed foundation models only through the configured profile
-    routed = [row for row in rows if "foundation-model" in row[2]]
+    routed = [row for row in rows if f"foundation-model/{foundation}" in row[2]]
     assert routed and all(unquote(row[3]) == f"StringEquals bedrock:InferenceProfileArn: {profile}" for row in routed)
     per_model = report.split("What each configured model may be invoked through:")[1].split("##")[0]
     for action, resource in expected:
-        if action == "bedrock:InvokeModel":
+        if action == "bedrock:InvokeModel" and not resource.endswith(f"/{embedding}"):  # a configured model's
             assert f"`bedrock:InvokeModel` on `{resource}`" in per_model
 
 
 def test_the_report_gives_the_authorization_model_validator_and_throttling_of_every_route(report):
     rows = {(row[0], unquote(row[1])): row for row in table_after(report, "| method | path | authorization |")}
-    catalog = load_routes()
+    catalog = load_catalog()
 
     streams = {("POST", route.stream_path) for route in catalog if route.streaming}
     posts = {("POST", route.path) for route in catalog} | streams
@@ -141,12 +150,38 @@ def test_the_xray_wildcard_is_shown_as_acknowledged_and_nothing_needs_attention(
 )
 def test_a_planted_wildcard_is_flagged_and_not_taken_as_acknowledged(inputs, statement, reason):
     # The X-Ray acknowledgment (IAM5[Resource::*]) sits on the same policy: it must not cover an S3 action.
-    text = review.report(review.Inputs(**{**vars(inputs), "templates": with_statement(inputs.templates, statement)}))
+    planted = with_statement(inputs.templates, statement)
+    text = review.report(review.Inputs(**{**vars(inputs), "templates": planted}))
 
     (row,) = [row for row in table_after(text, "### Role `GenAiRole") if unquote(row[3]) == statement["Action"]]
     assert row[6].startswith("⚠ ") and reason in row[6] and "NOT acknowledged" in row[6]
-    assert f"**Needs attention:** \n- ⚠ IAM: `{unquote(row[0])}`" in text
+    (policy,) = [r for key, r in planted[API_STACK]["Resources"].items() if key.startswith("GenAiRoleDefaultPolicy")]
+    number = len(policy["Properties"]["PolicyDocument"]["Statement"])  # the planted one is last, and has no Sid
+    assert f"**Needs attention:** \n- ⚠ IAM: `#{number}`" in text
     assert "1 not covered" in text
+
+
+def test_the_report_describes_the_knowledge_base_who_may_search_it_and_what_it_costs(report, templates):
+    resources = templates[API_STACK]["Resources"]
+    (role,) = [key for key in resources if key.startswith("GenAiRole") and resources[key]["Type"] == "AWS::IAM::Role"]
+    (index,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::S3Vectors::Index"]
+    section = report.split("### Knowledge base", 1)[1].split("###", 1)[0]
+
+    assert f"index `{index['IndexName']}` ({CDK_CONTEXT['knowledgeBase']['dimension']} dimensions, `cosine`" in section
+    assert f"Embedding model: `{CDK_CONTEXT['knowledgeBase']['embeddingModel']}`" in section
+    assert f"May search it (`bedrock:Retrieve`): `{role}`." in section
+    cost = report.split("## 6. Cost", 1)[1].split("## 7.", 1)[0]
+    assert "### Knowledge base: storage, ingestion and searches" in cost and "no fixed cost" in cost
+    assert "⚠ Not priced" not in cost
+
+
+def test_without_a_knowledge_base_the_report_says_so(inputs):
+    from tests.conftest import synthesize
+
+    templates = synthesize(cdk_context(knowledgeBase=False))
+    text = review.report(review.Inputs(**{**vars(inputs), "templates": templates}))
+    assert "None (`-c knowledgeBase=false`)" in text.split("### Knowledge base", 1)[1]
+    assert "Retrieve" not in text.split("## 6. Cost", 1)[1].split("## 7.", 1)[0]
 
 
 def test_a_method_without_authorization_is_flagged(inputs):
@@ -244,6 +279,26 @@ def test_the_cost_pages_agree_with_the_report(report):
     assert [row[0] for row in fixed] == ["KMS customer managed keys", "CloudWatch dashboards", "CloudWatch alarms"]
     assert "**About $1.00 to $4.70 a month at idle**" in report  # docs/cost.md rounds it: "$1 to $5 a month"
     assert f"({CDK_CONTEXT['lambdaMemoryMb']} MB / 1024)" in report
+
+
+def test_the_cost_pages_state_the_prices_of_the_report_and_of_cdk_json():
+    """One home per price: AWS's list prices in tools/review.py (PRICE), the model's in cdk.json (modelPrices); the
+    pages that state them must say the same figures."""
+    english, portuguese = (" ".join((ROOT / page).read_text(encoding="utf-8").split()) for page in COST_PAGES)
+    arm64_only = {"lambda_gb_second_x86_64"}  # the functions are arm64: the page prices what the templates run
+    for name, price in review.PRICE.items():
+        shown = f"${int(price)}" if price == int(price) else f"${price}"
+        assert name in arm64_only or shown in english, f"docs/cost.md does not state {name} = {shown}"
+    model_prices = CDK_CONTEXT["modelPrices"]
+    (foundation_model,) = {model.split(".", 1)[1] for model in CDK_CONTEXT["models"].values()} & set(model_prices)
+    for field, per_million in (
+        ("inputPer1kTokens", " per million input"),
+        ("outputPer1kTokens", " per million output"),
+    ):
+        per_1k = model_prices[foundation_model][field]
+        assert f"${per_1k:g}" in english and f"US$ {per_1k:g}".replace(".", ",") in portuguese
+        assert f"${per_1k * 1000:.2f}{per_million} tokens" in english
+        assert f"US$ {per_1k * 1000:.2f}".replace(".", ",") in portuguese
 
 
 def test_the_context_section_lists_every_key_and_marks_overrides(inputs):

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
+from endpoints import DISCOVERY_PATH
 from genai_core.catalog import load_catalog
-from stacks.catalog import load_routes
 from stacks.components.guardrail import CPF_PATTERN, NAMING, GenAiGuardrails
 from stacks.components.rest_api import model_name
 from tests.conftest import synthesize
 from tests.support import API_STACK, CDK_CONTEXT, cdk_context
-from tests.test_infrastructure import CONVERSATION_ROUTES, resource_paths, resources, the_one
+from tests.test_infrastructure import CONVERSATION_ROUTES, app_functions, resource_paths, resources, the_one
 from tools.templates import render
 
-ROUTES = load_routes()
+ROUTES = list(load_catalog())
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_api_key_mode_requires_a_key_on_every_method_with_a_throttled_metered_us
     methods = methods_by_path(template)
     assert set(methods) == {route.path for route in ROUTES} | {
         route.stream_path for route in ROUTES if route.streaming
-    } | {"/use-cases"} | {path for _, path in CONVERSATION_ROUTES}
+    } | {DISCOVERY_PATH} | {path for _, path in CONVERSATION_ROUTES}
     for method in resources(template, "AWS::ApiGateway::Method").values():
         assert method["Properties"]["ApiKeyRequired"] is True
 
@@ -192,7 +192,7 @@ def test_the_prompt_attack_guardrail_filters_prompt_attacks_on_input_only(templa
 
 
 def test_every_family_that_takes_end_user_text_is_guarded_by_default(templates):
-    for function in resources(templates[API_STACK], "AWS::Lambda::Function").values():
+    for function in app_functions(templates[API_STACK]).values():
         guarded = json.loads(render(function["Properties"]["Environment"]["Variables"]["GUARDRAILS"]))
         assert set(guarded) == {use_case.family for use_case in load_catalog()}  # every task takes caller text
 
@@ -236,7 +236,7 @@ def test_a_pinned_guardrail_version_follows_the_configuration(templates):
 
 
 def test_prompt_logging_is_off_in_both_functions(templates):
-    for function in resources(templates[API_STACK], "AWS::Lambda::Function").values():
+    for function in app_functions(templates[API_STACK]).values():
         assert function["Properties"]["Environment"]["Variables"]["LOG_PROMPTS"] == "false"  # privacy by default
 
 
@@ -253,7 +253,7 @@ def test_no_bedrock_statement_has_a_wildcard(templates, api_key_waf_template):
                     assert "*" not in json.dumps(statement["Resource"]), statement
 
 
-def test_nothing_secret_is_in_either_functions_environment(templates):
+def test_nothing_secret_is_in_any_functions_environment(templates):
     for function in resources(templates[API_STACK], "AWS::Lambda::Function").values():
-        for name in function["Properties"]["Environment"]["Variables"]:
+        for name in function["Properties"].get("Environment", {}).get("Variables", {}):
             assert not any(word in name for word in ("SECRET", "PASSWORD", "TOKEN", "KEY")), name

@@ -7,22 +7,31 @@ behaviour through the Lambda handler is in test_handler.py and test_use_cases.py
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.conversation_settings import STORE_CLIENT, ConversationSettings
 from genai_core.conversations import Conversation
-from genai_core.errors import ConversationStoreError, DeadlineExceeded, ModelOutputInvalid
+from genai_core.errors import (
+    ConversationStoreError,
+    DeadlineExceeded,
+    GuardrailIntervened,
+    ModelOutputInvalid,
+    NotFound,
+    ValidationFailed,
+)
 from genai_core.limits import ANSWER_MARGIN_SECONDS, ClientSettings
 from genai_core.service import UseCaseService, token_usage
-from tests.support import CDK_CONTEXT, ROOT, converse_text_response, converse_tool_response
+from genai_core.settings import Guardrail, GuardrailSettings
+from tests.support import CDK_CONTEXT, ROOT, converse_text_response, converse_tool_response, retrieval_result
 
 CATALOG = load_catalog()
 MODELS = CDK_CONTEXT["models"]
@@ -222,6 +231,365 @@ def test_without_time_for_the_retry_the_first_answers_own_error_is_kept(clients)
 
     assert (raised.value.status, raised.value.code) == (502, "model_output_invalid")
     assert "does not match the output schema" in raised.value.message  # the answer's problem, not a deadline
+
+
+# --- model_for, guarded ----------------------------------------------------------------------------------------------
+
+
+def guardrails_for(*families: str) -> GuardrailSettings:
+    return GuardrailSettings({family: Guardrail(f"gr-{family}", "3") for family in families})
+
+
+def test_each_use_case_gets_its_familys_model():
+    service = UseCaseService(CATALOG, MODELS, make_client(SETTINGS))
+
+    for use_case in CATALOG:
+        assert service.model_for(use_case) == MODELS[use_case.family]
+
+
+def test_a_family_without_a_model_is_refused_when_the_service_is_made():
+    family = sorted(MODELS)[0]
+
+    with pytest.raises(ValueError, match=f"no model configured for: {family}"):
+        UseCaseService(CATALOG, {key: value for key, value in MODELS.items() if key != family}, make_client(SETTINGS))
+
+
+@pytest.mark.parametrize("family", sorted(MODELS))
+def test_only_the_families_of_the_guardrail_settings_are_guarded(family):
+    service = UseCaseService(CATALOG, MODELS, make_client(SETTINGS), guardrail=guardrails_for(family))
+
+    for use_case in CATALOG:
+        assert service.guarded(use_case) is (use_case.family == family)
+    assert not any(UseCaseService(CATALOG, MODELS, make_client(SETTINGS)).guarded(u) for u in CATALOG)
+
+
+# --- build_request ---------------------------------------------------------------------------------------------------
+
+
+def request_of(use_case_id: str) -> dict[str, Any]:
+    return json.loads(example(use_case_id))
+
+
+@pytest.mark.parametrize("use_case", sorted(CATALOG, key=lambda u: u.id), ids=lambda u: u.id)
+def test_the_converse_request_has_the_model_the_prompt_and_the_catalogs_inference_settings(use_case):
+    service = UseCaseService(CATALOG, MODELS, make_client(SETTINGS))
+    request = request_of(use_case.id)
+
+    converse = service.build_request(use_case, request)
+
+    assert converse["modelId"] == MODELS[use_case.family]
+    assert converse["system"][0]["text"] and converse["messages"][-1]["role"] == "user"
+    assert converse["inferenceConfig"] == {
+        "maxTokens": use_case.inference["maxTokens"],
+        "temperature": float(use_case.inference["temperature"]),
+    }
+    assert "guardrailConfig" not in converse  # no guardrail settings: none
+    if use_case.structured:  # the task's tool, forced, with the output schema resolved against the request
+        (tool,) = converse["toolConfig"]["tools"]
+        assert tool["toolSpec"]["name"] == use_case.tool_name
+        assert tool["toolSpec"]["inputSchema"]["json"] == use_case.output_schema(request)
+        assert converse["toolConfig"]["toolChoice"] == {"tool": {"name": use_case.tool_name}}
+    else:
+        assert "toolConfig" not in converse
+
+
+def test_a_guarded_familys_request_carries_its_guardrail_and_its_caller_text_as_guard_content():
+    use_case = CATALOG.get(SUMMARIZE)
+    service = UseCaseService(CATALOG, MODELS, make_client(SETTINGS), guardrail=guardrails_for(use_case.family))
+
+    converse = service.build_request(use_case, request_of(SUMMARIZE))
+
+    assert converse["guardrailConfig"] == {
+        "guardrailIdentifier": f"gr-{use_case.family}",
+        "guardrailVersion": "3",
+        "trace": "disabled",
+    }
+    assert "guardContent" in converse["messages"][0]["content"][0]
+
+
+# --- run -----------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stubbed() -> Iterator[Stubber]:
+    """One client under a Stubber: every call must be expected, and every expected call made."""
+    with Stubber(make_client(SETTINGS)) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_run_validates_calls_converse_and_shapes_the_result(stubbed):
+    use_case = CATALOG.get(SUMMARIZE)
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, guardrail=guardrails_for(use_case.family))
+    stubbed.add_response(
+        "converse",
+        converse_text_response("A summary.", tokens=(40, 9)),
+        {
+            "modelId": MODELS[use_case.family],
+            "system": ANY,
+            "messages": ANY,
+            "inferenceConfig": ANY,
+            "guardrailConfig": ANY,
+        },
+    )
+
+    result = service.run(SUMMARIZE, example(SUMMARIZE))
+
+    assert (result.use_case, result.model, result.stop_reason) == (SUMMARIZE, MODELS[use_case.family], "end_turn")
+    assert result.output == {use_case.output["text"]: "A summary."}
+    assert result.usage == {"inputTokens": 40, "outputTokens": 9, "totalTokens": 49}
+    assert (result.attempts, result.guardrail_action, result.debug) == (1, "NONE", None)
+    assert result.to_body() == {
+        "useCase": SUMMARIZE,
+        "output": {"summary": "A summary."},
+        "model": MODELS[use_case.family],
+        "usage": result.usage,
+        "stopReason": "end_turn",
+        "guardrail": {"action": "NONE"},
+    }
+
+
+def test_an_unknown_use_case_or_an_invalid_request_is_refused_before_any_call(stubbed):
+    service = UseCaseService(CATALOG, MODELS, stubbed.client)
+
+    with pytest.raises(NotFound):
+        service.run("productivity/no-such-task", b"{}")
+    with pytest.raises(ValidationFailed):
+        service.run(SUMMARIZE, b'{"text": ""}')  # and the Stubber saw no call
+
+
+def test_the_caller_is_taken_and_kept_out_of_the_result(stubbed):
+    stubbed.add_response("converse", converse_text_response("A summary."))
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, log_prompts=True)
+
+    result = service.run(SUMMARIZE, example(SUMMARIZE), caller="iam:arn:aws:iam::123456789012:user/alice")
+
+    assert "alice" not in json.dumps([result.to_body(), result.debug])  # not even in the opt-in debug output
+
+
+def test_prompt_logging_puts_the_request_and_the_output_in_the_debug_field(stubbed):
+    stubbed.add_response("converse", converse_text_response("A summary."))
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, log_prompts=True)
+
+    result = service.run(SUMMARIZE, example(SUMMARIZE))
+
+    assert result.debug is not None and result.debug["output"] == {"summary": "A summary."}
+    assert result.debug["request"]["modelId"] == MODELS[CATALOG.get(SUMMARIZE).family]
+
+
+# --- the one retry of an invalid structured answer -----------------------------------------------------------------------
+
+
+def test_an_invalid_answer_is_asked_for_once_more_with_the_reason_and_both_calls_count(stubbed):
+    calls: list[dict[str, Any]] = []
+    stubbed.client.meta.events.register(
+        "provide-client-params.bedrock-runtime.Converse", lambda params, **_: calls.append(params)
+    )
+    first = converse_tool_response("record_extracted_fields", {"total": -1}, tokens=(300, 20))
+    stubbed.add_response("converse", first)
+    stubbed.add_response(
+        "converse", converse_tool_response("record_extracted_fields", valid_extraction(), tokens=(340, 25))
+    )
+    service = UseCaseService(CATALOG, MODELS, stubbed.client)
+
+    result = service.run(EXTRACT, example(EXTRACT))
+
+    assert (result.output, result.attempts) == (valid_extraction(), 2)
+    assert result.usage == {"inputTokens": 640, "outputTokens": 45, "totalTokens": 685}
+    retry = calls[1]["messages"]
+    assert retry[:-2] == calls[0]["messages"]  # the conversation goes on: the first answer, then the reason
+    assert retry[-2] == {"role": "assistant", "content": first["output"]["message"]["content"]}
+    (reply,) = retry[-1]["content"]
+    assert reply["toolResult"]["toolUseId"] == "tooluse_0001"
+    assert reply["toolResult"]["content"][0]["text"].startswith("Rejected. ")
+
+
+def test_a_second_invalid_answer_is_the_callers_502(stubbed):
+    for _ in range(2):
+        stubbed.add_response("converse", converse_tool_response("record_extracted_fields", {"total": -1}))
+
+    with pytest.raises(ModelOutputInvalid, match="does not match the output schema"):
+        UseCaseService(CATALOG, MODELS, stubbed.client).run(EXTRACT, example(EXTRACT))
+
+
+def test_a_text_task_without_text_is_not_retried(stubbed):
+    stubbed.add_response("converse", converse_text_response(""))
+
+    with pytest.raises(ModelOutputInvalid, match="returned no text"):
+        UseCaseService(CATALOG, MODELS, stubbed.client).run(SUMMARIZE, example(SUMMARIZE))
+
+
+def test_a_guardrail_intervention_on_a_structured_task_is_not_an_answer(stubbed):
+    stubbed.add_response("converse", converse_text_response("Blocked.", stop_reason="guardrail_intervened"))
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, guardrail=guardrails_for("process-optimization"))
+
+    with pytest.raises(GuardrailIntervened, match=r"^Blocked"):
+        service.run(EXTRACT, example(EXTRACT))
+
+
+# --- a task that searches the knowledge base first ---------------------------------------------------------------------
+
+SEARCH = "productivity/search"
+KB_ID = "KBSVC00001"
+RESULTS = [
+    retrieval_result("As férias podem ser divididas em até três períodos.", "s3://corpus/politica-de-ferias.md", 0.72),
+    retrieval_result("Pedido no portal Ipê Pessoas, 30 dias antes.", "s3://corpus/politica-de-ferias.md", 0.55),
+]
+
+
+@dataclass
+class Searching:
+    """A service with a knowledge base: its bedrock-runtime and bedrock-agent-runtime clients each under a Stubber."""
+
+    service: UseCaseService
+    bedrock: Stubber
+    knowledge_base: Stubber
+    clock: Clock
+
+    def expect_search(self, results: list[dict[str, Any]], **search: Any) -> None:
+        expected = {"knowledgeBaseId": KB_ID, "retrievalQuery": ANY, "retrievalConfiguration": ANY, **search}
+        self.knowledge_base.add_response("retrieve", {"retrievalResults": results}, expected)
+
+    def run(self, body: dict[str, Any]) -> Any:
+        return self.service.run(SEARCH, json.dumps(body).encode(), time_left=self.clock)
+
+
+@pytest.fixture
+def searching(clients: Clients) -> Iterator[Searching]:
+    clock = Clock(600.0)
+    service = UseCaseService(
+        CATALOG,
+        MODELS,
+        clients.multi.client,
+        client_settings=SETTINGS,
+        single_attempt_client=lambda: clients.single.client,
+        around_model_call=clock.around_model_call,
+        knowledge_base_id=KB_ID,
+        region="us-east-1",
+    )
+    with Stubber(service.knowledge_base.client) as knowledge_base:
+        yield Searching(service, clients.multi, knowledge_base, clock)
+        knowledge_base.assert_no_pending_responses()
+
+
+def search_answer(citations: list[str], answer: str = "Em até três períodos.") -> dict[str, Any]:
+    return converse_tool_response("record_answer", {"answer": answer, "citations": citations})
+
+
+def test_the_passages_found_are_the_only_ones_the_model_may_cite_and_come_back_with_their_source(searching):
+    use_case = CATALOG.get(SEARCH)
+    searching.expect_search(
+        RESULTS,
+        retrievalQuery={"text": "Em quantos períodos posso dividir minhas férias?"},
+        retrievalConfiguration={"vectorSearchConfiguration": {"numberOfResults": use_case.retrieval.default_results}},
+    )
+    sent: list[dict[str, Any]] = []
+    searching.bedrock.client.meta.events.register(
+        "provide-client-params.bedrock-runtime.Converse", lambda params, **_: sent.append(params)
+    )
+    searching.bedrock.add_response("converse", search_answer(["p1"]))
+
+    result = searching.run({"question": "Em quantos períodos posso dividir minhas férias?"})
+
+    (tool,) = sent[0]["toolConfig"]["tools"]
+    assert tool["toolSpec"]["inputSchema"]["json"]["properties"]["citations"]["items"]["enum"] == ["p1", "p2"]
+    assert result.output == {
+        "answer": "Em até três períodos.",
+        "citations": [
+            {
+                "id": "p1",
+                "source": "s3://corpus/politica-de-ferias.md",
+                "passage": "As férias podem ser divididas em até três períodos.",
+            }
+        ],
+        "answerable": True,
+    }
+    assert (result.retrieved.passages, result.attempts) == (2, 1)
+
+
+def test_an_answer_that_cites_nothing_is_not_answerable(searching):
+    searching.expect_search(RESULTS)
+    searching.bedrock.add_response("converse", search_answer([], "Os trechos não dizem."))
+
+    result = searching.run({"question": "Quanto custa a Urbana E1?"})
+
+    assert result.output == {"answer": "Os trechos não dizem.", "citations": [], "answerable": False}
+
+
+@pytest.mark.parametrize(
+    ("language", "key"),
+    [(None, "default"), ("pt-BR", "pt"), ("Português", "pt"), ("English", "en"), ("de", "default")],
+)
+def test_when_nothing_is_found_no_model_is_called_and_the_answer_says_so(searching, language, key):
+    searching.expect_search([])  # and no Converse response queued: a model call would fail the test
+
+    body = {"question": "Qual é o preço das ações?", **({"language": language} if language else {})}
+    result = searching.run(body)
+
+    nothing = CATALOG.get(SEARCH).retrieval.nothing_retrieved[key]
+    assert result.output == {**nothing, "answerable": False}
+    assert (result.stop_reason, result.attempts, result.usage["totalTokens"]) == ("nothing_retrieved", 0, 0)
+    assert result.guardrail_action is None  # no model call, so no guardrail claimed
+
+
+def test_a_follow_up_searches_the_last_user_turns_with_the_question_and_reads_the_turns_as_data(searching):
+    history = [
+        {"role": "user", "content": "Quero tirar férias em julho."},
+        {"role": "assistant", "content": "Certo! Em que posso ajudar?"},
+        {"role": "user", "content": "Preciso avisar com quanto tempo?"},
+        {"role": "assistant", "content": "Com 30 dias de antecedência."},
+        {"role": "user", "content": "E posso dividir?"},
+    ]
+    searching.expect_search(
+        RESULTS,
+        retrievalQuery={"text": "Preciso avisar com quanto tempo?\nE posso dividir?\nEm quantos períodos?"},
+        retrievalConfiguration={"vectorSearchConfiguration": {"numberOfResults": 2}},
+    )
+    searching.bedrock.add_response("converse", search_answer(["p1"]))
+
+    result = searching.run({"question": "Em quantos períodos?", "history": history, "maxResults": 2})
+
+    assert result.output["answerable"] is True
+
+
+def test_the_callers_filter_is_checked_before_anything_is_searched_and_then_sent_as_given(searching):
+    with pytest.raises(ValidationFailed, match="does not support startsWith"):
+        searching.run({"question": "q", "filter": {"startsWith": {"key": "kind", "value": "pol"}}})
+    with pytest.raises(ValidationFailed, match="language must be"):  # a bad language, before the search too
+        searching.run({"question": "q", "language": "not a language"})
+
+    given = {
+        "andAll": [{"equals": {"key": "language", "value": "pt-BR"}}, {"in": {"key": "kind", "value": ["policy"]}}]
+    }
+    searching.expect_search(
+        [], retrievalConfiguration={"vectorSearchConfiguration": {"numberOfResults": 5, "filter": given}}
+    )
+    assert searching.run({"question": "q", "filter": given}).stop_reason == "nothing_retrieved"
+
+
+def test_the_search_takes_its_time_from_what_the_model_call_has_left(searching, clients):
+    # Before the search every attempt would fit; the search takes 2 s, after which only one does.
+    searching.clock.left = EVERY_ATTEMPT + 1.0
+    searching.service.knowledge_base.client.meta.events.register(
+        "provide-client-params.bedrock-agent-runtime.Retrieve",
+        lambda **_: setattr(searching.clock, "left", searching.clock.left - 2),
+    )
+    searching.expect_search(RESULTS)
+    clients.single.add_response("converse", search_answer(["p2"]))
+
+    result = searching.run({"question": "Como peço férias?"})
+
+    assert result.output["citations"][0]["id"] == "p2"
+
+
+def test_without_a_knowledge_base_the_task_is_not_served():
+    service = UseCaseService(CATALOG.served(knowledge_base=False), MODELS, make_client(SETTINGS))
+    assert service.catalog.get(SEARCH) is None
+
+    with pytest.raises(NotFound):
+        service.run(SEARCH, b'{"question": "q"}')
+    with pytest.raises(NotFound, match="no knowledge base"):
+        service.knowledge_base  # noqa: B018
 
 
 # --- a remembered turn (its store on a moto table: test_conversations.py tests the store itself) ---------------------

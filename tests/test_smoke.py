@@ -16,7 +16,7 @@ import pytest
 
 from genai_core import schema
 from genai_core.catalog import load_catalog
-from stacks.catalog import load_routes
+from stacks import outputs
 from tests.sigv4_api import API_KEY, API_KEY_ID, CREDENTIALS, REGION, ROUTES, STACK, FakeApi
 from tools import smoke
 
@@ -49,16 +49,18 @@ def rows(report: str) -> list[list[str]]:
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_smoke_sends_every_example_signed_and_reports_each_route(fake_api, cloudformation):
     client = cloudformation(
-        outputs=[{"OutputKey": "FunctionName", "OutputValue": "fn"}, {"OutputKey": "ApiUrl", "OutputValue": fake_api}]
+        outputs=[
+            {"OutputKey": "FunctionName", "OutputValue": "fn"},
+            {"OutputKey": "ApiUrl", "OutputValue": fake_api},
+            {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": "KBSMOKE001"},  # the stack has one: search too
+        ]
     )
 
     code, report = run_smoke(client)
 
     assert code == 0, report
     assert [seen["problem"] for seen in FakeApi.seen] == [None] * len(ROUTES)  # every signature checked out
-    examples = {
-        str(path.relative_to(smoke.ROOT)): json.loads(path.read_text()) for path in smoke.EXAMPLES.rglob("*.json")
-    }
+    examples = {example.source: example.body for example in smoke.find_examples(smoke.EXAMPLES, list(load_catalog()))}
     assert {seen["route"] for seen in FakeApi.seen} == ROUTES
     assert sorted(json.dumps(seen["body"], sort_keys=True) for seen in FakeApi.seen) == sorted(
         json.dumps(body, sort_keys=True) for body in examples.values()
@@ -73,11 +75,30 @@ def test_smoke_sends_every_example_signed_and_reports_each_route(fake_api, cloud
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_stack_without_a_knowledge_base_gets_no_search_and_the_report_says_so(fake_api, cloudformation):
+    searching = {use_case.path for use_case in load_catalog() if use_case.retrieval is not None}
+    assert searching  # not vacuous
+
+    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]))
+
+    assert code == 0, report
+    assert {seen["route"] for seen in FakeApi.seen} == ROUTES - searching
+    assert f"smoke: the stack has no knowledge base: {', '.join(sorted(searching))} not sent" in report
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
 def test_smoke_fails_when_any_route_fails_and_says_why(fake_api, cloudformation):
     FakeApi.answers["/productivity/summarize"] = (502, {"error": {"code": "model_output_invalid", "message": "..."}})
     FakeApi.answers["/customer-experience/chat"] = (200, {"unexpected": "shape"})
 
-    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]))
+    code, report = run_smoke(
+        cloudformation(
+            outputs=[
+                {"OutputKey": "ApiUrl", "OutputValue": fake_api},
+                {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": "KBSMOKE001"},
+            ]
+        )
+    )
 
     assert code == 1
     by_route = {row[0]: row for row in rows(report)}
@@ -120,7 +141,11 @@ def test_in_api_key_mode_every_request_carries_the_stacks_key_unsigned(
 ):
     monkeypatch.setattr(FakeApi, "api_key", API_KEY)
     stack = cloudformation(
-        outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}, {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID}]
+        outputs=[
+            {"OutputKey": "ApiUrl", "OutputValue": fake_api},
+            {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID},
+            {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": "KBSMOKE001"},
+        ]
     )
 
     code, report = run_smoke(stack, apigateway=apigateway())
@@ -133,7 +158,11 @@ def test_in_api_key_mode_every_request_carries_the_stacks_key_unsigned(
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_a_key_given_is_sent_instead_and_a_wrong_one_fails_every_route(fake_api, cloudformation, monkeypatch):
     monkeypatch.setattr(FakeApi, "api_key", API_KEY)
-    stack = [{"OutputKey": "ApiUrl", "OutputValue": fake_api}, {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID}]
+    stack = [
+        {"OutputKey": "ApiUrl", "OutputValue": fake_api},
+        {"OutputKey": "ApiKeyId", "OutputValue": API_KEY_ID},
+        {"OutputKey": outputs.KNOWLEDGE_BASE_ID, "OutputValue": "KBSMOKE001"},
+    ]
 
     assert run_smoke(cloudformation(outputs=stack), api_key=API_KEY)[0] == 0  # no API Gateway client needed
     code, report = run_smoke(cloudformation(outputs=stack), api_key="not-the-key")
@@ -182,7 +211,9 @@ def test_the_region_comes_from_the_api_url():
 
 def test_every_example_is_a_valid_request_for_its_route():
     catalog = load_catalog()
-    examples = sorted(smoke.EXAMPLES.rglob("*.json"))
+    families = {use_case.family for use_case in catalog}
+    # Requests live under examples/<family>/; examples/corpus/ holds the sample documents and their metadata.
+    examples = sorted(path for path in smoke.EXAMPLES.rglob("*.json") if path.parent.name in families)
 
     assert {f"/{path.parent.name}/{path.stem}" for path in examples} == ROUTES  # one per route, for now
     languages = set()
@@ -196,9 +227,15 @@ def test_every_example_is_a_valid_request_for_its_route():
     assert languages == {"pt-BR", "en"}
 
 
+def test_the_corpus_folder_is_not_sent_as_requests():
+    found = smoke.find_examples(smoke.EXAMPLES, list(load_catalog()))
+    assert (smoke.EXAMPLES / "corpus").is_dir() and list((smoke.EXAMPLES / "corpus").glob("*.json"))
+    assert not [example for example in found if "corpus" in example.source]
+
+
 def test_generated_requests_are_valid_where_the_schema_alone_suffices():
     catalog = load_catalog()
-    for route in load_routes():
+    for route in load_catalog():
         use_case = catalog.get(f"{route.family}/{route.task}")
         if use_case.caller_schemas:
             continue  # extract needs a caller's schema of fields: its example supplies one
@@ -228,7 +265,7 @@ def test_with_a_conversation_table_smoke_makes_a_remembered_turn_reads_it_and_er
     assert code == 0, report
     assert [seen["problem"] for seen in FakeApi.seen] == [None] * len(FakeApi.seen)  # every request signed
     turn, read, erase, gone = FakeApi.seen[-4:]
-    (memory,) = [route for route in load_routes() if route.memory]
+    (memory,) = [route for route in load_catalog() if route.memory]
     conversation_id = turn["body"]["conversationId"]
     assert (turn["method"], turn["route"]) == ("POST", memory.path)
     assert re.fullmatch(r"smoke-[0-9a-f]{32}", conversation_id)  # a new one each run
@@ -249,7 +286,7 @@ def test_with_a_conversation_table_smoke_makes_a_remembered_turn_reads_it_and_er
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_a_turn_that_is_not_remembered_fails_the_smoke_test(fake_api, cloudformation):
-    (memory,) = [route for route in load_routes() if route.memory]
+    (memory,) = [route for route in load_catalog() if route.memory]
     FakeApi.answers[memory.path] = (
         200,
         {"useCase": memory.path.lstrip("/"), "conversationId": "x", "remembered": False},

@@ -1,5 +1,6 @@
-"""Streaming chat (``POST /customer-experience/chat/stream``): the adapter over the core, SSE framing, and the web
-server that the Lambda Web Adapter runs.
+"""Streaming chat (``POST /customer-experience/chat/stream``): the core's stream (genai_core/streaming.py), the
+adapter over it (stream_app.py), and the web server that the Lambda Web Adapter runs (stream_server.py). The SSE
+framing itself is test_sse.py's.
 
 Stubber cannot fake an event stream, so ``converse_stream`` is patched on the adapter's real client: the fake
 records each request and yields the events that ConverseStream would (the shapes of botocore's service model),
@@ -27,6 +28,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
 
+import endpoints
 from genai_core import settings
 from genai_core.limits import longest_call_seconds
 from tests.support import API_KEY_IDENTITY, IAM_IDENTITY, MODEL_ID, api_event
@@ -97,6 +99,38 @@ def run(
 
 def stream_error(code: str, message: str = "upstream said no") -> EventStreamError:
     return EventStreamError({"Error": {"Code": code, "Message": message}}, "ConverseStream")
+
+
+# --- the core's stream, directly ------------------------------------------------------------------------------------
+
+
+def test_open_stream_gives_the_text_deltas_in_order_then_one_summary(app, bedrock_stream):
+    from genai_core.streaming import StreamSummary, TextDelta, open_stream
+
+    bedrock_stream.answer = events("Olá", "", " mundo", tokens=(9, 2))  # an empty delta is no event
+
+    given = list(open_stream(app.service, "customer-experience/chat", json.dumps(BODY).encode()))
+
+    assert given[:-1] == [TextDelta("Olá"), TextDelta(" mundo")]
+    (summary,) = given[-1:]
+    assert isinstance(summary, StreamSummary) and summary.usage == {
+        "inputTokens": 9,
+        "outputTokens": 2,
+        "totalTokens": 11,
+    }
+    assert summary.to_body()["useCase"] == "customer-experience/chat" and summary.stop_reason == "end_turn"
+    (request,) = bedrock_stream.requests
+    assert request["modelId"] == app.service.model_for(app.catalog.get("customer-experience/chat"))
+
+
+@pytest.mark.parametrize("use_case_id", ["productivity/summarize", "no/such-task"])
+def test_open_stream_refuses_a_task_that_does_not_stream_before_any_call(app, bedrock_stream, use_case_id):
+    from genai_core.errors import NotFound
+    from genai_core.streaming import open_stream
+
+    with pytest.raises(NotFound, match="There is no streaming use case"):
+        open_stream(app.service, use_case_id, json.dumps({"text": "x"}).encode())
+    assert bedrock_stream.requests == []
 
 
 # --- the adapter over the core -----------------------------------------------------------------------------------
@@ -544,19 +578,6 @@ def test_a_corrupt_message_mid_stream_is_an_upstream_error(app, endpoint, capsys
     assert any(d.get("ErrorCode") == "upstream_error" for d in emf_documents(capsys.readouterr().out))
 
 
-# --- SSE framing -----------------------------------------------------------------------------------------------------
-
-
-def test_an_sse_frame_is_one_event_line_one_data_line_and_a_blank_line():
-    from genai_core import sse
-
-    frame = sse.frame("delta", {"text": "linha 1\nlinha 2 — ação"})
-
-    assert frame == 'event: delta\ndata: {"text":"linha 1\\nlinha 2 — ação"}\n\n'.encode()
-    assert frame.count(b"\n") == 3  # a newline in the text is escaped inside the JSON, never a new line
-    assert sse.parse(frame) == [("delta", {"text": "linha 1\nlinha 2 — ação"})]
-
-
 # --- the web server the Lambda Web Adapter runs ----------------------------------------------------------------------
 
 
@@ -729,26 +750,7 @@ def test_run_sh_starts_the_server_and_is_executable():
     assert "/opt/python" in text  # the Powertools layer stays importable
 
 
-# --- the catalog ----------------------------------------------------------------------------------------------------
-
-
-def test_only_text_tasks_can_stream(tmp_path: Path):
-    from genai_core.catalog import load_catalog
-
-    source = (
-        Path(__file__).resolve().parent.parent
-        / "lambda"
-        / "genai_api"
-        / "use_cases"
-        / "process-optimization"
-        / "classify.json"
-    )
-    data = json.loads(source.read_text())
-    (tmp_path / "process-optimization").mkdir()
-    (tmp_path / "process-optimization" / "classify.json").write_text(json.dumps({**data, "streaming": True}))
-
-    with pytest.raises(ValueError, match="only a text task can stream"):
-        load_catalog(tmp_path)
+# --- discovery ------------------------------------------------------------------------------------------------------
 
 
 def test_discovery_gives_the_stream_path_of_every_streaming_task_and_only_theirs(app):
@@ -783,13 +785,13 @@ def methods_by_path(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
 
 
 def test_every_stream_route_streams_from_the_streaming_function(templates):
-    from stacks.catalog import load_routes
+    from genai_core.catalog import load_catalog
     from tests.support import API_STACK, CDK_CONTEXT
 
     template = templates[API_STACK]
     function_id, _ = stream_function(template)
     streamed, buffered = methods_by_path(template)
-    streaming = {route.stream_path for route in load_routes() if route.streaming}
+    streaming = {route.stream_path for route in load_catalog() if route.streaming}
 
     assert STREAM in streaming  # the route the adapter tests above stream
     assert set(streamed) == streaming
@@ -812,7 +814,7 @@ def test_every_stream_route_streams_from_the_streaming_function(templates):
 
 def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templates):
     from tests.conftest import FUNCTION_ENV
-    from tests.support import API_STACK, CDK_CONTEXT, STACK_REFERENCES, conversations_table_ref
+    from tests.support import API_STACK, CDK_CONTEXT, conversations_table_ref
 
     _, function = stream_function(templates[API_STACK])
     environment = dict(function["Environment"]["Variables"])
@@ -841,15 +843,14 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
     } == {
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
         "AWS_LWA_INVOKE_MODE": "response_stream",
-        "AWS_LWA_PORT": "8080",
-        "AWS_LWA_READINESS_CHECK_PATH": "/healthz",
+        "AWS_LWA_PORT": str(endpoints.ADAPTER_PORT),  # where stream_server.py listens
+        "AWS_LWA_READINESS_CHECK_PATH": endpoints.HEALTH_PATH,  # what stream_server.py answers
     }
     assert json.loads(render(environment.pop("GUARDRAILS"))).keys() == json.loads(FUNCTION_ENV["GUARDRAILS"]).keys()
+    # No task that searches the knowledge base streams: the streaming function neither knows it nor may search it.
     assert environment.pop("CONVERSATIONS_TABLE") == conversations_table_ref(templates[API_STACK])
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in STACK_REFERENCES}
-    import stream_server
-
-    assert stream_server.HEALTH_PATH == "/healthz"
+    references = ("GUARDRAILS", "KNOWLEDGE_BASE_ID", "CONVERSATIONS_TABLE")
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in references}
 
 
 def test_the_streaming_role_may_only_stream_from_the_configured_models(templates):
@@ -865,7 +866,8 @@ def test_the_streaming_role_may_only_stream_from_the_configured_models(templates
     assert [s["Resource"] for s in stream] == [s["Resource"] for s in invoke] and len(stream) == 2  # same ARNs
     assert [s.get("Condition") for s in stream] == [s.get("Condition") for s in invoke]
     assert {s["Action"] for s in streaming} == {"bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail"}
-    assert {s["Action"] for s in buffered} == {"bedrock:InvokeModel", "bedrock:ApplyGuardrail"}
+    # The buffered function serves the tasks that search the knowledge base (none streams).
+    assert {s["Action"] for s in buffered} == {"bedrock:InvokeModel", "bedrock:ApplyGuardrail", "bedrock:Retrieve"}
 
 
 def test_the_staged_asset_keeps_run_sh_executable(assembly):
@@ -876,20 +878,3 @@ def test_the_staged_asset_keeps_run_sh_executable(assembly):
     staged = [p for p in Path(assembly.directory).glob("asset.*") if (p / "run.sh").exists()]
     assert [p.name for p in staged] == [f"asset.{function['Code']['S3Key'].removesuffix('.zip')}"]
     assert all((p / "run.sh").stat().st_mode & 0o111 for p in staged)
-
-
-def test_every_error_event_of_converse_stream_is_mapped(app):
-    from genai_core.bedrock import STREAM_ERRORS, UPSTREAM_ERRORS
-
-    stream = app.bedrock_client.meta.service_model.operation_model("ConverseStream").output_shape.members["stream"]
-    error_events = {name[:1].upper() + name[1:] for name in stream.members if name.endswith("Exception")}
-
-    assert error_events == {
-        "InternalServerException",
-        "ModelStreamErrorException",
-        "ValidationException",
-        "ThrottlingException",
-        "ServiceUnavailableException",
-    }
-    assert error_events <= set(UPSTREAM_ERRORS) | set(STREAM_ERRORS)
-    assert set(STREAM_ERRORS) == error_events - set(UPSTREAM_ERRORS)

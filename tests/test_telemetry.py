@@ -362,3 +362,33 @@ def test_a_first_time_answer_has_no_retry_metric(call, bedrock, emf):
     call("/process-optimization/extract", ROUTES["/process-optimization/extract"][0])
 
     assert all("OutputRetries" not in view["values"] for view in request_metrics(emf()))
+
+
+# --- what counts as a model error ------------------------------------------------------------------------------
+
+
+def test_every_fault_code_counts_as_a_model_error():
+    import telemetry
+    from genai_core.bedrock import FAULTS
+
+    assert {fault.code for fault in FAULTS} <= telemetry.MODEL_ERROR_CODES
+    assert {"quota_exceeded", "daily_quota_exceeded", "model_configuration_error"} <= telemetry.MODEL_ERROR_CODES
+
+
+# --- a search of the knowledge base ------------------------------------------------------------------------------------
+
+
+def test_a_search_records_its_retrieve_latency_and_without_a_model_call_no_tokens_nor_bedrock_latency(
+    call, bedrock, knowledge_base, emf, logs
+):
+    knowledge_base.add_response("retrieve", {"retrievalResults": []})  # nothing found: no Converse call
+
+    response = call("/productivity/search", {"question": "Quem fundou a Ipê Bikes?"})
+
+    assert response.status == 200 and response.body["stopReason"] == "nothing_retrieved"
+    (document,) = request_metrics(emf())
+    assert document["dimension_values"] == use_case_dimensions("productivity", "search")
+    assert set(document["values"]) == {"Requests", "RetrievalLatency"}
+    (completed,) = [line for line in logs() if line["message"] == "use case completed"]
+    assert (completed["passages"], completed["attempts"], completed["input_tokens"]) == (0, 0, 0)
+    assert document["values"]["RetrievalLatency"] == [float(completed["retrieval_latency_ms"])]

@@ -5,7 +5,9 @@ tool config, inference config, data blocks) and the answer is mapped into the en
 schema refuses a broken request with a 400; an answer that breaks the output schema is retried once with the error
 fed back, then 502. The caller's constraints resolved into each tool schema (enums of the caller's values, exact row
 counts, index bounds) are pinned for the tasks that have them, and the fake model of tools/fake_bedrock.py is run
-through every route. Everything else is read from the catalog, so a new use case is tested without editing this file.
+through every route. A task that retrieves gets its Retrieve answered from the sample corpus (the fake's passages,
+through a Stubber on the real bedrock-agent-runtime client) before its Converse call. Everything else is read from
+the catalog, so a new use case is tested without editing this file.
 """
 
 from __future__ import annotations
@@ -22,8 +24,17 @@ from botocore.stub import ANY
 from genai_core import schema
 from genai_core.catalog import FAMILIES, UseCase, load_catalog
 from genai_core.prompts import shown
-from tests.support import CDK_CONTEXT, ROOT, converse_tool_response, guardrail_config, parse_user_turn, usage
-from tools.fake_bedrock import fake_converse
+from genai_core.retrieval import Passage, passages_of, retrieve_request
+from tests.support import (
+    CDK_CONTEXT,
+    ROOT,
+    TEST_KNOWLEDGE_BASE_ID,
+    converse_tool_response,
+    guardrail_config,
+    parse_user_turn,
+    usage,
+)
+from tools.fake_bedrock import corpus_chunks, fake_converse, fake_retrieve
 from tools.schema_samples import sample
 
 CATALOG = load_catalog()
@@ -57,6 +68,7 @@ ANSWERS: dict[str, Any] = {
         "citations": [request["documents"][0]["id"]],
         "answerable": True,
     },
+    "productivity/search": {"answer": "Em até três períodos, um deles de pelo menos 14 dias.", "citations": ["p1"]},
     "process-optimization/extract": {
         "invoiceNumber": "000.123.456",
         "issueDate": "2026-11-03",
@@ -91,6 +103,32 @@ def answer_for(use_case_id: str, request: dict[str, Any]) -> dict[str, Any]:
     return dict(answer(request)) if callable(answer) else copy.deepcopy(answer)
 
 
+def expect_retrieve(knowledge_base: Any, use_case: UseCase, request: dict[str, Any]) -> list[Passage]:
+    """For a task that retrieves, queue the Retrieve answer for ``request`` (the fake's passages of the sample
+    corpus) with the exact parameters the function must send; return the passages (none for another task)."""
+    retrieval = use_case.retrieval
+    if retrieval is None:
+        return []
+    params = retrieve_request(
+        TEST_KNOWLEDGE_BASE_ID,
+        retrieval.query_text(request),
+        results=retrieval.number_of_results(request),
+        caller_filter=request.get(retrieval.filter) if retrieval.filter else None,
+    )
+    response = fake_retrieve(**params)
+    knowledge_base.add_response("retrieve", response, dict(params))
+    return passages_of(response)
+
+
+def expected_output(use_case: UseCase, answer: dict[str, Any], passages: list[Passage]) -> dict[str, Any]:
+    """What the caller gets for the model's ``answer``: the answer itself, or, for a task that retrieves, the
+    answer with each cited passage id made its citation (id, source, passage) and answerable set."""
+    if use_case.retrieval is None:
+        return answer
+    citations = {passage.id: passage.citation() for passage in passages}
+    return use_case.retrieval.cite(answer, citations)
+
+
 def role_line(use_case: UseCase) -> str:
     """The first line of the task's system prompt (its role, "You are ..."), as written in its use-case file."""
     first = use_case.prompt["system"][0]
@@ -116,9 +154,10 @@ def tool_schema(call: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("use_case_id", STRUCTURED)
 def test_the_example_request_builds_the_converse_request_and_maps_the_answer(
-    call, bedrock, converse_calls, use_case_id
+    call, bedrock, knowledge_base, converse_calls, use_case_id
 ):
     use_case, request = use_case_of(use_case_id), EXAMPLES[use_case_id]
+    passages = expect_retrieve(knowledge_base, use_case, request)
     tool = use_case.tool_name
     answer = answer_for(use_case_id, request)
     guardrail = guardrail_config(use_case.family)
@@ -144,7 +183,7 @@ def test_the_example_request_builds_the_converse_request_and_maps_the_answer(
     assert response.status == 200, response.body
     assert response.body == {
         "useCase": use_case_id,
-        "output": answer,
+        "output": expected_output(use_case, answer, passages),
         "model": expected["modelId"],
         "usage": usage(900, 120),
         "stopReason": "tool_use",
@@ -156,11 +195,14 @@ def test_the_example_request_builds_the_converse_request_and_maps_the_answer(
     assert f"calling the tool {tool}" in system["text"]
     (turn,) = sent["messages"]
     parsed = parse_user_turn(turn)
-    # The caller's inputs, each verbatim in its own block (guarded on a guarded family), never in the system prompt.
-    assert list(parsed.blocks) == [block for block in use_case.fenced_inputs if block in request]
+    # The caller's inputs, each verbatim in its own block (guarded on a guarded family), never in the system prompt;
+    # the retrieved passages in theirs (the company's documents, never guarded as the caller's text).
+    retrieved = use_case.retrieval.passages if use_case.retrieval else None
+    values = {**request, **({retrieved: [passage.shown() for passage in passages]} if retrieved else {})}
+    assert list(parsed.blocks) == [block for block in use_case.fenced_inputs if block in values]
     for block, text in parsed.blocks.items():
-        assert text == shown(request[block])
-        assert parsed.guarded[block] == guarded
+        assert text == shown(values[block])
+        assert parsed.guarded[block] == (guarded and block != retrieved)
         assert f"<{block}>" in system["text"]  # the rules name the block
         assert parsed.key not in system["text"]  # the system prompt is the same for every request
     schema_sent = tool_schema(sent)
@@ -171,8 +213,18 @@ def test_the_example_request_builds_the_converse_request_and_maps_the_answer(
 # --- the caller's constraints are in the tool's schema -----------------------------------------------------------
 
 
-def run(call, bedrock, converse_calls, use_case_id: str, request: dict[str, Any], answer: dict[str, Any] | None = None):
+def run(
+    call,
+    bedrock,
+    converse_calls,
+    use_case_id: str,
+    request: dict[str, Any],
+    answer: dict[str, Any] | None = None,
+    knowledge_base: Any = None,
+):
     answer = answer if answer is not None else answer_for(use_case_id, request)
+    if use_case_of(use_case_id).retrieval is not None:
+        expect_retrieve(knowledge_base, use_case_of(use_case_id), request)
     bedrock.add_response(
         "converse",
         converse_tool_response(use_case_of(use_case_id).tool_name, answer),
@@ -338,6 +390,16 @@ BROKEN_ANSWERS = [
     ),
     ("productivity/draft", lambda r: {"title": "x"}, "draft is required"),
     (
+        "productivity/search",
+        lambda r: {"answer": "x", "citations": ["p99"]},
+        "citations[0] must be one of",
+    ),
+    (
+        "productivity/search",
+        lambda r: {"answer": "x", "citations": [], "answerable": True},
+        "answerable is not allowed",
+    ),
+    (
         "productivity/code",
         lambda r: {"code": "x", "programmingLanguage": "Python", "explanation": "x", "extra": 1},
         "extra is not allowed",
@@ -349,9 +411,10 @@ BROKEN_ANSWERS = [
     ("use_case_id", "broken", "message"), BROKEN_ANSWERS, ids=[f"{u}:{m}" for u, _, m in BROKEN_ANSWERS]
 )
 def test_a_broken_answer_is_retried_once_with_the_error_and_then_is_a_502(
-    call, bedrock, converse_calls, use_case_id, broken, message
+    call, bedrock, knowledge_base, converse_calls, use_case_id, broken, message
 ):
     tool, request = use_case_of(use_case_id).tool_name, EXAMPLES[use_case_id]
+    expect_retrieve(knowledge_base, use_case_of(use_case_id), request)  # once: the retry searches nothing again
     bad = broken(request)
     for _ in range(2):
         bedrock.add_response("converse", converse_tool_response(tool, bad), None)
@@ -368,15 +431,17 @@ def test_a_broken_answer_is_retried_once_with_the_error_and_then_is_a_502(
 
 
 @pytest.mark.parametrize("use_case_id", STRUCTURED)
-def test_a_broken_answer_then_a_valid_one_is_a_200(call, bedrock, converse_calls, use_case_id):
-    tool, request = use_case_of(use_case_id).tool_name, EXAMPLES[use_case_id]
+def test_a_broken_answer_then_a_valid_one_is_a_200(call, bedrock, knowledge_base, converse_calls, use_case_id):
+    use_case = use_case_of(use_case_id)
+    tool, request = use_case.tool_name, EXAMPLES[use_case_id]
+    passages = expect_retrieve(knowledge_base, use_case, request)
     bedrock.add_response("converse", converse_tool_response(tool, {"unexpected": True}), None)
     bedrock.add_response("converse", converse_tool_response(tool, answer_for(use_case_id, request)), None)
 
     response = call(f"/{use_case_id}", request)
 
     assert response.status == 200, response.body
-    assert response.body["output"] == answer_for(use_case_id, request)
+    assert response.body["output"] == expected_output(use_case, answer_for(use_case_id, request), passages)
     assert len(converse_calls) == 2
 
 
@@ -530,11 +595,13 @@ def test_cross_field_and_nested_rules_refuse_a_broken_request_with_a_400(call, b
 @pytest.mark.parametrize(
     "use_case_id", sorted(u.id for u in CATALOG if "language" in u.input_schema["properties"] and u.structured)
 )
-def test_pt_br_and_english_requests_build_the_right_language_rule(call, bedrock, converse_calls, use_case_id):
+def test_pt_br_and_english_requests_build_the_right_language_rule(
+    call, bedrock, knowledge_base, converse_calls, use_case_id
+):
     request = {key: value for key, value in EXAMPLES[use_case_id].items() if key != "language"}
     for language in (None, "pt-BR", "English"):
         body = {**request, **({"language": language} if language else {})}
-        run(call, bedrock, converse_calls, use_case_id, body)
+        run(call, bedrock, converse_calls, use_case_id, body, knowledge_base=knowledge_base)
         system = converse_calls[-1]["system"][0]["text"]
         assert system.startswith("You are")  # the instructions are English whatever the caller's language
         if language:  # in its canonical form
@@ -584,6 +651,10 @@ def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, 
         assert set(output["citations"]) <= {d["id"] for d in request["documents"]} and isinstance(
             output["answerable"], bool
         )
+    elif use_case_id == "productivity/search":  # every citation is a passage of the corpus, with its text
+        chunks = {(chunk.source, chunk.text) for chunk in corpus_chunks()}
+        assert output["citations"] and all((c["source"], c["passage"]) in chunks for c in output["citations"])
+        assert output["answerable"] is True
     elif use_case_id == "process-optimization/detect-anomalies":
         assert all(0 <= a["index"] < len(request["records"]) for a in output["anomalies"])
         assert all(a["severity"] in ("low", "medium", "high") for a in output["anomalies"])
@@ -592,7 +663,12 @@ def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, 
     elif use_case_id == "process-optimization/extract":
         assert schema.first_error(output, request["fields"]) is None
     use_case = use_case_of(use_case_id)
-    if use_case.structured:  # the answer meets the output schema resolved for this request, and has its fields
+    if use_case.retrieval is not None:  # what the caller gets is the public schema's (citations with their text)
+        public = use_case.retrieval.public_schema(use_case.output_schema(request, ()))
+        public["properties"]["citations"].pop("items")  # the enum of passage ids is the model's, not the caller's
+        assert schema.first_error(output, public) is None
+        assert set(public["required"]) <= set(output) <= set(public["properties"])
+    elif use_case.structured:  # the answer meets the output schema resolved for this request, and has its fields
         resolved = use_case.output_schema(request)
         assert schema.first_error(output, resolved) is None
         assert set(resolved["required"]) <= set(output) <= set(resolved["properties"])
@@ -603,7 +679,11 @@ def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, 
 @pytest.mark.parametrize("use_case_id", sorted(u.id for u in CATALOG))
 def test_a_new_user_with_a_fake_model_gets_a_200_that_meets_the_contract_on_every_route(call, handler, use_case_id):
     request = EXAMPLES[use_case_id]
-    with mock.patch.object(handler.bedrock_client, "converse", side_effect=fake_converse) as converse:
+    knowledge_base = handler.service.knowledge_base.client
+    with (
+        mock.patch.object(handler.bedrock_client, "converse", side_effect=fake_converse) as converse,
+        mock.patch.object(knowledge_base, "retrieve", side_effect=fake_retrieve),
+    ):
         response = call(f"/{use_case_id}", request)
 
     assert response.status == 200, response.body

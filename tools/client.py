@@ -38,6 +38,9 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 from urllib.parse import quote, urlencode, urlsplit
 
+from endpoints import CONVERSATIONS_PATH, DISCOVERY_PATH
+from genai_core import sse
+from stacks.outputs import API_URL
 from tools.local_api import DEFAULT_PORT, HINT_HEADER, HOST
 from tools.smoke import (
     API_KEY_ENV,
@@ -53,8 +56,8 @@ from tools.smoke import (
     stack_outputs,
 )
 
-DISCOVERY = "use-cases"
-CONVERSATIONS = "conversations"  # GET; conversations/<id>: GET, or DELETE with --delete
+DISCOVERY = DISCOVERY_PATH.lstrip("/")  # the command and the route, relative to the base URL: "use-cases"
+CONVERSATIONS = CONVERSATIONS_PATH.lstrip("/")  # GET; conversations/<id>: GET, or DELETE with --delete
 CHUNK_BYTES = 64 * 1024
 
 
@@ -151,7 +154,7 @@ def resolve_target(args: argparse.Namespace, session: Any) -> Target:
             )
         else:
             outputs = stack_outputs(session.client("cloudformation"), args.stack_name)
-            base_url = outputs["ApiUrl"]
+            base_url = outputs[API_URL]
         region = region_of(base_url, session.region_name)
         auth = stack_auth(
             outputs, api_key=api_key, apigateway=lambda: session.client("apigateway"), credentials=frozen, region=region
@@ -233,7 +236,7 @@ def run(
         response = open_response(call, target, timeout)
         status, reason, hint = response.status, response.reason, response.getheader(HINT_HEADER)
         with response:
-            if (response.getheader("Content-Type") or "").startswith("text/event-stream"):
+            if (response.getheader("Content-Type") or "").startswith(sse.MEDIA_TYPE):
                 streamed_ok = show_stream(chunks(response), out, err)
             else:
                 show_json(chunks(response), out)

@@ -5,9 +5,10 @@
 
 No Graphviz or any other system dependency: the layout is computed here, in whole pixels, from what the templates
 hold — the REST API's routes (grouped by family), authorization, validation and throttling; one box per Lambda
-function with the routes it serves; the DynamoDB tables and what the functions may do on them; the guardrail's
-policies; the models per family (the function's ``MODEL_IDS``); the log groups; and the monitoring stack's dashboard,
-alarms and topic. A new route or function appears without a
+function with the routes it serves; the knowledge base (its index, embedding model and chunking, and the function that
+may search it); the DynamoDB tables and what the functions may do on them; the guardrail's policies; the models per
+family (the function's ``MODEL_IDS``); the log groups; and the monitoring stack's dashboard, alarms and topic. A new
+route or function appears without a
 change here. The same templates give the same bytes (a test compares the committed image with a fresh one).
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from stacks.function_env import POWERTOOLS_METRICS_NAMESPACE
 from tools import templates as t
 from tools.assembly import ROOT, cdk_json_context, synthesize
 from tools.generated import write_or_check
@@ -327,6 +329,40 @@ def guardrail_box(templates: t.Templates) -> Box | None:
     return Box("guardrail", f"{title} ({pinned})", lines, "bedrock")
 
 
+# How the data source's chunking settings read in the knowledge base's box.
+CHUNKING_UNITS = {
+    "MaxTokens": " tokens",
+    "OverlapPercentage": "% overlap",
+    "OverlapTokens": " tokens overlap",
+    "BufferSize": " sentences buffer",
+    "BreakpointPercentileThreshold": "th percentile breakpoint",
+}
+
+
+def knowledge_base_box(templates: t.Templates) -> Box | None:
+    """The knowledge base: its vector store and index, embedding model, chunking and corpus (None without one)."""
+    found = t.knowledge_bases(templates)
+    if not found:
+        return None
+    kb = found[0]
+    strategy = str(kb.chunking.get("ChunkingStrategy", "?"))
+    sizes = [
+        f"{value}{CHUNKING_UNITS.get(key, ' ' + key)}"
+        for detail in kb.chunking.values()
+        if isinstance(detail, dict)
+        for key, value in detail.items()
+        if isinstance(value, int)
+    ]
+    lines = [
+        Line(f"index: {kb.dimension} dims · {kb.distance_metric} · {kb.data_type}", "bold"),
+        Line(kb.embedding_model, "mono"),
+        Line(f"chunks: {strategy.lower().replace('_', '-')}" + (f", {', '.join(sizes)}" if sizes else "")),
+        Line("corpus: S3 bucket (versioned, SSE-S3, TLS only)"),
+        Line("make ingest: folder → bucket → index", "muted"),
+    ]
+    return Box(f"kb:{kb.logical_id}", "Bedrock knowledge base (S3 Vectors)", lines, "bedrock")
+
+
 def routed_regions(templates: t.Templates, model_id: str) -> list[str]:
     """Regions whose foundation model the roles may invoke for ``model_id`` (an inference profile routes there)."""
     foundation = model_id.split(".", 1)[1] if model_id.count(".") > 1 else model_id
@@ -377,7 +413,7 @@ def logs_box(templates: t.Templates) -> Box:
         if stage.access_log_group:
             days = retention.get((stage.stack, stage.access_log_group))
             lines.append(Line(f"API access logs (stage {stage.name}) · {days or 'unlimited'} days"))
-    namespaces = sorted({f.environment.get("POWERTOOLS_METRICS_NAMESPACE", "") for f in t.functions(templates)} - {""})
+    namespaces = sorted({f.environment.get(POWERTOOLS_METRICS_NAMESPACE, "") for f in t.functions(templates)} - {""})
     if namespaces:
         lines.append(Line(f"EMF metrics → namespace {', '.join(namespaces)}", "muted"))
     return Box("logs", "CloudWatch Logs", lines or [Line("no log groups", "muted")], "logs")
@@ -453,6 +489,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
     waf, api, _ = api_boxes(templates)
     fns = function_boxes(templates)
     guard = guardrail_box(templates)
+    kb = knowledge_base_box(templates)
     tables = table_boxes(templates)
     bedrock = bedrock_box(templates)
     logs = logs_box(templates)
@@ -464,9 +501,19 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         *fns,
         *([waf] if waf else []),
         *([guard] if guard else []),
+        *([kb] if kb else []),
         *(box for box, _ in tables),
     ]:
         box.measure()
+    # The knowledge base goes right under the function that may search it (the arrow between them is short).
+    searcher = next(
+        (
+            f"fn:{function.logical_id}"
+            for function in functions
+            if kb and any(function.role == role for found in t.knowledge_bases(templates) for role in found.retrievers)
+        ),
+        None,
+    )
 
     # Columns: client | [stack: (waf) | api | functions + guardrail] | bedrock
     inner = 18  # padding inside a stack group
@@ -476,13 +523,23 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         waf.x, waf.y = x, top + inner + 24
         x = waf.right + GAP
     api.x, api.y = x, top + inner + 24
-    fn_w = max([box.w for box in fns] + ([guard.w] if guard else []) + [box.w for box, _ in tables] + [0])
+    fn_w = max(
+        [box.w for box in fns]
+        + ([guard.w] if guard else [])
+        + ([kb.w] if kb else [])
+        + [box.w for box, _ in tables]
+        + [0]
+    )
     column_x = api.right + GAP + 24
     y = api.y
     for box in fns:
         box.w = fn_w
         box.x, box.y = column_x, y
         y = box.bottom + 28
+        if kb and box.key == searcher:
+            kb.w = fn_w
+            kb.x, kb.y = column_x, y + 8
+            y = kb.bottom + 28
     for box, _ in tables:  # below the functions that use them, room for the arrow's label
         box.w = fn_w
         box.x, box.y = column_x, y + 22
@@ -500,8 +557,9 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
     stack_bottom = logs.bottom + inner
     diagram.groups.append((f"stack {api_stack}", stack_x, top, stack_right - stack_x, stack_bottom - top))
     bedrock.x, bedrock.y = stack_right + GAP + 10, api.y
-    if guard:  # tall enough for the guardrail's arrow to land on it
-        bedrock.h = max(bedrock.h, guard.y + 56 - bedrock.y)
+    for lower in (guard, kb):  # tall enough for the guardrail's and the knowledge base's arrows to land on it
+        if lower:
+            bedrock.h = max(bedrock.h, lower.y + 56 - bedrock.y)
     width = bedrock.right + margin
 
     # Monitoring stack(s) underneath.
@@ -533,6 +591,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         *([waf] if waf else []),
         api,
         *fns,
+        *([kb] if kb else []),
         *(box for box, _ in tables),
         *([guard] if guard else []),
         logs,
@@ -575,6 +634,23 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
                 dashed=True,
                 label_at=(gx + 6, logs.y - 8),
                 anchor="start",
+            )
+        )
+    searching = next((box for box in fns if box.key == searcher), None)
+    if kb and searching:
+        kx = kb.x + kb.w // 2
+        diagram.arrows.append(
+            Arrow(
+                [(kx, searching.bottom), (kx, kb.y)],
+                "Retrieve",
+                label_at=(kx + 6, (searching.bottom + kb.y) // 2 + 4),
+                anchor="start",
+            )
+        )
+        ky = kb.y + 30
+        diagram.arrows.append(
+            Arrow(
+                [(kb.right, ky), (bedrock.x, ky)], "embeds", dashed=True, label_at=((kb.right + bedrock.x) // 2, ky - 6)
             )
         )
     if fns:
@@ -629,7 +705,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         (
             margin,
             height - 12,
-            "Solid: requests and notifications · dashed: logs, metrics and the guardrail. Generated from the synthesized templates by make diagram.",
+            "Solid: requests and notifications · dashed: logs, metrics, the guardrail and embeddings. Generated from the synthesized templates by make diagram.",
             "start",
         )
     )

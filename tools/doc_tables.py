@@ -22,12 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-FUNCTION_DIR = ROOT / "lambda" / "genai_api"
-if str(FUNCTION_DIR) not in sys.path:
-    sys.path.insert(0, str(FUNCTION_DIR))
+from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog
 
-from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # What each family covers, for the Portuguese reader (the family names stay in English: they are the API's paths).
 PT_BR_FAMILIES = {
@@ -58,6 +55,9 @@ PT_BR_SUMMARIES = {
     "productivity/code": "Escreve, explica, revisa ou altera código, com uma explicação.",
     "productivity/draft": (
         "Redige e-mail, post de blog, descrição de produto, post para redes sociais ou comunicado, com título."
+    ),
+    "productivity/search": (
+        "Responde a uma pergunta com os documentos da própria empresa na base de conhecimento, citando os trechos usados."
     ),
     "productivity/summarize": "Resume um texto em parágrafo, tópicos ou uma frase (tl;dr), com limite opcional de palavras.",
 }

@@ -13,6 +13,12 @@ to get them, and failed requests carry a hint (``X-Local-Hint`` header and ``err
 ``tools/fake_bedrock.py`` answers at the function's botocore clients (the handler, the core and the fault map run
 unchanged), no credentials are looked for, and every response carries ``X-Fake-Bedrock: true``.
 
+The tasks that search the knowledge base (``POST /productivity/search``) search the deployed one: its id is the API
+stack's ``KnowledgeBaseId`` output (CloudFormation, with your credentials, as ``make smoke`` reads the stack's
+outputs), or ``KNOWLEDGE_BASE_ID`` when set. Without one (no deployed stack, no credentials, ``knowledgeBase`` off in
+cdk.json) they answer 404 and the start-up message says why; with ``--fake-bedrock`` the fake searches the sample
+corpus, ``examples/corpus/``.
+
 Server-side conversations (``conversationId`` on chat, ``/conversations``): with ``--fake-bedrock`` they live in an
 in-process DynamoDB (moto, a dev dependency: the same table definition, kept until the server stops; nothing is
 sent anywhere). Otherwise they need a real table, the deployed stack's (``--conversations-table`` with its
@@ -50,21 +56,21 @@ from types import ModuleType
 from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from stacks.catalog import FUNCTION_DIR
-
-if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda runtime sees them
-    sys.path.insert(0, str(FUNCTION_DIR))
 import caller
-from genai_core import bedrock
+from genai_core import bedrock, settings
 from genai_core.errors import NotFound
 from http_io import BodyLimit, JsonHttpHandler, Server, header_pairs, json_response
 from http_io import Response as HttpResponse  # what a route answers
-from stacks.config import CONTEXT_KEYS, AppConfig, load_config
+from stacks import (
+    FUNCTION_DIR,  # the function's folder, on the import path as the Lambda runtime sees it
+    outputs,
+)
+from stacks.config import CDK_JSON, CONTEXT_KEYS, AppConfig, cdk_json_context, load_config
 from stacks.function_env import function_environment, model_ids, one_guardrail
 from tools import fake_bedrock
+from tools.smoke import SmokeError, stack_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
-CDK_JSON = ROOT / "cdk.json"
 HOST = "127.0.0.1"  # never another interface: the local server checks no signature and spends your AWS account
 DEFAULT_PORT = 3000
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit; the function's own (256 KiB) applies after it
@@ -104,6 +110,10 @@ FIX_CREDENTIALS = (
 )
 # Bedrock (or botocore) errors that mean the credentials, not the request, are the problem: the function's own list.
 CREDENTIAL_ERRORS = bedrock.CREDENTIAL_ERRORS
+# The knowledge base's faults that the local set-up causes (a knowledge base that is not there, or not yours to search).
+KNOWLEDGE_BASE_CODES = frozenset(
+    {"knowledge_base_not_found", "knowledge_base_access_denied", "knowledge_base_configuration_error"}
+)
 # The caller every local request comes from: no signature or key is checked here, so each request carries this fixed
 # identity, in the field API Gateway fills in for the configured authMode (caller.py): the owner is
 # "iam:arn:aws:iam::000000000000:user/make-local" in iam mode, "apikey:make-local" in api-key mode.
@@ -121,7 +131,7 @@ LOCAL_IDENTITY: Mapping[str, Mapping[str, str]] = {
 
 def load_local_config(path: Path = CDK_JSON) -> AppConfig:
     """The app's configuration from cdk.json's context, validated by the same loader as synth (no ``-c`` overrides)."""
-    context = json.loads(path.read_text(encoding="utf-8"))["context"]
+    context = cdk_json_context(path)
     return load_config({key: context.get(key) for key in CONTEXT_KEYS})
 
 
@@ -185,8 +195,48 @@ def guardrail_from(environ: Mapping[str, str]) -> tuple[str, str] | None:
     return (identifier, environ.get("GUARDRAIL_VERSION") or "DRAFT") if identifier else None
 
 
+@dataclass(frozen=True)
+class LocalKnowledgeBase:
+    """The knowledge base make local searches (None: the tasks that search one are not served), and why."""
+
+    knowledge_base_id: str | None
+    source: str
+
+
+def find_knowledge_base(
+    config: AppConfig, aws: AwsSetup, environ: Mapping[str, str], *, fake: bool, cloudformation: Any = None
+) -> LocalKnowledgeBase:
+    """The deployed knowledge base's id: ``KNOWLEDGE_BASE_ID``, else the API stack's ``KnowledgeBaseId`` output
+    (``cloudformation``: a client, or None for none); the fake's with ``--fake-bedrock``; none when cdk.json has it
+    off."""
+    stack = config.api_stack_name
+    if not config.knowledge_base.enabled:
+        return LocalKnowledgeBase(None, "none: knowledgeBase is off in cdk.json (the tasks that search one answer 404)")
+    if fake:
+        return LocalKnowledgeBase(fake_bedrock.FAKE_KNOWLEDGE_BASE_ID, "fake: the sample corpus, examples/corpus/")
+    if environ.get(settings.KNOWLEDGE_BASE_ID):
+        return LocalKnowledgeBase(environ[settings.KNOWLEDGE_BASE_ID], settings.KNOWLEDGE_BASE_ID)
+    if cloudformation is None:
+        return LocalKnowledgeBase(
+            None, f"not looked up (no usable credentials); set KNOWLEDGE_BASE_ID, or deploy {stack} (make deploy)"
+        )
+    try:
+        found = stack_outputs(cloudformation, stack).get(outputs.KNOWLEDGE_BASE_ID)
+    except SmokeError as error:
+        return LocalKnowledgeBase(None, f"none found ({error}); make deploy and make ingest, or set KNOWLEDGE_BASE_ID")
+    if not found:
+        return LocalKnowledgeBase(
+            None, f"none: {stack} has no {outputs.KNOWLEDGE_BASE_ID} output (deployed with it off)"
+        )
+    return LocalKnowledgeBase(found, f"the {outputs.KNOWLEDGE_BASE_ID} output of {stack}")
+
+
 def local_environment(
-    config: AppConfig, aws: AwsSetup, environ: Mapping[str, str], conversations_table: str | None = None
+    config: AppConfig,
+    aws: AwsSetup,
+    environ: Mapping[str, str],
+    knowledge_base_id: str | None = None,
+    conversations_table: str | None = None,
 ) -> dict[str, str]:
     """The function's environment as the stack sets it, plus the region and tracing off (no X-Ray daemon here);
     ``conversations_table``: the table the conversations live in (None: conversations are off locally)."""
@@ -194,6 +244,7 @@ def local_environment(
         **function_environment(
             config,
             guardrails=one_guardrail(config, guardrail_from(environ)),
+            knowledge_base_id=knowledge_base_id,
             conversations_table=conversations_table,
         ),
         "AWS_REGION": aws.region,
@@ -426,10 +477,28 @@ class LocalLambdaContext:
 # --- hints for errors a local caller can fix -----------------------------------------------------------------------
 
 
+def profile_regions(config: AppConfig, models: Iterable[str]) -> list[str]:
+    """The regions that the inference profiles among ``models`` route within (cdk.json's inferenceProfileRegions, in
+    order), where they can be called from; none for a foundation model or a global profile (``*``)."""
+    wanted = set(models)
+    regions: list[str] = []
+    for target in config.models.values():
+        if target.model_id in wanted:
+            regions += [region for region in target.profile_regions or () if region != "*" and region not in regions]
+    return regions
+
+
 def hint_for(
-    code: str, upstream: str | None, *, models: Sequence[str], region: str, credentials_found: bool
+    code: str,
+    upstream: str | None,
+    *,
+    models: Sequence[str],
+    region: str,
+    credentials_found: bool,
+    regions: Sequence[str] = (),
 ) -> str | None:
-    """What to do about an error the local set-up causes (credentials, model access, region), or None."""
+    """What to do about an error the local set-up causes (credentials, model access, region), or None. ``regions``:
+    where the models can be called from (``profile_regions``)."""
     shown = ", ".join(sorted(set(models)))
     if (
         code == "bedrock_credentials_error"
@@ -450,11 +519,32 @@ def hint_for(
             "table, gone when the server stops)."
         )
     if code == "model_not_found":
+        where = (
+            f"call its inference profile from a region of its geography ({', '.join(regions)}: cdk.json's "
+            f"inferenceProfileRegions), e.g. `export AWS_REGION={regions[0]}`"
+            if regions
+            else "call it from a region that offers it (`export AWS_REGION=<region>`)"
+        )
+        return f"{shown} is not available in {region}: {where}, or change `models` in cdk.json."
+    if code in KNOWLEDGE_BASE_CODES:
         return (
-            f"{shown} is not available in {region}: call an inference profile from a region of its geography "
-            "(for us.: us-east-1, us-east-2, us-west-2), e.g. `export AWS_REGION=us-east-1`, or change `models` in cdk.json."
+            f"make local searches the deployed knowledge base (KNOWLEDGE_BASE_ID, else the stack's "
+            f"{outputs.KNOWLEDGE_BASE_ID} output) in {region}: deploy the stack there (make deploy) and ingest the "
+            "corpus (make ingest), and let your IAM principal call bedrock:Retrieve on it."
         )
     return None
+
+
+def setup_hint(config: AppConfig, aws: AwsSetup, code: str, upstream: str | None, models: Sequence[str]) -> str | None:
+    """``hint_for`` an error a request to ``models`` met, with the server's set-up."""
+    return hint_for(
+        code,
+        upstream,
+        models=models,
+        region=aws.region,
+        credentials_found=aws.credentials is not None,
+        regions=profile_regions(config, models),
+    )
 
 
 def with_hint(response: HttpResponse, hint: str) -> HttpResponse:
@@ -513,7 +603,7 @@ class LambdaRoute:
         self.hints = hints
         self.lock = threading.Lock()
         self.upstream = UpstreamErrors(handler.service.client)
-        self.function_name = f"{config.stack_name}Api-local"
+        self.function_name = f"{config.api_stack_name}-local"
 
     def context(self) -> LocalLambdaContext:
         return LocalLambdaContext(
@@ -545,14 +635,7 @@ class LambdaRoute:
             upstream = self.upstream.last
         response = proxy_response(result)
         code = _error_code(result.get("body"))
-        found = self.aws.credentials is not None
-        hint = (
-            self.hints
-            and code
-            and hint_for(
-                code, upstream, models=self.models_for(event["path"]), region=self.aws.region, credentials_found=found
-            )
-        )
+        hint = self.hints and code and setup_hint(self.config, self.aws, code, upstream, self.models_for(event["path"]))
         return with_hint(response, hint) if hint else response
 
     def models_for(self, path: str) -> list[str]:
@@ -631,14 +714,7 @@ class StreamRoute:
         code = _error_code(body)
         family = path.strip("/").split("/")[0]
         models = model_ids(self.config)
-        found = self.aws.credentials is not None
-        hint = code and hint_for(
-            code,
-            None,
-            models=[models[family]] if family in models else [],
-            region=self.aws.region,
-            credentials_found=found,
-        )
+        hint = code and setup_hint(self.config, self.aws, code, None, [models[family]] if family in models else [])
         return with_hint(result, hint) if hint else result
 
 
@@ -756,6 +832,7 @@ def startup_message(
     checks: Sequence[ModelCheck] | None,
     *,
     fake: bool = False,
+    knowledge_base: LocalKnowledgeBase | None = None,
     conversations_table: str | None = None,
 ) -> str:
     """What the server runs with, and what to fix before a use case can answer."""
@@ -792,6 +869,9 @@ def startup_message(
             else "off locally (pass --conversations-table <the stack's ConversationsTableName output>)",
         ),
     ]
+    if knowledge_base is not None:
+        found = knowledge_base.knowledge_base_id
+        rows.append(("knowledge base", f"{found} ({knowledge_base.source})" if found else knowledge_base.source))
     if checks is None:
         reason = (
             " (--fake-bedrock)"
@@ -808,7 +888,12 @@ def startup_message(
         )
         rows.append(("model access", f"{check.model}: {outcome}"))
         hint = check.code and hint_for(
-            check.code, check.upstream, models=[check.model], region=aws.region, credentials_found=True
+            check.code,
+            check.upstream,
+            models=[check.model],
+            region=aws.region,
+            credentials_found=True,
+            regions=profile_regions(config, [check.model]),
         )
         if hint:
             problems.append(hint)
@@ -840,8 +925,6 @@ def startup_message(
 def load_handler() -> ModuleType:
     """The function's handler, imported as the Lambda runtime does (its folder on sys.path), after the environment
     is set: it reads its settings when imported."""
-    if str(FUNCTION_DIR) not in sys.path:
-        sys.path.insert(0, str(FUNCTION_DIR))
     return importlib.import_module("handler")
 
 
@@ -883,9 +966,18 @@ def start(
     server = create_server(port, quiet=quiet, fake=fake)
     cleanup = ExitStack()
     try:
-        aws = fake_aws(environ, config) if fake else inspect_aws(session or botocore.session.Session(), environ, config)
+        session = session or botocore.session.Session()
+        aws = fake_aws(environ, config) if fake else inspect_aws(session, environ, config)
+        usable = aws.credentials is not None and not aws.problem
+        knowledge_base = find_knowledge_base(
+            config,
+            aws,
+            environ,
+            fake=fake,
+            cloudformation=session.create_client("cloudformation", region_name=aws.region) if usable else None,
+        )
         table = LOCAL_CONVERSATIONS_TABLE if fake else conversations_table
-        environ.update(local_environment(config, aws, {} if fake else environ, table))
+        environ.update(local_environment(config, aws, {} if fake else environ, knowledge_base.knowledge_base_id, table))
         handler = load_handler()
         stream_app = importlib.import_module("stream_app")
         if fake:
@@ -908,7 +1000,14 @@ def start(
         cleanup.callback(function.close)
         server.RequestHandlerClass.api = api  # type: ignore[attr-defined]
         message = startup_message(
-            config, aws, environ, server.server_address[1], checks, fake=fake, conversations_table=conversations_table
+            config,
+            aws,
+            environ,
+            server.server_address[1],
+            checks,
+            fake=fake,
+            knowledge_base=knowledge_base,
+            conversations_table=conversations_table,
         )
         print(message, file=out, flush=True)
     except BaseException:

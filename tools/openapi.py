@@ -17,21 +17,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-FUNCTION_DIR = ROOT / "lambda" / "genai_api"
-if str(FUNCTION_DIR) not in sys.path:
-    sys.path.insert(0, str(FUNCTION_DIR))
+from endpoints import API_KEY_HEADER, DISCOVERY_PATH
+from genai_core import errors, retrieval, sse
+from genai_core.bedrock import FAULTS
+from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog
+from genai_core.conversations import FAULTS as STORE_FAULTS
+from genai_core.conversations import MAX_PAGE_SIZE
+from stacks.config import cdk_json_context
+from tools.generated import write_or_check
 
-from genai_core import errors  # noqa: E402
-from genai_core.bedrock import FAULTS  # noqa: E402
-from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog  # noqa: E402
-from genai_core.conversations import FAULTS as STORE_FAULTS  # noqa: E402
-from genai_core.conversations import MAX_PAGE_SIZE  # noqa: E402
-from tools.generated import write_or_check  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 OUTPUT = ROOT / "docs" / "openapi.json"
 EXAMPLES = ROOT / "examples"
-DISCOVERY_PATH = "/use-cases"
 FAMILY_DESCRIPTIONS = {
     "customer-experience": "Virtual assistant chat, conversation analytics and personalization.",
     "productivity": "Summarization, content drafting, code generation and question answering over your documents.",
@@ -64,9 +62,11 @@ def _store_errors(by_status: dict[int, set[str]], classes: tuple[type[errors.Api
         by_status[status].add(code)
 
 
-def _function_errors(*, calls_bedrock: bool = True, remembers: bool = False) -> dict[int, set[str]]:
-    """The function's error codes by status: its own errors, the Bedrock fault map's if the route calls it, and
-    the conversation store's if it may remember a conversation."""
+def _function_errors(
+    *, calls_bedrock: bool = True, retrieves: bool = False, remembers: bool = False
+) -> dict[int, set[str]]:
+    """The function's error codes by status: its own errors, the Bedrock fault map's if the route calls it, the
+    knowledge base's if it searches one, and the conversation store's if it may remember a conversation."""
     by_status: dict[int, set[str]] = defaultdict(set)
     for error_class in (
         errors.InvalidJson,
@@ -83,6 +83,8 @@ def _function_errors(*, calls_bedrock: bool = True, remembers: bool = False) -> 
         by_status[error_class.status].add(error_class.code)
     for status, code, _ in FAULTS if calls_bedrock else ():
         by_status[status].add(code)
+    for status, code, _ in retrieval.FAULTS if retrieves else ():
+        by_status[status].add(code)
     if remembers:
         _store_errors(by_status, MEMORY_ERRORS)
     return by_status
@@ -92,11 +94,14 @@ def _error_responses(
     statuses: list[int],
     *,
     calls_bedrock: bool = True,
+    retrieves: bool = False,
     remembers: bool = False,
     by_status: dict[int, set[str]] | None = None,
 ) -> dict[str, Any]:
     function_errors = (
-        by_status if by_status is not None else _function_errors(calls_bedrock=calls_bedrock, remembers=remembers)
+        by_status
+        if by_status is not None
+        else _function_errors(calls_bedrock=calls_bedrock, retrieves=retrieves, remembers=remembers)
     )
     responses = {}
     for status in statuses:
@@ -139,6 +144,14 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
             "with the request's constraints resolved into it; an answer that breaks it is retried once, then 502 "
             "`model_output_invalid`."
         )
+    if use_case.retrieval is not None:
+        description += (
+            " The question is first searched for in the deployment's knowledge base (Bedrock Retrieve); the passages "
+            "found are the only material the model may answer from and cite, and each citation returns the "
+            "passage's source (its S3 URI) and text. When the search finds nothing, the model is not called: the "
+            "answer says so, with no citation, `answerable` false and `stopReason` `nothing_retrieved` (usage 0). "
+            "Not served when the stack has no knowledge base (`-c knowledgeBase=false`): its route is not created."
+        )
     if use_case.memory:
         description += MEMORY_DESCRIPTION
     return {
@@ -157,7 +170,7 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
                         }
                     },
                 },
-                **_error_responses(statuses, remembers=use_case.memory),
+                **_error_responses(statuses, retrieves=use_case.retrieval is not None, remembers=use_case.memory),
             },
         }
     }
@@ -307,7 +320,7 @@ def _stream_operation(use_case: UseCase) -> dict[str, Any]:
             "responses": {
                 "200": {
                     "description": "Server-Sent Events: `delta`..., then `done` or `error`.",
-                    "content": {"text/event-stream": {"schema": {"type": "string"}, "example": STREAM_EXAMPLE}},
+                    "content": {sse.MEDIA_TYPE: {"schema": {"type": "string"}, "example": STREAM_EXAMPLE}},
                 },
                 **{status: response for status, response in operation["responses"].items() if status != "200"},
             },
@@ -408,6 +421,8 @@ def documented_output_schema(use_case: UseCase) -> dict[str, Any]:
     documented = _document(use_case.output["schema"])
     if not isinstance(documented, dict):
         raise TypeError(f"{use_case.id}: the output schema must be an object")
+    if use_case.retrieval is not None:  # cited passage ids come back as citations, and answerable is the core's
+        documented = use_case.retrieval.public_schema(documented)
     return documented
 
 
@@ -421,6 +436,8 @@ def _explain(node: Mapping[str, Any]) -> str:
         return f"the number of items in the request's `{reference}`"
     if directive == "$lastIndex":
         return f"the last index of the request's `{reference}`"
+    if directive == "$retrieved":
+        return f"the `{reference}` of each passage retrieved for the request"
     return f"set from the request's `{reference}`"
 
 
@@ -575,7 +592,7 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
                 },
                 "apiKey": {
                     "type": "apiKey",
-                    "name": "x-api-key",
+                    "name": API_KEY_HEADER,
                     "in": "header",
                     "description": "An API key bound to a usage plan: authMode api-key.",
                 },
@@ -590,7 +607,7 @@ def render(document: dict[str, Any]) -> str:
 
 
 def current_document() -> str:
-    stage_name = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]["stageName"]
+    stage_name = cdk_json_context()["stageName"]
     return render(generate(load_catalog(), stage_name))
 
 

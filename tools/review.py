@@ -37,7 +37,8 @@ from tools.scanners import ScannerRun, checkov_checks, run_cfn_lint, run_checkov
 OUTDIR = ROOT / "cdk.out" / "review"
 OUTPUT = OUTDIR / "review.md"
 
-# us-east-1 list prices at the time of writing, in US dollars: the same numbers as the README's Cost section.
+# us-east-1 list prices at the time of writing, in US dollars: the one home of these figures (docs/cost.md states
+# them too, and tests/test_review.py checks that the page and this table agree).
 PRICE = {
     "kms_key_month": Decimal("1.00"),
     "dashboard_month": Decimal("3.00"),
@@ -49,6 +50,13 @@ PRICE = {
     "lambda_per_million": Decimal("0.20"),
     "lambda_gb_second_arm64": Decimal("0.0000133334"),
     "lambda_gb_second_x86_64": Decimal("0.0000166667"),
+    # The knowledge base (docs/cost.md, "Knowledge base"): S3 Vectors and Titan Text Embeddings V2 as third parties
+    # transcribe the price pages (research-15, to be checked); Retrieve and a VECTOR knowledge base carry no charge.
+    "s3_vectors_gb_month": Decimal("0.06"),
+    "s3_vectors_put_gb": Decimal("0.20"),
+    "s3_vectors_per_million_queries": Decimal("2.50"),
+    "titan_embed_v2_per_1k_tokens": Decimal("0.00002"),
+    "s3_standard_gb_month": Decimal("0.023"),
     # DynamoDB on demand (since AWS's November 2024 price cut), standard table class; storage beyond the free 25 GB.
     "dynamodb_write_per_million": Decimal("0.625"),
     "dynamodb_read_per_million": Decimal("0.125"),
@@ -67,10 +75,12 @@ IDLE_FREE_TYPES = {
     "AWS::IAM::Policy",
     "AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Logs::LogGroup",
     "AWS::SNS::Subscription", "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::WAFv2::WebACLAssociation",
+    "AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::DataSource", "AWS::S3Vectors::VectorBucket",
+    "AWS::S3Vectors::Index", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "Custom::S3AutoDeleteObjects",
 }  # fmt: skip
 # What each priced type costs at idle is computed below; anything else is listed as "not priced by this report".
 PRICED_TYPES = {"AWS::KMS::Key", "AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::WAFv2::WebACL"}
-# The worked example of the README's Cost section.
+# The worked example of docs/cost.md ("Per request").
 EXAMPLE_INPUT_TOKENS, EXAMPLE_OUTPUT_TOKENS, EXAMPLE_SECONDS = 1500, 200, Decimal(2)
 # AWS managed policies the templates may attach, as the AWS managed policy reference documents them.
 KNOWN_MANAGED_POLICIES = {
@@ -581,6 +591,7 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
         ]
         or [("—", "none", "—", "—", "—")],
     )
+    lines += _knowledge_base_lines(inputs)
     lines += ["", "What each configured model may be invoked through:", ""]
     for model_id in sorted({target.model_id for target in config.models.values()}):
         target = next(x for x in config.models.values() if x.model_id == model_id)
@@ -597,6 +608,36 @@ def section_bedrock(inputs: Inputs, config: AppConfig) -> list[str]:
             "  - ⚠ no IAM grant names it"
         ]
     lines.append("")
+    return lines
+
+
+def _knowledge_base_lines(inputs: Inputs) -> list[str]:
+    found = t.knowledge_bases(inputs.templates)
+    lines = ["", "### Knowledge base", ""]
+    if not found:
+        return [
+            *lines,
+            "None (`-c knowledgeBase=false`): no task that searches one is served (its route is not created).",
+        ]
+    for kb in found:
+        chunking = kb.chunking.get("ChunkingStrategy", "?")
+        sizes = {
+            key: value
+            for detail in kb.chunking.values()
+            if isinstance(detail, dict)
+            for key, value in detail.items()
+            if not isinstance(value, (dict, list))
+        }
+        lines += [
+            f"- {code(kb.logical_id)} ({kb.stack}): {code(kb.storage)} storage, index {code(kb.index_name)} "
+            f"({kb.dimension} dimensions, {code(kb.distance_metric)}, {code(kb.data_type)}; non-filterable metadata: "
+            f"{', '.join(code(key) for key in kb.non_filterable_keys) or '⚠ none'}).",
+            f"- Embedding model: {code(kb.embedding_model)}; chunking {code(chunking)} "
+            + (", ".join(f"{key} {value}" for key, value in sorted(sizes.items())) or "")
+            + ".",
+            f"- Its service role {code(kb.role)}: see section 2 (embedding model, corpus bucket, index only).",
+            f"- May search it (`bedrock:Retrieve`): {', '.join(code(role) for role in kb.retrievers) or '⚠ no role'}.",
+        ]
     return lines
 
 
@@ -859,7 +900,7 @@ def section_cost(inputs: Inputs, config: AppConfig) -> list[str]:
     lines = [
         "## 6. Cost",
         "",
-        "us-east-1 list prices at the time of writing (the README's [Cost](../README.md#cost) section); check the AWS "
+        "us-east-1 list prices at the time of writing ([Cost](../../docs/cost.md#per-request)); check the AWS "
         "pricing pages for your region. Derived from the templates: what is always on, and what each request uses.",
         "",
         "### Fixed monthly cost at idle",
@@ -880,7 +921,7 @@ def section_cost(inputs: Inputs, config: AppConfig) -> list[str]:
     formula, examples = _per_request(inputs, config)
     lines += ["### Per request", "", *formula, ""]
     lines += [
-        f"Worked example (the README's): {EXAMPLE_INPUT_TOKENS:,} input tokens, {EXAMPLE_OUTPUT_TOKENS:,} output "
+        f"Worked example (docs/cost.md's): {EXAMPLE_INPUT_TOKENS:,} input tokens, {EXAMPLE_OUTPUT_TOKENS:,} output "
         f"tokens, {EXAMPLE_SECONDS} s of function time at the configured memory:",
         "",
     ]
@@ -890,7 +931,37 @@ def section_cost(inputs: Inputs, config: AppConfig) -> list[str]:
         examples,
     )
     lines.append("")
+    lines += _knowledge_base_cost(inputs)
     return lines
+
+
+def _knowledge_base_cost(inputs: Inputs) -> list[str]:
+    """What the knowledge base costs: nothing fixed (no cluster, no capacity unit), storage, ingestion and queries."""
+    if not t.knowledge_bases(inputs.templates):
+        return []
+    embed = PRICE["titan_embed_v2_per_1k_tokens"]
+    return [
+        "### Knowledge base: storage, ingestion and searches",
+        "",
+        "A search (`bedrock:Retrieve`) adds, on top of the Converse call above (whose input grows by the passages: "
+        "about 1,500 tokens for 5 passages of 300 tokens):",
+        "",
+        "```",
+        f"cost ≈ the question embedded          tokens / 1000 × ${embed} (Titan Text Embeddings V2)",
+        f"     + one S3 Vectors query            {money(PRICE['s3_vectors_per_million_queries'])} per million, plus its per-TB data processed",
+        "     (Retrieve itself and a VECTOR knowledge base carry no charge)",
+        "```",
+        "",
+        "The knowledge base has no fixed cost: it is storage and use (prices to be checked on the S3 and Bedrock "
+        "pricing pages):",
+        "",
+        "```",
+        f"idle    ≈ vectors stored   GB × {money(PRICE['s3_vectors_gb_month'])} per month (4 B × dimension + text and metadata per chunk)",
+        f"        + the corpus       GB × {money(PRICE['s3_standard_gb_month'], 3)} per month (S3 Standard)",
+        f"ingest  ≈ tokens embedded / 1000 × ${embed} + vectors written GB × {money(PRICE['s3_vectors_put_gb'])}",
+        "```",
+        "",
+    ]
 
 
 def as_json(value: Any) -> Any:

@@ -10,14 +10,8 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
 from collections.abc import Iterator
 from typing import Any
-
-from stacks.catalog import FUNCTION_DIR
-
-if str(FUNCTION_DIR) not in sys.path:  # the function's modules, as the Lambda runtime sees them
-    sys.path.insert(0, str(FUNCTION_DIR))
 
 from genai_core.schema import canonical
 

@@ -33,17 +33,18 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from stacks.catalog import Route, load_routes
-from stacks.conversations_config import TABLE_NAME_OUTPUT
+from endpoints import API_KEY_HEADER
+from genai_core.catalog import UseCase, load_catalog
+from stacks.config import API_STACK_SUFFIX, cdk_json_context
+from stacks.outputs import API_KEY_ID, API_URL, CONVERSATIONS_TABLE_NAME, KNOWLEDGE_BASE_ID
 from tools.schema_samples import sample
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-DEFAULT_STACK = "GenAiReferenceApi"
+DEFAULT_STACK = cdk_json_context()["stackName"] + API_STACK_SUFFIX  # the API stack of cdk.json's stackName
 TIMEOUT_SECONDS = 35.0  # above API Gateway's 29-second integration timeout
-API_KEY_HEADER = "x-api-key"  # what API Gateway reads the key from in authMode=api-key
 API_KEY_ENV = "GENAI_API_KEY"  # a key of the caller's own, instead of the stack's (ApiKeyId output)
-API_KEY_OUTPUT = "ApiKeyId"  # the API stack's output in authMode=api-key (stacks/api_stack.py)
+API_KEY_OUTPUT = API_KEY_ID  # the API stack's output in authMode=api-key
 
 
 class SmokeError(Exception):
@@ -107,14 +108,17 @@ def minimal_value(schema: dict[str, Any]) -> Any:
     return sample(schema, text=SMOKE_TEXT, min_items=1)
 
 
-def find_examples(examples_dir: Path, routes: Sequence[Route]) -> list[Example]:
+def find_examples(examples_dir: Path, routes: Sequence[UseCase]) -> list[Example]:
     """Every example file, then a generated request for each route of the catalog that has none."""
     found: list[Example] = []
+    paths = {route.path for route in routes}
     for path in sorted(examples_dir.rglob("*.json")):
         relative = path.relative_to(examples_dir)
         if len(relative.parts) < 2:
             continue  # not under examples/<family>/
         family, task = relative.parts[0], relative.parts[1].removesuffix(".json")
+        if f"/{family}/{task}" not in paths:
+            continue  # not a route of these (examples/corpus/ holds documents; a task the stack does not serve)
         body = json.loads(path.read_text(encoding="utf-8"))
         source = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
         found.append(Example(f"/{family}/{task}", source, body))
@@ -125,7 +129,7 @@ def find_examples(examples_dir: Path, routes: Sequence[Route]) -> list[Example]:
     return found
 
 
-def conversation_check(routes: Sequence[Route], conversation_id: str | None = None) -> list[Example]:
+def conversation_check(routes: Sequence[UseCase], conversation_id: str | None = None) -> list[Example]:
     """One remembered turn of the first task that remembers, under a new id; the conversation read back (two
     messages), deleted, and gone (404): the requests are sent in this order."""
     route = next((route for route in routes if route.memory), None)
@@ -168,19 +172,19 @@ def _code(body: dict[str, Any] | None) -> str | None:
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    """The stack's outputs (key -> value); it must have ``ApiUrl``."""
+    """The stack's outputs (key -> value); it must have its API URL (``stacks.outputs.API_URL``)."""
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except Exception as error:  # botocore's ClientError, NoCredentialsError, EndpointConnectionError...
         raise SmokeError(f"cannot describe stack {stack_name!r}: {error}") from error
-    outputs = {o["OutputKey"]: str(o["OutputValue"]) for o in (stacks[0].get("Outputs", []) if stacks else [])}
-    if "ApiUrl" not in outputs:
-        raise SmokeError(f"stack {stack_name!r} has no ApiUrl output (is it the API stack, and is it deployed?)")
-    return outputs
+    found = {o["OutputKey"]: str(o["OutputValue"]) for o in (stacks[0].get("Outputs", []) if stacks else [])}
+    if API_URL not in found:
+        raise SmokeError(f"stack {stack_name!r} has no {API_URL} output (is it the API stack, and is it deployed?)")
+    return found
 
 
 def api_url(cloudformation: Any, stack_name: str) -> str:
-    return stack_outputs(cloudformation, stack_name)["ApiUrl"]
+    return stack_outputs(cloudformation, stack_name)[API_URL]
 
 
 def api_key_value(apigateway: Any, key_id: str) -> str:
@@ -309,7 +313,7 @@ def run(
     apigateway: Any = None,
     api_key: str | None = None,
     examples_dir: Path = EXAMPLES,
-    routes: Sequence[Route] | None = None,
+    routes: Sequence[UseCase] | None = None,
     timeout: float = TIMEOUT_SECONDS,
     out: IO[str] = sys.stdout,
 ) -> int:
@@ -317,18 +321,22 @@ def run(
     function that makes one) reads the stack's API key in authMode=api-key, unless ``api_key`` is given."""
     try:
         outputs = stack_outputs(cloudformation, stack_name)
-        base_url = outputs["ApiUrl"]
+        base_url = outputs[API_URL]
         region = region_of(base_url, default_region)
         auth = stack_auth(outputs, api_key=api_key, apigateway=apigateway, credentials=credentials, region=region)
-        catalog = load_routes() if routes is None else routes
-        examples = find_examples(examples_dir, catalog)
+        if routes is None:  # the stack's routes: a task that searches one only where it has a knowledge base
+            routes = list(load_catalog().served(knowledge_base=KNOWLEDGE_BASE_ID in outputs))
+        unserved = [] if KNOWLEDGE_BASE_ID in outputs else [u.path for u in load_catalog() if u.retrieval]
+        examples = find_examples(examples_dir, routes)
         if not examples:
             raise SmokeError(f"no example requests under {examples_dir}")
-        if TABLE_NAME_OUTPUT in outputs:  # the stack keeps conversations: one remembered turn, then erased
-            examples += conversation_check(catalog)
+        if CONVERSATIONS_TABLE_NAME in outputs:  # the stack keeps conversations: one remembered turn, then erased
+            examples += conversation_check(routes)
     except SmokeError as error:
         print(f"smoke: {error}", file=out)
         return 1
+    if unserved:
+        print(f"smoke: the stack has no knowledge base: {', '.join(unserved)} not sent", file=out)
     print(f"smoke: {len(examples)} request(s) to {base_url} ({region}, {auth.label})", file=out)
     outcomes = [send(example, base_url, auth, timeout) for example in examples]
     print(table(outcomes), file=out)

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from genai_core import settings
+
 Templates = Mapping[str, Mapping[str, Any]]
 
 
@@ -322,18 +324,17 @@ class Function:
     @property
     def models(self) -> dict[str, str]:
         """family -> model id, from the function's MODEL_IDS (what it will call)."""
-        raw = self.environment.get("MODEL_IDS")
         try:
-            models = json.loads(raw) if raw else {}
+            models = settings.models_from(self.environment.get(settings.MODEL_IDS) or "{}")
         except ValueError:
             return {}
-        return {str(family): str(model) for family, model in sorted(models.items())} if isinstance(models, dict) else {}
+        return dict(sorted(models.items()))
 
     @property
     def guardrail_of(self) -> dict[str, str]:
         """family -> the logical id of the guardrail its Converse calls carry, from the function's GUARDRAILS."""
         try:
-            guarded = json.loads(self.environment.get("GUARDRAILS") or "{}")
+            guarded = json.loads(self.environment.get(settings.GUARDRAILS) or "{}")
         except ValueError:
             return {}
         found = {}
@@ -347,11 +348,15 @@ class Function:
         return sorted(self.guardrail_of)
 
 
-def functions(templates: Templates) -> list[Function]:
+def functions(templates: Templates, *, app_only: bool = True) -> list[Function]:
+    """The app's functions: those over the function's asset, whose environment names the models (``MODEL_IDS``).
+    ``app_only=False`` adds the CDK's own (the custom-resource function that empties a bucket on `cdk destroy`)."""
     found = []
     for stack, logical_id, resource in resources(templates, "AWS::Lambda::Function"):
         p = props(resource)
         variables = (p.get("Environment") or {}).get("Variables") or {}
+        if app_only and "MODEL_IDS" not in variables:
+            continue
         found.append(
             Function(
                 stack=stack,
@@ -582,6 +587,74 @@ def roles(templates: Templates) -> list[Role]:
                 managed_policies=tuple(sorted(render(arn) for arn in as_list(p.get("ManagedPolicyArns")))),
                 policies=tuple(sorted(policies, key=lambda policy: policy.logical_id)),
                 used_by=tuple(users),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """A Bedrock knowledge base with its vector index, data source and service role, and who may search it."""
+
+    stack: str
+    logical_id: str
+    name: str
+    storage: str  # S3_VECTORS, OPENSEARCH_SERVERLESS...
+    embedding_model: str  # the model id at the end of the embedding model's ARN
+    dimension: int | None  # the index's
+    distance_metric: str
+    data_type: str
+    non_filterable_keys: tuple[str, ...]
+    index_name: str
+    chunking: Mapping[str, Any]  # the data source's ChunkingConfiguration, as in the template
+    role: str | None
+    retrievers: tuple[str, ...]  # roles that may bedrock:Retrieve on it
+
+
+def knowledge_bases(templates: Templates) -> list[KnowledgeBase]:
+    found = []
+    for stack, logical_id, resource in resources(templates, "AWS::Bedrock::KnowledgeBase"):
+        p = props(resource)
+        only = {stack: templates[stack]}
+        vector = (p.get("KnowledgeBaseConfiguration") or {}).get("VectorKnowledgeBaseConfiguration") or {}
+        storage = p.get("StorageConfiguration") or {}
+        index_id = ref_id((storage.get("S3VectorsConfiguration") or {}).get("IndexArn"))
+        index = props(templates[stack]["Resources"].get(index_id or "", {}))
+        sources = [
+            props(source)
+            for _, _, source in resources(only, "AWS::Bedrock::DataSource")
+            if ref_id(props(source).get("KnowledgeBaseId")) == logical_id
+        ]
+        chunking = ((sources[0].get("VectorIngestionConfiguration") or {}) if sources else {}).get(
+            "ChunkingConfiguration"
+        ) or {}
+        arn = f"${{{logical_id}.KnowledgeBaseArn}}"
+        retrievers = sorted(
+            {
+                role.logical_id
+                for role in roles(only)
+                for _, statement in role.statements
+                if "bedrock:Retrieve" in statement.actions and arn in statement.resources
+            }
+        )
+        dimension = index.get("Dimension")
+        found.append(
+            KnowledgeBase(
+                stack=stack,
+                logical_id=logical_id,
+                name=render(p.get("Name", logical_id)),
+                storage=str(storage.get("Type", "?")),
+                embedding_model=render(vector.get("EmbeddingModelArn", "")).rsplit("/", 1)[-1],
+                dimension=int(dimension) if isinstance(dimension, int) else None,
+                distance_metric=str(index.get("DistanceMetric", "?")),
+                data_type=str(index.get("DataType", "?")),
+                non_filterable_keys=tuple(
+                    (index.get("MetadataConfiguration") or {}).get("NonFilterableMetadataKeys") or ()
+                ),
+                index_name=render(index.get("IndexName", "")),
+                chunking=chunking,
+                role=ref_id(p.get("RoleArn")),
+                retrievers=tuple(retrievers),
             )
         )
     return found

@@ -31,6 +31,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import init_gc  # first: pauses the garbage collector for the init (see init_gc.py)
 import telemetry
 from caller import auth_mode_from, owner
+from endpoints import CONVERSATIONS_PATH, DISCOVERY_PATH
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import (
@@ -51,7 +52,9 @@ tracer = Tracer(patch_modules=["botocore"])  # AWS calls become subsegments; not
 metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE, "service" dimension from POWERTOOLS_SERVICE_NAME
 settings = Settings.from_env(os.environ)
 auth_mode = auth_mode_from(os.environ)  # which identity field of the request context names the caller (caller.py)
-catalog = load_catalog()
+every_use_case = load_catalog()
+# A task that searches the knowledge base is served only where the deployment has one (KNOWLEDGE_BASE_ID).
+catalog = every_use_case.served(knowledge_base=settings.knowledge_base_id is not None)
 bedrock_client = make_client(settings.client)
 service = UseCaseService(
     catalog,
@@ -65,18 +68,26 @@ service = UseCaseService(
     # never reached (genai_core/limits.py).
     client_settings=settings.client,
     single_attempt_client=functools.cache(lambda: make_client(settings.client.single_attempt())),
+    # The knowledge base's client is made on the first search, not here (genai_core/retrieval.py).
+    knowledge_base_id=settings.knowledge_base_id,
+    region=settings.client.region,
     # The conversation store's module and DynamoDB client are loaded on the first remembered turn (not here).
     conversations=settings.conversations,
 )
 app = APIGatewayRestResolver()
-DISCOVERY_PATH = "/use-cases"
-CONVERSATIONS_PATH = "/conversations"  # GET: the caller's own; /conversations/{conversationId}: GET, DELETE
 KEEPS_CONVERSATIONS = settings.conversations is not None and any(use_case.memory for use_case in catalog)
 # Path -> the methods it allows, for 405 answers (a conversation's path is matched by its prefix).
 ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET"}
 if KEEPS_CONVERSATIONS:
     ROUTES[CONVERSATIONS_PATH] = "GET"
 CONVERSATION_METHODS = "GET, DELETE"
+# Paths of the catalog this deployment does not serve, and why (for their 404).
+UNSERVED = {
+    use_case.path: "this function has no knowledge base to search (no KNOWLEDGE_BASE_ID: the stack's knowledgeBase "
+    "context is off, or make local found no deployed one)"
+    for use_case in every_use_case
+    if use_case.path not in ROUTES
+}
 # A request that reaches no use case (possible only by invoking the function directly: API Gateway forwards the
 # catalog's routes only) publishes no metric; Powertools would warn about it on every such request.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -254,6 +265,8 @@ def handle_not_found(_: NotFoundError) -> Response[str]:
     if allowed is not None:
         message = f"{app.current_event.http_method} is not allowed on {path}; use {allowed}."
         return handle_api_error(MethodNotAllowed(message, allow=allowed))
+    if path in UNSERVED:
+        return handle_api_error(NotFound(f"{path} is not served: {UNSERVED[path]}."))
     return handle_api_error(NotFound(f"There is no route {path}. Routes: {', '.join(sorted(ROUTES))}."))
 
 

@@ -14,9 +14,9 @@ import os
 from urllib.parse import urlsplit
 
 import stream_app
+from endpoints import ADAPTER_PORT, ADAPTER_PORT_VARIABLE, HEALTH_PATH
 from http_io import BodyLimit, HttpError, JsonHttpHandler, Response, Server
 
-HEALTH_PATH = "/healthz"  # the adapter's readiness check (AWS_LWA_READINESS_CHECK_PATH); API Gateway never routes here
 MAX_BODY_BYTES = 1024 * 1024  # far above the API's own limit (256 KiB, checked by the core), to bound the read
 
 
@@ -51,7 +51,7 @@ def create_server(port: int) -> Server:
 
 
 def main() -> None:
-    port = int(os.environ.get("AWS_LWA_PORT") or os.environ.get("PORT") or 8080)
+    port = int(os.environ.get(ADAPTER_PORT_VARIABLE) or os.environ.get("PORT") or ADAPTER_PORT)
     create_server(port).serve_forever()
 
 

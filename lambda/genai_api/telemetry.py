@@ -6,9 +6,12 @@ Metrics go to the namespace in ``POWERTOOLS_METRICS_NAMESPACE`` (set by the stac
 - per use case, dimensions ``service, Family, Task``, and the same summed over every use case, dimension ``service``:
   ``Requests`` (every request routed to a use case), ``InputTokens`` and ``OutputTokens`` (Bedrock's usage),
   ``BedrockLatency`` (milliseconds), ``ModelErrors``, ``BedrockThrottles``, ``GuardrailInterventions``,
-  ``OutputRetries`` (a structured answer broke its schema and the model was asked once more), and for streamed
-  answers ``TimeToFirstToken`` (milliseconds from the Bedrock call to the first text);
-- ``ModelErrors`` by error code, dimensions ``service, ErrorCode`` (one small EMF document per failure);
+  ``OutputRetries`` (a structured answer broke its schema and the model was asked once more), for streamed
+  answers ``TimeToFirstToken`` (milliseconds from the Bedrock call to the first text), and for the tasks that search
+  the knowledge base ``RetrievalLatency`` (milliseconds of the Retrieve call); a search that finds nothing answers
+  without a model call, and so records no tokens and no ``BedrockLatency``;
+- ``ModelErrors`` by error code, dimensions ``service, ErrorCode`` (one small EMF document per failure): every
+  failure met at Bedrock, its knowledge bases included, or in the model's answer;
 - for a remembered conversation: ``CacheReadInputTokens`` and ``CacheWriteInputTokens`` when Bedrock reports them
   (a request with a prompt cache point: then ``InputTokens`` is only the uncached input), and
   ``ConversationStoreErrors`` (a failure at the conversation table, counted apart from ``ModelErrors``; per use case
@@ -30,13 +33,21 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import UseCase
-from genai_core.errors import ApiError, ConversationStoreError, GuardrailIntervened, ModelOutputInvalid, Throttled
+from genai_core.errors import (
+    ApiError,
+    ConversationStoreError,
+    GuardrailIntervened,
+    ModelOutputInvalid,
+    Throttled,
+    UpstreamError,
+)
 from genai_core.service import CACHE_USAGE_KEYS, Memory, Result
 
 if TYPE_CHECKING:  # the streaming module is the streaming function's, not loaded by the buffered API
     from genai_core.streaming import StreamSummary
 
-# Errors met at Bedrock or in the model's answer, by our stable error code (the README's error tables).
+# Errors met at Bedrock or in the model's answer, by our stable error code (docs/api.md's error tables); any other
+# UpstreamError (the knowledge base's, whose fault map loads with the first search) counts too.
 MODEL_ERROR_CODES = frozenset([code for _, code, _ in FAULTS] + [ModelOutputInvalid.code])
 BEDROCK_SUBSEGMENT = "## bedrock.converse"
 # Bedrock's usage key -> its metric (cacheReadInputTokens -> CacheReadInputTokens; only with a cache point).
@@ -55,14 +66,15 @@ def start(metrics: Metrics, use_case: UseCase) -> None:
 def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
     """Add the metrics of a completed request; return the fields of its log line."""
     intervened = result.guardrail_action == "INTERVENED"  # set by the core only when the guardrail ran
-    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=result.usage["inputTokens"])
-    metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=result.usage["outputTokens"])
-    metrics.add_metric(name="BedrockLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
+    if result.attempts:  # a search that found nothing calls no model
+        metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=result.usage["inputTokens"])
+        metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=result.usage["outputTokens"])
+        metrics.add_metric(name="BedrockLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
     if intervened:
         metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
     if result.attempts > 1:
         metrics.add_metric(name="OutputRetries", unit=MetricUnit.Count, value=result.attempts - 1)
-    return {
+    fields: dict[str, Any] = {
         "bedrock_latency_ms": result.latency_ms,
         "input_tokens": result.usage["inputTokens"],
         "output_tokens": result.usage["outputTokens"],
@@ -71,6 +83,11 @@ def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
         "attempts": result.attempts,
         **_cache_and_memory(metrics, result.usage, result.memory),
     }
+    if result.retrieved is not None:
+        metrics.add_metric(name="RetrievalLatency", unit=MetricUnit.Milliseconds, value=result.retrieved.latency_ms)
+        fields["retrieval_latency_ms"] = result.retrieved.latency_ms
+        fields["passages"] = result.retrieved.passages  # a count: never a passage's text
+    return fields
 
 
 def _cache_and_memory(metrics: Metrics, usage: dict[str, int], memory: Memory | None) -> dict[str, Any]:
@@ -119,7 +136,7 @@ def record_failure(metrics: Metrics, error: ApiError) -> None:
             metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=error.usage.get("outputTokens", 0))
         record_store_failure(metrics, error)
         return
-    if error.code not in MODEL_ERROR_CODES:
+    if error.code not in MODEL_ERROR_CODES and not isinstance(error, UpstreamError):
         return  # the caller's own mistake (validation, size, encoding): counted in Requests and in the API's 4xx
     metrics.add_metric(name="ModelErrors", unit=MetricUnit.Count, value=1)
     if isinstance(error, Throttled):

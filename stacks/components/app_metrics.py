@@ -12,7 +12,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_lambda as lambda_
 
-from stacks.catalog import Route
+from genai_core.catalog import UseCase
 
 PERIOD = Duration.minutes(5)
 # The function's EMF metrics: name -> unit (as the function publishes it).
@@ -26,6 +26,7 @@ FUNCTION_METRICS = {
     "GuardrailInterventions": "Count",
     "OutputRetries": "Count",
     "TimeToFirstToken": "Milliseconds",
+    "RetrievalLatency": "Milliseconds",
     "CacheReadInputTokens": "Count",
     "CacheWriteInputTokens": "Count",
     "ConversationStoreErrors": "Count",
@@ -52,7 +53,7 @@ class GenAiMetrics:
 
     # --- the function's own metrics (EMF) ---
 
-    def use_case(self, name: str, route: Route, statistic: str = "Sum") -> cw.Metric:
+    def use_case(self, name: str, route: UseCase, statistic: str = "Sum") -> cw.Metric:
         """One of the function's metrics for one use case (label: family/task)."""
         return self._function_metric(
             name, statistic, {"Family": route.family, "Task": route.task}, f"{route.family}/{route.task}"

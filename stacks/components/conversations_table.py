@@ -47,10 +47,11 @@ class ConversationsTable(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        retain: bool,
+        removal_policy: RemovalPolicy,
         recovery_period_days: int,
     ) -> None:
-        """``retain``: the production profile's choice (kept when the stack is deleted, deletion protection on)."""
+        """``removal_policy``: the profile's (``AppConfig.data_removal_policy``); a table that is retained when the
+        stack is deleted (production) is also protected against deletion."""
         super().__init__(scope, construct_id)
         low, high = RECOVERY_PERIOD_RANGE
         if not low <= recovery_period_days <= high:
@@ -66,8 +67,8 @@ class ConversationsTable(Construct):
                 point_in_time_recovery_enabled=True, recovery_period_in_days=recovery_period_days
             ),
             time_to_live_attribute=TTL_ATTRIBUTE,
-            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
-            deletion_protection=retain,
+            removal_policy=removal_policy,
+            deletion_protection=removal_policy == RemovalPolicy.RETAIN,
         )
         self.table.add_global_secondary_index(
             index_name=UPDATED_INDEX,

@@ -18,7 +18,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
-from stacks.catalog import Route
+from genai_core.catalog import UseCase
 from stacks.components.app_metrics import PERIOD, GenAiMetrics
 from stacks.config import ModelPrice
 
@@ -41,7 +41,7 @@ class GenAiDashboard(Construct):
         *,
         dashboard_name: str,
         metrics: GenAiMetrics,
-        routes: Sequence[Route],
+        routes: Sequence[UseCase],
         models: Mapping[str, str],
         prices: Mapping[str, ModelPrice],
         alarms: Sequence[cw.IAlarm],
@@ -112,7 +112,7 @@ class GenAiDashboard(Construct):
             ),
         ]
 
-    def _cost(self, index: int, route: Route, model: str, price: ModelPrice) -> cw.MathExpression:
+    def _cost(self, index: int, route: UseCase, model: str, price: ModelPrice) -> cw.MathExpression:
         return cw.MathExpression(
             expression=f"(in{index} * {price_literal(price.input_per_1k_tokens)} + out{index} * {price_literal(price.output_per_1k_tokens)}) / 1000",
             using_metrics={
@@ -149,7 +149,7 @@ class GenAiDashboard(Construct):
                 markdown=(
                     "**Estimated cost** = input tokens x input price + output tokens x output price, per use case, "
                     f"with the prices in `modelPrices` (cdk.json): {notes}. An estimate: check the Bedrock price list. "
-                    "API Gateway and Lambda add a little per request (see the README's Cost section)."
+                    "API Gateway and Lambda add a little per request (see docs/cost.md)."
                 ),
                 width=4,
                 height=6,
@@ -174,6 +174,17 @@ class GenAiDashboard(Construct):
         ]
         if m.stream_function is not None:
             widgets.append(self._graph("Streaming function errors", [m.stream_function_errors()], 8, "count"))
+        if any(
+            route.retrieval is not None for route in self.routes
+        ):  # the knowledge base's search, before the model call
+            widgets.append(
+                self._graph(
+                    "Knowledge base: Retrieve latency",
+                    [m.total("RetrievalLatency", p, f"Retrieve {p}") for p in ("p50", "p90", "p99")],
+                    8,
+                    "ms",
+                )
+            )
         return widgets
 
     def _conversation_row(self) -> list[cw.IWidget]:

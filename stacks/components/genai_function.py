@@ -17,7 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from genai_core.limits import ClientSettings
-from stacks.catalog import FUNCTION_DIR
+from stacks import FUNCTION_DIR
 from stacks.components.log_groups import log_group
 from stacks.config import FunctionConfig
 from stacks.function_env import runtime_environment

@@ -27,17 +27,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from stacks.catalog import Route
+from endpoints import CONVERSATION_PARAMETER, CONVERSATIONS_PATH, DISCOVERY_PATH
+from genai_core.catalog import UseCase
 from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.log_groups import log_group
 from stacks.config import ApiConfig
 
 # Without a model for a request's content type, API Gateway does not validate its body: ``$default`` covers the rest.
 REQUEST_MODEL_CONTENT_TYPES = ("application/json", "$default")
-DISCOVERY_PATH = "/use-cases"  # GET: the catalog's families, tasks, summaries and input schemas (handler.py)
-CONVERSATIONS_PATH = "/conversations"  # GET: the caller's conversations (handler.py: conversations_router)
-CONVERSATION_PARAMETER = "conversationId"  # /conversations/{conversationId}: GET, DELETE
-# The list's query string: both optional, checked by the function (a page size, an opaque token).
+# The conversation list's query string: both optional, checked by the function (a page size, an opaque token).
 LIST_PARAMETERS = ("limit", "nextToken")
 ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
 ACCESS_LOG_FIELDS = {
@@ -64,13 +62,13 @@ ACCESS_LOG_FIELDS = {
 }
 
 
-def model_name(route: Route) -> str:
+def model_name(route: UseCase) -> str:
     """API Gateway model names are alphanumeric: /customer-experience/chat -> CustomerExperienceChatRequest."""
     words = f"{route.family}-{route.task}".split("-")
     return "".join(word.capitalize() for word in words) + "Request"
 
 
-def request_model_schema(route: Route) -> dict[str, Any]:
+def request_model_schema(route: UseCase) -> dict[str, Any]:
     """The catalog's input schema is already the draft-04 subset API Gateway speaks; it gains a $schema and a title."""
     return {"$schema": "http://json-schema.org/draft-04/schema#", "title": model_name(route), **route.input_schema}
 
@@ -83,7 +81,7 @@ class GenAiRestApi(Construct):
         *,
         config: ApiConfig,
         function: lambda_.IFunction,
-        routes: Iterable[Route],
+        routes: Iterable[UseCase],
         log_removal_policy: RemovalPolicy,
         stream_function: lambda_.IFunction | None = None,
         stream_integration_timeout_seconds: int = 29,
@@ -151,7 +149,7 @@ class GenAiRestApi(Construct):
                 request_models=dict.fromkeys(REQUEST_MODEL_CONTENT_TYPES, model),
                 request_validator=validator,
             )
-            if route.streaming:
+            if route.stream_path is not None:  # a streaming task
                 if stream_function is None:
                     raise ValueError(f"{route.path} streams, but there is no streaming function")
                 # Same body, model and validator; the response is streamed (Server-Sent Events) by the streaming

@@ -15,14 +15,13 @@ from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from endpoints import ADAPTER_PORT, ADAPTER_PORT_VARIABLE, HEALTH_PATH
 from genai_core.limits import ClientSettings
 from stacks.components.genai_function import GenAiFunction
 from stacks.config import FunctionConfig, StreamingConfig
 
 # Published by the Lambda Web Adapter project (awslabs/aws-lambda-web-adapter) for every commercial region.
 WEB_ADAPTER_LAYER = "arn:{partition}:lambda:{region}:753240598075:layer:LambdaAdapterLayerArm64:{version}"
-ADAPTER_PORT = "8080"
-READINESS_PATH = "/healthz"  # stream_server.HEALTH_PATH
 
 
 class StreamingFunction(Construct):
@@ -56,8 +55,8 @@ class StreamingFunction(Construct):
                 **environment,
                 "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
                 "AWS_LWA_INVOKE_MODE": "response_stream",
-                "AWS_LWA_PORT": ADAPTER_PORT,
-                "AWS_LWA_READINESS_CHECK_PATH": READINESS_PATH,
+                ADAPTER_PORT_VARIABLE: str(ADAPTER_PORT),
+                "AWS_LWA_READINESS_CHECK_PATH": HEALTH_PATH,
             },
             log_removal_policy=log_removal_policy,
             handler="run.sh",

@@ -2,8 +2,8 @@
 fault map.
 
 Every error shape of the bedrock-runtime service model, and botocore's timeouts, connection and credential errors,
-map to a documented status and code (``UPSTREAM_ERRORS``, ``MESSAGE_RULES`` and ``FAULTS`` below; the README's
-tables and the OpenAPI document are checked against them by tests).
+map to a documented status and code (``UPSTREAM_ERRORS``, ``MESSAGE_RULES`` and ``FAULTS`` below;
+docs/api.md's tables and the OpenAPI document are checked against them by tests).
 """
 
 from __future__ import annotations
@@ -244,32 +244,54 @@ def _fault_for(name: str, message: str) -> Fault:
     return {**UPSTREAM_ERRORS, **STREAM_ERRORS}.get(name, OTHER_FAILURE)
 
 
+def error_code_and_message(error: ClientError) -> tuple[str, str]:
+    """The error code (capitalized: an error event inside a stream names its type in camel case, such as
+    throttlingException) and the message of an AWS service's error answer."""
+    details = error.response.get("Error", {})
+    name = str(details.get("Code", "Unknown"))
+    return name[:1].upper() + name[1:], str(details.get("Message", ""))
+
+
+def api_error(fault: Fault, upstream: str) -> UpstreamError:
+    """The error a caller gets for ``fault``, met at the AWS error (or exception) named ``upstream``: a 429 with
+    the Retry-After its code has, or another upstream status."""
+    if fault.status == 429:
+        return Throttled(
+            fault.message, upstream=upstream, code=fault.code, retry_after_seconds=RETRY_AFTER_SECONDS.get(fault.code)
+        )
+    return UpstreamError(fault.message, upstream=upstream, code=fault.code, status=fault.status)
+
+
 def upstream_error(error: Exception) -> UpstreamError | BadRequest:
     """Map a botocore exception raised by a Bedrock call to the error the caller gets."""
     if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        # An error event inside a stream names its type in camel case (throttlingException).
-        name = str(details.get("Code", "Unknown"))
-        name = name[:1].upper() + name[1:]
-        detail = str(details.get("Message", ""))
+        name, detail = error_code_and_message(error)
         fault = _fault_for(name, detail)
         if fault == UPSTREAM_ERRORS["ValidationException"]:
             # The caller's: Bedrock's own words say what to fix ("Input is too long for requested model."). Short.
             detail = detail[:MAX_UPSTREAM_DETAIL]
             return BadRequest(f"{fault.message}: {detail}" if detail else f"{fault.message}.", code=fault.code)
-    elif isinstance(error, CREDENTIAL_EXCEPTIONS):
-        name, fault = type(error).__name__, CREDENTIALS_FAILED
-    elif isinstance(error, ReadTimeoutError):
-        name, fault = "ReadTimeoutError", READ_TIMEOUT
-    elif isinstance(error, ConnectionError):
-        name, fault = type(error).__name__, CONNECTION_FAILED
     else:
-        name, fault = type(error).__name__, OTHER_FAILURE
-    if fault.status == 429:
-        return Throttled(
-            fault.message, upstream=name, code=fault.code, retry_after_seconds=RETRY_AFTER_SECONDS.get(fault.code)
-        )
-    return UpstreamError(fault.message, upstream=name, code=fault.code, status=fault.status)
+        name, fault = transport_fault(error)
+    return api_error(fault, name)
+
+
+def transport_fault(
+    error: Exception,
+    *,
+    read_timeout: Fault = READ_TIMEOUT,
+    connection_failed: Fault = CONNECTION_FAILED,
+    other: Fault = OTHER_FAILURE,
+) -> tuple[str, Fault]:
+    """The name and fault of a failure that is not the service's answer: no usable credentials, a read timeout, a
+    connection that failed, anything else (the knowledge base's client gives its own timeout and fallback)."""
+    if isinstance(error, CREDENTIAL_EXCEPTIONS):
+        return type(error).__name__, CREDENTIALS_FAILED
+    if isinstance(error, ReadTimeoutError):
+        return "ReadTimeoutError", read_timeout
+    if isinstance(error, ConnectionError):
+        return type(error).__name__, connection_failed
+    return type(error).__name__, other
 
 
 def converse(client: BedrockRuntimeClient, request: Mapping[str, Any]) -> dict[str, Any]:

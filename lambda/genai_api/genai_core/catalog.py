@@ -16,9 +16,10 @@ A file holds:
   The caller's constraints go into that schema through directives, resolved per request (``DIRECTIVES``):
   ``{"$input": "name"}`` is the request's ``name``, ``{"$input": "name[].field"}`` the list of ``field`` of each
   item of ``name``, ``{"$count": "name"}`` and ``{"$lastIndex": "name"}`` its length and last index, and
-  ``{"$if": "name", "then": ..., "else": ...}`` a choice on whether the request has ``name``. The model is steered
-  by the resolved schema (enums of the caller's categories, ``minItems`` = ``count``...) and its answer is checked
-  against the same schema;
+  ``{"$if": "name", "then": ..., "else": ...}`` a choice on whether the request has ``name``, and, for a task that
+  retrieves, ``{"$retrieved": "id"}`` the ids of the passages retrieved for this request. The model is steered by the
+  resolved schema (enums of the caller's categories, ``minItems`` = ``count``...) and its answer is checked against
+  the same schema;
 - ``streaming``: ``true`` for a text task that is also served as Server-Sent Events at ``/<family>/<task>/stream``;
 - ``memory``: ``true`` for a conversation task whose history the server may remember: its input has the optional
   ``conversationId`` (a string of 1 to 64 characters; the function checks its letters, digits, ``-`` and ``_``),
@@ -29,11 +30,24 @@ A file holds:
   (``genai_core.prompts``): ``data``, material to work on that the model never obeys (a document, records, a
   profile), and ``request``, the caller's request that the model carries out within the task (``code``'s
   instruction, ``draft``'s brief), then ``instruction``, the task itself, after the blocks;
-- ``inference``: ``maxTokens`` and ``temperature``.
+- ``inference``: ``maxTokens`` and ``temperature``;
+- ``retrieval``: the task searches the deployment's knowledge base before it calls the model (``Retrieval`` below):
+  ``query``, the input whose text is searched for; ``followUp``, an input of earlier turns (``{"role", "content"}``)
+  whose last user turns are searched for too, so that a follow-up question finds what the conversation is about;
+  ``passages``, the name of the data block the retrieved passages go in (listed in ``prompt.data``: each passage is
+  ``{"id", "source", "text"}``, its id the one the model cites); ``defaultResults``, how many passages are retrieved,
+  and ``results``, the input through which the caller may ask for another number; ``filter``, the input holding the
+  caller's metadata filter (``genai_core.filters``); ``citations``, the output field of the passage ids the model
+  cites, which the answer returns as ``{"id", "source", "passage"}`` (its S3 URI and text, from the knowledge base,
+  never from the model); ``answerable``, an output field the core sets to whether the answer cites a passage; and
+  ``nothingRetrieved``, the output returned without calling the model when the search finds nothing, by the primary
+  language subtag of the request's ``language`` (``"pt"``, ``"en"``...) with a ``"default"``. A task that retrieves
+  is not served where the deployment has no knowledge base (``Catalog.served``).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,8 +60,87 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "use_cases"
 FAMILIES = ("customer-experience", "productivity", "process-optimization")
 
 
-DIRECTIVES = ("$input", "$count", "$lastIndex", "$if")
+DIRECTIVES = ("$input", "$count", "$lastIndex", "$if", "$retrieved")
 MEMORY_PROPERTY = "conversationId"  # the input that names the conversation of a task that remembers ("memory")
+# What a passage of the knowledge base is to the prompt and to a directive (``{"$retrieved": "id"}``).
+PASSAGE_FIELDS = ("id", "source", "text")
+# A citation as the answer returns it: the passage's id, its source document and the passage itself.
+CITATION_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "required": ["id", "source", "passage"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "description": "The id the passage had in this answer's prompt (p1, p2...)."},
+        "source": {"type": "string", "description": "The document the passage comes from: its S3 URI."},
+        "passage": {"type": "string", "description": "The passage's text, as the knowledge base returned it."},
+    },
+}
+
+
+FOLLOW_UP_TURNS = 2  # the last user turns of a follow-up input that are searched for with the query
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """How a task searches the knowledge base and cites what it found (the ``retrieval`` of its file)."""
+
+    query: str  # the input whose text is searched for
+    passages: str  # the data block the retrieved passages go in
+    default_results: int  # passages retrieved unless the caller asks for another number
+    nothing_retrieved: Mapping[str, Mapping[str, Any]]  # the output when nothing is found, by primary language
+    results: str | None = None  # the input through which the caller may ask for another number of passages
+    filter: str | None = None  # the input holding the caller's metadata filter
+    follow_up: str | None = None  # the input of earlier turns, whose user turns join the query
+    citations: str | None = None  # the output field of cited passage ids
+    answerable: str | None = None  # the output field set to whether the answer cites a passage
+
+    @property
+    def caller_inputs(self) -> tuple[str, ...]:
+        """Inputs that only steer the search (how many passages, which documents): they never reach the model."""
+        return tuple(name for name in (self.results, self.filter) if name)
+
+    def query_text(self, request: Mapping[str, Any]) -> str:
+        """What is searched for: the last ``FOLLOW_UP_TURNS`` user turns of the follow-up input (oldest first), then
+        the query itself, one per line."""
+        turns = request.get(self.follow_up, ()) if self.follow_up else ()
+        users = [str(turn["content"]) for turn in turns if turn.get("role") == "user"]
+        return "\n".join([*users[-FOLLOW_UP_TURNS:], str(request[self.query])])
+
+    def number_of_results(self, request: Mapping[str, Any]) -> int:
+        return int(request.get(self.results, self.default_results)) if self.results else self.default_results
+
+    def nothing_found(self, language: str | None) -> dict[str, Any]:
+        """The output when the search finds nothing: in ``language``'s primary subtag when the file has one."""
+        chosen = self.nothing_retrieved.get(language or "", self.nothing_retrieved["default"])
+        return copy.deepcopy(dict(chosen))  # the catalog's own stays as loaded
+
+    def cite(self, answer: Mapping[str, Any], citations: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+        """The model's answer with each cited passage id made the citation ``citations`` holds for it (its id,
+        source and text), and ``answerable`` set to whether it cites any."""
+        output = dict(answer)
+        if self.citations is not None:
+            output[self.citations] = [dict(citations[str(cited)]) for cited in answer.get(self.citations, ())]
+            if self.answerable is not None:
+                output[self.answerable] = bool(output[self.citations])
+        return output
+
+    def public_schema(self, schema: Mapping[str, Any]) -> dict[str, Any]:
+        """What the caller gets, from the model's schema: citations as ``CITATION_SCHEMA`` objects, and the
+        ``answerable`` flag the core sets."""
+        properties = dict(schema.get("properties", {}))
+        required = list(schema.get("required", []))
+        if self.citations is not None:
+            cited = dict(properties[self.citations])
+            cited["items"] = dict(CITATION_SCHEMA)
+            properties[self.citations] = cited
+        if self.answerable is not None:
+            properties[self.answerable] = {
+                "type": "boolean",
+                "description": "True when the answer cites at least one retrieved passage; false when the knowledge "
+                "base holds nothing that answers the question (the answer then says so, with no citation).",
+            }
+            required.append(self.answerable)
+        return {**schema, "required": required, "properties": properties}
 
 
 @dataclass(frozen=True)
@@ -64,6 +157,7 @@ class UseCase:
     output_checks: tuple[Mapping[str, str], ...] = field(default=())
     streaming: bool = False  # also served as a stream of text deltas at ``<path>/stream``
     memory: bool = False  # may remember its conversation server-side (a request with ``conversationId``)
+    retrieval: Retrieval | None = None  # searches the knowledge base before the model is called
     # The input schema compiled once, when the catalog is loaded (at container start).
     check_input: schema.Check = field(init=False, repr=False, compare=False)
 
@@ -105,9 +199,9 @@ class UseCase:
         """Every input the user turn carries in a fenced block, in order: the data, then the request."""
         return self.data_blocks + self.request_blocks
 
-    def output_schema(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """The output schema with its directives resolved against the request."""
-        resolved = _resolve(self.output["schema"], request)
+    def output_schema(self, request: Mapping[str, Any], retrieved: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+        """The output schema with its directives resolved against the request (and the passages retrieved for it)."""
+        resolved = _resolve(self.output["schema"], request, retrieved)
         if not isinstance(resolved, dict):
             raise TypeError(f"{self.id}: the output schema must resolve to an object")
         return resolved
@@ -185,8 +279,10 @@ def _present(request: Mapping[str, Any], reference: str) -> bool:
     return reference.partition("[].")[0] in request
 
 
-def _resolve(node: Any, request: Mapping[str, Any]) -> Any:
+def _resolve(node: Any, request: Mapping[str, Any], retrieved: Sequence[Mapping[str, Any]] = ()) -> Any:
     directive = directive_of(node)
+    if directive == "$retrieved":
+        return [passage[node["$retrieved"]] for passage in retrieved]
     if directive == "$input":
         return _lookup(request, node["$input"])
     if directive == "$count":
@@ -194,11 +290,11 @@ def _resolve(node: Any, request: Mapping[str, Any]) -> Any:
     if directive == "$lastIndex":
         return len(request[node["$lastIndex"]]) - 1
     if directive == "$if":
-        return _resolve(node["then"] if node["$if"] in request else node["else"], request)
+        return _resolve(node["then"] if node["$if"] in request else node["else"], request, retrieved)
     if isinstance(node, dict):
-        return {key: _resolve(value, request) for key, value in node.items()}
+        return {key: _resolve(value, request, retrieved) for key, value in node.items()}
     if isinstance(node, list):
-        return [_resolve(item, request) for item in node]
+        return [_resolve(item, request, retrieved) for item in node]
     return node
 
 
@@ -224,6 +320,10 @@ class Catalog:
             ]
         }
 
+    def served(self, *, knowledge_base: bool) -> Catalog:
+        """The use cases a deployment serves: a task that retrieves only where there is a knowledge base."""
+        return Catalog({key: u for key, u in self.use_cases.items() if knowledge_base or u.retrieval is None})
+
     def by_family(self) -> dict[str, list[UseCase]]:
         families: dict[str, list[UseCase]] = {family: [] for family in FAMILIES}
         for use_case in self:
@@ -240,7 +340,9 @@ def _load_file(path: Path) -> UseCase:
         raise ValueError(f"{path}: must live at use_cases/{family}/{task}.json")
     if data.get("streaming") and "text" not in data["output"]:
         raise ValueError(f"{path}: only a text task can stream (its output is text deltas)")
-    _check_prompt(path, data["prompt"], data["input"].get("properties", {}))
+    properties = data["input"].get("properties", {})
+    retrieval = _retrieval(path, data, properties) if "retrieval" in data else None
+    _check_prompt(path, data["prompt"], properties, retrieval)
     _check_memory(path, data)
     return UseCase(
         family=family,
@@ -254,6 +356,7 @@ def _load_file(path: Path) -> UseCase:
         checks=tuple(data.get("checks", ())),
         output_checks=tuple(data.get("outputChecks", ())),
         streaming=bool(data.get("streaming", False)),
+        retrieval=retrieval,
         memory=bool(data.get("memory", False)),
     )
 
@@ -273,8 +376,54 @@ def _check_memory(path: Path, data: Mapping[str, Any]) -> None:
         raise ValueError(f"{path}: a task that remembers has an optional string input {MEMORY_PROPERTY}")
 
 
-def _check_prompt(path: Path, prompt: Mapping[str, Any], properties: Mapping[str, Any]) -> None:
-    """A prompt is a conversation, or fenced inputs and an instruction: each input in one kind of block only."""
+def _retrieval(path: Path, data: Mapping[str, Any], properties: Mapping[str, Any]) -> Retrieval:
+    """The ``retrieval`` of a use-case file, checked against its inputs, its prompt and its output."""
+    spec = data["retrieval"]
+    known = {"query", "passages", "defaultResults", "nothingRetrieved", "results", "filter", "followUp"}
+    known |= {"citations", "answerable"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ValueError(f"{path}: retrieval takes {', '.join(sorted(known))}; unknown: {', '.join(unknown)}")
+    retrieval = Retrieval(
+        query=spec["query"],
+        passages=spec["passages"],
+        default_results=spec["defaultResults"],
+        nothing_retrieved=spec["nothingRetrieved"],
+        results=spec.get("results"),
+        filter=spec.get("filter"),
+        follow_up=spec.get("followUp"),
+        citations=spec.get("citations"),
+        answerable=spec.get("answerable"),
+    )
+    kinds = {"query": "string", "results": "integer", "filter": "object", "follow_up": "array"}
+    for field_name, kind in kinds.items():
+        name = getattr(retrieval, field_name)
+        if name is not None and properties.get(name, {}).get("type") != kind:
+            raise ValueError(f"{path}: retrieval's {field_name} must name an input property of type {kind}")
+    if retrieval.passages in properties or retrieval.passages not in data["prompt"].get("data", ()):
+        raise ValueError(f"{path}: retrieval's passages names a data block of the prompt that is not an input")
+    if not isinstance(retrieval.default_results, int) or not 1 <= retrieval.default_results <= 100:
+        raise ValueError(f"{path}: retrieval's defaultResults must be an integer from 1 to 100 (Retrieve's range)")
+    output = data["output"].get("schema", {}).get("properties", {})
+    if retrieval.citations is not None:
+        cited = output.get(retrieval.citations, {})
+        if cited.get("type") != "array" or cited.get("items", {}).get("enum") != {"$retrieved": "id"}:
+            raise ValueError(
+                f"{path}: retrieval's citations must name an output array whose items' enum is "
+                '{"$retrieved": "id"}: the model may cite only the passages retrieved for the request'
+            )
+    if retrieval.answerable is not None and (retrieval.citations is None or retrieval.answerable in output):
+        raise ValueError(f"{path}: retrieval's answerable is set by the core from citations, not by the model")
+    if "default" not in retrieval.nothing_retrieved:
+        raise ValueError(f"{path}: retrieval's nothingRetrieved needs a default output")
+    return retrieval
+
+
+def _check_prompt(
+    path: Path, prompt: Mapping[str, Any], properties: Mapping[str, Any], retrieval: Retrieval | None = None
+) -> None:
+    """A prompt is a conversation, or fenced inputs and an instruction: each input in one kind of block only (the
+    retrieved passages are a data block of their own)."""
     data, request = list(prompt.get("data", ())), list(prompt.get("request", ()))
     if "conversation" in prompt:
         if data or request or "instruction" in prompt:
@@ -282,7 +431,8 @@ def _check_prompt(path: Path, prompt: Mapping[str, Any], properties: Mapping[str
         return
     if "instruction" not in prompt:
         raise ValueError(f"{path}: a prompt without a conversation needs an instruction")
-    unknown = [name for name in data + request if name not in properties]
+    passages = {retrieval.passages} if retrieval is not None else set()
+    unknown = [name for name in data + request if name not in properties and name not in passages]
     if unknown:
         raise ValueError(f"{path}: prompt blocks {unknown} are not input properties")
     if len(set(data + request)) != len(data + request):

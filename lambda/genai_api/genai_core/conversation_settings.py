@@ -1,18 +1,16 @@
 """What the stack and the function share about server-side conversations: the table's names and the actions on
-it, the limits and their ranges, the store's client, and the environment variables that carry them.
+it, the limits and their ranges, and the store's client.
 
 One home for each fact that crosses the boundary: ``stacks/components/conversations_table.py`` builds the table and
 its grant from these names, ``stacks/conversations_config.py`` checks the ``conversations`` context key against
-these ranges, ``stacks/function_env.py`` writes these variables, and the function reads them
-(``ConversationSettings.from_env``, through ``genai_core/settings.py``). So this module is pure: standard library
+these ranges, and the environment that carries them to the function is named and read in ``genai_core/settings.py``
+(written by ``stacks/function_env.py``). So this module is pure: standard library
 and the project's pure modules only (the stacks import it; ``tests/test_app.py`` checks that synth imports no boto3).
 The store itself, which needs boto3, is ``genai_core/conversations.py``, imported on the first remembered turn.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from genai_core.jsonbody import MAX_BODY_BYTES
@@ -90,64 +88,13 @@ class Limits:
 # reserve for its write after the model call (``service.py``), and what the stack's timeout checks count.
 STORE_CLIENT = ClientSettings(connect_timeout=1, read_timeout=1, max_attempts=2)
 
-# --- the function's environment ----------------------------------------------------------------------------------------
-
-ENV_TABLE = "CONVERSATIONS_TABLE"  # unset: conversations are off
-ENV_TTL_DAYS = "CONVERSATIONS_TTL_DAYS"
-ENV_MAX_STORED_MESSAGES = "CONVERSATIONS_MAX_STORED_MESSAGES"
-ENV_MAX_STORED_BYTES = "CONVERSATIONS_MAX_STORED_BYTES"
-ENV_HISTORY_MAX_MESSAGES = "CONVERSATIONS_HISTORY_MAX_MESSAGES"
-ENV_HISTORY_MAX_BYTES = "CONVERSATIONS_HISTORY_MAX_BYTES"
-ENV_PROMPT_CACHE_MODELS = "PROMPT_CACHE_MODELS"  # a JSON list of foundation model ids
-# Limits field -> its variable (the order of ``environment``).
-LIMIT_VARIABLES = {
-    "ttl_days": ENV_TTL_DAYS,
-    "max_stored_messages": ENV_MAX_STORED_MESSAGES,
-    "max_stored_bytes": ENV_MAX_STORED_BYTES,
-    "max_history_messages": ENV_HISTORY_MAX_MESSAGES,
-    "max_history_bytes": ENV_HISTORY_MAX_BYTES,
-}
-
 
 @dataclass(frozen=True)
 class ConversationSettings:
-    """The table, the limits, the store's client and the models that take prompt cache points, from the function's
-    environment (``from_env`` gives ``None`` when conversations are off: no table)."""
+    """The table, the limits, the store's client and the models that take prompt cache points (the function reads them
+    from its environment: ``genai_core/settings.py``, ``conversation_settings``)."""
 
     table_name: str
     limits: Limits = field(default_factory=Limits)
     client: ClientSettings = STORE_CLIENT
     prompt_cache_models: frozenset[str] = frozenset()
-
-    def environment(self) -> dict[str, str]:
-        """The variables that give these settings (what ``stacks/function_env.py`` sets; ``from_env`` reads)."""
-        return {
-            ENV_TABLE: self.table_name,
-            **{variable: str(getattr(self.limits, name)) for name, variable in LIMIT_VARIABLES.items()},
-            ENV_PROMPT_CACHE_MODELS: json.dumps(sorted(self.prompt_cache_models)),
-        }
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> ConversationSettings | None:
-        """Every variable is set by the stack whenever the table is (a missing one is a deployment error)."""
-        table = environ.get(ENV_TABLE, "")
-        if not table:
-            return None
-        try:
-            limits = Limits(**{name: int(environ[variable]) for name, variable in LIMIT_VARIABLES.items()})
-            models = json.loads(environ[ENV_PROMPT_CACHE_MODELS])
-            if not isinstance(models, list) or not all(isinstance(model, str) for model in models):
-                raise ValueError(f"{ENV_PROMPT_CACHE_MODELS} must be a JSON list of model ids")
-        except (KeyError, ValueError) as error:
-            raise RuntimeError(f"the conversation settings in the environment are invalid: {error!r}") from error
-        return cls(
-            table_name=table,
-            limits=limits,
-            client=ClientSettings(
-                connect_timeout=STORE_CLIENT.connect_timeout,
-                read_timeout=STORE_CLIENT.read_timeout,
-                max_attempts=STORE_CLIENT.max_attempts,
-                region=environ.get("AWS_REGION"),
-            ),
-            prompt_cache_models=frozenset(models),
-        )

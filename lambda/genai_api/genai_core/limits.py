@@ -28,7 +28,8 @@ BACKOFF_CAP_SECONDS = 20  # capped at 20 s (botocore/retries/standard.py, Expone
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """The bedrock-runtime client's timeouts (seconds) and attempts (the stack's ``bedrock*`` context keys)."""
+    """A Bedrock client's timeouts (seconds) and attempts: the bedrock-runtime client's are the stack's ``bedrock*``
+    context keys, the knowledge base's are ``RETRIEVAL_CLIENT``."""
 
     connect_timeout: float
     read_timeout: float
@@ -48,6 +49,12 @@ class ClientSettings:
     def worst_case_seconds(self) -> float:
         """The worst case of a call with every attempt: the attempts and botocore's backoff between them."""
         return self.max_attempts * self.attempt_seconds + backoff_seconds(self.max_attempts)
+
+
+# The knowledge base's client (bedrock-agent-runtime, for Retrieve): a search is an embedding and a vector query, well
+# under a second when the service is healthy. It runs before the model call, so its worst case (13 s) is time that
+# call no longer has: the stack checks that one model attempt still fits after it (``search_and_one_attempt``).
+RETRIEVAL_CLIENT = ClientSettings(connect_timeout=2, read_timeout=4, max_attempts=2)
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -81,3 +88,9 @@ def longest_call_seconds(client: ClientSettings) -> float:
     """A model call with every attempt, and the answer's margin: what the streaming function's timeout must exceed
     (a stream starts with every attempt of the client, with no deadline check: its function has minutes)."""
     return client.worst_case_seconds + ANSWER_MARGIN_SECONDS
+
+
+def search_and_one_attempt(client: ClientSettings, retrieval: ClientSettings = RETRIEVAL_CLIENT) -> float:
+    """A task that searches the knowledge base first: the search's worst case, then one model attempt and the
+    answer's margin. What the buffered function's timeout must exceed when the stack has a knowledge base."""
+    return retrieval.worst_case_seconds + shortest_function_timeout(client)

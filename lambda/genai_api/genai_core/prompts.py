@@ -23,11 +23,14 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genai_core.catalog import UseCase
 from genai_core.errors import PromptTooLarge, ValidationFailed
 from genai_core.jsonbody import MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from genai_core.languages import Language
 
 # The system prompt and every text block of the messages, in characters. A request body within its limit renders to
 # at most about 1.5 times its size plus the task's fixed text (make bench checks <= 2x for each route's worst body),
@@ -168,14 +171,19 @@ def _substitute(text: str, values: Mapping[str, Any]) -> str:
     return template.substitute({name: str(values[name]) for name in template.get_identifiers() if name in values})
 
 
-def language_text(value: str) -> str:
-    """The canonical form of a caller's language for the system prompt, or a 400 (``genai_core.languages``)."""
+def parsed_language(value: str) -> Language:
+    """The language a caller names, or a 400 (``genai_core.languages``)."""
     from genai_core import languages  # on the first request that names a language, not at init
 
     language = languages.parse(value)
     if language is None:
         raise ValidationFailed(languages.PROBLEM)
-    return str(language)
+    return language
+
+
+def language_text(value: str) -> str:
+    """The canonical form of a caller's language for the system prompt, or a 400."""
+    return str(parsed_language(value))
 
 
 def _system_text(use_case: UseCase, request: Mapping[str, Any]) -> str:
@@ -230,18 +238,34 @@ def _instruction(text: str, fenced: Fenced) -> str:
     return f"{text}\n\n{fenced.tags_line()}"
 
 
-def render(use_case: UseCase, request: Mapping[str, Any], *, guard: bool = False) -> Prompt:
+def render(
+    use_case: UseCase,
+    request: Mapping[str, Any],
+    *,
+    guard: bool = False,
+    retrieved: Sequence[Mapping[str, Any]] | None = None,
+) -> Prompt:
     """Build the system prompt and the messages for a request that already passed input validation.
 
     ``guard``: each caller block goes in a ``guardContent`` block, so that a guardrail assesses the caller's text
-    and none of ours (our instructions would look like a prompt attack, and would be billed as text units)."""
+    and none of ours (our instructions would look like a prompt attack, and would be billed as text units).
+    ``retrieved``: for a task that retrieves, the passages its search found, shown in their own data block; they
+    are the company's documents, not the caller's text, so they are fenced but never in a ``guardContent`` block."""
     spec = use_case.prompt
     if "conversation" in spec:
         messages = _conversation(request[spec["conversation"]])
     else:
-        fenced = fence_values([(name, request[name]) for name in use_case.fenced_inputs if name in request])
+        passages = use_case.retrieval.passages if use_case.retrieval is not None and retrieved is not None else None
+        fenced = fence_values(
+            [
+                (name, retrieved if name == passages else request[name])
+                for name in use_case.fenced_inputs
+                if name == passages or name in request
+            ]
+        )
         content: list[dict[str, Any]] = [
-            {"guardContent": {"text": {"text": block}}} if guard else {"text": block} for block in fenced.blocks
+            {"guardContent": {"text": {"text": block}}} if guard and name != passages else {"text": block}
+            for name, block in zip(fenced.names, fenced.blocks, strict=True)
         ]
         content.append({"text": _instruction(spec["instruction"], fenced)})
         messages = [{"role": "user", "content": content}]

@@ -1,5 +1,6 @@
-"""Run a use case: validate the request, load a remembered conversation (for a task with memory), render the prompt,
-call Converse, check and shape the answer, store the remembered turn.
+"""Run a use case: validate the request, search the knowledge base (for a task that retrieves) or load a remembered
+conversation (for a task with memory), render the prompt, call Converse, check and shape the answer, store the
+remembered turn.
 
 This is the whole core behind every entry point. It takes the request as bytes and returns a ``Result``; it knows
 nothing about API Gateway, HTTP or Lambda.
@@ -10,15 +11,22 @@ the turn is stored; the answer is a 200 only if it was (a failed write fails the
 intervened in is answered but not stored (``remembered: false``). The store's module and DynamoDB client are loaded on
 the first such request (``conversation_store``), never at init. Without ``conversationId`` nothing is loaded or
 stored: the request is as stateless as every other.
+
+A task that retrieves (``retrieval`` in the catalog) searches first: the passages found go into the prompt as a data
+block and into the output schema (``{"$retrieved": "id"}``: the model may cite only them), and the answer returns
+each cited passage with its source. When the search finds nothing, the model is not called at all: the answer is
+the task's ``nothingRetrieved`` output, with no citation, so that nothing the model knows by itself is ever
+presented as found in the company's documents. The knowledge base's module and client are loaded on the first such
+request (``knowledge_base``), never at init.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from genai_core import schema
@@ -35,11 +43,12 @@ from genai_core.errors import (
     ValidationFailed,
 )
 from genai_core.jsonbody import parse_object
-from genai_core.limits import ClientSettings, attempts_that_fit
-from genai_core.prompts import check_turns, fence_values, render
+from genai_core.limits import RETRIEVAL_CLIENT, ClientSettings, attempts_that_fit
+from genai_core.prompts import check_turns, fence_values, parsed_language, render
 from genai_core.settings import GuardrailSettings
 
 GUARDRAIL_INTERVENED = "guardrail_intervened"  # Converse stopReason when the guardrail blocked input or output
+NOTHING_RETRIEVED = "nothing_retrieved"  # our stop reason when a search found nothing and no model was called
 USAGE_KEYS = ("inputTokens", "outputTokens", "totalTokens")
 # Bedrock reports these only for a request with a cache point: with them, inputTokens is only the uncached input.
 CACHE_USAGE_KEYS = ("cacheReadInputTokens", "cacheWriteInputTokens")
@@ -52,6 +61,7 @@ if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 
     from genai_core.conversations import ConversationStore, RememberedTurn
+    from genai_core.retrieval import KnowledgeBase, Passage
 
 
 # Entered around each Bedrock call with the use case and the model id: how an entry point traces the call (an X-Ray
@@ -73,6 +83,14 @@ def _no_context(use_case: UseCase, model: str) -> AbstractContextManager[None]:
 
 
 @dataclass(frozen=True)
+class Retrieved:
+    """What a search gave a request: how many passages, and how long it took."""
+
+    passages: int
+    latency_ms: int
+
+
+@dataclass(frozen=True)
 class Result:
     use_case: str
     output: dict[str, Any]
@@ -81,9 +99,10 @@ class Result:
     stop_reason: str
     latency_ms: int
     guardrail_action: str | None = None  # "INTERVENED" or "NONE" when the use case runs under the guardrail
-    attempts: int = 1  # 2 when a structured answer broke its schema and the model was asked once more
+    attempts: int = 1  # 2 when a structured answer broke its schema and the model was asked once more; 0: no call
     debug: dict[str, Any] | None = None  # prompt and response text, only when prompt logging is switched on
     memory: Memory | None = None  # a remembered turn: its conversation, and whether the turn was stored
+    retrieved: Retrieved | None = None  # for a task that retrieves: what the knowledge base search gave
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -135,14 +154,20 @@ class UseCaseService:
         single_attempt_client: Callable[[], BedrockRuntimeClient] | None = None,
         reserve_seconds: float = 0.0,
         conversations: ConversationSettings | None = None,
+        knowledge_base_id: str | None = None,
+        region: str | None = None,
     ) -> None:
         """Before each model call, the time left picks the client (``limits.attempts_that_fit``): ``client``, made
         with ``client_settings``, when its worst case fits with ``reserve_seconds`` (time kept for work after the
         model call) and the answer's margin; else the one ``single_attempt_client()`` gives (the same timeouts, one
         attempt; made on first use), when one attempt fits; else no call (``DeadlineExceeded``). Without
-        ``client_settings`` the worst case is unknown and ``client`` is always used (tests, tools). A remembered turn
-        also keeps its write's worst case in reserve. ``conversations``: the deployment's conversation table and
-        limits (None: conversations are off)."""
+        ``client_settings`` the worst case is unknown and ``client`` is always used (tests, tools). A search of the
+        knowledge base, or the load of a remembered conversation, before the model call only takes time from what is
+        left; a remembered turn also keeps its write's worst case in reserve.
+
+        ``knowledge_base_id``: the deployment's knowledge base, searched in ``region`` by the tasks that retrieve
+        (None: there is none, and those tasks are not served). ``conversations``: the deployment's conversation
+        table and limits (None: conversations are off)."""
         missing = sorted({use_case.family for use_case in catalog} - set(models))
         if missing:
             raise ValueError(f"no model configured for: {', '.join(missing)}")
@@ -155,6 +180,8 @@ class UseCaseService:
         self.client_settings = client_settings
         self.single_attempt_client = single_attempt_client or (lambda: client)
         self.reserve_seconds = reserve_seconds
+        self.knowledge_base_id = knowledge_base_id or None
+        self.region = region
         self.conversations = conversations
 
     @functools.cached_property
@@ -213,6 +240,15 @@ class UseCaseService:
                 raise
         return Memory(turn.conversation_id, len(turn.history), remembered=store)
 
+    @functools.cached_property
+    def knowledge_base(self) -> KnowledgeBase:
+        """The knowledge base, its module imported and its client made on the first search (not at init)."""
+        from genai_core.retrieval import KnowledgeBase
+
+        if self.knowledge_base_id is None:
+            raise NotFound("This deployment has no knowledge base: the tasks that search one are not served.")
+        return KnowledgeBase(self.knowledge_base_id, replace(RETRIEVAL_CLIENT, region=self.region))
+
     def model_for(self, use_case: UseCase) -> str:
         return self.models[use_case.family]
 
@@ -226,18 +262,29 @@ class UseCaseService:
             if name in request:
                 error = error or schema.object_schema_error(request[name], name)
         error = error or use_case.input_rules_error(request)
+        retrieval = use_case.retrieval
+        if not error and retrieval is not None and retrieval.filter is not None and retrieval.filter in request:
+            from genai_core.filters import filter_error  # on the first search with a filter, not at init
+
+            error = filter_error(request[retrieval.filter], retrieval.filter)
         if error:
             raise ValidationFailed(error + ".")
         return request
 
     def build_request(
-        self, use_case: UseCase, request: Mapping[str, Any], output_schema: Mapping[str, Any] | None = None
+        self,
+        use_case: UseCase,
+        request: Mapping[str, Any],
+        output_schema: Mapping[str, Any] | None = None,
+        *,
+        retrieved: Sequence[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The Converse request for a validated request: model, system prompt, messages, inference and tools.
 
         ``output_schema``: the use case's output schema already resolved against the request (resolved here if
-        not given)."""
-        prompt = render(use_case, request, guard=self.guarded(use_case))
+        not given); ``retrieved``: the passages a search found for it (``Passage.shown``), for a task that
+        retrieves."""
+        prompt = render(use_case, request, guard=self.guarded(use_case), retrieved=retrieved)
         converse_request: dict[str, Any] = {
             "modelId": self.model_for(use_case),
             "system": [{"text": prompt.system}],
@@ -255,7 +302,7 @@ class UseCaseService:
                         "toolSpec": {
                             "name": tool["name"],
                             "description": tool["description"],
-                            "inputSchema": {"json": output_schema or use_case.output_schema(request)},
+                            "inputSchema": {"json": output_schema or use_case.output_schema(request, retrieved or ())},
                         }
                     }
                 ],
@@ -276,13 +323,26 @@ class UseCaseService:
         if use_case is None:
             raise NotFound(f"There is no use case {use_case_id!r}.")
         request = self.validate(use_case, body)
+        passages: Sequence[Passage] = ()
+        retrieved: Retrieved | None = None
+        if use_case.retrieval is not None:
+            language = _primary_language(request)  # a bad language is a 400 before anything is searched
+            started = time.perf_counter()
+            passages = self.search(use_case, request)
+            retrieved = Retrieved(len(passages), round((time.perf_counter() - started) * 1000))
+            if not passages:
+                return self._nothing_retrieved(use_case, request, language, retrieved)
         turn = self.remembered_turn(use_case, request, caller)  # the load eats into the time left, as it should
-        # A structured use case's output schema is resolved against the request and compiled once: it steers the
-        # model (the tool's input schema) and checks its answers (the first and, if any, the retry).
-        output_schema = use_case.output_schema(request) if use_case.structured else None
+        shown = [passage.shown() for passage in passages]
+        # A structured use case's output schema is resolved against the request (and its passages) and compiled
+        # once: it steers the model (the tool's input schema) and checks its answers (the first and, if any, the
+        # retry).
+        output_schema = use_case.output_schema(request, shown) if use_case.structured else None
         check_output = schema.compile_schema(output_schema) if output_schema is not None else None
         if turn is None:
-            converse_request = self.build_request(use_case, request, output_schema)
+            converse_request = self.build_request(
+                use_case, request, output_schema, retrieved=shown if use_case.retrieval is not None else None
+            )
         else:
             converse_request = self.cached(
                 self.build_request(use_case, self.with_history(use_case, request, turn)), turn
@@ -307,6 +367,8 @@ class UseCaseService:
             responses.append(response)
             output = self._output(use_case, request, response, check_output)
         latency_ms = round((time.perf_counter() - started) * 1000)
+        if use_case.retrieval is not None:
+            output = use_case.retrieval.cite(output, {passage.id: passage.citation() for passage in passages})
         stop_reason = str(response.get("stopReason", ""))
         intervened = stop_reason == GUARDRAIL_INTERVENED
         usage = token_usage(one.get("usage", {}) for one in responses)
@@ -325,6 +387,36 @@ class UseCaseService:
             attempts=len(responses),
             debug={"request": converse_request, "output": output} if self.log_prompts else None,
             memory=memory,
+            retrieved=retrieved,
+        )
+
+    def search(self, use_case: UseCase, request: Mapping[str, Any]) -> Sequence[Passage]:
+        """The passages the knowledge base finds for a validated request of a task that retrieves."""
+        retrieval = use_case.retrieval
+        if retrieval is None:
+            raise TypeError(f"{use_case.id} does not retrieve")
+        caller_filter = request.get(retrieval.filter) if retrieval.filter else None
+        return self.knowledge_base.retrieve(
+            retrieval.query_text(request), results=retrieval.number_of_results(request), caller_filter=caller_filter
+        )
+
+    def _nothing_retrieved(
+        self, use_case: UseCase, request: Mapping[str, Any], language: str | None, retrieved: Retrieved
+    ) -> Result:
+        """The answer when the search found nothing: the task's own words, no citation, and no model call."""
+        retrieval = use_case.retrieval
+        assert retrieval is not None
+        output = retrieval.cite(retrieval.nothing_found(language), {})
+        return Result(
+            use_case=use_case.id,
+            output=output,
+            model=self.model_for(use_case),
+            usage={"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+            stop_reason=NOTHING_RETRIEVED,
+            latency_ms=0,
+            attempts=0,
+            debug={"query": retrieval.query_text(request), "output": output} if self.log_prompts else None,
+            retrieved=retrieved,
         )
 
     def client_for(self, time_left: TimeLeft | None, extra_reserve: float = 0.0) -> BedrockRuntimeClient | None:
@@ -373,6 +465,14 @@ class UseCaseService:
         if error:
             raise ModelOutputInvalid(f"The model's answer does not match the output schema: {error}.")
         return answer
+
+
+def _primary_language(request: Mapping[str, Any]) -> str | None:
+    """The primary language subtag of the request's ``language`` ("pt" for "Português do Brasil"), or None; a
+    ``language`` that names no language is a 400."""
+    if "language" not in request:
+        return None
+    return parsed_language(request["language"]).tag.split("-", 1)[0].lower()
 
 
 def retry_request(

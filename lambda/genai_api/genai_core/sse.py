@@ -12,7 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-CONTENT_TYPE = "text/event-stream; charset=utf-8"
+MEDIA_TYPE = "text/event-stream"
+CONTENT_TYPE = f"{MEDIA_TYPE}; charset=utf-8"
 DELTA, DONE, ERROR = "delta", "done", "error"
 
 
