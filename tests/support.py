@@ -31,10 +31,8 @@ FAKE_AWS_CREDENTIALS = {
     "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-# A stand-in for the name of the stack's conversation table (the template references the table), and cdk.json's
-# conversation settings (the function's environment carries them).
+# A stand-in for the name of the stack's conversation table (the template references the table).
 TEST_CONVERSATIONS_TABLE = "GenAiReferenceConversationsTest"
-CONVERSATIONS = CDK_CONTEXT["conversations"]
 # Stand-ins for the ids of the stack's guardrails, by profile (cdk.json's guardrailProfiles says which family has which).
 TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
 TEST_KNOWLEDGE_BASE_ID = "KBTEST0001"  # Retrieve's knowledgeBaseId: ten letters or digits

@@ -199,7 +199,9 @@ def test_the_local_environment_is_the_deployed_functions_from_the_same_config(te
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     assert "KNOWLEDGE_BASE_ID" not in local_api.local_environment(config, aws, {})  # none: search is not served
-    with_table = local_api.local_environment(config, aws, {}, "GenAiReferenceApi-ConversationsTable")
+    with_table = local_api.local_environment(
+        config, aws, {}, conversations_table="GenAiReferenceApi-ConversationsTable"
+    )
     assert {key: with_table[key] for key in conversations} == {
         **conversations,
         "CONVERSATIONS_TABLE": "GenAiReferenceApi-ConversationsTable",
