@@ -126,24 +126,23 @@ def chat(call: Callable[..., Any], text: str, conversation_id: str | None, ident
     return call(CHAT, body, identity=identity)
 
 
-def get(call: Callable[..., Any], conversation_id: str, identity: Any = IAM_IDENTITY) -> Any:
+def on_conversation(call: Callable[..., Any], method: str, conversation_id: str, identity: Any) -> Any:
+    """A request on /conversations/{conversationId}, as API Gateway sends it (the resource and its path parameter)."""
     return call(
         f"/conversations/{conversation_id}",
-        method="GET",
+        method=method,
         identity=identity,
         resource="/conversations/{conversationId}",
         path_parameters={"conversationId": conversation_id},
     )
+
+
+def get(call: Callable[..., Any], conversation_id: str, identity: Any = IAM_IDENTITY) -> Any:
+    return on_conversation(call, "GET", conversation_id, identity)
 
 
 def delete(call: Callable[..., Any], conversation_id: str, identity: Any = IAM_IDENTITY) -> Any:
-    return call(
-        f"/conversations/{conversation_id}",
-        method="DELETE",
-        identity=identity,
-        resource="/conversations/{conversationId}",
-        path_parameters={"conversationId": conversation_id},
-    )
+    return on_conversation(call, "DELETE", conversation_id, identity)
 
 
 def listing(call: Callable[..., Any], identity: Any = IAM_IDENTITY, **query: str) -> Any:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from endpoints import API_KEY_HEADER, DISCOVERY_PATH
+from endpoints import API_KEY_HEADER, CONVERSATION_PARAMETER, CONVERSATIONS_PATH, DISCOVERY_PATH
 from genai_core import errors, retrieval, sse
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog
@@ -250,7 +250,7 @@ def _conversation_paths() -> tuple[dict[str, Any], dict[str, Any]]:
         },
     }
     id_parameter = {
-        "name": "conversationId",
+        "name": CONVERSATION_PARAMETER,
         "in": "path",
         "required": True,
         "description": "Letters, digits, - and _; at most 64 characters.",
@@ -265,7 +265,7 @@ def _conversation_paths() -> tuple[dict[str, Any], dict[str, Any]]:
 
     listing_errors = {key: value for key, value in errors_of.items() if key != "404"}
     paths = {
-        "/conversations": {
+        CONVERSATIONS_PATH: {
             "get": {
                 "operationId": "listConversations",
                 "tags": ["conversations"],
@@ -282,7 +282,7 @@ def _conversation_paths() -> tuple[dict[str, Any], dict[str, Any]]:
                 "responses": {"200": ok("A page of the caller's conversations.", "ConversationList"), **listing_errors},
             }
         },
-        "/conversations/{conversationId}": {
+        f"{CONVERSATIONS_PATH}/{{{CONVERSATION_PARAMETER}}}": {
             "parameters": [id_parameter],
             "get": {
                 "operationId": "getConversation",

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from endpoints import API_KEY_HEADER
+from endpoints import API_KEY_HEADER, CONVERSATIONS_PATH
 from genai_core.catalog import UseCase, load_catalog
 from stacks.config import API_STACK_SUFFIX, cdk_json_context
 from stacks.outputs import API_KEY_ID, API_URL, CONVERSATIONS_TABLE_NAME, KNOWLEDGE_BASE_ID
@@ -136,7 +136,7 @@ def conversation_check(routes: Sequence[UseCase], conversation_id: str | None = 
     if route is None:
         return []
     conversation_id = conversation_id or f"smoke-{uuid.uuid4().hex}"
-    path = f"/conversations/{conversation_id}"
+    path = f"{CONVERSATIONS_PATH}/{conversation_id}"
     turn = {"conversationId": conversation_id, "messages": [{"role": "user", "content": SMOKE_TEXT}]}
 
     def remembered(status: int | None, body: dict[str, Any] | None) -> str | None:
