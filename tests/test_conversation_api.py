@@ -196,6 +196,8 @@ def test_without_a_conversation_id_chat_stays_stateless_and_never_touches_the_ta
 
 
 def test_the_new_messages_are_checked_alone_and_errors_name_the_requests_own_indices(call, bedrock, table):
+    expect_chat(bedrock, "ok", turn_messages(new="hi"))
+    assert chat(call, "hi", "c-1").status == 200  # two stored messages now go before the new ones
     body = {"conversationId": "c-1", "messages": [user("a"), user("b")]}
 
     response = call(CHAT, body, identity=IAM_IDENTITY)

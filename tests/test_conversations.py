@@ -379,6 +379,36 @@ def test_a_turn_that_loses_every_race_is_a_409_and_nothing_of_it_is_stored(new_s
     assert contents(b.get(ALICE, "c1"))[::2] == ["first", *(f"b{n}" for n in range(1, WRITE_ATTEMPTS + 1))]
 
 
+@pytest.mark.parametrize(
+    ("seconds_left", "writes"),
+    [
+        (STORE_CLIENT.worst_case_seconds + 0.5 + 0.01, 2),  # a second write still fits: the turn is stored
+        (STORE_CLIENT.worst_case_seconds + 0.5, 1),  # it does not: 409 after the first, nothing stored
+    ],
+)
+def test_a_write_after_a_lost_race_is_tried_only_while_it_fits_in_the_time_left(new_store, seconds_left, writes):
+    a, a_client, b = two_instances(new_store)
+    turn(a, ALICE, "c1", "first")
+    start_a = a.load(ALICE, "c1")
+    attempts: list[int] = []
+
+    def b_lands_first(**_: Any) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            b.append(ALICE, b.load(ALICE, "c1"), [user("from b")], "ok")
+
+    a_client.meta.events.register("before-call.dynamodb.PutItem", b_lands_first)
+    if writes == 2:
+        stored = a.append(ALICE, start_a, [user("from a")], "reply a", time_left=lambda: seconds_left)
+        assert contents(stored)[-2:] == ["from a", "reply a"]
+    else:
+        with pytest.raises(ConversationStoreError) as conflict:
+            a.append(ALICE, start_a, [user("from a")], "reply a", time_left=lambda: seconds_left)
+        assert conflict.value.code == "conversation_conflict"
+        assert "from a" not in contents(b.get(ALICE, "c1"))
+    assert len(attempts) == writes
+
+
 def test_a_turn_in_flight_when_its_conversation_is_deleted_starts_it_anew(store):
     turn(store, ALICE, "c1", "before")
     start = store.load(ALICE, "c1")
@@ -793,3 +823,27 @@ def test_the_functions_client_skips_the_check_and_a_validating_one_would_refuse_
     with Stubber(validating) as stubber, pytest.raises(ParamValidationError):
         stubber.add_response("put_item", {})
         validating.put_item(**bad)
+
+
+def test_a_new_message_that_could_never_be_stored_is_refused_before_the_model_is_called(new_store, dynamodb):
+    store = new_store(Limits(max_stored_bytes=MIN_STORED_BYTES))
+    too_big = [user("x" * MIN_STORED_BYTES)]
+
+    with pytest.raises(ConversationTooLarge):
+        conversations.begin_turn(store, ALICE, "c1", too_big)  # before the load: nothing read, nothing to send
+    assert raw_items(dynamodb) == []
+    assert conversations.begin_turn(store, ALICE, "c1", [user("x" * 1000)]).history == ()
+
+
+def test_a_turn_begins_with_the_id_checked_then_the_caller_then_the_history_it_sends(store, clock):
+    with pytest.raises(ValidationFailed):
+        conversations.begin_turn(store, None, "not an id!", [user("a")])  # the caller's mistake first
+    with pytest.raises(CallerIdentityMissing):
+        conversations.begin_turn(store, None, "c1", [user("a")])
+    turn(store, ALICE, "c1", "first", "one")
+
+    begun = conversations.begin_turn(store, ALICE, "c1", [user("second")])
+
+    assert begun.history == ({"role": "user", "content": "first"}, {"role": "assistant", "content": "one"})
+    assert begun.messages() == [*begun.history, user("second")]
+    assert contents(begun.remember("two")) == ["first", "one", "second", "two"]
