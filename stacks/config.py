@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import caller
+from genai_core.caching import MODEL_ID
 from genai_core.catalog import FAMILIES
 from genai_core.limits import (
     ANSWER_MARGIN_SECONDS,
@@ -67,7 +68,6 @@ MAX_INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway's default maximum for a REST
 MAX_STREAM_SECONDS = 900  # API Gateway streams a response for at most 15 minutes; a Lambda function runs at most 15
 
 # A foundation model id (amazon.nova-2-lite-v1:0) or a system-defined inference profile id (us.amazon.nova-2-lite-v1:0).
-MODEL_ID = re.compile(r"^(?:(?P<geo>[a-z]{2,6}(?:-[a-z]+)?)\.)?(?P<model>[a-z0-9-]+\.[A-Za-z0-9._:-]+)$")
 REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 ACCOUNT = re.compile(r"^\d{12}$")
 # A CloudWatch namespace: letters, digits and . - _ / # : (at most 255), not starting with the reserved "AWS/".

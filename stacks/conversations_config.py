@@ -22,11 +22,11 @@ configuration page shows them. This module imports no CDK.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from genai_core.caching import MODEL_ID
 from genai_core.catalog import UseCase
 from genai_core.conversation_settings import (
     HISTORY_BYTES_RANGE,
@@ -40,8 +40,6 @@ from stacks.config import ConfigError
 
 CONTEXT_KEY = "conversations"
 RECOVERY_PERIOD_RANGE = (1, 35)  # DynamoDB's RecoveryPeriodInDays
-# A foundation model id (provider.model), never an inference profile's: caching matches the model a profile routes to.
-FOUNDATION_MODEL = re.compile(r"^[a-z0-9-]+\.[A-Za-z0-9_:-]+$")
 # The context keys of the object, and the Limits field each one sets.
 LIMIT_KEYS = {
     "ttlDays": ("ttl_days", TTL_DAYS_RANGE),
@@ -125,12 +123,18 @@ def load_conversations_config(value: Any) -> ConversationsConfig:
         value.get("recoveryPeriodDays", DEFAULTS.recovery_period_days), "recoveryPeriodDays", RECOVERY_PERIOD_RANGE
     )
     models = value.get("promptCacheModels", list(DEFAULTS.prompt_cache_models))
-    if not isinstance(models, list) or not all(isinstance(m, str) and FOUNDATION_MODEL.match(m) for m in models):
+    if not isinstance(models, list) or not all(isinstance(m, str) and _is_foundation_model(m) for m in models):
         raise _fail(
             "promptCacheModels must be a list of foundation model ids such as 'amazon.nova-pro-v1:0' (not an "
             f"inference profile's), got {models!r}"
         )
     return ConversationsConfig(enabled, limits, recovery, tuple(sorted(set(models))))
+
+
+def _is_foundation_model(model_id: str) -> bool:
+    """A foundation model id, never an inference profile's: caching matches the model a profile routes to."""
+    match = MODEL_ID.match(model_id)
+    return match is not None and match.group("geo") is None
 
 
 def context_value(config: ConversationsConfig) -> dict[str, Any]:

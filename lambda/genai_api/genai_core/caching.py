@@ -31,14 +31,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 CACHE_POINT: Mapping[str, Any] = {"cachePoint": {"type": "default"}}
-# A system-defined inference profile id is its geography, a dot, and the foundation model id (us.amazon.nova-...);
-# a foundation model id has one dot, between provider and model (amazon.nova-2-lite-v1:0).
-PROFILE_ID = re.compile(r"^(?P<geo>[a-z]{2,6}(?:-[a-z]+)?)\.(?P<model>[a-z0-9-]+\.[A-Za-z0-9._:-]+)$")
+# A foundation model id (amazon.nova-2-lite-v1:0: one dot, between provider and model) or a system-defined inference
+# profile id (us.amazon.nova-2-lite-v1:0: its geography, a dot, and the foundation model id). The stack's configuration
+# reads the configured models with the same pattern (stacks/config.py).
+MODEL_ID = re.compile(r"^(?:(?P<geo>[a-z]{2,6}(?:-[a-z]+)?)\.)?(?P<model>[a-z0-9-]+\.[A-Za-z0-9._:-]+)$")
 
 
 def foundation_model(model_id: str) -> str:
     """The foundation model id of a model or a system-defined inference profile id."""
-    match = PROFILE_ID.match(model_id)
+    match = MODEL_ID.match(model_id)
     return match.group("model") if match else model_id
 
 
