@@ -847,3 +847,10 @@ def test_a_turn_begins_with_the_id_checked_then_the_caller_then_the_history_it_s
     assert begun.history == ({"role": "user", "content": "first"}, {"role": "assistant", "content": "one"})
     assert begun.messages() == [*begun.history, user("second")]
     assert contents(begun.remember("two")) == ["first", "one", "second", "two"]
+
+
+@given(st.sampled_from(conversations.ROLES), st.text(max_size=200))
+def test_a_stored_messages_size_is_the_size_dynamodb_counts_for_its_map(role, content):
+    message = Message(role, content)
+
+    assert conversations.message_size(message) == conversations.attribute_size(conversations._message_value(message))

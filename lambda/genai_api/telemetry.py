@@ -50,8 +50,10 @@ if TYPE_CHECKING:  # the streaming module is the streaming function's, not loade
 # UpstreamError (the knowledge base's, whose fault map loads with the first search) counts too.
 MODEL_ERROR_CODES = frozenset([code for _, code, _ in FAULTS] + [ModelOutputInvalid.code])
 BEDROCK_SUBSEGMENT = "## bedrock.converse"
-# Bedrock's usage key -> its metric (cacheReadInputTokens -> CacheReadInputTokens; only with a cache point).
+# Bedrock's usage key -> its metric (cacheReadInputTokens -> CacheReadInputTokens; only with a cache point) and its
+# log field (cache_read_input_tokens).
 CACHE_METRICS = {key: key[:1].upper() + key[1:] for key in CACHE_USAGE_KEYS}
+CACHE_FIELDS = {key: "".join(f"_{c.lower()}" if c.isupper() else c for c in key) for key in CACHE_USAGE_KEYS}
 
 
 def start(metrics: Metrics, use_case: UseCase) -> None:
@@ -96,14 +98,10 @@ def _cache_and_memory(metrics: Metrics, usage: dict[str, int], memory: Memory | 
     for key, name in CACHE_METRICS.items():
         if key in usage:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=usage[key])
-            fields[key] = usage[key]
+            fields[CACHE_FIELDS[key]] = usage[key]
     if memory is not None:
         fields.update(remembered=memory.remembered, history_messages=memory.history_messages)
-    return {_snake(key): value for key, value in fields.items()}
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{char.lower()}" if char.isupper() else char for char in name)
+    return fields
 
 
 def record_stream(metrics: Metrics, summary: StreamSummary) -> dict[str, Any]:

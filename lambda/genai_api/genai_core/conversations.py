@@ -305,6 +305,15 @@ def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
     return sum(len(name.encode("utf-8")) + attribute_size(value) for name, value in item.items())
 
 
+# The names of a stored message's map (role, content): part of its size, as DynamoDB counts a map.
+_MESSAGE_OVERHEAD = 3 + (1 + len("role")) + (1 + len("content"))
+
+
+def message_size(message: Message) -> int:
+    """``attribute_size`` of a stored message's map, without building it (a turn sizes every stored message)."""
+    return _MESSAGE_OVERHEAD + len(message.role) + len(message.content.encode("utf-8"))
+
+
 def _message_value(message: Message) -> dict[str, Any]:
     return {"M": {"role": {"S": message.role}, "content": {"S": message.content}}}
 
@@ -531,7 +540,7 @@ class ConversationStore:
         """The newest whole exchanges of ``messages`` within ``max_stored_messages`` and ``max_stored_bytes`` (the
         item's size as DynamoDB counts it, its other attributes at their largest)."""
         limits = self.limits
-        sizes = [1 + attribute_size(_message_value(message)) for message in messages]  # 1: a list element's byte
+        sizes = [1 + message_size(message) for message in messages]  # 1: a list element's byte
         first, total = 0, LARGEST_ITEM_WITHOUT_MESSAGES + sum(sizes)
         while first < len(messages) and (
             len(messages) - first > limits.max_stored_messages or total > limits.max_stored_bytes
