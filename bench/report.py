@@ -389,7 +389,20 @@ def _warm_section(results: Results) -> list[str]:
             _row(["task", f"overhead p50 / p99 / max ms at `{results.baseline}`", "now"]),
             _row(["---", "---:", "---:"]),
         ]
-        for before, now in zip(results.warm_baseline, results.warm, strict=False):
+        baseline_by_task = {result.task: result for result in results.warm_baseline}
+        for now in results.warm:
+            before = baseline_by_task.get(now.task)
+            if before is None:  # a task the baseline's function does not have
+                lines.append(
+                    _row(
+                        [
+                            now.task,
+                            "(not served)",
+                            f"{now.overhead_p50_ms:.3f} / {now.overhead_p99_ms:.3f} / {now.ours.max_ms:.3f}",
+                        ]
+                    )
+                )
+                continue
             lines.append(
                 _row(
                     [

@@ -185,6 +185,14 @@ def prepare_environment(function_dir: Path = FUNCTION_DIR) -> None:
     """The function's environment and import path, as in Lambda (values already set, as by the tests, are kept)."""
     for key, value in {**LAMBDA_ENV, "POWERTOOLS_TRACE_DISABLED": "true"}.items():
         os.environ.setdefault(key, value)
+    if function_dir.resolve() != FUNCTION_DIR.resolve():
+        # Another commit's function (the baseline): this tree's function modules, which importing ``stacks`` (for
+        # tests.support) put on the path and loaded, must not stand in for that commit's own.
+        sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != FUNCTION_DIR.resolve()]
+        for name, module in list(sys.modules.items()):
+            origin = getattr(module, "__file__", None) or ""
+            if origin and Path(origin).resolve().is_relative_to(FUNCTION_DIR.resolve()):
+                del sys.modules[name]
     for path in (str(function_dir), str(ROOT)):
         if path not in sys.path:
             sys.path.insert(0, path)
@@ -313,7 +321,9 @@ def load_handlers(function_dir: Path = FUNCTION_DIR) -> tuple[Any, Any]:
 
 def measure(requests: int = 2000, warmup: int = WARMUP, function_dir: Path = FUNCTION_DIR) -> list[TaskResult]:
     handler, minimal = load_handlers(function_dir)
-    return [run_task(task, requests, handler, minimal, warmup) for task in TASKS]
+    # An older commit's function (the baseline) may not serve every task measured now (search came later).
+    served = [task for task, (path, *_) in TASKS.items() if path in handler.ROUTES]
+    return [run_task(task, requests, handler, minimal, warmup) for task in served]
 
 
 def measure_in_child(requests: int = 2000, function_dir: Path = FUNCTION_DIR) -> list[TaskResult]:

@@ -346,6 +346,7 @@ def limits() -> list[Limit]:
             "request body", (jsonbody.MAX_BODY_BYTES, jsonbody.MAX_BODY_BYTES / 1024), answer_of(errors.PayloadTooLarge)
         ),
         Limit("JSON nesting", (jsonbody.MAX_JSON_DEPTH,), invalid),
+        Limit("JSON containers", (jsonbody.MAX_JSON_CONTAINERS,), invalid),
         Limit("numbers", (float(f"{sys.float_info.max:.1e}"), sys.get_int_max_str_digits()), invalid),
         Limit("rendered prompt", (prompts.MAX_PROMPT_CHARS,), answer_of(errors.PromptTooLarge)),
         Limit("caller schema depth", (schema.MAX_SCHEMA_DEPTH,), invalid),

@@ -139,15 +139,16 @@ class MessageRule:
     """A Bedrock error code whose message starts with ``pattern`` gets ``fault`` instead of the code's own."""
 
     error: str
-    pattern: re.Pattern[str]
+    pattern: str  # a regular expression, matched ignoring case; compiled (and cached by ``re``) on its first use
     fault: Fault
 
     def matches(self, name: str, message: str) -> bool:
-        return name == self.error and self.pattern.match(message) is not None
+        return name == self.error and re.match(self.pattern, message, re.IGNORECASE) is not None
 
 
 def _rule(error: str, pattern: str, fault: Fault) -> MessageRule:
-    return MessageRule(error, re.compile(pattern, re.IGNORECASE), fault)
+    # Not compiled here: only an error whose code has rules needs them, and compiling them all cost the init's time.
+    return MessageRule(error, pattern, fault)
 
 
 # Bedrock's own words, as seen in its answers (not a documented list): see tests/test_bedrock.py for each example.
