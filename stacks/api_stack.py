@@ -1,5 +1,6 @@
 """The API stack: it composes the function, its Bedrock access, the guardrail, the knowledge base (unless
-``-c knowledgeBase=false``) and the REST API, and exports what callers need. Compliance exceptions for the function
+``-c knowledgeBase=false``), the conversation table (unless ``-c conversations=false``) and the REST API, and exports
+what callers need. Compliance exceptions for the function
 live here, beside what they excuse."""
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from genai_core.catalog import UseCase
 from stacks import outputs
 from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
+from stacks.components.conversations_table import ConversationsTable
 from stacks.components.genai_function import GenAiFunction
 from stacks.components.guardrail import GenAiGuardrails
 from stacks.components.knowledge_base import GenAiKnowledgeBase
 from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
 from stacks.config import AppConfig
-from stacks.function_env import app_environment, model_ids
+from stacks.conversations_config import keeps_conversations
+from stacks.function_env import app_environment, conversations_environment, model_ids
 
 
 class GenAiApiStack(Stack):
@@ -42,7 +45,20 @@ class GenAiApiStack(Stack):
             if config.knowledge_base.enabled
             else None
         )
-        environment = app_environment(config, guardrails=self.guardrails.ids())
+        # Server-side conversations (catalog "memory": true): one table, read and written by both functions (a
+        # remembered turn may be buffered or streamed), and the conversation routes on the buffered one.
+        self.conversations = (
+            ConversationsTable(
+                self,
+                "Conversations",
+                removal_policy=config.data_removal_policy,
+                recovery_period_days=config.conversations.recovery_period_days,
+            )
+            if keeps_conversations(config.conversations, routes)
+            else None
+        )
+        conversations = conversations_environment(config, self.conversations.table_name if self.conversations else None)
+        environment = app_environment(config, guardrails=self.guardrails.ids()) | conversations
         self.handler = GenAiFunction(
             self,
             "GenAi",
@@ -53,7 +69,8 @@ class GenAiApiStack(Stack):
                 config,
                 guardrails=self.guardrails.ids(),
                 knowledge_base_id=self.knowledge_base.knowledge_base_id if self.knowledge_base else None,
-            ),
+            )
+            | conversations,
             log_removal_policy=config.log_removal_policy,
         )
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())
@@ -80,6 +97,10 @@ class GenAiApiStack(Stack):
         if self.stream_handler is not None:
             self.bedrock.grant_invoke_stream(self.stream_handler.function)
             self.guardrails.grant_apply(self.stream_handler.function)
+        if self.conversations is not None:
+            for function in (self.handler, self.stream_handler):
+                if function is not None:
+                    self.conversations.grant_conversations(function.function)
         self.rest_api = GenAiRestApi(
             self,
             "Rest",
@@ -89,6 +110,7 @@ class GenAiApiStack(Stack):
             stream_integration_timeout_seconds=config.streaming.integration_timeout_seconds,
             routes=routes,
             log_removal_policy=config.log_removal_policy,
+            conversations=self.conversations is not None,
         )
         for function in (self.handler, self.stream_handler):
             if function is not None:
@@ -116,6 +138,13 @@ class GenAiApiStack(Stack):
                 (outputs.CORPUS_BUCKET_NAME, self.knowledge_base.corpus_bucket_name, "The corpus bucket (make ingest)"),
             ):
                 CfnOutput(self, name, value=value, description=description)
+        if self.conversations is not None:
+            CfnOutput(
+                self,
+                outputs.CONVERSATIONS_TABLE_NAME,
+                value=self.conversations.table_name,
+                description="The DynamoDB table of server-side conversations",
+            )
         for profile, (guardrail_id, _) in self.guardrails.ids().items():
             CfnOutput(
                 self,
@@ -136,7 +165,7 @@ class GenAiApiStack(Stack):
         acknowledge(
             handler.role.node.find_child("DefaultPolicy"),
             "IAM5[Resource::*]",
-            "Only xray:PutTraceSegments and xray:PutTelemetryRecords have the * resource: X-Ray supports no resource-level permissions for them. Every Bedrock and Logs statement names its resources.",
+            "Only xray:PutTraceSegments and xray:PutTelemetryRecords have the * resource: X-Ray supports no resource-level permissions for them. Every Bedrock, Logs and DynamoDB statement names its resources.",
         )
         skip_checkov(
             function,
@@ -156,7 +185,7 @@ class GenAiApiStack(Stack):
         skip_checkov(
             function,
             "CKV_AWS_173",
-            "The environment holds no secrets (model ids, guardrail id, timeouts), so the default AWS-managed encryption suffices.",
+            "The environment holds no secrets (model ids, guardrail id, table name, limits, timeouts), so the default AWS-managed encryption suffices.",
         )
         skip_checkov(
             handler.log_group,

@@ -8,9 +8,12 @@ from typing import Any
 import pytest
 from aws_cdk import RemovalPolicy
 
+from genai_core.conversation_settings import STORE_CLIENT
 from genai_core.limits import ANSWER_MARGIN_SECONDS, RETRIEVAL_CLIENT, attempts_that_fit, search_and_one_attempt
 from stacks.config import CONTEXT_KEYS, ConfigError, ModelPrice, load_config
 from tests.support import CDK_CONTEXT, cdk_context
+
+STORE_CALLS = 2 * STORE_CLIENT.worst_case_seconds  # a remembered turn's read and write, each at its worst case
 
 
 def context_values(**overrides: Any) -> dict[str, Any]:
@@ -204,7 +207,8 @@ def test_a_bad_value_names_the_key_and_what_it_allows(overrides, message):
     [
         (
             {"streamFunctionTimeoutSeconds": 20},
-            r"streaming timeouts must chain: .* \(27\.5\) < streamFunctionTimeoutSeconds \(20\)",
+            # Every attempt (2 x 13 s + 1 s of backoff), the margin, and a remembered turn's two store calls.
+            rf"streaming timeouts must chain: .* \({27.5 + STORE_CALLS:g}\) < streamFunctionTimeoutSeconds \(20\)",
         ),
         ({"streamIntegrationTimeoutSeconds": 120}, r"< streamIntegrationTimeoutSeconds \(120\)"),
         (
@@ -228,22 +232,25 @@ def test_the_stream_may_outlast_the_29_second_limit_up_to_15_minutes():
 # --- the timeout chain: what must always hold (docs/configuration.md) --------------------------------------------
 
 
-def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_timeout():
+@pytest.mark.parametrize("conversations", [True, False], ids=["conversations on", "conversations off"])
+def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_timeout(conversations):
     timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
-    # The longest whole read timeout that leaves one attempt and the answer's margin inside the function's timeout
-    # (without a knowledge base: no search comes first, see the next test).
-    longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS) - 1
-    off = {"knowledgeBase": False}
+    # A remembered turn also reads its conversation before the call and writes it after (each at its worst case);
+    # without a knowledge base: no search comes first, see the next test.
+    store_calls = STORE_CALLS if conversations else 0
+    # The longest whole read timeout that leaves one attempt and the answer's margin inside the function's timeout.
+    longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS - store_calls) - 1
+    context = {"conversations": conversations, "knowledgeBase": False}
 
-    assert (
-        load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **off)).bedrock.read_timeout == longest_read
-    )
+    config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **context))
+    assert config.bedrock.read_timeout == longest_read
     with pytest.raises(ConfigError) as raised:
-        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1, **off))
-    one_attempt = connect + longest_read + 1 + ANSWER_MARGIN_SECONDS
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1, **context))
+    one_attempt = connect + longest_read + 1 + ANSWER_MARGIN_SECONDS + store_calls
+    stored = f" + {store_calls:g} s for a remembered turn's two conversation-store calls" if conversations else ""
     assert str(raised.value) == (
         "timeouts must chain: bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds + "
-        f"{ANSWER_MARGIN_SECONDS:g} s to answer ({one_attempt:g}) < lambdaTimeoutSeconds ({timeout}) "
+        f"{ANSWER_MARGIN_SECONDS:g} s to answer{stored} ({one_attempt:g}) < lambdaTimeoutSeconds ({timeout}) "
         f"< apiIntegrationTimeoutSeconds ({CDK_CONTEXT['apiIntegrationTimeoutSeconds']})"
     )
 

@@ -24,6 +24,7 @@ import pytest
 from genai_core import errors, retrieval
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import CATALOG_DIR, FAMILIES, load_catalog
+from genai_core.conversations import FAULTS as STORE_FAULTS
 from stacks import config as config_module
 from stacks.config import CONTEXT_KEYS
 from tests.support import CDK_CONTEXT, ROOT
@@ -66,8 +67,8 @@ def status_and_code(row: list[str]) -> tuple[int, str] | None:
 
 
 def function_codes() -> dict[str, set[int]]:
-    """Every error code the function can answer, with its statuses: the concrete error classes, the Bedrock fault
-    map, and the catch-all ``ApiError`` (``internal_error``)."""
+    """Every error code the function can answer, with its statuses: the concrete error classes, the Bedrock and
+    conversation-store fault maps, and the catch-all ``ApiError`` (``internal_error``)."""
     classes, stack = [], [errors.ApiError]
     while stack:
         cls = stack.pop()
@@ -78,7 +79,7 @@ def function_codes() -> dict[str, set[int]]:
     codes: dict[str, set[int]] = {}
     for cls in classes:
         codes.setdefault(cls.code, set()).add(cls.status)
-    for status, code, _ in (*FAULTS, *retrieval.FAULTS):  # Converse's, and the knowledge base's
+    for status, code, _ in (*FAULTS, *retrieval.FAULTS, *STORE_FAULTS):  # Converse's, the knowledge base's, the store's
         codes.setdefault(code, set()).add(status)
     return codes
 

@@ -742,6 +742,8 @@ LAZY_MODULES = (
     "genai_core.languages",  # a request that names its language
     "genai_core.retrieval",  # a task that searches the knowledge base
     "genai_core.filters",
+    "genai_core.conversations",  # a task that remembers, on a request that names a conversation
+    "genai_core.caching",
     "genai_core.streaming",  # the streaming function's, never the buffered one's
     "http_io",
 )

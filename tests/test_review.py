@@ -18,6 +18,7 @@ from genai_core.catalog import load_catalog
 from stacks.components.rest_api import DISCOVERY_PATH, model_name
 from stacks.config import CONTEXT_KEYS
 from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, ROOT, cdk_context
+from tests.test_infrastructure import CONVERSATION_ROUTES
 from tools import review
 from tools.assembly import load, parse_overrides
 from tools.scanners import ScannerRun, checkov_checks
@@ -105,8 +106,9 @@ def test_the_report_gives_the_authorization_model_validator_and_throttling_of_ev
     catalog = load_catalog()
 
     streams = {("POST", route.stream_path) for route in catalog if route.streaming}
-    assert set(rows) == {("POST", route.path) for route in catalog} | streams | {("GET", DISCOVERY_PATH)}
-    assert len(rows) == len(catalog) + len(streams) + 1
+    posts = {("POST", route.path) for route in catalog} | streams
+    assert set(rows) == posts | {("GET", DISCOVERY_PATH)} | CONVERSATION_ROUTES
+    assert len(rows) == len(catalog) + len(streams) + 1 + len(CONVERSATION_ROUTES)
     throttling = f"{CDK_CONTEXT['throttlingRateLimit']}/s, burst {CDK_CONTEXT['throttlingBurstLimit']}"
     for (method, path), row in rows.items():
         assert row[2] == "AWS_IAM", (method, path)
@@ -117,6 +119,8 @@ def test_the_report_gives_the_authorization_model_validator_and_throttling_of_ev
             assert unquote(row[3]) == f"{model_name(route)} ($default), {model_name(route)} (application/json)"
             assert row[4] == "body + parameters"
     assert rows[("GET", DISCOVERY_PATH)][3] == "— (no body)"
+    for route in CONVERSATION_ROUTES:  # no body; API Gateway checks the path parameter (and the query's names)
+        assert (rows[route][3], rows[route][4]) == ("— (no body)", "body + parameters")
     assert f"authorization: AWS_IAM on {len(rows)}." in report
 
 

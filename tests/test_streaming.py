@@ -814,7 +814,7 @@ def test_every_stream_route_streams_from_the_streaming_function(templates):
 
 def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templates):
     from tests.conftest import FUNCTION_ENV
-    from tests.support import API_STACK, CDK_CONTEXT
+    from tests.support import API_STACK, CDK_CONTEXT, conversations_table_ref
 
     _, function = stream_function(templates[API_STACK])
     environment = dict(function["Environment"]["Variables"])
@@ -848,7 +848,9 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
     }
     assert json.loads(render(environment.pop("GUARDRAILS"))).keys() == json.loads(FUNCTION_ENV["GUARDRAILS"]).keys()
     # No task that searches the knowledge base streams: the streaming function neither knows it nor may search it.
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in ("GUARDRAILS", "KNOWLEDGE_BASE_ID")}
+    assert environment.pop("CONVERSATIONS_TABLE") == conversations_table_ref(templates[API_STACK])
+    references = ("GUARDRAILS", "KNOWLEDGE_BASE_ID", "CONVERSATIONS_TABLE")
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in references}
 
 
 def test_the_streaming_role_may_only_stream_from_the_configured_models(templates):

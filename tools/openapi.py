@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from endpoints import API_KEY_HEADER, DISCOVERY_PATH
+from endpoints import API_KEY_HEADER, CONVERSATION_PARAMETER, CONVERSATIONS_PATH, DISCOVERY_PATH
 from genai_core import errors, retrieval, sse
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog
+from genai_core.conversations import FAULTS as STORE_FAULTS
+from genai_core.conversations import MAX_PAGE_SIZE
 from stacks.config import cdk_json_context
 from tools.generated import write_or_check
 
@@ -43,9 +45,28 @@ GATEWAY_ERRORS = {
 }
 
 
-def _function_errors(*, calls_bedrock: bool = True, retrieves: bool = False) -> dict[int, set[str]]:
-    """The function's error codes by status: its own errors, the Bedrock fault map's if the route calls it, and the
-    knowledge base's if it searches one."""
+# A remembered turn's own errors (besides the store's fault map), and a conversation route's.
+MEMORY_ERRORS = (errors.ConversationsDisabled, errors.ConversationTooLarge, errors.CallerIdentityMissing)
+CONVERSATION_ROUTE_ERRORS = (
+    errors.ValidationFailed,
+    errors.ConversationNotFound,
+    errors.CallerIdentityMissing,
+    errors.ApiError,
+)
+
+
+def _store_errors(by_status: dict[int, set[str]], classes: tuple[type[errors.ApiError], ...]) -> None:
+    for error_class in classes:
+        by_status[error_class.status].add(error_class.code)
+    for status, code, _ in STORE_FAULTS:
+        by_status[status].add(code)
+
+
+def _function_errors(
+    *, calls_bedrock: bool = True, retrieves: bool = False, remembers: bool = False
+) -> dict[int, set[str]]:
+    """The function's error codes by status: its own errors, the Bedrock fault map's if the route calls it, the
+    knowledge base's if it searches one, and the conversation store's if it may remember a conversation."""
     by_status: dict[int, set[str]] = defaultdict(set)
     for error_class in (
         errors.InvalidJson,
@@ -64,11 +85,24 @@ def _function_errors(*, calls_bedrock: bool = True, retrieves: bool = False) -> 
         by_status[status].add(code)
     for status, code, _ in retrieval.FAULTS if retrieves else ():
         by_status[status].add(code)
+    if remembers:
+        _store_errors(by_status, MEMORY_ERRORS)
     return by_status
 
 
-def _error_responses(statuses: list[int], *, calls_bedrock: bool = True, retrieves: bool = False) -> dict[str, Any]:
-    function_errors = _function_errors(calls_bedrock=calls_bedrock, retrieves=retrieves)
+def _error_responses(
+    statuses: list[int],
+    *,
+    calls_bedrock: bool = True,
+    retrieves: bool = False,
+    remembers: bool = False,
+    by_status: dict[int, set[str]] | None = None,
+) -> dict[str, Any]:
+    function_errors = (
+        by_status
+        if by_status is not None
+        else _function_errors(calls_bedrock=calls_bedrock, retrieves=retrieves, remembers=remembers)
+    )
     responses = {}
     for status in statuses:
         codes = sorted(function_errors.get(status, ())) + GATEWAY_ERRORS.get(status, [])
@@ -101,6 +135,8 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
     statuses = [400, 403, 413, 415, 429, 500, 502, 503, 504]
     if use_case.structured:
         statuses.insert(statuses.index(429), 422)
+    if use_case.memory:
+        statuses.insert(statuses.index(413), 409)
     description = use_case.summary
     if use_case.structured:
         description += (
@@ -116,6 +152,8 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
             "answer says so, with no citation, `answerable` false and `stopReason` `nothing_retrieved` (usage 0). "
             "Not served when the stack has no knowledge base (`-c knowledgeBase=false`): its route is not created."
         )
+    if use_case.memory:
+        description += MEMORY_DESCRIPTION
     return {
         "post": {
             "operationId": _operation_id(use_case),
@@ -132,10 +170,135 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
                         }
                     },
                 },
-                **_error_responses(statuses, retrieves=use_case.retrieval is not None),
+                **_error_responses(statuses, retrieves=use_case.retrieval is not None, remembers=use_case.memory),
             },
         }
     }
+
+
+MEMORY_DESCRIPTION = (
+    " With `conversationId` (where the deployment keeps conversations, the default), the server remembers the "
+    "conversation: `messages` holds only the new turn, the stored history of the caller's conversation of that id "
+    "goes before it (its newest whole exchanges, within the deployment's limits), and once the model has answered the "
+    "turn is stored; the answer carries `conversationId` and `remembered` (false when the guardrail intervened: that "
+    "turn is not stored). A conversation belongs to the authenticated caller: another caller's id starts the "
+    "caller's own conversation. A turn that cannot be stored fails (409, 429, 503 or 500): a 200 with `remembered: "
+    "true` means it was."
+)
+
+
+STREAM_MEMORY_DESCRIPTION = (
+    " With `conversationId` the conversation is remembered as on the buffered route: the history is loaded before "
+    "the stream starts (a failure to load it is a JSON error), the turn is stored after the last delta and before "
+    "`done`, which then carries `conversationId` and `remembered`; a turn that cannot be stored ends the stream with "
+    "an `error` event, and a stream that fails or that the client leaves stores nothing."
+)
+
+
+def _conversation_paths() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The caller's conversations: the paths and their schemas."""
+    by_status: dict[int, set[str]] = defaultdict(set)
+    _store_errors(by_status, CONVERSATION_ROUTE_ERRORS)
+    errors_of = _error_responses([400, 403, 404, 409, 429, 500, 503], calls_bedrock=False, by_status=by_status)
+    errors_of.pop("409")  # a lost race happens to a write of a turn only
+    summary_properties = {
+        "conversationId": {"type": "string"},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "updatedAt": {"type": "string", "format": "date-time"},
+        "turns": {"type": "integer", "minimum": 0, "description": "How many messages are stored."},
+    }
+    schemas = {
+        "ConversationSummary": {
+            "type": "object",
+            "required": list(summary_properties),
+            "properties": summary_properties,
+        },
+        "ConversationList": {
+            "type": "object",
+            "required": ["conversations"],
+            "properties": {
+                "conversations": {"type": "array", "items": {"$ref": "#/components/schemas/ConversationSummary"}},
+                "nextToken": {
+                    "type": "string",
+                    "description": "Present when there may be more: pass it back as nextToken for the next page (a "
+                    "page may hold fewer than limit, expired conversations being left out).",
+                },
+            },
+        },
+        "Conversation": {
+            "type": "object",
+            "required": [*summary_properties, "messages"],
+            "properties": {
+                **summary_properties,
+                "messages": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["role", "content"],
+                        "properties": {
+                            "role": {"type": "string", "enum": ["user", "assistant"]},
+                            "content": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        "ConversationDeleted": {
+            "type": "object",
+            "required": ["conversationId", "deleted"],
+            "properties": {"conversationId": {"type": "string"}, "deleted": {"type": "boolean", "enum": [True]}},
+        },
+    }
+    id_parameter = {
+        "name": CONVERSATION_PARAMETER,
+        "in": "path",
+        "required": True,
+        "description": "Letters, digits, - and _; at most 64 characters.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+    }
+
+    def ok(description: str, schema: str) -> dict[str, Any]:
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+
+    listing_errors = {key: value for key, value in errors_of.items() if key != "404"}
+    paths = {
+        CONVERSATIONS_PATH: {
+            "get": {
+                "operationId": "listConversations",
+                "tags": ["conversations"],
+                "summary": "The caller's own conversations, most recently updated first (no messages).",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20},
+                    },
+                    {"name": "nextToken", "in": "query", "required": False, "schema": {"type": "string"}},
+                ],
+                "responses": {"200": ok("A page of the caller's conversations.", "ConversationList"), **listing_errors},
+            }
+        },
+        f"{CONVERSATIONS_PATH}/{{{CONVERSATION_PARAMETER}}}": {
+            "parameters": [id_parameter],
+            "get": {
+                "operationId": "getConversation",
+                "tags": ["conversations"],
+                "summary": "One of the caller's conversations, with its stored messages (another caller's: 404).",
+                "responses": {"200": ok("The conversation.", "Conversation"), **errors_of},
+            },
+            "delete": {
+                "operationId": "deleteConversation",
+                "tags": ["conversations"],
+                "summary": "Erase one of the caller's conversations (another caller's: 404).",
+                "responses": {"200": ok("Erased from the table.", "ConversationDeleted"), **errors_of},
+            },
+        },
+    }
+    return paths, schemas
 
 
 def _stream_operation(use_case: UseCase) -> dict[str, Any]:
@@ -152,6 +315,7 @@ def _stream_operation(use_case: UseCase) -> dict[str, Any]:
                 'Bedrock fails after the stream started, one `error` event (`{"error": {"code", "message"}}`). '
                 "Errors before the stream starts have the usual status and JSON body. Each event is an `event:` line "
                 "and a `data:` line of JSON, then a blank line."
+                + (STREAM_MEMORY_DESCRIPTION if use_case.memory else "")
             ),
             "responses": {
                 "200": {
@@ -173,10 +337,23 @@ STREAM_EXAMPLE = (
 
 
 def _envelope(use_case: UseCase) -> dict[str, Any]:
+    memory = (
+        {
+            "conversationId": {"type": "string", "description": "With a remembered conversation: its id."},
+            "remembered": {
+                "type": "boolean",
+                "description": "With a remembered conversation: whether this turn was stored (false when the "
+                "guardrail intervened).",
+            },
+        }
+        if use_case.memory
+        else {}
+    )
     return {
         "type": "object",
         "required": ["useCase", "output", "model", "usage", "stopReason"],
         "properties": {
+            **memory,
             "useCase": {"type": "string", "enum": [use_case.id]},
             "output": documented_output_schema(use_case),
             "model": {"type": "string", "description": "The model or inference profile id that answered."},
@@ -321,6 +498,15 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             "required": ["inputTokens", "outputTokens", "totalTokens"],
             "properties": {
                 name: {"type": "integer", "minimum": 0} for name in ("inputTokens", "outputTokens", "totalTokens")
+            }
+            | {
+                name: {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Only with a prompt cache point (a remembered conversation on a model of the "
+                    "deployment's promptCacheModels); inputTokens is then the uncached input alone.",
+                }
+                for name in ("cacheReadInputTokens", "cacheWriteInputTokens")
             },
         },
         "GuardrailResult": {
@@ -353,6 +539,11 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
         paths[use_case.path] = _use_case_operation(use_case)
         if use_case.stream_path:
             paths[use_case.stream_path] = _stream_operation(use_case)
+    remembers = any(use_case.memory for use_case in use_cases)
+    if remembers:
+        conversation_paths, conversation_schemas = _conversation_paths()
+        paths.update(conversation_paths)
+        schemas.update(conversation_schemas)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -377,7 +568,17 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             {"url": "http://127.0.0.1:3000", "description": "A local server (make local), when there is one."},
         ],
         "tags": [{"name": family, "description": FAMILY_DESCRIPTIONS[family]} for family in FAMILY_DESCRIPTIONS]
-        + [{"name": "discovery", "description": "What the API offers."}],
+        + [{"name": "discovery", "description": "What the API offers."}]
+        + (
+            [
+                {
+                    "name": "conversations",
+                    "description": "The caller's own remembered conversations (where the deployment keeps them).",
+                }
+            ]
+            if remembers
+            else []
+        ),
         "security": [{"sigv4": []}, {"apiKey": []}],
         "paths": paths,
         "components": {

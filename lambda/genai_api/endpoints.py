@@ -7,6 +7,10 @@ from __future__ import annotations
 
 # GET: the catalog's public part (handler.py); an API Gateway resource (stacks/components/rest_api.py).
 DISCOVERY_PATH = "/use-cases"
+# GET: the caller's own conversations (handler.py's conversations_router); below it, one conversation's path, whose
+# one segment is the path parameter CONVERSATION_PARAMETER (GET, DELETE). API Gateway resources of the same names.
+CONVERSATIONS_PATH = "/conversations"
+CONVERSATION_PARAMETER = "conversationId"
 # The streaming server's readiness check (stream_server.py), which the Lambda Web Adapter polls before the first
 # request (AWS_LWA_READINESS_CHECK_PATH, set by stacks/components/streaming.py). API Gateway never routes here.
 HEALTH_PATH = "/healthz"

@@ -229,6 +229,12 @@ def _conversation(messages: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]
     return [{"role": m["role"], "content": [{"text": m["content"]}]} for m in messages]
 
 
+def check_turns(messages: Sequence[Mapping[str, str]]) -> None:
+    """A 400 unless ``messages`` (validated against the schema) start and end with the user and alternate: the rule
+    for a whole conversation and for the new turn of a remembered one."""
+    _conversation(messages)
+
+
 def _instruction(text: str, fenced: Fenced) -> str:
     for name in fenced.names:
         text = text.replace(f"<{name}>", f"<{fenced.fence.tag(name)}>")

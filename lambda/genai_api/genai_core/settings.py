@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from genai_core.conversation_settings import STORE_CLIENT, ConversationSettings, Limits
 from genai_core.limits import ClientSettings
 
 # The function's own environment variables: read here, written by the stack from the configuration
@@ -20,6 +21,23 @@ BEDROCK_READ_TIMEOUT = "BEDROCK_READ_TIMEOUT"  # seconds
 BEDROCK_MAX_ATTEMPTS = "BEDROCK_MAX_ATTEMPTS"  # botocore's total_max_attempts
 # The knowledge base the tasks that retrieve search (its id); absent when the stack has none: they are then not served.
 KNOWLEDGE_BASE_ID = "KNOWLEDGE_BASE_ID"
+# Server-side conversations: the table (absent when the stack keeps none: conversations are then off), its limits
+# (integers, genai_core/conversation_settings.Limits) and the models sent a prompt cache point (a JSON list).
+CONVERSATIONS_TABLE = "CONVERSATIONS_TABLE"
+CONVERSATIONS_TTL_DAYS = "CONVERSATIONS_TTL_DAYS"
+CONVERSATIONS_MAX_STORED_MESSAGES = "CONVERSATIONS_MAX_STORED_MESSAGES"
+CONVERSATIONS_MAX_STORED_BYTES = "CONVERSATIONS_MAX_STORED_BYTES"
+CONVERSATIONS_HISTORY_MAX_MESSAGES = "CONVERSATIONS_HISTORY_MAX_MESSAGES"
+CONVERSATIONS_HISTORY_MAX_BYTES = "CONVERSATIONS_HISTORY_MAX_BYTES"
+PROMPT_CACHE_MODELS = "PROMPT_CACHE_MODELS"
+# Limits field -> its variable.
+CONVERSATION_LIMITS = {
+    "ttl_days": CONVERSATIONS_TTL_DAYS,
+    "max_stored_messages": CONVERSATIONS_MAX_STORED_MESSAGES,
+    "max_stored_bytes": CONVERSATIONS_MAX_STORED_BYTES,
+    "max_history_messages": CONVERSATIONS_HISTORY_MAX_MESSAGES,
+    "max_history_bytes": CONVERSATIONS_HISTORY_MAX_BYTES,
+}
 
 
 def models_variable(models: Mapping[str, str]) -> str:
@@ -70,6 +88,7 @@ class Settings:
     client: ClientSettings
     guardrail: GuardrailSettings | None = None
     log_prompts: bool = False  # opt-in debugging only: puts prompt and response text in the logs
+    conversations: ConversationSettings | None = None  # the conversation table and limits (None: off)
     knowledge_base_id: str | None = None  # the deployment's knowledge base (None: the tasks that search one are off)
 
     @classmethod
@@ -86,6 +105,7 @@ class Settings:
             log_prompts=environ.get(LOG_PROMPTS, "false").lower() == "true",
             knowledge_base_id=environ.get(KNOWLEDGE_BASE_ID) or None,
             client=client_settings(environ),
+            conversations=conversation_settings(environ),
         )
 
 
@@ -103,3 +123,34 @@ def client_settings(environ: Mapping[str, str]) -> ClientSettings:
             f"{BEDROCK_CONNECT_TIMEOUT}, {BEDROCK_READ_TIMEOUT} (seconds) and {BEDROCK_MAX_ATTEMPTS} (an integer) "
             "must be set"
         ) from error
+
+
+def conversations_variables(conversations: ConversationSettings) -> dict[str, str]:
+    """The variables that give ``conversations`` (the stack writes them so: ``stacks/function_env.py``)."""
+    return {
+        CONVERSATIONS_TABLE: conversations.table_name,
+        **{variable: str(getattr(conversations.limits, name)) for name, variable in CONVERSATION_LIMITS.items()},
+        PROMPT_CACHE_MODELS: json.dumps(sorted(conversations.prompt_cache_models)),
+    }
+
+
+def conversation_settings(environ: Mapping[str, str]) -> ConversationSettings | None:
+    """The conversation table, limits and cache models (None without ``CONVERSATIONS_TABLE``: conversations are off).
+    The stack sets every variable whenever it sets the table: a missing one is a deployment error."""
+    table = environ.get(CONVERSATIONS_TABLE, "")
+    if not table:
+        return None
+    try:
+        limits = Limits(**{name: int(environ[variable]) for name, variable in CONVERSATION_LIMITS.items()})
+        models = json.loads(environ[PROMPT_CACHE_MODELS])
+        if not isinstance(models, list) or not all(isinstance(model, str) for model in models):
+            raise ValueError(f"{PROMPT_CACHE_MODELS} must be a JSON list of model ids")
+    except (KeyError, ValueError) as error:
+        raise RuntimeError(f"the conversation settings in the environment are invalid: {error!r}") from error
+    client = ClientSettings(
+        connect_timeout=STORE_CLIENT.connect_timeout,
+        read_timeout=STORE_CLIENT.read_timeout,
+        max_attempts=STORE_CLIENT.max_attempts,
+        region=environ.get("AWS_REGION"),
+    )
+    return ConversationSettings(table, limits=limits, client=client, prompt_cache_models=frozenset(models))
