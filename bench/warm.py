@@ -8,6 +8,12 @@ the minimal handler, for that route, searches too: a search function's floor is 
 two handlers, stdout (log lines and EMF documents) goes to ``os.devnull`` for both, and the garbage collector runs
 as it does in Lambda. Tracing is off, as in the tests (there is no X-Ray daemon here).
 
+A remembered chat turn (``conversationId``) is timed too: the real handler then also reads the conversation and
+writes the turn through its real DynamoDB client, answered at once by botocore's Stubber (a stored history of a few
+exchanges, then the write's empty answer), so that the figure holds the store's own work (building and serializing
+both requests, parsing the item, choosing the history) and none of DynamoDB's latency. The minimal handler, which
+remembers nothing, is the same baseline.
+
 Each request is timed twice: the CPU time of this thread (``time.thread_time_ns``), which the budgets apply to,
 and the wall time (``time.perf_counter_ns``), reported too. On a shared machine the wall time's tail also holds
 the moments when another process had the core; the thread's CPU time holds only the work of the request.
@@ -31,7 +37,7 @@ from typing import Any
 from unittest import mock
 
 from bench.common import FUNCTION_DIR, LAMBDA_ENV, ROOT, Verdict, percentile
-from tests.support import FakeLambdaContext, api_event
+from tests.support import IAM_IDENTITY, FakeLambdaContext, api_event
 
 BUDGET_P50_MS = 0.5
 BUDGET_P99_MS = 2.0
@@ -66,6 +72,18 @@ CLASSIFY_ANSWER = {
     "usage": {"inputTokens": 688, "outputTokens": 71, "totalTokens": 759},
     "metrics": {"latencyMs": 1100},
 }
+CHAT_ANSWER = {
+    "output": {"message": {"role": "assistant", "content": [{"text": "Vou verificar o pedido 48213 para você."}]}},
+    "stopReason": "end_turn",
+    "usage": {"inputTokens": 240, "outputTokens": 14, "totalTokens": 254},
+    "metrics": {"latencyMs": 700},
+}
+REMEMBERED = "remembered turn (customer-experience/chat)"
+REMEMBERED_TURN = {
+    "conversationId": "bench-conversation-1",
+    "messages": [{"role": "user", "content": "E quando chega o pedido 48213? O CEP é 01310-100."}],
+}
+STORED_EXCHANGES = 4  # the history the turn loads and sends before its new message
 SEARCH_ANSWER = {
     "output": {
         "message": {
@@ -102,8 +120,9 @@ def search_results() -> dict[str, Any]:
     )
 
 
-# (route, example request, canned Converse answer, canned Retrieve answer for a task that searches)
-TASKS: dict[str, tuple[str, str, dict[str, Any], Callable[[], dict[str, Any]] | None]] = {
+# (route, example request: a file of examples/ or the body itself, canned Converse answer, canned Retrieve answer for
+# a task that searches)
+TASKS: dict[str, tuple[str, str | dict[str, Any], dict[str, Any], Callable[[], dict[str, Any]] | None]] = {
     "text (productivity/summarize)": (
         "/productivity/summarize",
         "examples/productivity/summarize.json",
@@ -117,6 +136,7 @@ TASKS: dict[str, tuple[str, str, dict[str, Any], Callable[[], dict[str, Any]] | 
         None,
     ),
     "search (productivity/search)": ("/productivity/search", SEARCH_EXAMPLE, SEARCH_ANSWER, search_results),
+    REMEMBERED: ("/customer-experience/chat", REMEMBERED_TURN, CHAT_ANSWER, None),
 }
 
 
@@ -187,15 +207,59 @@ def stubbed(client: Any, answer: dict[str, Any], operation: str = "converse") ->
         yield
 
 
+def stored_item(owner: str) -> dict[str, Any]:
+    """The DynamoDB item of a conversation of ``STORED_EXCHANGES`` exchanges, as the store writes it."""
+    from genai_core import conversations
+
+    messages: list[conversations.Message] = []
+    for index in range(STORED_EXCHANGES):
+        messages += [
+            conversations.Message("user", f"Pergunta {index}: o meu pedido 48213 ainda não chegou, o que faço?"),
+            conversations.Message("assistant", f"Resposta {index}: vou verificar o pedido e já retorno."),
+        ]
+    now = int(time.time())
+    conversation = conversations.Conversation(
+        str(REMEMBERED_TURN["conversationId"]), tuple(messages), 7, now * 1000, now * 1000
+    )
+    return conversations._item(conversations.owner_key(owner), conversation, now + 86_400)
+
+
+@contextlib.contextmanager
+def stubbed_store(handler: Any, minimal: Any, turns: int) -> Iterator[None]:
+    """The handler's conversation store on a real DynamoDB client (the function's own settings), and the minimal
+    handler's DynamoDB client, whose ``turns`` reads and writes botocore's Stubber answers at once (queued before the
+    timing starts) with the same stored conversation."""
+    from botocore.stub import Stubber
+
+    from genai_core import conversations
+    from genai_core.conversation_settings import STORE_CLIENT
+    from tests.conversations_support import installed_stores
+
+    owner = handler.owner(api_event("/", {}, identity=IAM_IDENTITY)["requestContext"], handler.auth_mode)
+    item = stored_item(owner)
+    client = conversations.make_client(STORE_CLIENT)
+    with (
+        Stubber(client) as stubber,
+        Stubber(minimal.dynamodb_client()) as minimal_stubber,
+        installed_stores([handler.service], client_factory=lambda: client),
+    ):
+        for _ in range(turns):
+            for each in (stubber, minimal_stubber):
+                each.add_response("get_item", {"Item": item})
+                each.add_response("put_item", {})
+        yield
+
+
 def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int = WARMUP) -> TaskResult:
     path, example, answer, results = TASKS[task]
-    event = api_event(path, json.loads((ROOT / example).read_text()))
+    body = example if isinstance(example, dict) else json.loads((ROOT / example).read_text())
+    event = api_event(path, body, identity=IAM_IDENTITY)
     context = FakeLambdaContext()
     timed: dict[str, list[int]] = {"ours": [], "minimal": []}
     walls: dict[str, list[int]] = {"ours": [], "minimal": []}
     runs: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
         "ours": handler.lambda_handler,
-        "minimal": minimal.lambda_handler,
+        "minimal": minimal.remembered_handler if task == REMEMBERED else minimal.lambda_handler,
     }
     cpu_clock, wall_clock = time.thread_time_ns, time.perf_counter_ns
     searches = contextlib.ExitStack()
@@ -203,7 +267,18 @@ def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int =
         retrieved = results()
         searches.enter_context(stubbed(handler.service.knowledge_base.client, retrieved, "retrieve"))
         searches.enter_context(stubbed(minimal.agent_client, retrieved, "retrieve"))
-    with searches, stubbed(handler.bedrock_client, answer), stubbed(minimal.bedrock_client, answer), quiet(handler):
+    store = stubbed_store(handler, minimal, warmup + requests) if task == REMEMBERED else contextlib.nullcontext()
+    # A remembered turn keeps its write's worst case in reserve: on the default timeouts its model call goes through
+    # the single-attempt client (made here, before the timing, as the first such request would make it).
+    single = handler.service.single_attempt_client()
+    with (
+        searches,
+        stubbed(handler.bedrock_client, answer),
+        stubbed(single, answer),
+        stubbed(minimal.bedrock_client, answer),
+        quiet(handler),
+        store,
+    ):
         for index in range(warmup + requests):
             order = ("ours", "minimal") if index % 2 == 0 else ("minimal", "ours")
             for name in order:
@@ -212,6 +287,8 @@ def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int =
                 elapsed, elapsed_wall = cpu_clock() - started, wall_clock() - started_wall
                 if response["statusCode"] != 200:
                     raise RuntimeError(f"{name} answered {response['statusCode']}: {response['body']}")
+                if name == "ours" and task == REMEMBERED and json.loads(response["body"]).get("remembered") is not True:
+                    raise RuntimeError(f"the turn was not remembered: {response['body']}")
                 if index >= warmup:
                     timed[name].append(elapsed)
                     walls[name].append(elapsed_wall)

@@ -1,6 +1,6 @@
 """The API stack: it composes the function, its Bedrock access, the guardrail, the uploads bucket, the knowledge base
-(unless ``-c knowledgeBase=false``) and the REST API, and exports what callers need. Compliance exceptions for the
-function live here, beside what they excuse."""
+(unless ``-c knowledgeBase=false``), the conversation table (unless ``-c conversations=false``) and the REST API, and
+exports what callers need. Compliance exceptions for the function live here, beside what they excuse."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from genai_core.file_contract import UPLOADS_PREFIX
 from stacks import outputs
 from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
+from stacks.components.conversations_table import ConversationsTable
 from stacks.components.genai_function import GenAiFunction
 from stacks.components.guardrail import GenAiGuardrails
 from stacks.components.knowledge_base import GenAiKnowledgeBase
@@ -21,7 +22,8 @@ from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
 from stacks.components.uploads_bucket import UploadsBucket
 from stacks.config import AppConfig
-from stacks.function_env import app_environment, model_ids, uploads_environment
+from stacks.conversations_config import keeps_conversations
+from stacks.function_env import app_environment, conversations_environment, model_ids, uploads_environment
 
 
 class GenAiApiStack(Stack):
@@ -53,7 +55,20 @@ class GenAiApiStack(Stack):
             if config.knowledge_base.enabled
             else None
         )
-        environment = app_environment(config, guardrails=self.guardrails.ids())
+        # Server-side conversations (catalog "memory": true): one table, read and written by both functions (a
+        # remembered turn may be buffered or streamed), and the conversation routes on the buffered one.
+        self.conversations = (
+            ConversationsTable(
+                self,
+                "Conversations",
+                removal_policy=config.data_removal_policy,
+                recovery_period_days=config.conversations.recovery_period_days,
+            )
+            if keeps_conversations(config.conversations, routes)
+            else None
+        )
+        conversations = conversations_environment(config, self.conversations.table_name if self.conversations else None)
+        environment = app_environment(config, guardrails=self.guardrails.ids()) | conversations
         uploads = uploads_environment(config, self.uploads.bucket.bucket_name)
         self.handler = GenAiFunction(
             self,
@@ -66,6 +81,7 @@ class GenAiApiStack(Stack):
                 guardrails=self.guardrails.ids(),
                 knowledge_base_id=self.knowledge_base.knowledge_base_id if self.knowledge_base else None,
             )
+            | conversations
             | uploads,
             log_removal_policy=config.log_removal_policy,
         )
@@ -98,6 +114,10 @@ class GenAiApiStack(Stack):
             self.guardrails.grant_apply(self.stream_handler.function)
             if streams_files:
                 self.uploads.grant_uploads(self.stream_handler.function, presign=False)
+        if self.conversations is not None:
+            for function in (self.handler, self.stream_handler):
+                if function is not None:
+                    self.conversations.grant_conversations(function.function)
         self.rest_api = GenAiRestApi(
             self,
             "Rest",
@@ -108,6 +128,7 @@ class GenAiApiStack(Stack):
             routes=routes,
             log_removal_policy=config.log_removal_policy,
             uploads=True,
+            conversations=self.conversations is not None,
         )
         for function in (self.handler, self.stream_handler):
             if function is not None:
@@ -141,6 +162,13 @@ class GenAiApiStack(Stack):
                 (outputs.CORPUS_BUCKET_NAME, self.knowledge_base.corpus_bucket_name, "The corpus bucket (make ingest)"),
             ):
                 CfnOutput(self, name, value=value, description=description)
+        if self.conversations is not None:
+            CfnOutput(
+                self,
+                outputs.CONVERSATIONS_TABLE_NAME,
+                value=self.conversations.table_name,
+                description="The DynamoDB table of server-side conversations",
+            )
         for profile, (guardrail_id, _) in self.guardrails.ids().items():
             CfnOutput(
                 self,
@@ -161,7 +189,7 @@ class GenAiApiStack(Stack):
         acknowledge(
             handler.role.node.find_child("DefaultPolicy"),
             "IAM5[Resource::*]",
-            "Only xray:PutTraceSegments and xray:PutTelemetryRecords have the * resource: X-Ray supports no resource-level permissions for them. Every Bedrock and Logs statement names its resources.",
+            "Only xray:PutTraceSegments and xray:PutTelemetryRecords have the * resource: X-Ray supports no resource-level permissions for them. Every Bedrock, Logs and DynamoDB statement names its resources.",
         )
         skip_checkov(
             function,
@@ -181,7 +209,7 @@ class GenAiApiStack(Stack):
         skip_checkov(
             function,
             "CKV_AWS_173",
-            "The environment holds no secrets (model ids, guardrail id, timeouts), so the default AWS-managed encryption suffices.",
+            "The environment holds no secrets (model ids, guardrail id, table name, limits, timeouts), so the default AWS-managed encryption suffices.",
         )
         skip_checkov(
             handler.log_group,

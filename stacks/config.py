@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import caller
+from genai_core.caching import MODEL_ID
 from genai_core.catalog import FAMILIES
 from genai_core.file_contract import UPLOAD_URL_SECONDS_MAX, UPLOAD_URL_SECONDS_MIN
 from genai_core.limits import (
@@ -32,7 +33,9 @@ from genai_core.limits import (
 if TYPE_CHECKING:  # the CDK is imported only when a stack asks for a removal policy (make local needs no CDK)
     from aws_cdk import RemovalPolicy
 
+    from stacks.conversations_config import ConversationsConfig
     from stacks.knowledge_base_config import KnowledgeBaseConfig
+
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
@@ -67,7 +70,6 @@ MAX_INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway's default maximum for a REST
 MAX_STREAM_SECONDS = 900  # API Gateway streams a response for at most 15 minutes; a Lambda function runs at most 15
 
 # A foundation model id (amazon.nova-2-lite-v1:0) or a system-defined inference profile id (us.amazon.nova-2-lite-v1:0).
-MODEL_ID = re.compile(r"^(?:(?P<geo>[a-z]{2,6}(?:-[a-z]+)?)\.)?(?P<model>[a-z0-9-]+\.[A-Za-z0-9._:-]+)$")
 REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 ACCOUNT = re.compile(r"^\d{12}$")
 # A CloudWatch namespace: letters, digits and . - _ / # : (at most 255), not starting with the reserved "AWS/".
@@ -120,6 +122,7 @@ CONTEXT_KEYS = (
     "uploadsExpireDays",
     "uploadUrlSeconds",
     "filesFromS3",
+    "conversations",
     "knowledgeBase",
 )
 AUTH_MODES = caller.AUTH_MODES  # "iam" (SigV4) or "api-key": which identity field names the caller (caller.py)
@@ -264,6 +267,7 @@ class AppConfig:
     monitoring: MonitoringConfig
     uploads: UploadsConfig
     knowledge_base: KnowledgeBaseConfig  # stacks/knowledge_base_config.py: on by default, -c knowledgeBase=false
+    conversations: ConversationsConfig  # stacks/conversations_config.py: on by default, -c conversations=false
 
     @property
     def api_stack_name(self) -> str:
@@ -287,10 +291,10 @@ class AppConfig:
 
     @property
     def data_removal_policy(self) -> RemovalPolicy:
-        """The removal policy of the data the app keeps (the uploads bucket, the knowledge base's corpus bucket): as
-        the logs', by the profile. Sandbox: emptied and deleted with the stack (a custom resource empties each
-        bucket). Production: retained like the log groups, with no function that deletes objects in the account; the
-        uploads bucket's lifecycle rule empties it within days, and an empty bucket costs nothing."""
+        """The removal policy of the data the app keeps (the uploads bucket, the knowledge base's corpus bucket, the
+        conversation table): as the logs', by the profile. Sandbox: deleted with the stack (a custom resource empties
+        each bucket first). Production: retained like the log groups, with no function that deletes objects in the
+        account; the uploads bucket's lifecycle rule empties it within days, and an empty bucket costs nothing."""
         return self.log_removal_policy
 
 
@@ -450,9 +454,14 @@ def _model_prices(ctx: _Context, targets: Mapping[str, ModelTarget]) -> dict[str
 
 def load_config(context: Mapping[str, Any]) -> AppConfig:
     """Build and validate the app's configuration from CDK context values."""
-    from stacks.knowledge_base_config import CONTEXT_KEY, load_knowledge_base_config  # it imports ConfigError
+    from genai_core.conversation_settings import STORE_CLIENT
+    from stacks import conversations_config  # both import ConfigError
+    from stacks.knowledge_base_config import CONTEXT_KEY, load_knowledge_base_config
 
     ctx = _Context(context)
+    conversations = conversations_config.load_conversations_config(context.get(conversations_config.CONTEXT_KEY))
+    # A remembered turn reads its conversation before the model call and writes it after: both worst cases count.
+    store_calls = 2 * STORE_CLIENT.worst_case_seconds if conversations.enabled else 0.0
     bedrock = ClientSettings(
         connect_timeout=ctx.integer("bedrockConnectTimeoutSeconds", 1, 60),
         read_timeout=ctx.integer("bedrockReadTimeoutSeconds", 1, 900),
@@ -490,12 +499,13 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     # The timeout chain (docs/configuration.md): on a fresh invocation one Bedrock attempt and the answer fit in the
     # function's timeout, which ends before API Gateway's. More attempts are made only when the time left allows
     # (the function decides before each model call: genai_core/limits.py).
-    one_attempt = shortest_function_timeout(bedrock)
+    one_attempt = shortest_function_timeout(bedrock) + store_calls
     if not one_attempt < function.timeout_seconds < api.integration_timeout_seconds:
+        stored = f" + {store_calls:g} s for a remembered turn's two conversation-store calls" if store_calls else ""
         raise ConfigError(
             "timeouts must chain: bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds + "
-            f"{ANSWER_MARGIN_SECONDS:g} s to answer ({one_attempt:g}) < lambdaTimeoutSeconds ({function.timeout_seconds}) "
-            f"< apiIntegrationTimeoutSeconds ({api.integration_timeout_seconds})"
+            f"{ANSWER_MARGIN_SECONDS:g} s to answer{stored} ({one_attempt:g}) < lambdaTimeoutSeconds "
+            f"({function.timeout_seconds}) < apiIntegrationTimeoutSeconds ({api.integration_timeout_seconds})"
         )
     streaming = StreamingConfig(
         function_timeout_seconds=ctx.integer("streamFunctionTimeoutSeconds", 10, MAX_STREAM_SECONDS),
@@ -504,21 +514,23 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     )
     # The stream's chain: a stream starts with every attempt of the client, and the function gives up before
     # API Gateway cuts the stream (so a stream ends with its final or error event).
-    every_attempt = longest_call_seconds(bedrock)
+    every_attempt = longest_call_seconds(bedrock) + store_calls
     if not every_attempt < streaming.function_timeout_seconds < streaming.integration_timeout_seconds:
+        stored = f" + {store_calls:g} s for a remembered turn's two conversation-store calls" if store_calls else ""
         raise ConfigError(
             "streaming timeouts must chain: (bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds) x "
-            f"bedrockMaxAttempts + botocore's backoff + {ANSWER_MARGIN_SECONDS:g} s ({every_attempt:g}) "
+            f"bedrockMaxAttempts + botocore's backoff + {ANSWER_MARGIN_SECONDS:g} s{stored} ({every_attempt:g}) "
             f"< streamFunctionTimeoutSeconds ({streaming.function_timeout_seconds}) "
             f"< streamIntegrationTimeoutSeconds ({streaming.integration_timeout_seconds})"
         )
     # A request that names uploads reads each one (the storage client's worst case) before its model call: one read
-    # and one attempt must fit as well, or every such request would be refused (504 deadline_exceeded).
-    read_and_attempt = STORAGE_CLIENT.worst_case_seconds + one_attempt
-    if not read_and_attempt < function.timeout_seconds:
+    # and one attempt must fit as well, or every such request would be refused (504 deadline_exceeded). No
+    # conversation-store call comes with it: files go to tasks with an instruction, memory to chats (the catalog).
+    attempt = shortest_function_timeout(bedrock)
+    if not STORAGE_CLIENT.worst_case_seconds + attempt < function.timeout_seconds:
         raise ConfigError(
             f"timeouts must leave room for an upload: reading one ({STORAGE_CLIENT.worst_case_seconds:g} s at worst) "
-            f"and one Bedrock attempt with the answer's margin ({one_attempt:g} s) must fit in lambdaTimeoutSeconds "
+            f"and one Bedrock attempt with the answer's margin ({attempt:g} s) must fit in lambdaTimeoutSeconds "
             f"({function.timeout_seconds})"
         )
     uploads = UploadsConfig(
@@ -565,5 +577,6 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         profile=ctx.one_of("profile", PROFILES),
         monitoring=monitoring,
         uploads=uploads,
+        conversations=conversations,
         knowledge_base=knowledge_base,
     )

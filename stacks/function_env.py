@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import caller
 from genai_core import settings
+from genai_core.conversation_settings import ConversationSettings
 from genai_core.limits import ClientSettings
 from stacks.config import AppConfig
 
@@ -77,6 +78,20 @@ def uploads_environment(config: AppConfig, bucket_name: str) -> dict[str, str]:
     }
 
 
+def conversations_environment(config: AppConfig, table_name: str | None) -> dict[str, str]:
+    """The conversation table's name (the stack's token, or a local table's), the conversation limits and the models
+    sent a cache point, as the function reads them (``settings.conversation_settings``); nothing when the deployment
+    keeps no conversations (``table_name`` None, or the ``conversations`` key off)."""
+    conversations = config.conversations
+    if table_name is None or not conversations.enabled:
+        return {}
+    return settings.conversations_variables(
+        ConversationSettings(
+            table_name, limits=conversations.limits, prompt_cache_models=frozenset(conversations.prompt_cache_models)
+        )
+    )
+
+
 def model_ids(config: AppConfig) -> dict[str, str]:
     """Family -> the configured model or inference-profile id."""
     return {family: target.model_id for family, target in config.models.items()}
@@ -92,11 +107,14 @@ def function_environment(
     *,
     guardrails: Mapping[str, tuple[str, str]],
     knowledge_base_id: str | None = None,
+    conversations_table: str | None = None,
     uploads_bucket: str | None = None,
 ) -> dict[str, str]:
-    """Every variable the stack sets on the function (with the guardrails, the knowledge base and the uploads bucket
-    given here; no bucket: the function takes no uploads)."""
-    environment = runtime_environment(model_ids(config), config.bedrock) | app_environment(
-        config, guardrails=guardrails, knowledge_base_id=knowledge_base_id
+    """Every variable the stack sets on the function (with the guardrails, the knowledge base, the conversation table
+    and the uploads bucket given here; no bucket: the function takes no uploads)."""
+    return (
+        runtime_environment(model_ids(config), config.bedrock)
+        | app_environment(config, guardrails=guardrails, knowledge_base_id=knowledge_base_id)
+        | conversations_environment(config, conversations_table)
+        | (uploads_environment(config, uploads_bucket) if uploads_bucket else {})
     )
-    return environment | (uploads_environment(config, uploads_bucket) if uploads_bucket else {})

@@ -21,6 +21,7 @@ from stacks.components.alarms import GenAiAlarms
 from stacks.components.app_metrics import GenAiMetrics
 from stacks.components.dashboard import GenAiDashboard
 from stacks.config import AppConfig
+from stacks.conversations_config import keeps_conversations
 from stacks.function_env import SERVICE_NAME
 
 
@@ -66,6 +67,7 @@ class GenAiMonitoringStack(Stack):
             models={family: target.model_id for family, target in config.models.items()},
             prices=config.monitoring.prices,
             alarms=self.alarms.all,
+            conversations=keeps_conversations(config.conversations, routes),
         )
 
         CfnOutput(

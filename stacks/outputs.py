@@ -15,3 +15,5 @@ ALARM_TOPIC_ARN = "AlarmTopicArn"
 KNOWLEDGE_BASE_ID = "KnowledgeBaseId"
 KNOWLEDGE_BASE_DATA_SOURCE_ID = "KnowledgeBaseDataSourceId"
 CORPUS_BUCKET_NAME = "CorpusBucketName"
+# The conversation table (unless -c conversations=false): what make smoke checks for and make local may use.
+CONVERSATIONS_TABLE_NAME = "ConversationsTableName"

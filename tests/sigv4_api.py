@@ -36,19 +36,29 @@ API_KEY = "fake-api-key-value-0123456789abcdefghij"
 
 class FakeApi(BaseHTTPRequestHandler):
     """Answers like the deployed API, but only to a correctly signed POST on a route of the catalog (or GET on
-    /use-cases). ``answers`` overrides the answer of a route; ``seen`` records every request."""
+    /use-cases, GET and DELETE on /conversations/<id>). ``answers`` overrides the answer of a route; ``seen``
+    records every request; ``conversations`` holds the messages of each conversation remembered (by id)."""
 
     answers: ClassVar[dict[str, tuple[int, dict[str, Any]]]] = {}  # shared by the server's handler instances
     seen: ClassVar[list[dict[str, Any]]] = []
     api_key: ClassVar[str | None] = None  # authMode=api-key: the key every request must carry (monkeypatch it)
     uploads: ClassVar[dict[str, tuple[int, str]]] = {}  # uploadId -> the size and type its PUT was presigned for
     stored: ClassVar[dict[str, bytes]] = {}  # uploadId -> what was PUT
+    conversations: ClassVar[dict[str, int]] = {}  # conversation id -> how many messages are stored
 
     def do_POST(self) -> None:
         self.serve(ROUTES)
 
     def do_GET(self) -> None:
-        self.serve({DISCOVERY})
+        self.serve({DISCOVERY, *self.conversation_route()})
+
+    def do_DELETE(self) -> None:
+        self.serve(set(self.conversation_route()))
+
+    def conversation_route(self) -> list[str]:
+        route = self.path.removeprefix("/v1").split("?", 1)[0]
+        listing = route == "/conversations" and self.command == "GET"
+        return [route] if listing or (route.startswith("/conversations/") and route.count("/") == 2) else []
 
     def do_PUT(self) -> None:
         """The presigned PUT, as S3 checks it: no signature header (the URL is the authorization), and exactly the
@@ -74,12 +84,13 @@ class FakeApi(BaseHTTPRequestHandler):
 
     def serve(self, routes: set[str]) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        route = self.path.removeprefix("/v1")
+        route = self.path.removeprefix("/v1").split("?", 1)[0]
         problem = self.api_key_problem() if self.api_key is not None else self.signature_problem(body)
         self.seen.append(
             {
                 "method": self.command,
                 "route": route,
+                "query": self.path.partition("?")[2],
                 "body": json.loads(body) if body else None,
                 "problem": problem,
                 "signed": "Authorization" in self.headers,
@@ -95,8 +106,31 @@ class FakeApi(BaseHTTPRequestHandler):
             )
         elif route == UPLOADS_PATH and route not in self.answers:
             self.reply(200, self.presign(json.loads(body)))
+        elif route in self.answers:
+            self.reply(*self.answers[route])
         else:
-            self.reply(*self.answers.get(route, (200, success(route))))
+            self.reply(*self.conversation_answer(route, json.loads(body) if body else None))
+
+    def conversation_answer(self, route: str, body: Any) -> tuple[int, dict[str, Any]]:
+        """What the API answers, keeping conversations as the function would (one owner: the test's caller)."""
+        if route == "/conversations":
+            return 200, {
+                "conversations": [{"conversationId": key, "turns": n} for key, n in self.conversations.items()]
+            }
+        if not route.startswith("/conversations/"):
+            answer = success(route)
+            if isinstance(body, dict) and "conversationId" in body:
+                conversation_id = body["conversationId"]
+                self.conversations[conversation_id] = self.conversations.get(conversation_id, 0) + 2
+                answer.update(conversationId=conversation_id, remembered=True)
+            return 200, answer
+        conversation_id = route.rsplit("/", 1)[1]
+        if conversation_id not in self.conversations:
+            return 404, {"error": {"code": "conversation_not_found", "message": "There is no conversation."}}
+        if self.command == "DELETE":
+            del self.conversations[conversation_id]
+            return 200, {"conversationId": conversation_id, "deleted": True}
+        return 200, {"conversationId": conversation_id, "turns": self.conversations[conversation_id], "messages": []}
 
     def presign(self, request: dict[str, Any]) -> dict[str, Any]:
         upload_id = f"1900000000-{len(self.uploads):032x}"

@@ -31,20 +31,29 @@ FAKE_AWS_CREDENTIALS = {
     "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "tests" / "no-such-aws-credentials"),
     "AWS_EC2_METADATA_DISABLED": "true",
 }
+# A stand-in for the name of the stack's conversation table (the template references the table).
+TEST_CONVERSATIONS_TABLE = "GenAiReferenceConversationsTest"
 # Stand-ins for the ids of the stack's guardrails, by profile (cdk.json's guardrailProfiles says which family has which).
 TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
 TEST_KNOWLEDGE_BASE_ID = "KBTEST0001"  # Retrieve's knowledgeBaseId: ten letters or digits
 # A stand-in for the name of the stack's uploads bucket (the template references the bucket).
 TEST_UPLOADS_BUCKET = "genai-uploads-test-bucket"
 # The function's environment as the stack sets it from cdk.json, by the stack's own code (stacks/function_env.py),
-# with these guardrails, this knowledge base and this uploads bucket (test_infrastructure checks it against the
-# synthesized template).
+# with these guardrails, this knowledge base, this conversation table and this uploads bucket (test_infrastructure
+# checks it against the synthesized template).
 FUNCTION_ENV = function_environment(
     load_config(CDK_CONTEXT),
     guardrails={profile: (guardrail, "1") for profile, guardrail in TEST_GUARDRAILS.items()},
     knowledge_base_id=TEST_KNOWLEDGE_BASE_ID,
+    conversations_table=TEST_CONVERSATIONS_TABLE,
     uploads_bucket=TEST_UPLOADS_BUCKET,
 )
+
+
+def conversations_table_ref(template: dict[str, Any]) -> dict[str, str]:
+    """What CONVERSATIONS_TABLE is in the template: a reference to its one conversation table."""
+    (table,) = [key for key, value in template["Resources"].items() if value["Type"] == "AWS::DynamoDB::Table"]
+    return {"Ref": table}
 
 
 # requestContext.identity as API Gateway fills it in (its $context.identity variables), on top of the SAM sample's
@@ -83,12 +92,17 @@ def api_event(
     base64_encoded: bool = False,
     headers: dict[str, str] | None = None,
     identity: dict[str, Any] | None = None,
+    query: dict[str, str] | None = None,
+    resource: str | None = None,
+    path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A REST proxy event as API Gateway sends it (from a SAM-generated sample), for ``path`` on our stage.
 
     ``body`` is JSON-encoded (and base64-encoded if ``base64_encoded``); ``raw`` is sent as is, and raw bytes are
     base64-encoded as API Gateway does for binary payloads. ``identity`` updates ``requestContext.identity``
-    (``IAM_IDENTITY``, ``API_KEY_IDENTITY``; the sample's has no caller).
+    (``IAM_IDENTITY``, ``API_KEY_IDENTITY``; the sample's has no caller). ``query``: the query string's
+    parameters; ``resource`` and ``path_parameters``: the API resource with a path parameter that ``path`` matched
+    (``/conversations/{conversationId}``; default: ``path`` itself, without parameters).
     """
     event = json.loads((EVENTS / "apigw-rest-proxy.json").read_text())
     text: str | None
@@ -105,19 +119,21 @@ def api_event(
     event.update(
         {
             "path": path,
-            "resource": path,
+            "resource": resource or path,
             "httpMethod": method,
             "body": text,
             "isBase64Encoded": base64_encoded,
-            "pathParameters": None,
-            "queryStringParameters": None,
-            "multiValueQueryStringParameters": None,
+            "pathParameters": path_parameters,
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": {key: [value] for key, value in query.items()} if query else None,
             "stageVariables": None,
         }
     )
     event["headers"] = {**event["headers"], "Content-Type": "application/json", **(headers or {})}
     event["multiValueHeaders"] = {key: [value] for key, value in event["headers"].items()}
-    event["requestContext"].update({"path": f"/v1{path}", "resourcePath": path, "httpMethod": method, "stage": "v1"})
+    event["requestContext"].update(
+        {"path": f"/v1{path}", "resourcePath": resource or path, "httpMethod": method, "stage": "v1"}
+    )
     event["requestContext"]["identity"].update(identity or {})
     return event
 

@@ -20,6 +20,7 @@ import app
 from genai_core.catalog import CATALOG_DIR, load_catalog
 from stacks.config import cdk_json_context
 from tests.support import ROOT
+from tests.test_infrastructure import CONVERSATION_METHODS, KEEPS_CONVERSATIONS
 from tools import diagram, doc_tables, openapi, review, smoke
 from tools import templates as t
 from tools.assembly import load
@@ -67,6 +68,7 @@ def expected_methods(routes: list[Any]) -> set[tuple[str, str]]:
         {("POST", route.path) for route in routes}
         | {("POST", route.stream_path) for route in routes if route.streaming}
         | {("GET", openapi.DISCOVERY_PATH), ("POST", openapi.UPLOADS_PATH)}
+        | (CONVERSATION_METHODS if KEEPS_CONVERSATIONS and any(route.memory for route in routes) else set())
     )
 
 

@@ -382,6 +382,33 @@ def test_a_refused_upload_stops_the_client_before_the_task_is_called(fake_api, t
     assert [seen["route"] for seen in FakeApi.seen] == ["/uploads"]
 
 
+# --- conversations ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_conversation_id_is_added_to_the_body_and_the_conversation_can_be_listed_read_and_deleted(fake_api, tmp_path):
+    turn = tmp_path / "turn.json"
+    turn.write_text(json.dumps({"messages": [{"role": "user", "content": "Oi"}]}))
+    url = ["--url", fake_api]
+
+    code, out, _ = run(
+        ["customer-experience/chat", "--body", str(turn), "--conversation-id", "c-1", *url], FakeSession()
+    )
+    assert code == 0 and json.loads(out)["conversationId"] == "c-1"
+    assert FakeApi.seen[-1]["body"] == {"messages": [{"role": "user", "content": "Oi"}], "conversationId": "c-1"}
+
+    code, out, _ = run(["conversations", "--limit", "5", "--next-token", "abc", *url], FakeSession())
+    assert code == 0 and json.loads(out)["conversations"] == [{"conversationId": "c-1", "turns": 2}]
+    assert (FakeApi.seen[-1]["method"], FakeApi.seen[-1]["query"]) == ("GET", "limit=5&nextToken=abc")
+    assert run(["conversations/c-1", *url], FakeSession())[0] == 0
+    code, out, _ = run(["conversations/c-1", "--delete", *url], FakeSession())
+    assert code == 0 and json.loads(out) == {"conversationId": "c-1", "deleted": True}
+    assert FakeApi.seen[-1]["method"] == "DELETE"
+    code, out, _ = run(["conversations/c-1", *url], FakeSession())
+    assert code == 1 and json.loads(out)["error"]["code"] == "conversation_not_found"
+    assert all(seen["problem"] is None for seen in FakeApi.seen)  # every request signed, query strings included
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -399,3 +426,31 @@ def test_a_file_the_request_cannot_carry_exits_2_before_anything_is_sent(tmp_pat
     code, _, err = run(argv, FakeSession())
 
     assert code == 2 and message in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["conversations", "--delete"], "--delete goes with conversations/<id>"),
+        (["conversations/c-1", "--limit", "2"], "--limit and --next-token go with conversations"),
+        (["conversations", "--body", "x.json"], "conversations takes no body"),
+        (["productivity/summarize", "--delete"], "--delete, --limit and --next-token go with conversations"),
+        (["conversations/a/b"], "expected conversations or conversations/<conversationId>"),
+    ],
+)
+def test_conversation_options_that_do_not_go_together_exit_2(argv, message):
+    code, _, err = run([*argv, "--url", "http://127.0.0.1:9/"], FakeSession())
+
+    assert code == 2 and message in err
+
+
+def test_a_conversation_id_needs_a_json_object_body(tmp_path):
+    body = tmp_path / "list.json"
+    body.write_text("[1]")
+
+    code, _, err = run(
+        ["customer-experience/chat", "--body", str(body), "--conversation-id", "c", "--url", "http://127.0.0.1:9/"],
+        FakeSession(),
+    )
+
+    assert code == 2 and "needs a JSON object body" in err

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk import RemovalPolicy
 
+from genai_core.conversation_settings import STORE_CLIENT
 from genai_core.limits import (
     ANSWER_MARGIN_SECONDS,
     RETRIEVAL_CLIENT,
@@ -17,6 +18,8 @@ from genai_core.limits import (
 )
 from stacks.config import CONTEXT_KEYS, ConfigError, ModelPrice, load_config
 from tests.support import CDK_CONTEXT, cdk_context
+
+STORE_CALLS = 2 * STORE_CLIENT.worst_case_seconds  # a remembered turn's read and write, each at its worst case
 
 
 def context_values(**overrides: Any) -> dict[str, Any]:
@@ -210,7 +213,8 @@ def test_a_bad_value_names_the_key_and_what_it_allows(overrides, message):
     [
         (
             {"streamFunctionTimeoutSeconds": 20},
-            r"streaming timeouts must chain: .* \(27\.5\) < streamFunctionTimeoutSeconds \(20\)",
+            # Every attempt (2 x 13 s + 1 s of backoff), the margin, and a remembered turn's two store calls.
+            rf"streaming timeouts must chain: .* \({27.5 + STORE_CALLS:g}\) < streamFunctionTimeoutSeconds \(20\)",
         ),
         ({"streamIntegrationTimeoutSeconds": 120}, r"< streamIntegrationTimeoutSeconds \(120\)"),
         (
@@ -234,22 +238,30 @@ def test_the_stream_may_outlast_the_29_second_limit_up_to_15_minutes():
 # --- the timeout chain: what must always hold (docs/configuration.md) --------------------------------------------
 
 
-def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_timeout():
+@pytest.mark.parametrize("conversations", [True, False], ids=["conversations on", "conversations off"])
+def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_timeout(conversations):
     timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
-    # The longest whole read timeout that leaves one attempt and the answer's margin inside the function's timeout
-    # (without a knowledge base: no search comes first, see the next test).
-    longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS) - 1
-    off = {"knowledgeBase": False}
+    # A remembered turn also reads its conversation before the call and writes it after (each at its worst case);
+    # without a knowledge base: no search comes first, see the next test.
+    store_calls = STORE_CALLS if conversations else 0
+    # The longest whole read timeout that leaves one attempt and the answer's margin inside the function's timeout.
+    longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS - store_calls) - 1
+    context = {"conversations": conversations, "knowledgeBase": False}
 
-    # The chain holds, but a request that names an upload reads it first: that must fit too (see below).
-    with pytest.raises(ConfigError, match="timeouts must leave room for an upload"):
-        load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **off))
+    if store_calls < STORAGE_CLIENT.worst_case_seconds:
+        # The chain holds, but a request that names an upload reads it first: that must fit too (the test below).
+        with pytest.raises(ConfigError, match="timeouts must leave room for an upload"):
+            load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **context))
+    else:  # a remembered turn's store calls take longer than an upload's read: that chain is the tighter one
+        config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **context))
+        assert config.bedrock.read_timeout == longest_read
     with pytest.raises(ConfigError) as raised:
-        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1, **off))
-    one_attempt = connect + longest_read + 1 + ANSWER_MARGIN_SECONDS
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1, **context))
+    one_attempt = connect + longest_read + 1 + ANSWER_MARGIN_SECONDS + store_calls
+    stored = f" + {store_calls:g} s for a remembered turn's two conversation-store calls" if conversations else ""
     assert str(raised.value) == (
         "timeouts must chain: bedrockConnectTimeoutSeconds + bedrockReadTimeoutSeconds + "
-        f"{ANSWER_MARGIN_SECONDS:g} s to answer ({one_attempt:g}) < lambdaTimeoutSeconds ({timeout}) "
+        f"{ANSWER_MARGIN_SECONDS:g} s to answer{stored} ({one_attempt:g}) < lambdaTimeoutSeconds ({timeout}) "
         f"< apiIntegrationTimeoutSeconds ({CDK_CONTEXT['apiIntegrationTimeoutSeconds']})"
     )
 
@@ -258,7 +270,9 @@ def test_synth_requires_room_for_reading_an_upload_and_one_attempt_inside_the_fu
     timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
     # The longest whole read timeout that leaves one upload read, one attempt and the margin inside the timeout.
     longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS - STORAGE_CLIENT.worst_case_seconds) - 1
-    off = {"knowledgeBase": False}  # a search first would need more (the test above)
+    # A search first would need more (the test above), and so would a remembered turn's store calls (which never
+    # come with files: memory is a chat's, files an instructed task's).
+    off = {"knowledgeBase": False, "conversations": False}
 
     config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **off))
     assert attempts_that_fit(config.bedrock, timeout, STORAGE_CLIENT.worst_case_seconds) == 1  # what the reader checks

@@ -30,10 +30,15 @@ def counts(templates) -> dict[str, int]:
     routes = list(load_catalog())
     streams = [route for route in routes if route.streaming]
     alarms = [r for t in templates.values() for r in t["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    conversations = [
+        r for t in templates.values() for r in t["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"
+    ]
+    conversation_methods = 3 if conversations else 0  # GET /conversations, GET and DELETE /conversations/{id}
     return {
         "posts": len(routes) + len(streams) + 1,  # one POST per task, one per streaming task's /stream, POST /uploads
-        "methods": len(routes) + len(streams) + 2,  # and GET /use-cases, POST /uploads
-        "served": len(routes) + 2,  # the buffered function answers the tasks, discovery and uploads
+        "methods": len(routes) + len(streams) + 2 + conversation_methods,  # and GET /use-cases, POST /uploads
+        # the buffered function answers the tasks, the discovery route, uploads and the conversations'
+        "served": len(routes) + 2 + conversation_methods,
         "streams": len(streams),
         "alarms": len(alarms),
     }
@@ -86,6 +91,11 @@ def test_the_diagram_names_the_key_parts(templates):
     assert f"objects expire after {days} day{'s' if days != 1 else ''}" in words
     assert "GenAiFunction: GetObject, PutObject on /uploads/*" in words
     assert not any(text.startswith("GenAiStreamFunction:") for text in texts(svg))  # no streaming task takes files
+    if CDK_CONTEXT["conversations"]["enabled"]:
+        assert "DynamoDB ConversationsTable" in words
+        assert f"point-in-time recovery · {CDK_CONTEXT['conversations']['recoveryPeriodDays']} days" in words
+        assert "DeleteItem · GetItem · PutItem · Query" in words  # exactly what the functions may do on it
+        assert "GET /conversations" in words and "DELETE/GET /conversations/… (2)" in words
 
 
 def test_the_diagram_draws_the_knowledge_base_that_the_function_searches(templates):

@@ -24,6 +24,7 @@ import pytest
 from genai_core import errors, retrieval
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import CATALOG_DIR, FAMILIES, load_catalog
+from genai_core.conversations import FAULTS as STORE_FAULTS
 from genai_core.uploads import STORAGE_FAULTS
 from stacks import config as config_module
 from stacks.config import CONTEXT_KEYS
@@ -67,8 +68,8 @@ def status_and_code(row: list[str]) -> tuple[int, str] | None:
 
 
 def function_codes() -> dict[str, set[int]]:
-    """Every error code the function can answer, with its statuses: the concrete error classes, the Bedrock fault
-    map, the uploads store's, and the catch-all ``ApiError`` (``internal_error``)."""
+    """Every error code the function can answer, with its statuses: the concrete error classes, the Bedrock,
+    uploads-store and conversation-store fault maps, and the catch-all ``ApiError`` (``internal_error``)."""
     classes, stack = [], [errors.ApiError]
     while stack:
         cls = stack.pop()
@@ -79,11 +80,8 @@ def function_codes() -> dict[str, set[int]]:
     codes: dict[str, set[int]] = {}
     for cls in classes:
         codes.setdefault(cls.code, set()).add(cls.status)
-    for status, code, _ in (
-        *FAULTS,
-        *STORAGE_FAULTS,
-        *retrieval.FAULTS,
-    ):  # Converse's, the uploads store's (S3), the KB's
+    # Converse's, the uploads store's (S3), the knowledge base's, the conversation store's
+    for status, code, _ in (*FAULTS, *STORAGE_FAULTS, *retrieval.FAULTS, *STORE_FAULTS):
         codes.setdefault(code, set()).add(status)
     return codes
 
@@ -362,6 +360,7 @@ def limits() -> list[Limit]:
         Limit("files sent to the model as bytes", (file_contract.MAX_MODEL_BYTES,), answer_of(errors.FileTooLarge)),
         Limit("an Office file's zip directory", (files.MAX_ZIP_DIRECTORY_BYTES,), answer_of(errors.FileFormatMismatch)),
         Limit("JSON nesting", (jsonbody.MAX_JSON_DEPTH,), invalid),
+        Limit("JSON containers", (jsonbody.MAX_JSON_CONTAINERS,), invalid),
         Limit("numbers", (float(f"{sys.float_info.max:.1e}"), sys.get_int_max_str_digits()), invalid),
         Limit("rendered prompt", (prompts.MAX_PROMPT_CHARS,), answer_of(errors.PromptTooLarge)),
         Limit("caller schema depth", (schema.MAX_SCHEMA_DEPTH,), invalid),

@@ -732,3 +732,37 @@ def test_without_a_knowledge_base_the_function_does_not_serve_search_nor_list_it
     assert "no knowledge base" in body["error"]["message"]
     paths = {use_case["path"] for family in listed["families"] for use_case in family["useCases"]}
     assert SEARCH not in paths and "/productivity/ask" in paths
+
+
+# Modules that only some requests need: each is imported on the first request that needs it, never by the init, so
+# that the cold start (make bench's budget) pays only for what every request uses. A feature that adds such a module
+# adds it here.
+LAZY_MODULES = (
+    "genai_core.satisfiability",  # a caller's schema (extract, augment)
+    "genai_core.languages",  # a request that names its language
+    "genai_core.retrieval",  # a task that searches the knowledge base
+    "genai_core.filters",
+    "genai_core.files",  # a request with files (genai_core.file_contract, small, is imported at init by the catalog)
+    "genai_core.uploads",  # POST /uploads, or a request that names an uploadId
+    "genai_core.conversations",  # a task that remembers, on a request that names a conversation
+    "genai_core.caching",
+    "genai_core.streaming",  # the streaming function's, never the buffered one's
+    "http_io",
+)
+
+
+def test_the_init_imports_no_module_that_only_some_requests_need():
+    import subprocess
+    import sys
+
+    from tests.support import FUNCTION_ENV, ROOT
+
+    code = f"import sys, handler\nprint([m for m in {LAZY_MODULES!r} if m in sys.modules])\n"
+    env = {**FUNCTION_ENV, "AWS_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
+    env.update(
+        {"PYTHONPATH": str(ROOT / "lambda" / "genai_api"), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

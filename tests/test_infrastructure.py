@@ -20,11 +20,20 @@ from stacks.components.guardrail import NAMING
 from stacks.components.rest_api import REQUEST_MODEL_CONTENT_TYPES, UPLOAD_MODEL, draft_04
 from stacks.config import ConfigError
 from tests.conftest import FUNCTION_ENV, synthesize
-from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, cdk_context
+from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, cdk_context, conversations_table_ref
 from tools.templates import render
 
 ROUTES = {route.path for route in load_catalog()}
 STREAM_ROUTES = {route.stream_path for route in load_catalog() if route.streaming}
+# A decision, pinned: the caller's own conversations, where the deployment keeps them (cdk.json's conversations on,
+# and a task of the catalog with memory).
+CONVERSATION_METHODS = {
+    ("GET", "/conversations"),
+    ("GET", "/conversations/{conversationId}"),
+    ("DELETE", "/conversations/{conversationId}"),
+}
+KEEPS_CONVERSATIONS = CDK_CONTEXT["conversations"]["enabled"] and any(route.memory for route in load_catalog())
+CONVERSATION_ROUTES = CONVERSATION_METHODS if KEEPS_CONVERSATIONS else set()
 # X-Ray has no resource-level permissions: the trace-writing statement that active tracing adds is the one "*".
 XRAY_WRITE = {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
 
@@ -133,8 +142,10 @@ def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
     # The uploads bucket's name is the stack's bucket (the tests' stand-in, a name).
     bucket_id, _ = uploads_bucket(template)
     assert environment.pop("UPLOADS_BUCKET") == {"Ref": bucket_id}
-    excluded = ("GUARDRAILS", "KNOWLEDGE_BASE_ID", "UPLOADS_BUCKET")
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in excluded}
+    assert environment.pop("CONVERSATIONS_TABLE") == conversations_table_ref(template)
+    # the stack's resources, stood in for
+    references = ("GUARDRAILS", "KNOWLEDGE_BASE_ID", "CONVERSATIONS_TABLE", "UPLOADS_BUCKET")
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in references}
     assert json.loads(environment["MODEL_IDS"]) == CDK_CONTEXT["models"]
 
 
@@ -430,10 +441,10 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
     for method in methods:
         properties = method["Properties"]
         assert properties["AuthorizationType"] == "AWS_IAM", properties
-        routed[paths[properties["ResourceId"]["Ref"]]] = properties
-    assert set(routed) == ROUTES | STREAM_ROUTES | {DISCOVERY_PATH, UPLOADS_PATH}
-    for path, properties in routed.items():
-        assert properties["HttpMethod"] == ("GET" if path == DISCOVERY_PATH else "POST")
+        routed[properties["HttpMethod"], paths[properties["ResourceId"]["Ref"]]] = properties
+    posts = {("POST", path) for path in ROUTES | STREAM_ROUTES | {UPLOADS_PATH}}
+    assert set(routed) == posts | {("GET", DISCOVERY_PATH)} | CONVERSATION_ROUTES
+    for properties in routed.values():
         assert properties["Integration"]["Type"] == "AWS_PROXY"
         assert properties["Integration"]["IntegrationHttpMethod"] == "POST"  # Lambda is always invoked with POST
 
@@ -485,8 +496,9 @@ def test_api_gateways_own_errors_use_the_json_error_envelope(api_template, respo
 def test_only_api_gateway_may_invoke_the_function_and_only_through_the_stage(templates):
     permissions = resources(templates[API_STACK], "AWS::Lambda::Permission").values()
 
-    # One per method (the tasks, their streams, GET /use-cases and POST /uploads), no test-invoke ones.
-    assert len(permissions) == len(ROUTES) + len(STREAM_ROUTES) + 2
+    # One per method (the tasks, their streams, GET /use-cases, POST /uploads and the conversations'), no test-invoke
+    # ones.
+    assert len(permissions) == len(ROUTES) + len(STREAM_ROUTES) + 2 + len(CONVERSATION_ROUTES)
     for permission in permissions:
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
         assert permission["Properties"]["Action"] == "lambda:InvokeFunction"
@@ -685,3 +697,87 @@ def test_cdk_nag_acknowledges_the_uploads_prefix_by_its_exact_finding(assembly, 
     assert [c["constructPath"] for c in violation["violatingConstructs"]] == [
         f"{API_STACK}/GenAi/Role/DefaultPolicy/Resource"
     ]
+
+
+# --- server-side conversations ----------------------------------------------------------------------------------
+
+
+def conversations_table(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    ((table_id, table),) = resources(template, "AWS::DynamoDB::Table").items()
+    return table_id, table
+
+
+def test_the_conversation_table_is_on_demand_encrypted_expiring_recoverable_and_removed_with_the_sandbox(templates):
+    _, table = conversations_table(templates[API_STACK])
+    properties = table["Properties"]
+    settings = CDK_CONTEXT["conversations"]
+
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"] == {"SSEEnabled": True}  # the AWS managed key, aws/dynamodb
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": True,
+        "RecoveryPeriodInDays": settings["recoveryPeriodDays"],
+    }
+    assert CDK_CONTEXT["profile"] == "sandbox"
+    assert (table["DeletionPolicy"], properties["DeletionProtectionEnabled"]) == ("Delete", False)
+
+
+def test_both_functions_may_use_exactly_the_stores_actions_on_the_table_and_its_index(templates):
+    from genai_core.conversation_settings import INDEX_ACTIONS, TABLE_ACTIONS, UPDATED_INDEX
+
+    template = templates[API_STACK]
+    table_id, _ = conversations_table(template)
+    table_arn = {"Fn::GetAtt": [table_id, "Arn"]}
+    for role in ("GenAiRole", "GenAiStreamFunctionRole"):
+        (policy,) = [
+            p["Properties"]["PolicyDocument"]["Statement"]
+            for key, p in resources(template, "AWS::IAM::Policy").items()
+            if key.startswith(f"{role}DefaultPolicy")
+        ]
+        dynamodb = [s for s in policy if "dynamodb:" in json.dumps(s["Action"])]
+        assert dynamodb == [
+            {
+                "Sid": "ReadWriteAndEraseConversations",
+                "Effect": "Allow",
+                "Action": sorted(TABLE_ACTIONS),
+                "Resource": table_arn,
+            },
+            {
+                "Sid": "ListConversations",
+                "Effect": "Allow",
+                "Action": INDEX_ACTIONS[0],
+                "Resource": {"Fn::Join": ["", [table_arn, f"/index/{UPDATED_INDEX}"]]},
+            },
+        ], role
+    # Nothing else in the stack may touch a DynamoDB table (no Scan, no batch, no UpdateItem, no index/*).
+    every_action = json.dumps([p["Properties"] for p in resources(template, "AWS::IAM::Policy").values()])
+    assert every_action.count('"dynamodb:') == 2 * (len(TABLE_ACTIONS) + len(INDEX_ACTIONS))
+
+
+def test_the_table_name_is_an_output(templates):
+    table_id, _ = conversations_table(templates[API_STACK])
+
+    assert templates[API_STACK]["Outputs"]["ConversationsTableName"]["Value"] == {"Ref": table_id}
+
+
+def test_the_conversation_routes_are_authorized_and_validate_what_api_gateway_can(templates):
+    template = templates[API_STACK]
+    paths = resource_paths(template)
+    ((validator_id, validator),) = resources(template, "AWS::ApiGateway::RequestValidator").items()
+    assert validator["Properties"]["ValidateRequestParameters"] is True
+    methods = {
+        (m["Properties"]["HttpMethod"], paths[m["Properties"]["ResourceId"]["Ref"]]): m["Properties"]
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+    }
+    for method, path in CONVERSATION_ROUTES:
+        properties = methods[method, path]
+        assert properties["AuthorizationType"] == "AWS_IAM"
+        assert properties["RequestValidatorId"] == {"Ref": validator_id}
+        assert properties["Integration"]["Type"] == "AWS_PROXY"
+        expected = (
+            {"method.request.path.conversationId": True}
+            if path.endswith("{conversationId}")
+            else {"method.request.querystring.limit": False, "method.request.querystring.nextToken": False}
+        )
+        assert properties["RequestParameters"] == expected

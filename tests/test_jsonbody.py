@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from genai_core import schema
+from genai_core import jsonbody, schema
 from genai_core.catalog import CATALOG_DIR, load_catalog
 from genai_core.errors import ApiError, InvalidEncoding, InvalidJson, PayloadTooLarge, ValidationFailed
 from genai_core.jsonbody import MAX_BODY_BYTES, MAX_JSON_DEPTH, parse_object
@@ -119,7 +119,9 @@ def test_a_body_is_accepted_up_to_the_depth_limit_and_refused_one_level_beyond(k
 
 
 def test_a_body_deeper_than_pythons_parser_goes_gets_the_same_answer():
-    for raw in ('{"a":' * 40_000 + "1" + "}" * 40_000, '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"):
+    # Deeper than the parser's recursion limit, yet fewer containers than MAX_JSON_CONTAINERS: the depth answers.
+    levels = jsonbody.MAX_JSON_CONTAINERS - 1
+    for raw in ('{"a":' * levels + "1" + "}" * levels, '{"a": ' + "[" * levels + "]" * levels + "}"):
         error = error_of(raw)
         assert error.code == "validation_error" and str(MAX_JSON_DEPTH) in error.message
 
@@ -170,7 +172,8 @@ def test_every_example_request_and_catalog_file_is_well_within_the_limits():
 
 
 @pytest.mark.parametrize(
-    "number", ["1e400", "-1e400", "1E+309", "123456789e999", "-0.5e99999", "9" * 400 + ".0", "1e0000000400"]
+    "number",
+    ["1e400", "-1e400", "1E+309", "123456789e999", "-0.5e99999", "9" * 400 + ".0", "1e0000000400", "1" * 250 + "e99"],
 )
 def test_a_number_beyond_the_doubles_is_refused(number):
     error = error_of(f'{{"a": [{{"b": {number}}}]}}')
@@ -246,3 +249,31 @@ def test_a_body_over_the_usual_limit_still_refuses_a_number_that_overflows_and_a
     for blank in (b"", b" \n\t ", b"\r\n"):
         with pytest.raises(InvalidJson, match="empty"):
             parse_object(blank)
+
+
+def test_a_body_of_too_many_arrays_and_objects_is_refused_before_it_is_parsed(monkeypatch):
+    limit = jsonbody.MAX_JSON_CONTAINERS
+    at_the_limit = ("[" + ",".join(["{}"] * (limit - 2)) + "]").encode()
+    assert jsonbody.parse_object(b'{"records": ' + at_the_limit + b"}")["records"]
+    parsed: list[str] = []
+    monkeypatch.setattr(jsonbody.json, "loads", lambda text, **_: parsed.append(text))
+    one_more = ("[" + ",".join(["{}"] * (limit - 1)) + "]").encode()
+    with pytest.raises(ValidationFailed, match="too many arrays and objects"):
+        jsonbody.parse_object(b'{"records": ' + one_more + b"}")
+    assert parsed == []  # refused before the parser ran
+
+
+def test_brackets_inside_strings_are_text_not_containers():
+    text = "[{" * jsonbody.MAX_JSON_CONTAINERS
+    assert jsonbody.parse_object(json.dumps({"code": text}).encode()) == {"code": text}
+
+
+@pytest.mark.parametrize("escape", ["\\uD800", "\\udfff", "\\uDbFf"])
+def test_a_lone_surrogate_escape_is_refused_in_either_letter_case(escape):
+    with pytest.raises(InvalidEncoding):
+        parse_object(('{"text": "a' + escape + 'b"}').encode())
+
+
+def test_other_escapes_and_a_surrogate_pair_are_text():
+    raw = b'{"text": "\\u0001\\u00e9\\ud83d\\ude00\\\\ud800"}'
+    assert parse_object(raw) == {"text": "\x01\u00e9\U0001f600\\ud800"}

@@ -191,6 +191,10 @@ def test_the_local_environment_is_the_deployed_functions_from_the_same_config(te
     deployed.pop(settings.UPLOADS_BUCKET)  # the stack's bucket: none locally unless UPLOADS_BUCKET names a deployed one
     uploads = {name: deployed.pop(name) for name in (settings.UPLOADS_URL_SECONDS, settings.UPLOADS_MAX_AGE_SECONDS)}
     uploads[settings.FILES_FROM_S3] = deployed.pop(settings.FILES_FROM_S3)
+    # The stack's conversation table (a reference): locally, a table named on the command line, else none (off).
+    conversations = {
+        key: deployed.pop(key) for key in list(deployed) if key.startswith(("CONVERSATIONS_", "PROMPT_CACHE"))
+    }
 
     assert local_api.local_environment(config, aws, {}, "KBDEPLOYED") == {
         **deployed,
@@ -205,6 +209,13 @@ def test_the_local_environment_is_the_deployed_functions_from_the_same_config(te
         **local_api.local_environment(config, aws, {}),
         **uploads,
         settings.UPLOADS_BUCKET: "my-stacks-uploads-bucket",
+    }
+    with_table = local_api.local_environment(
+        config, aws, {}, conversations_table="GenAiReferenceApi-ConversationsTable"
+    )
+    assert {key: with_table[key] for key in conversations} == {
+        **conversations,
+        "CONVERSATIONS_TABLE": "GenAiReferenceApi-ConversationsTable",
     }
     guarded = json.loads(local_api.local_environment(config, aws, {"GUARDRAIL_ID": "gr123"})["GUARDRAILS"])
     assert guarded == {family: {"id": "gr123", "version": "DRAFT"} for family in config.guardrail.families}
@@ -908,6 +919,7 @@ def fake_local(serve, handler, monkeypatch) -> Local:
 def route_requests() -> list[tuple[str, str, Any]]:
     """(method, path, body) for every route of make local, from the catalog: each use case's route and its
     stream route if it has one (with its example request, or a sample of its input schema), and discovery."""
+    import handler
     from genai_core.catalog import load_catalog
     from tools.schema_samples import sample
 
@@ -915,6 +927,8 @@ def route_requests() -> list[tuple[str, str, Any]]:
         ("GET", "/use-cases", None),
         ("POST", UPLOADS_PATH, {"name": "a.pdf", "format": "pdf", "size": 1000}),
     ]
+    if handler.KEEPS_CONVERSATIONS:
+        requests.append(("GET", handler.CONVERSATIONS_PATH, None))
     for use_case in load_catalog():
         example = EXAMPLES / use_case.family / f"{use_case.task}.json"
         body = (
@@ -966,7 +980,9 @@ def test_fake_bedrock_serves_every_route_with_no_credentials_and_says_it_is_fake
             assert "fake" in body["model"] and body["useCase"] == path.lstrip("/")
             contract_holds(body["useCase"], request, body["output"])  # the caller's enums, counts and ids hold
     completed = [line for line in logs() if line["message"] == "use case completed"]
-    assert len(completed) == len(route_requests()) - 2  # every use case, streamed or not; not discovery or uploads
+    use_case_requests = [path for method, path, _ in route_requests() if method == "POST" and path != UPLOADS_PATH]
+    # every use case, streamed or not; not discovery, uploads or the conversations' list
+    assert len(completed) == len(use_case_requests)
     attached = [line["file_formats"] for line in completed if "file_formats" in line]
     assert len(attached) == sum(1 for _, _, body in route_requests() if body and "files" in body) > 0
     assert all(line.get("attempts", 1) == 1 for line in completed)  # every structured answer was valid at once
@@ -1026,3 +1042,81 @@ def test_fake_bedrock_is_installed_on_both_functions_and_undone_by_the_cleanup(h
         stubber.add_response("converse", converse_text_response("real"), None)
         handler.service.client.converse(modelId="m", messages=[{"role": "user", "content": [{"text": "Oi"}]}])
         stubber.assert_no_pending_responses()
+
+
+# --- conversations --------------------------------------------------------------------------------------------------
+
+
+def test_the_in_process_table_is_defined_as_the_stack_defines_it():
+    from tests.conversations_support import table_properties, table_template
+
+    synthesized = table_properties(table_template())
+    local = local_api.conversations_table_definition()
+
+    for key in ("KeySchema", "BillingMode", "GlobalSecondaryIndexes"):
+        assert local[key] == synthesized[key], key
+    assert sorted(local["AttributeDefinitions"], key=str) == sorted(synthesized["AttributeDefinitions"], key=str)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_fake_bedrock_remembers_a_conversation_lists_it_streams_it_and_erases_it(fake_local):
+    from genai_core import sse
+    from tools.fake_bedrock import FAKE_TEXT
+
+    turn = {"conversationId": "local-1", "messages": [{"role": "user", "content": "Oi"}]}
+    status, _, body = fake_local.call("POST", "/customer-experience/chat", turn)
+    assert (status, body["conversationId"], body["remembered"]) == (200, "local-1", True)
+    status, _, raw = http_request(
+        fake_local.port, "POST", "/customer-experience/chat/stream", json.dumps(turn).encode()
+    )
+    assert status == 200 and sse.parse(raw)[-1][1]["remembered"] is True
+
+    status, _, listed = fake_local.call("GET", "/conversations")
+    assert (status, [c["conversationId"] for c in listed["conversations"]]) == (200, ["local-1"])
+    status, _, stored = fake_local.call("GET", "/v1/conversations/local-1")  # under the stage prefix too
+    assert status == 200
+    assert [m["content"] for m in stored["messages"]] == ["Oi", FAKE_TEXT, "Oi", FAKE_TEXT]
+    assert fake_local.call("DELETE", "/conversations/local-1")[0] == 200
+    assert fake_local.call("GET", "/conversations/local-1")[0] == 404
+    assert fake_local.call("GET", "/conversations/local-1/messages")[0] == 404  # no route below a conversation
+    assert re.search(r"^  conversations\s+in an in-process DynamoDB table", fake_local.output, re.MULTILINE)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_the_in_process_table_is_gone_with_the_server(handler):
+    import stream_app
+
+    server, cleanup = local_api.start(0, environ=dict(CALLER_ENV), out=io.StringIO(), quiet=True, fake=True)
+    server.server_close()
+    stores = [service.__dict__.get("conversation_store") for service in (handler.service, stream_app.service)]
+    assert all(store is not None for store in stores)
+
+    cleanup.close()
+
+    assert [service.__dict__.get("conversation_store") for service in (handler.service, stream_app.service)] == [
+        None,
+        None,
+    ]
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_without_a_table_a_conversation_is_a_400_with_a_hint_to_name_the_stacks_table(
+    serve, bedrock, handler, monkeypatch
+):
+    monkeypatch.setattr(handler.service, "conversations", None)  # as make local starts without --conversations-table
+    monkeypatch.delitem(handler.service.__dict__, "conversation_store", raising=False)
+    local = serve()
+
+    status, headers, body = local.call(
+        "POST", "/customer-experience/chat", {"conversationId": "c-1", "messages": [{"role": "user", "content": "Oi"}]}
+    )
+
+    assert (status, body["error"]["code"]) == (400, "conversations_disabled")
+    assert "--conversations-table" in headers[local_api.HINT_HEADER] and "--fake-bedrock" in body["error"]["hint"]
+    assert re.search(r"^  conversations\s+off locally", local.output, re.MULTILINE)
+
+
+def test_the_conversations_table_flag_and_fake_bedrock_do_not_go_together(capsys):
+    with pytest.raises(SystemExit):
+        local_api.main(["--fake-bedrock", "--conversations-table", "t"])
+    assert "--conversations-table goes without it" in capsys.readouterr().err

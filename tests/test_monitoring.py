@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
+from botocore.stub import Stubber
 
+from genai_core import conversations
 from genai_core.catalog import load_catalog
+from genai_core.conversation_settings import STORE_CLIENT
 from stacks.components.app_metrics import FUNCTION_METRICS
 from tests.conftest import synthesize
+from tests.conversations_support import installed_stores
 from tests.support import (
     API_STACK,
     CDK_CONTEXT,
+    IAM_IDENTITY,
     MONITORING_STACK,
     cdk_context,
     converse_text_response,
@@ -22,6 +28,10 @@ from tests.support import (
 from tests.test_infrastructure import function
 
 ROUTES = list(load_catalog())
+KEEPS_CONVERSATIONS = CDK_CONTEXT["conversations"]["enabled"] and any(route.memory for route in ROUTES)
+CONVERSATION_WIDGETS = (
+    ["Conversation store errors", "Prompt cache: input tokens read and written"] if KEEPS_CONVERSATIONS else []
+)
 NAMESPACE = CDK_CONTEXT["metricsNamespace"]
 PRICE = CDK_CONTEXT["modelPrices"]["amazon.nova-2-lite-v1:0"]
 ALARM_PREFIX = f"{MONITORING_STACK}-"
@@ -167,7 +177,22 @@ def test_the_dashboard_has_every_widget_operators_need(dashboard):
         "Streaming: time to first token",
         "Streaming function errors",
         "Knowledge base: Retrieve latency",  # with the knowledge base on (the default)
+        *CONVERSATION_WIDGETS,
     ]
+
+
+def test_the_conversation_widgets_show_store_errors_by_code_and_the_prompt_caches_tokens(dashboard):
+    if not KEEPS_CONVERSATIONS:
+        pytest.skip("cdk.json keeps no conversations")
+    errors = widget(dashboard, "Conversation store errors")
+    (total, by_code) = metric_rows(errors)
+    assert metric_of(total) == (NAMESPACE, "ConversationStoreErrors", {"service": "genai-api"})
+    assert by_code[0]["expression"] == (
+        f'SEARCH(\'{{"{NAMESPACE}",ErrorCode,service}} MetricName="ConversationStoreErrors" service="genai-api"\', '
+        "'Sum', 300)"
+    )
+    cache = widget(dashboard, "Prompt cache: input tokens read and written")
+    assert [metric_of(row)[1] for row in metric_rows(cache)] == ["CacheReadInputTokens", "CacheWriteInputTokens"]
 
 
 def test_the_retrieve_latency_shows_its_percentiles(dashboard):
@@ -501,6 +526,23 @@ def test_the_metrics_the_stacks_read_are_the_metrics_the_function_prints(
             "POST", "/customer-experience/chat/stream", b'{"messages": [{"role": "user", "content": "Oi"}]}'
         ).chunks
     )
+    # A remembered turn on a model that takes a cache point (the cache's tokens), then one whose write fails.
+    handler = importlib.import_module("handler")
+    client = conversations.make_client(STORE_CLIENT, validate=True)
+    cached = converse_text_response("Oi!")
+    cached["usage"].update(cacheReadInputTokens=0, cacheWriteInputTokens=1200)
+    monkeypatch.setitem(handler.service.models, "customer-experience", "us.amazon.nova-pro-v1:0")
+    with Stubber(client) as dynamodb, installed_stores([handler.service], client_factory=lambda: client):
+        dynamodb.add_response("get_item", {})
+        dynamodb.add_response("put_item", {})
+        bedrock.add_response("converse", cached)
+        dynamodb.add_client_error("get_item", "ThrottlingException", "slow down", 400)
+        for _ in range(2):
+            call(
+                "/customer-experience/chat",
+                {"conversationId": "c-1", "messages": [{"role": "user", "content": "Oi"}]},
+                identity=IAM_IDENTITY,
+            )
 
     printed: dict[str, str] = {}
     for document in emf():

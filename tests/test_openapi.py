@@ -15,6 +15,7 @@ from tools import openapi
 
 CATALOG = load_catalog()
 COMMITTED = ROOT / "docs" / "openapi.json"
+REMEMBERS = any(use_case.memory for use_case in CATALOG)
 
 
 def test_the_committed_document_is_current():
@@ -41,7 +42,9 @@ def test_every_task_has_a_post_operation_with_its_schemas_and_example():
     document = json.loads(COMMITTED.read_text(encoding="utf-8"))
     schemas = document["components"]["schemas"]
     streams = {use_case.stream_path for use_case in CATALOG if use_case.streaming}
-    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | streams | {DISCOVERY_PATH, UPLOADS_PATH}
+    conversations = {"/conversations", "/conversations/{conversationId}"} if REMEMBERS else set()
+    others = {DISCOVERY_PATH, UPLOADS_PATH} | conversations
+    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | streams | others
     for path in streams:
         assert set(document["paths"][path]["post"]["responses"]["200"]["content"]) == {"text/event-stream"}
     assert set(document["paths"]["/use-cases"]) == {"get"}
@@ -167,3 +170,44 @@ def test_a_task_that_retrieves_documents_the_knowledge_bases_errors_and_what_a_c
         if use_case.retrieval is None:
             described = json.dumps(document["paths"][use_case.path])
             assert "knowledge_base_not_found" not in described, use_case.path
+
+
+def test_a_task_that_remembers_documents_the_conversation_its_answer_carries_and_the_stores_errors():
+    from genai_core import errors
+    from genai_core.conversations import FAULTS as STORE_FAULTS
+
+    document = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    schemas = document["components"]["schemas"]
+    remembering = [use_case for use_case in CATALOG if use_case.memory]
+    assert remembering
+    returned = {(fault.status, fault.code) for fault in STORE_FAULTS} | {
+        (error.status, error.code)
+        for error in (errors.ConversationsDisabled, errors.ConversationTooLarge, errors.CallerIdentityMissing)
+    }
+    for use_case in remembering:
+        for path in filter(None, (use_case.path, use_case.stream_path)):
+            operation = document["paths"][path]["post"]
+            assert "conversationId" in operation["description"]
+            for status, code in returned:
+                assert f"`{code}`" in operation["responses"][str(status)]["description"], (path, status, code)
+        envelope = schemas[f"{openapi._schema_name(use_case, 'Response')}"]
+        assert {"conversationId", "remembered"} <= set(envelope["properties"])
+    for name in ("cacheReadInputTokens", "cacheWriteInputTokens"):
+        assert name in schemas["Usage"]["properties"] and name not in schemas["Usage"]["required"]
+
+
+def test_the_conversation_routes_are_documented_with_their_errors():
+    from genai_core.conversations import FAULTS as STORE_FAULTS
+
+    document = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    one = document["paths"]["/conversations/{conversationId}"]
+    assert set(one) == {"parameters", "get", "delete"}
+    assert set(document["paths"]["/conversations"]) == {"get"}
+    for operation in (one["get"], one["delete"], document["paths"]["/conversations"]["get"]):
+        responses = operation["responses"]
+        assert "409" not in responses  # only a turn's write can lose a race
+        for status, code, _ in STORE_FAULTS:
+            if status != 409:
+                assert f"`{code}`" in responses[str(status)]["description"]
+    for operation in (one["get"], one["delete"]):
+        assert "`conversation_not_found`" in operation["responses"]["404"]["description"]

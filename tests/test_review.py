@@ -19,6 +19,7 @@ from genai_core.catalog import load_catalog
 from stacks.components.rest_api import DISCOVERY_PATH, UPLOAD_MODEL, model_name
 from stacks.config import CONTEXT_KEYS
 from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, ROOT, cdk_context
+from tests.test_infrastructure import CONVERSATION_ROUTES
 from tools import review
 from tools.assembly import load, parse_overrides
 from tools.scanners import ScannerRun, checkov_checks
@@ -123,8 +124,9 @@ def test_the_report_gives_the_authorization_model_validator_and_throttling_of_ev
     catalog = load_catalog()
 
     streams = {("POST", route.stream_path) for route in catalog if route.streaming}
-    others = {("GET", DISCOVERY_PATH), ("POST", UPLOADS_PATH)}
-    assert set(rows) == {("POST", route.path) for route in catalog} | streams | others
+    posts = {("POST", route.path) for route in catalog} | streams
+    others = {("GET", DISCOVERY_PATH), ("POST", UPLOADS_PATH)} | CONVERSATION_ROUTES
+    assert set(rows) == posts | others
     assert len(rows) == len(catalog) + len(streams) + len(others)
     throttling = f"{CDK_CONTEXT['throttlingRateLimit']}/s, burst {CDK_CONTEXT['throttlingBurstLimit']}"
     for (method, path), row in rows.items():
@@ -137,6 +139,8 @@ def test_the_report_gives_the_authorization_model_validator_and_throttling_of_ev
             assert row[4] == "body + parameters"
     assert rows[("GET", DISCOVERY_PATH)][3] == "— (no body)"
     assert unquote(rows[("POST", UPLOADS_PATH)][3]) == f"{UPLOAD_MODEL} ($default), {UPLOAD_MODEL} (application/json)"
+    for route in CONVERSATION_ROUTES:  # no body; API Gateway checks the path parameter (and the query's names)
+        assert (rows[route][3], rows[route][4]) == ("— (no body)", "body + parameters")
     assert f"authorization: AWS_IAM on {len(rows)}." in report
 
 

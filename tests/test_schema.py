@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from genai_core import schema
+from genai_core import satisfiability, schema
 from genai_core.catalog import load_catalog
 from genai_core.retrieval import passages_of
 from tests.support import ROOT
@@ -156,7 +156,7 @@ def reference_uniqueness_bug(value: Any) -> bool:
 def test_the_validator_agrees_with_draft4(node, extra):
     assume(schema.schema_error(node) is None)
     check, reference = schema.compile_schema(node), Draft4(node)
-    unsatisfiable = not schema.satisfiable(node)
+    unsatisfiable = not satisfiability.satisfiable(node)
     for instance in instances(node, extra):
         ours, theirs = check(instance, "") is None, reference.is_valid(instance)
         if ours != theirs:  # the one documented exception: the reference's uniqueItems misses a duplicate
@@ -308,9 +308,9 @@ def test_schema_error_follows_the_meta_schema_for_its_keywords(node, message):
 @given(node=schemas)
 def test_every_part_of_an_accepted_schema_has_as_many_valid_samples_as_the_analysis_counts(node):
     assume(schema.schema_error(node) is None)
-    assume(schema.satisfiability_error(node) is None)
+    assume(satisfiability.satisfiability_error(node) is None)
     for part in nodes(node):
-        counted, reference = schema.count_values(part, 4), Draft4(part)
+        counted, reference = satisfiability.count_values(part, 4), Draft4(part)
         found = samples(part, counted)
         assert len(found) == counted, (part, found)
         assert all(reference.is_valid(value) for value in found), (part, found)
@@ -323,8 +323,8 @@ def test_every_part_of_an_accepted_schema_has_as_many_valid_samples_as_the_analy
 def test_the_analysis_only_refuses_what_it_can_explain(node):
     """A refused schema names a part; when the whole schema is unsatisfiable, the samples tool finds nothing."""
     assume(schema.schema_error(node) is None)
-    error = schema.satisfiability_error(node)
-    if not schema.satisfiable(node):
+    error = satisfiability.satisfiability_error(node)
+    if not satisfiability.satisfiable(node):
         assert error is not None
         assert not [value for value in samples(node, 3) if Draft4(node).is_valid(value)]
     if error is not None:
@@ -447,14 +447,14 @@ SATISFIABLE = [
 @pytest.mark.parametrize(("node", "message"), UNSATISFIABLE)
 def test_a_schema_with_a_part_no_value_satisfies_is_refused_with_its_cause(node, message):
     assert schema.schema_error(node) is None
-    error = schema.satisfiability_error(node)
+    error = satisfiability.satisfiability_error(node)
     assert error is not None and message in error
 
 
 @pytest.mark.parametrize("node", SATISFIABLE)
 def test_satisfiable_edge_cases_are_accepted_and_sampled(node):
     assert schema.schema_error(node) is None
-    assert schema.satisfiability_error(node) is None
+    assert satisfiability.satisfiability_error(node) is None
     if node.get("minItems", 0) < 100 and node.get("minLength", 0) < 100:
         assert Draft4(node).is_valid(sample(node))
 
@@ -468,9 +468,9 @@ def test_the_analysis_costs_little_whatever_the_bounds_say():
         "maxItems": 10**4000,
         "items": {"type": "integer"},
     }
-    assert schema.satisfiability_error(node) is None
+    assert satisfiability.satisfiability_error(node) is None
     tight = {**node, "items": {"type": "integer", "minimum": 0, "maximum": 10**3999}}
-    assert "needs" in schema.satisfiability_error(tight)
+    assert "needs" in satisfiability.satisfiability_error(tight)
 
 
 # --- the catalog's schemas -------------------------------------------------------------------------------------------
@@ -486,14 +486,14 @@ def test_each_output_schema_resolved_against_its_example_is_in_the_subset_and_sa
         assert retrieved
     resolved = use_case.output_schema(request, retrieved)
     assert schema.schema_error(resolved) is None
-    assert schema.satisfiability_error(resolved) is None
+    assert satisfiability.satisfiability_error(resolved) is None
     assert Draft4(resolved).is_valid(sample(resolved, text="ok", min_items=1))
 
 
 def test_every_catalog_schema_is_a_draft4_schema():
     for use_case in CATALOG:
         Draft4.check_schema(dict(use_case.input_schema))
-        assert schema.satisfiability_error(dict(use_case.input_schema)) is None, use_case.id
+        assert satisfiability.satisfiability_error(dict(use_case.input_schema)) is None, use_case.id
 
 
 # --- the caller's view: a 400 before any model call -------------------------------------------------------------------

@@ -14,7 +14,7 @@ from stacks.components.guardrail import CPF_PATTERN, NAMING, GenAiGuardrails
 from stacks.components.rest_api import model_name
 from tests.conftest import synthesize
 from tests.support import API_STACK, CDK_CONTEXT, cdk_context
-from tests.test_infrastructure import app_functions, resource_paths, resources, the_one
+from tests.test_infrastructure import CONVERSATION_ROUTES, app_functions, resource_paths, resources, the_one
 from tools.templates import render
 
 ROUTES = list(load_catalog())
@@ -102,9 +102,9 @@ def test_api_key_mode_requires_a_key_on_every_method_with_a_throttled_metered_us
     methods = methods_by_path(template)
     assert set(methods) == {route.path for route in ROUTES} | {
         route.stream_path for route in ROUTES if route.streaming
-    } | {DISCOVERY_PATH, UPLOADS_PATH}
-    for method in methods.values():
-        assert method["ApiKeyRequired"] is True
+    } | {DISCOVERY_PATH, UPLOADS_PATH} | {path for _, path in CONVERSATION_ROUTES}
+    for method in resources(template, "AWS::ApiGateway::Method").values():
+        assert method["Properties"]["ApiKeyRequired"] is True
 
     plan = the_one(template, "AWS::ApiGateway::UsagePlan")
     assert plan["Throttle"] == {

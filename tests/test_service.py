@@ -20,7 +20,10 @@ from botocore.stub import ANY, Stubber
 from genai_core import files
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
+from genai_core.conversation_settings import STORE_CLIENT, ConversationSettings
+from genai_core.conversations import Conversation
 from genai_core.errors import (
+    ConversationStoreError,
     DeadlineExceeded,
     GuardrailIntervened,
     ModelOutputInvalid,
@@ -31,7 +34,7 @@ from genai_core.errors import (
     ValidationFailed,
 )
 from genai_core.limits import ANSWER_MARGIN_SECONDS, STORAGE_CLIENT, ClientSettings
-from genai_core.service import UseCaseService
+from genai_core.service import UseCaseService, token_usage
 from genai_core.settings import Guardrail, GuardrailSettings
 from tests import file_samples
 from tests.support import CDK_CONTEXT, ROOT, converse_text_response, converse_tool_response, retrieval_result
@@ -83,7 +86,14 @@ class Clients:
     single: Stubber
     single_made: list[int] = field(default_factory=list)  # one item per single_attempt_client() call
 
-    def service(self, clock: Clock, *, reserve_seconds: float = 0.0, settings: ClientSettings = SETTINGS) -> Any:
+    def service(
+        self,
+        clock: Clock,
+        *,
+        reserve_seconds: float = 0.0,
+        settings: ClientSettings = SETTINGS,
+        conversations: ConversationSettings | None = None,
+    ) -> Any:
         def single_attempt_client() -> Any:
             self.single_made.append(1)
             return self.single.client
@@ -96,6 +106,7 @@ class Clients:
             single_attempt_client=single_attempt_client,
             reserve_seconds=reserve_seconds,
             around_model_call=clock.around_model_call,
+            conversations=conversations,
         )
 
 
@@ -730,3 +741,98 @@ def test_without_a_knowledge_base_the_task_is_not_served():
         service.run(SEARCH, b'{"question": "q"}')
     with pytest.raises(NotFound, match="no knowledge base"):
         service.knowledge_base  # noqa: B018
+
+
+# --- a remembered turn (its store on a moto table: test_conversations.py tests the store itself) ---------------------
+
+CHAT = "customer-experience/chat"
+OWNER = "iam:arn:aws:sts::123456789012:assumed-role/Developers/alice"
+TABLE = "conversations"
+REMEMBERED = b'{"conversationId": "c-1", "messages": [{"role": "user", "content": "Oi"}]}'
+STATELESS = b'{"messages": [{"role": "user", "content": "Oi"}]}'
+STORE_WORST = STORE_CLIENT.worst_case_seconds
+
+
+@pytest.fixture
+def table() -> Iterator[Any]:
+    import boto3
+    from moto import mock_aws
+
+    from tests.conversations_support import create_table, table_properties, table_template
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, TABLE, table_properties(table_template()))
+        yield client
+
+
+def remembering(clients: Clients, clock: Clock) -> Any:
+    return clients.service(clock, conversations=ConversationSettings(TABLE, client=STORE_CLIENT))
+
+
+@pytest.mark.parametrize(
+    ("seconds_left", "client"),
+    [
+        (EVERY_ATTEMPT + STORE_WORST + 0.01, "multi"),
+        (EVERY_ATTEMPT + 0.01, "single"),  # enough for every attempt of a stateless request, not with the write
+        (ONE_ATTEMPT + STORE_WORST + 0.01, "single"),
+        (ONE_ATTEMPT + STORE_WORST, None),  # no call: 504, and nothing stored
+    ],
+)
+def test_a_remembered_turn_keeps_its_writes_worst_case_free_when_it_chooses_the_client(
+    clients, table, seconds_left, client
+):
+    if client is not None:
+        getattr(clients, client).add_response("converse", converse_text_response("Olá!"))
+    service = remembering(clients, Clock(seconds_left))
+
+    if client is None:
+        with pytest.raises(DeadlineExceeded):
+            service.run(CHAT, REMEMBERED, time_left=Clock(seconds_left), caller=OWNER)
+        assert table.scan(TableName=TABLE)["Items"] == []
+    else:
+        result = service.run(CHAT, REMEMBERED, time_left=Clock(seconds_left), caller=OWNER)
+        assert (result.memory.conversation_id, result.memory.remembered) == ("c-1", True)
+        assert len(table.scan(TableName=TABLE)["Items"]) == 1
+
+
+def test_a_stateless_request_keeps_no_reserve(clients):
+    clients.multi.add_response("converse", converse_text_response("Olá!"))
+    clock = Clock(EVERY_ATTEMPT + 0.01)
+
+    result = remembering(clients, clock).run(CHAT, STATELESS, time_left=clock, caller=OWNER)
+
+    assert result.memory is None and clients.single_made == []
+
+
+def test_a_write_that_fails_after_the_model_answered_carries_the_models_usage(clients, monkeypatch):
+    clients.multi.add_response("converse", converse_text_response("Olá!", tokens=(40, 9)))
+    service = remembering(clients, Clock(100))
+    store = service.conversation_store
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise ConversationStoreError("unavailable", upstream="ServiceUnavailable", code="x", status=503)
+
+    monkeypatch.setattr(store, "load", lambda owner, conversation_id: Conversation(conversation_id))  # a new one
+    monkeypatch.setattr(store, "append", unavailable)
+
+    with pytest.raises(ConversationStoreError) as raised:
+        service.run(CHAT, REMEMBERED, time_left=Clock(100), caller=OWNER)
+
+    assert raised.value.usage == {"inputTokens": 40, "outputTokens": 9, "totalTokens": 49}
+
+
+def test_the_usage_of_several_calls_is_summed_and_the_cache_counts_appear_only_when_reported():
+    plain = {"inputTokens": 5, "outputTokens": 7, "totalTokens": 12}
+    cached = {**plain, "cacheReadInputTokens": 2048, "cacheWriteInputTokens": 0}
+
+    assert token_usage([plain]) == plain
+    assert token_usage([plain, plain]) == {"inputTokens": 10, "outputTokens": 14, "totalTokens": 24}
+    assert token_usage([plain, cached]) == {
+        "inputTokens": 10,
+        "outputTokens": 14,
+        "totalTokens": 24,
+        "cacheReadInputTokens": 2048,
+        "cacheWriteInputTokens": 0,
+    }
+    assert token_usage([]) == {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from genai_core import settings
 from genai_core.limits import ClientSettings
 from genai_core.settings import GuardrailSettings, Settings
 from stacks.config import load_config
@@ -35,3 +36,54 @@ def test_a_missing_or_broken_client_setting_stops_the_function_rather_than_guess
 def test_a_malformed_guardrails_variable_fails_the_init_with_its_name(value):
     with pytest.raises(RuntimeError, match="GUARDRAILS must be"):
         GuardrailSettings.from_variable(value)
+
+
+# --- server-side conversations ------------------------------------------------------------------------------------
+
+
+def test_the_conversation_settings_go_through_the_environment_and_back():
+    import dataclasses
+
+    from genai_core.conversation_settings import STORE_CLIENT, ConversationSettings, Limits
+
+    conversations = ConversationSettings(
+        "Conversations-1",
+        limits=Limits(ttl_days=7, max_stored_messages=20, max_history_bytes=50_000),
+        client=dataclasses.replace(STORE_CLIENT, region="eu-west-1"),
+        prompt_cache_models=frozenset({"amazon.nova-pro-v1:0"}),
+    )
+    environ = {**settings.conversations_variables(conversations), "AWS_REGION": "eu-west-1"}
+
+    assert settings.conversation_settings(environ) == conversations
+
+
+def test_without_a_conversation_table_conversations_are_off():
+    assert settings.conversation_settings({}) is None
+    assert settings.conversation_settings({settings.CONVERSATIONS_TABLE: ""}) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {settings.CONVERSATIONS_TTL_DAYS: None},  # missing
+        {settings.CONVERSATIONS_TTL_DAYS: "0"},
+        {settings.CONVERSATIONS_MAX_STORED_BYTES: "lots"},
+        {settings.PROMPT_CACHE_MODELS: None},
+        {settings.PROMPT_CACHE_MODELS: '"amazon.nova-pro-v1:0"'},
+        {settings.PROMPT_CACHE_MODELS: "[1]"},
+    ],
+)
+def test_a_bad_or_missing_conversation_variable_stops_the_function_at_init(change):
+    from genai_core.conversation_settings import ConversationSettings
+
+    environ = {**settings.conversations_variables(ConversationSettings("t")), **change}
+    environ = {key: value for key, value in environ.items() if value is not None}
+
+    with pytest.raises(RuntimeError, match="conversation settings"):
+        settings.conversation_settings(environ)
+
+
+def test_the_tests_function_environment_keeps_conversations():
+    conversations = settings.Settings.from_env(FUNCTION_ENV).conversations
+
+    assert conversations is not None and conversations.table_name == FUNCTION_ENV[settings.CONVERSATIONS_TABLE]

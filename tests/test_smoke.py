@@ -304,3 +304,71 @@ def test_smoke_is_a_make_target():
     makefile = (Path(smoke.ROOT) / "Makefile").read_text()
 
     assert re.search(r"^smoke: setup\n\t\$\(PY\) -m tools\.smoke", makefile, re.MULTILINE)
+
+
+# --- a remembered turn, where the stack keeps conversations ---------------------------------------------------------
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_with_a_conversation_table_smoke_makes_a_remembered_turn_reads_it_and_erases_it(fake_api, cloudformation):
+    client = cloudformation(
+        outputs=[
+            {"OutputKey": "ApiUrl", "OutputValue": fake_api},
+            {"OutputKey": "ConversationsTableName", "OutputValue": "GenAiReferenceApi-ConversationsTable"},
+        ]
+    )
+
+    code, report = run_smoke(client)
+
+    assert code == 0, report
+    assert [seen["problem"] for seen in FakeApi.seen] == [None] * len(FakeApi.seen)  # every request signed
+    turn, read, erase, gone = FakeApi.seen[-4:]
+    (memory,) = [route for route in load_catalog() if route.memory]
+    conversation_id = turn["body"]["conversationId"]
+    assert (turn["method"], turn["route"]) == ("POST", memory.path)
+    assert re.fullmatch(r"smoke-[0-9a-f]{32}", conversation_id)  # a new one each run
+    assert turn["body"]["messages"] == [{"role": "user", "content": smoke.SMOKE_TEXT}]
+    path = f"/conversations/{conversation_id}"
+    assert [(r["method"], r["route"]) for r in (read, erase, gone)] == [("GET", path), ("DELETE", path), ("GET", path)]
+    assert FakeApi.conversations == {}  # nothing of the smoke test is kept
+    checks = [row for row in rows(report) if row[1].startswith("conversation:")]
+    assert [(row[1], row[2], row[-1]) for row in checks] == [
+        ("conversation: a remembered turn", "200", "as expected"),
+        ("conversation: read back", "200", "as expected"),
+        ("conversation: deleted", "200", "as expected"),
+        ("conversation: gone", "404", "as expected"),
+    ]
+    # The examples the stack serves (one of them again by upload: its POST /uploads and PUT are part of that row),
+    # then these four.
+    total = len([seen for seen in FakeApi.seen if seen["method"] != "PUT" and seen["route"] != UPLOADS_PATH])
+    assert report.splitlines()[-1] == f"smoke: {total} of {total} request(s) succeeded"
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_turn_that_is_not_remembered_fails_the_smoke_test(fake_api, cloudformation):
+    (memory,) = [route for route in load_catalog() if route.memory]
+    FakeApi.answers[memory.path] = (
+        200,
+        {"useCase": memory.path.lstrip("/"), "conversationId": "x", "remembered": False},
+    )
+    client = cloudformation(
+        outputs=[
+            {"OutputKey": "ApiUrl", "OutputValue": fake_api},
+            {"OutputKey": "ConversationsTableName", "OutputValue": "t"},
+        ]
+    )
+
+    code, report = run_smoke(client)
+
+    assert code == 1
+    (row,) = [row for row in rows(report) if row[1] == "conversation: a remembered turn"]
+    assert "no conversationId" in row[-1] or "not remembered" in row[-1]
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_without_a_conversation_table_smoke_sends_the_examples_only(fake_api, cloudformation):
+    code, _ = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]))
+
+    assert code == 0
+    assert not any(seen["route"].startswith("/conversations") for seen in FakeApi.seen)
+    assert not any(isinstance(seen["body"], dict) and "conversationId" in seen["body"] for seen in FakeApi.seen)

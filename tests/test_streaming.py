@@ -850,7 +850,7 @@ def test_every_stream_route_streams_from_the_streaming_function(templates):
 
 def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templates):
     from tests.conftest import FUNCTION_ENV
-    from tests.support import API_STACK, CDK_CONTEXT
+    from tests.support import API_STACK, CDK_CONTEXT, conversations_table_ref
 
     _, function = stream_function(templates[API_STACK])
     environment = dict(function["Environment"]["Variables"])
@@ -891,8 +891,9 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
         settings.UPLOADS_MAX_AGE_SECONDS,
         settings.FILES_FROM_S3,
     }
-    excluded = {"GUARDRAILS", "KNOWLEDGE_BASE_ID", *uploads}
-    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in excluded}
+    assert environment.pop("CONVERSATIONS_TABLE") == conversations_table_ref(templates[API_STACK])
+    references = {"GUARDRAILS", "KNOWLEDGE_BASE_ID", "CONVERSATIONS_TABLE", *uploads}
+    assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in references}
 
 
 def test_the_streaming_role_may_only_stream_from_the_configured_models(templates):

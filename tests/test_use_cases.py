@@ -729,6 +729,7 @@ def test_get_use_cases_lists_the_public_catalog(call):
             "summary": use_case.summary,
             "input": use_case.input_schema,
             **({"streamPath": f"{use_case.path}/stream"} if use_case.streaming else {}),
+            **({"memory": True} if use_case.memory else {}),
         }  # no prompt, no inference settings, no output tool
 
 

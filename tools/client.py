@@ -10,6 +10,10 @@
     python -m tools.client use-cases --url https://... --api-key KEY   # authMode=api-key (or $GENAI_API_KEY)
     python -m tools.client productivity/summarize --file report.pdf    # a file (repeat --file for more)
     python -m tools.client productivity/ask --file policy.docx --body question.json
+    python -m tools.client customer-experience/chat --body turn.json --conversation-id my-chat-1   # remembered
+    python -m tools.client conversations                        # GET /conversations (--limit N, --next-token T)
+    python -m tools.client conversations/my-chat-1              # GET: one conversation with its messages
+    python -m tools.client conversations/my-chat-1 --delete     # DELETE: erase it
 
 The deployed API's URL is the ``ApiUrl`` output of the stack (``--stack-name``, default GenAiReferenceApi), read
 with your credentials. In ``authMode=iam`` (the default) they also sign the request (SigV4, ``execute-api``, in the
@@ -42,9 +46,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
-from endpoints import DISCOVERY_PATH
+from endpoints import CONVERSATIONS_PATH, DISCOVERY_PATH
 from genai_core import file_contract, sse
 from stacks.outputs import API_URL
 from tools.local_api import DEFAULT_PORT, HINT_HEADER, HOST
@@ -64,6 +68,7 @@ from tools.smoke import (
 )
 
 DISCOVERY = DISCOVERY_PATH.lstrip("/")  # the command and the route, relative to the base URL: "use-cases"
+CONVERSATIONS = CONVERSATIONS_PATH.lstrip("/")  # GET; conversations/<id>: GET, or DELETE with --delete
 CHUNK_BYTES = 64 * 1024
 # A file's format by its extension (the API's formats, and their usual other spellings).
 EXTENSIONS = {**{fmt: fmt for fmt in file_contract.FORMATS}, "jpg": "jpeg", "htm": "html", "markdown": "md"}
@@ -78,6 +83,36 @@ class Call:
     method: str
     route: str  # relative to the base URL: "productivity/summarize", "use-cases"
     body: bytes | None
+
+
+def conversation_call(
+    command: str, *, delete: bool = False, limit: int | None = None, next_token: str | None = None
+) -> Call:
+    """``conversations`` (the caller's list, a page of ``limit`` from ``next_token``) or ``conversations/<id>`` (one
+    conversation; ``delete``: erase it). The id is sent as given: the API checks it."""
+    parts = command.strip("/").split("/")
+    if len(parts) == 1:
+        if delete:
+            raise ClientError("--delete goes with conversations/<id>")
+        query = {key: value for key, value in (("limit", limit), ("nextToken", next_token)) if value is not None}
+        return Call("GET", CONVERSATIONS + (f"?{urlencode(query)}" if query else ""), None)
+    if len(parts) != 2 or not parts[1]:
+        raise ClientError(f"expected {CONVERSATIONS} or {CONVERSATIONS}/<conversationId>, got {command!r}")
+    if limit is not None or next_token is not None:
+        raise ClientError("--limit and --next-token go with conversations (the list)")
+    return Call("DELETE" if delete else "GET", f"{CONVERSATIONS}/{quote(parts[1], safe='')}", None)
+
+
+def with_conversation_id(call: Call, conversation_id: str) -> Call:
+    """The call's JSON body with ``conversationId`` set: the server remembers the conversation, and ``messages``
+    holds only the new turn."""
+    try:
+        body = json.loads(call.body or b"")
+    except ValueError:
+        raise ClientError("--conversation-id needs a JSON object body") from None
+    if not isinstance(body, dict):
+        raise ClientError("--conversation-id needs a JSON object body")
+    return Call(call.method, call.route, json.dumps({**body, "conversationId": conversation_id}).encode())
 
 
 def call_for(command: str, body: str | None, stdin: BinaryIO) -> Call:
@@ -295,7 +330,10 @@ def main(
     err: IO[str] = sys.stderr,
 ) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.client", description=__doc__.splitlines()[0])
-    parser.add_argument("command", help=f"<family>/<task> (POST) or {DISCOVERY} (GET)")
+    parser.add_argument(
+        "command",
+        help=f"<family>/<task> (POST), {DISCOVERY} (GET), {CONVERSATIONS} (GET) or {CONVERSATIONS}/<id> (GET, DELETE)",
+    )
     parser.add_argument(
         "--body", metavar="FILE|-", help="the request body (default: examples/<family>/<task>.json; - for stdin)"
     )
@@ -321,13 +359,28 @@ def main(
         metavar="PATH",
         help="a file for a task that takes files (repeatable): inline, or by upload when the files exceed 4 MiB",
     )
+    parser.add_argument(
+        "--conversation-id", metavar="ID", help="with a task that remembers (chat): send this conversationId"
+    )
+    parser.add_argument("--delete", action="store_true", help=f"with {CONVERSATIONS}/<id>: erase it")
+    parser.add_argument("--limit", type=int, help=f"with {CONVERSATIONS}: the page size")
+    parser.add_argument("--next-token", help=f"with {CONVERSATIONS}: the nextToken of the page before")
     args = parser.parse_args(argv)
     if args.port is not None and not args.local:
         parser.error("--port goes with --local")
     from botocore.exceptions import BotoCoreError
 
     try:
-        call = call_for(args.command, args.body, stdin or sys.stdin.buffer)
+        if args.command.strip("/").split("/")[0] == CONVERSATIONS:
+            if args.body is not None or args.stream or args.conversation_id:
+                raise ClientError(f"{CONVERSATIONS} takes no body, --stream or --conversation-id")
+            call = conversation_call(args.command, delete=args.delete, limit=args.limit, next_token=args.next_token)
+        else:
+            if args.delete or args.limit is not None or args.next_token is not None:
+                raise ClientError(f"--delete, --limit and --next-token go with {CONVERSATIONS}")
+            call = call_for(args.command, args.body, stdin or sys.stdin.buffer)
+            if args.conversation_id is not None:
+                call = with_conversation_id(call, args.conversation_id)
         if args.stream:
             if call.method != "POST":
                 raise ClientError("--stream goes with a <family>/<task> that streams (customer-experience/chat)")

@@ -6,8 +6,9 @@
 No Graphviz or any other system dependency: the layout is computed here, in whole pixels, from what the templates
 hold — the REST API's routes (grouped by family), authorization, validation and throttling; one box per Lambda
 function with the routes it serves; the knowledge base (its index, embedding model and chunking, and the function that
-may search it); the guardrail's policies; the models per family (the function's ``MODEL_IDS``); the log groups; and
-the monitoring stack's dashboard, alarms and topic. A new route or function appears without a
+may search it); the DynamoDB tables and what the functions may do on them; the guardrail's policies; the models per
+family (the function's ``MODEL_IDS``); the log groups; and the monitoring stack's dashboard, alarms and topic. A new
+route or function appears without a
 change here. The same templates give the same bytes (a test compares the committed image with a fresh one).
 """
 
@@ -43,6 +44,7 @@ COLORS = {
     "api": "#8C4FFF",
     "lambda": "#ED7100",
     "bedrock": "#01A88D",
+    "dynamodb": "#C925D1",
     "logs": "#E7157B",
     "xray": "#8C4FFF",
     "monitoring": "#E7157B",
@@ -56,6 +58,7 @@ LIGHT = {
     "api": "#F3EDFF",
     "lambda": "#FEF1E6",
     "bedrock": "#E6F6F3",
+    "dynamodb": "#FAE9FB",
     "logs": "#FDE8F1",
     "xray": "#F3EDFF",
     "monitoring": "#FDE8F1",
@@ -209,7 +212,8 @@ def api_boxes(templates: t.Templates) -> tuple[Box | None, Box, list[tuple[str, 
         members = families[family]
         methods = "/".join(sorted({r.method for r in members}))
         route_lines.append(Line(f"{methods} /{family}/… ({len(members)})", "bold"))
-        route_lines += [Line(text, "mono") for text in wrap([r.path.rsplit("/", 1)[-1] for r in members], 56)]
+        leaves = list(dict.fromkeys(r.path.rsplit("/", 1)[-1] for r in members))  # a path with two methods, once
+        route_lines += [Line(text, "mono") for text in wrap(leaves, 56)]
     for route in families.get("", []):
         route_lines.append(Line(f"{route.method} {route.path}", "bold"))
     api_name = "API Gateway REST API"
@@ -246,6 +250,50 @@ def function_boxes(templates: t.Templates) -> list[Box]:
             )
         boxes.append(Box(f"fn:{function.logical_id}", f"Lambda {short_id(function.logical_id)}", lines, "lambda"))
     return boxes
+
+
+def table_boxes(templates: t.Templates) -> list[tuple[Box, list[str]]]:
+    """One box per DynamoDB table (billing, expiry, recovery, encryption, indexes), with the DynamoDB actions the
+    roles of the functions may take on it."""
+    found = []
+    for stack, logical_id, table in t.resources(templates, "AWS::DynamoDB::Table"):
+        properties = t.props(table)
+        billing = "on demand" if properties.get("BillingMode") == "PAY_PER_REQUEST" else "provisioned"
+        lines = [
+            Line(
+                billing
+                + (f" · TTL {ttl['AttributeName']}" if (ttl := properties.get("TimeToLiveSpecification")) else "")
+            )
+        ]
+        recovery = properties.get("PointInTimeRecoverySpecification") or {}
+        if recovery.get("PointInTimeRecoveryEnabled"):
+            lines.append(Line(f"point-in-time recovery · {recovery.get('RecoveryPeriodInDays', 35)} days"))
+        sse = properties.get("SSESpecification") or {}
+        lines.append(
+            Line(
+                "AWS managed key (aws/dynamodb)"
+                if sse.get("SSEEnabled") and not sse.get("KMSMasterKeyId")
+                else "AWS owned key"
+            )
+        )
+        indexes = [index["IndexName"] for index in properties.get("GlobalSecondaryIndexes") or []]
+        if indexes:
+            lines.append(Line("index " + ", ".join(indexes)))
+        lines.append(Line(f"removal: {table.get('DeletionPolicy', 'Retain')}", "muted"))
+        actions = sorted(
+            {
+                action.removeprefix("dynamodb:")
+                for role in t.roles(templates)
+                for _, statement in role.statements
+                if logical_id in json.dumps(statement.resources)
+                for action in statement.actions
+                if action.startswith("dynamodb:")
+            }
+        )
+        found.append(
+            (Box(f"table:{stack}:{logical_id}", f"DynamoDB {short_id(logical_id)}", lines, "dynamodb"), actions)
+        )
+    return found
 
 
 def guardrail_box(templates: t.Templates) -> Box | None:
@@ -494,6 +542,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
     guard = guardrail_box(templates)
     buckets = bucket_boxes(templates)
     kb = knowledge_base_box(templates)
+    tables = table_boxes(templates)
     bedrock = bedrock_box(templates)
     logs = logs_box(templates)
     for box in [
@@ -505,6 +554,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         *([waf] if waf else []),
         *([guard] if guard else []),
         *([kb] if kb else []),
+        *(box for box, _ in tables),
     ]:
         box.measure()
     for box, _ in buckets:
@@ -527,7 +577,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         waf.x, waf.y = x, top + inner + 24
         x = waf.right + GAP
     api.x, api.y = x, top + inner + 24
-    below = ([guard] if guard else []) + ([kb] if kb else []) + [box for box, _ in buckets]
+    below = ([guard] if guard else []) + ([kb] if kb else []) + [box for box, _ in buckets] + [box for box, _ in tables]
     fn_w = max([box.w for box in fns] + [box.w for box in below] + [0])
     column_x = api.right + GAP + 24
     y = api.y
@@ -539,6 +589,10 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
             kb.w = fn_w
             kb.x, kb.y = column_x, y + 8
             y = kb.bottom + 28
+    for box, _ in tables:  # below the functions that use them, room for the arrow's label
+        box.w = fn_w
+        box.x, box.y = column_x, y + 22
+        y = box.bottom + 28
     if guard:
         guard.w = fn_w
         guard.x, guard.y = column_x, max(y + 12, api.y + 150)
@@ -591,6 +645,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         api,
         *fns,
         *([kb] if kb else []),
+        *(box for box, _ in tables),
         *([guard] if guard else []),
         *(box for box, _ in buckets),
         logs,
@@ -652,6 +707,18 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
                 [(kb.right, ky), (bedrock.x, ky)], "embeds", dashed=True, label_at=((kb.right + bedrock.x) // 2, ky - 6)
             )
         )
+    if fns:
+        for box, actions in tables:
+            ax = box.x + 40
+            top = next((fn.bottom for fn in reversed(fns) if fn.bottom < box.y), api.bottom)
+            diagram.arrows.append(
+                Arrow(
+                    [(ax, top), (ax, box.y)],
+                    " · ".join(actions) if actions else "no access",
+                    label_at=(ax + 6, box.y - 7),
+                    anchor="start",
+                )
+            )
     if guard:
         gy = guard.y + 30
         diagram.arrows.append(

@@ -3,6 +3,7 @@ handed to the same ``handler.lambda_handler`` the deployed function runs, and it
 
     make local                          # http://127.0.0.1:3000 (PORT=8080 make local for another port)
     make local LOCAL_ARGS=--fake-bedrock   # no AWS account, credentials or network: a fake model answers
+    make local LOCAL_ARGS="--conversations-table <the stack's ConversationsTableName output>"
     python -m tools.local_api --no-check
 
 The function's environment comes from the same code and configuration as the stack's (``stacks/function_env.py``,
@@ -20,6 +21,12 @@ stack's ``KnowledgeBaseId`` output (CloudFormation, with your credentials, as ``
 outputs), or ``KNOWLEDGE_BASE_ID`` when set. Without one (no deployed stack, no credentials, ``knowledgeBase`` off in
 cdk.json) they answer 404 and the start-up message says why; with ``--fake-bedrock`` the fake searches the sample
 corpus, ``examples/corpus/``.
+
+Server-side conversations (``conversationId`` on chat, ``/conversations``): with ``--fake-bedrock`` they live in an
+in-process DynamoDB (moto, a dev dependency: the same table definition, kept until the server stops; nothing is
+sent anywhere). Otherwise they need a real table, the deployed stack's (``--conversations-table`` with its
+``ConversationsTableName`` output, used with your credentials); without one they are off locally, as with
+``-c conversations=false``, and a request that names a conversation gets a 400 with a hint.
 
 Structure: ``build_event`` (pure: an HTTP request -> the proxy event), a dispatcher (``LocalApi.routes``: path ->
 callable returning an ``HttpResponse``; every path of the function goes to ``LambdaRoute``, every streaming path
@@ -114,6 +121,8 @@ KNOWLEDGE_BASE_CODES = frozenset(
 # identity, in the field API Gateway fills in for the configured authMode (caller.py): the owner is
 # "iam:arn:aws:iam::000000000000:user/make-local" in iam mode, "apikey:make-local" in api-key mode.
 LOCAL_ACCOUNT = "000000000000"
+# --fake-bedrock's conversation table, in moto (in this process only).
+LOCAL_CONVERSATIONS_TABLE = "make-local-conversations"
 LOCAL_IDENTITY: Mapping[str, Mapping[str, str]] = {
     caller.IAM: {"accountId": LOCAL_ACCOUNT, "userArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:user/make-local"},
     caller.API_KEY: {"apiKeyId": "make-local"},
@@ -232,19 +241,109 @@ def find_knowledge_base(
 
 
 def local_environment(
-    config: AppConfig, aws: AwsSetup, environ: Mapping[str, str], knowledge_base_id: str | None = None
+    config: AppConfig,
+    aws: AwsSetup,
+    environ: Mapping[str, str],
+    knowledge_base_id: str | None = None,
+    conversations_table: str | None = None,
 ) -> dict[str, str]:
-    """The function's environment as the stack sets it, plus the region and tracing off (no X-Ray daemon here)."""
+    """The function's environment as the stack sets it, plus the region and tracing off (no X-Ray daemon here);
+    ``conversations_table``: the table the conversations live in (None: conversations are off locally)."""
     return {
         **function_environment(
             config,
             guardrails=one_guardrail(config, guardrail_from(environ)),
             knowledge_base_id=knowledge_base_id,
+            conversations_table=conversations_table,
             uploads_bucket=uploads_bucket_from(environ),
         ),
         "AWS_REGION": aws.region,
         "POWERTOOLS_TRACE_DISABLED": environ.get("POWERTOOLS_TRACE_DISABLED", "true"),
     }
+
+
+# --- conversations in an in-process DynamoDB (--fake-bedrock) --------------------------------------------------------
+
+
+def conversations_table_definition() -> dict[str, Any]:
+    """The CreateTable parameters of the conversation table, from the names the stack builds it with
+    (``genai_core/conversation_settings.py``; a test compares them with the synthesized table)."""
+    from genai_core import conversation_settings as names
+
+    return {
+        "KeySchema": [
+            {"AttributeName": names.PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": names.SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": names.PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": names.SORT_KEY, "AttributeType": "S"},
+            {"AttributeName": names.UPDATED_ATTRIBUTE, "AttributeType": "N"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": names.UPDATED_INDEX,
+                "KeySchema": [
+                    {"AttributeName": names.PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": names.UPDATED_ATTRIBUTE, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(names.INDEX_PROJECTION)},
+            }
+        ],
+    }
+
+
+class LocalConversations:
+    """``--fake-bedrock``'s conversations: moto's DynamoDB in this process (no socket, nothing sent), with the
+    conversation table created from the stack's definition, and each function's store given a client with
+    stand-in credentials (the fake mode has none; moto checks no signature). ``close`` undoes it all."""
+
+    def __init__(self, region: str) -> None:
+        from moto import mock_aws
+
+        # No stand-in credentials in the environment (the fake mode has none), boto3's default session untouched.
+        self.mock = mock_aws(config={"core": {"mock_credentials": False, "reset_boto3_session": False}})
+        self.region = region
+        self.tables: set[str] = set()
+        self._undo: list[Callable[[], None]] = []
+
+    def session(self) -> Any:
+        import boto3
+
+        return boto3.Session(
+            aws_access_key_id="make-local", aws_secret_access_key="make-local", region_name=self.region
+        )
+
+    def start(self) -> None:
+        self.mock.start()
+        self._undo.append(self.mock.stop)
+
+    def install(self, service: Any) -> None:
+        """Give ``service`` (a ``UseCaseService`` with conversation settings) a store on the in-process table of
+        its settings' name (created on the first install)."""
+        from genai_core.conversations import ConversationStore
+
+        name = service.conversations.table_name
+        if name not in self.tables:
+            self.session().client("dynamodb").create_table(TableName=name, **conversations_table_definition())
+            self.tables.add(name)
+        previous = service.__dict__.get("conversation_store")
+        service.__dict__["conversation_store"] = ConversationStore.from_settings(
+            service.conversations, session=self.session()
+        )
+
+        def undo() -> None:
+            if previous is None:
+                service.__dict__.pop("conversation_store", None)
+            else:
+                service.__dict__["conversation_store"] = previous
+
+        self._undo.append(undo)
+
+    def close(self) -> None:
+        while self._undo:
+            self._undo.pop()()
 
 
 # --- the event and the response -----------------------------------------------------------------------------------
@@ -423,6 +522,12 @@ def hint_for(
             "console (Model catalog) for this account and region, and allow bedrock:InvokeModel on the inference "
             "profile and the foundation models it routes to for your IAM principal."
         )
+    if code == "conversations_disabled":
+        return (
+            "make local keeps conversations only in a real table: pass --conversations-table <the deployed stack's "
+            "ConversationsTableName output> (used with your credentials), or use --fake-bedrock (an in-process "
+            "table, gone when the server stops)."
+        )
     if code == "model_not_found":
         where = (
             f"call its inference profile from a region of its geography ({', '.join(regions)}: cdk.json's "
@@ -563,13 +668,19 @@ def _error_code(body: Any) -> str | None:
 @dataclass
 class LocalApi:
     """Path -> route: the function's paths go to the function, the streaming paths to the streaming adapter, and
-    any other path gets the function's 404 envelope listing them all (the deployed API answers API Gateway's 403)."""
+    any other path gets the function's 404 envelope listing them all (the deployed API answers API Gateway's 403).
+    ``prefixes``: routes for every path one segment below a prefix (``/conversations/{conversationId}``)."""
 
     stage: str
     routes: dict[str, Route]
+    prefixes: dict[str, Route] = field(default_factory=dict)
 
     def route_for(self, request: HttpRequest) -> Route:
-        return self.routes.get(request.path(self.stage), self.not_found)
+        path = request.path(self.stage)
+        if path in self.routes:
+            return self.routes[path]
+        head, _, segment = path.rpartition("/")
+        return self.prefixes.get(head, self.not_found) if segment else self.not_found
 
     def not_found(self, request: HttpRequest) -> HttpResponse:
         error = NotFound(f"There is no route {request.path(self.stage)}. Routes: {', '.join(sorted(self.routes))}.")
@@ -631,7 +742,9 @@ def lambda_api(
     routes: dict[str, Route] = dict.fromkeys(handler.ROUTES, function)
     if stream_app is not None:
         routes.update(dict.fromkeys(stream_app.ROUTES, StreamRoute(stream_app, config, aws, hints=hints)))
-    return LocalApi(config.api.stage_name, routes), function
+    # A conversation's path, /conversations/{conversationId}, goes to the function whatever its id.
+    prefixes: dict[str, Route] = {handler.CONVERSATIONS_PATH: function} if handler.KEEPS_CONVERSATIONS else {}
+    return LocalApi(config.api.stage_name, routes, prefixes), function
 
 
 # --- HTTP -------------------------------------------------------------------------------------------------------------
@@ -730,6 +843,7 @@ def startup_message(
     *,
     fake: bool = False,
     knowledge_base: LocalKnowledgeBase | None = None,
+    conversations_table: str | None = None,
 ) -> str:
     """What the server runs with, and what to fix before a use case can answer."""
     guardrail = None if fake else guardrail_from(environ)
@@ -763,6 +877,14 @@ def startup_message(
             if bucket
             else "none: files go inline (base64 in data, up to 4 MiB in all); set UPLOADS_BUCKET to a deployed "
             "stack's UploadsBucketName output to use its bucket",
+        ),
+        (
+            "conversations",
+            "in an in-process DynamoDB table (moto), kept until the server stops (--fake-bedrock)"
+            if fake
+            else f"table {conversations_table} (--conversations-table), with your credentials"
+            if conversations_table
+            else "off locally (pass --conversations-table <the stack's ConversationsTableName output>)",
         ),
     ]
     if knowledge_base is not None:
@@ -847,13 +969,15 @@ def start(
     out: IO[str] = sys.stdout,
     quiet: bool = False,
     fake: bool = False,
+    conversations_table: str | None = None,
 ) -> tuple[Server, ExitStack]:
     """Everything before serving: the bound server (first: a busy port fails before any AWS call), the config, the
     caller's AWS set-up, the function's environment (written into ``environ``), the handler, the model check, and
     the start-up message. The ``ExitStack`` undoes what was attached to the function's clients.
 
     ``fake``: the fake Bedrock (``tools/fake_bedrock.py``) answers every model call; no credentials are looked
-    for or checked, and every response carries ``X-Fake-Bedrock: true``."""
+    for or checked, and every response carries ``X-Fake-Bedrock: true``; conversations live in an in-process table
+    (``LocalConversations``). ``conversations_table``: otherwise, the real table they live in (None: off)."""
     import botocore.session
 
     config = load_local_config()
@@ -870,7 +994,8 @@ def start(
             fake=fake,
             cloudformation=session.create_client("cloudformation", region_name=aws.region) if usable else None,
         )
-        environ.update(local_environment(config, aws, {} if fake else environ, knowledge_base.knowledge_base_id))
+        table = LOCAL_CONVERSATIONS_TABLE if fake else conversations_table
+        environ.update(local_environment(config, aws, {} if fake else environ, knowledge_base.knowledge_base_id, table))
         handler = load_handler()
         stream_app = importlib.import_module("stream_app")
         if fake:
@@ -878,6 +1003,12 @@ def start(
             cleanup.callback(model.close)
             model.install(handler.service)
             model.install(stream_app.service)
+            if handler.service.conversations is not None:
+                local = LocalConversations(aws.region)
+                cleanup.callback(local.close)
+                local.start()
+                local.install(handler.service)
+                local.install(stream_app.service)
         checks = (
             check_models(handler.service.client, model_ids(config).values())
             if check and not fake and aws.credentials and not aws.problem
@@ -887,7 +1018,14 @@ def start(
         cleanup.callback(function.close)
         server.RequestHandlerClass.api = api  # type: ignore[attr-defined]
         message = startup_message(
-            config, aws, environ, server.server_address[1], checks, fake=fake, knowledge_base=knowledge_base
+            config,
+            aws,
+            environ,
+            server.server_address[1],
+            checks,
+            fake=fake,
+            knowledge_base=knowledge_base,
+            conversations_table=conversations_table,
         )
         print(message, file=out, flush=True)
     except BaseException:
@@ -908,13 +1046,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="answer with a fake model built from each use case's schema: no AWS account, credentials or network",
     )
+    parser.add_argument(
+        "--conversations-table",
+        metavar="NAME",
+        help="keep conversations in this DynamoDB table (the deployed stack's ConversationsTableName output), with "
+        "your credentials; --fake-bedrock keeps them in an in-process table instead",
+    )
     args = parser.parse_args(argv)
+    if args.conversations_table and args.fake_bedrock:
+        parser.error("--fake-bedrock keeps conversations in an in-process table: --conversations-table goes without it")
     try:
         if args.port is not None:
             port = parse_port(args.port, "--port")
         else:
             port = parse_port(os.environ.get("PORT") or str(DEFAULT_PORT), "PORT")
-        server, cleanup = start(port, environ=os.environ, check=not args.no_check, fake=args.fake_bedrock)
+        server, cleanup = start(
+            port,
+            environ=os.environ,
+            check=not args.no_check,
+            fake=args.fake_bedrock,
+            conversations_table=args.conversations_table,
+        )
     except LocalSetupError as error:
         print(f"local: {error}", file=sys.stderr)
         return 2

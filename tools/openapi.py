@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from endpoints import API_KEY_HEADER, DISCOVERY_PATH, UPLOADS_PATH
+from endpoints import API_KEY_HEADER, CONVERSATION_PARAMETER, CONVERSATIONS_PATH, DISCOVERY_PATH, UPLOADS_PATH
 from genai_core import errors, file_contract, retrieval, sse
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog
+from genai_core.conversations import FAULTS as STORE_FAULTS
+from genai_core.conversations import MAX_PAGE_SIZE
 from genai_core.uploads import STORAGE_FAULTS
 from stacks.config import cdk_json_context
 from tools.generated import write_or_check
@@ -47,6 +49,21 @@ GATEWAY_ERRORS = {
 # The errors of a request's files, and of reading its uploads (genai_core.files, genai_core.uploads).
 FILE_ERRORS = (errors.FileFormatMismatch, errors.FileTooLarge, errors.UploadsNotConfigured)
 UPLOAD_ERRORS = (errors.Forbidden, errors.UploadNotFound, errors.UploadExpired)
+# A remembered turn's own errors (besides the store's fault map), and a conversation route's.
+MEMORY_ERRORS = (errors.ConversationsDisabled, errors.ConversationTooLarge, errors.CallerIdentityMissing)
+CONVERSATION_ROUTE_ERRORS = (
+    errors.ValidationFailed,
+    errors.ConversationNotFound,
+    errors.CallerIdentityMissing,
+    errors.ApiError,
+)
+
+
+def _store_errors(by_status: dict[int, set[str]], classes: tuple[type[errors.ApiError], ...]) -> None:
+    for error_class in classes:
+        by_status[error_class.status].add(error_class.code)
+    for status, code, _ in STORE_FAULTS:
+        by_status[status].add(code)
 
 
 def _by_status(error_classes: Any, faults: Any = ()) -> dict[int, set[str]]:
@@ -59,10 +76,11 @@ def _by_status(error_classes: Any, faults: Any = ()) -> dict[int, set[str]]:
 
 
 def _function_errors(
-    *, calls_bedrock: bool = True, takes_files: bool = False, retrieves: bool = False
+    *, calls_bedrock: bool = True, takes_files: bool = False, retrieves: bool = False, remembers: bool = False
 ) -> dict[int, set[str]]:
     """The function's error codes by status: its own errors, those of files and uploads if the route takes files,
-    the Bedrock fault map's if the route calls it, and the knowledge base's if it searches one."""
+    the Bedrock fault map's if the route calls it, the knowledge base's if it searches one, and the conversation
+    store's if it may remember a conversation."""
     own = (
         errors.InvalidJson,
         errors.InvalidEncoding,
@@ -77,7 +95,10 @@ def _function_errors(
     )
     files = (*FILE_ERRORS, *UPLOAD_ERRORS) if takes_files else ()
     faults = (*FAULTS, *(STORAGE_FAULTS if takes_files else ())) if calls_bedrock else ()
-    return _by_status((*own, *files), (*faults, *(retrieval.FAULTS if retrieves else ())))
+    by_status = _by_status((*own, *files), (*faults, *(retrieval.FAULTS if retrieves else ())))
+    if remembers:
+        _store_errors(by_status, MEMORY_ERRORS)
+    return by_status
 
 
 def _upload_errors() -> dict[int, set[str]]:
@@ -124,6 +145,8 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
     statuses = [400, 403, *((404, 410) if takes_files else ()), 413, 415, 429, 500, 502, 503, 504]
     if use_case.structured:
         statuses.insert(statuses.index(429), 422)
+    if use_case.memory:
+        statuses.insert(statuses.index(413), 409)
     description = use_case.summary
     if use_case.structured:
         description += (
@@ -139,6 +162,8 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
             "answer says so, with no citation, `answerable` false and `stopReason` `nothing_retrieved` (usage 0). "
             "Not served when the stack has no knowledge base (`-c knowledgeBase=false`): its route is not created."
         )
+    if use_case.memory:
+        description += MEMORY_DESCRIPTION
     return {
         "post": {
             "operationId": _operation_id(use_case),
@@ -157,7 +182,9 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
                 },
                 **_error_responses(
                     statuses,
-                    function_errors=_function_errors(takes_files=takes_files, retrieves=use_case.retrieval is not None),
+                    function_errors=_function_errors(
+                        takes_files=takes_files, retrieves=use_case.retrieval is not None, remembers=use_case.memory
+                    ),
                 ),
             },
         }
@@ -197,6 +224,131 @@ def _uploads_operation() -> dict[str, Any]:
     }
 
 
+MEMORY_DESCRIPTION = (
+    " With `conversationId` (where the deployment keeps conversations, the default), the server remembers the "
+    "conversation: `messages` holds only the new turn, the stored history of the caller's conversation of that id "
+    "goes before it (its newest whole exchanges, within the deployment's limits), and once the model has answered the "
+    "turn is stored; the answer carries `conversationId` and `remembered` (false when the guardrail intervened: that "
+    "turn is not stored). A conversation belongs to the authenticated caller: another caller's id starts the "
+    "caller's own conversation. A turn that cannot be stored fails (409, 429, 503 or 500): a 200 with `remembered: "
+    "true` means it was."
+)
+
+
+STREAM_MEMORY_DESCRIPTION = (
+    " With `conversationId` the conversation is remembered as on the buffered route: the history is loaded before "
+    "the stream starts (a failure to load it is a JSON error), the turn is stored after the last delta and before "
+    "`done`, which then carries `conversationId` and `remembered`; a turn that cannot be stored ends the stream with "
+    "an `error` event, and a stream that fails or that the client leaves stores nothing."
+)
+
+
+def _conversation_paths() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The caller's conversations: the paths and their schemas."""
+    by_status: dict[int, set[str]] = defaultdict(set)
+    _store_errors(by_status, CONVERSATION_ROUTE_ERRORS)
+    errors_of = _error_responses([400, 403, 404, 409, 429, 500, 503], calls_bedrock=False, function_errors=by_status)
+    errors_of.pop("409")  # a lost race happens to a write of a turn only
+    summary_properties = {
+        "conversationId": {"type": "string"},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "updatedAt": {"type": "string", "format": "date-time"},
+        "turns": {"type": "integer", "minimum": 0, "description": "How many messages are stored."},
+    }
+    schemas = {
+        "ConversationSummary": {
+            "type": "object",
+            "required": list(summary_properties),
+            "properties": summary_properties,
+        },
+        "ConversationList": {
+            "type": "object",
+            "required": ["conversations"],
+            "properties": {
+                "conversations": {"type": "array", "items": {"$ref": "#/components/schemas/ConversationSummary"}},
+                "nextToken": {
+                    "type": "string",
+                    "description": "Present when there may be more: pass it back as nextToken for the next page (a "
+                    "page may hold fewer than limit, expired conversations being left out).",
+                },
+            },
+        },
+        "Conversation": {
+            "type": "object",
+            "required": [*summary_properties, "messages"],
+            "properties": {
+                **summary_properties,
+                "messages": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["role", "content"],
+                        "properties": {
+                            "role": {"type": "string", "enum": ["user", "assistant"]},
+                            "content": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        "ConversationDeleted": {
+            "type": "object",
+            "required": ["conversationId", "deleted"],
+            "properties": {"conversationId": {"type": "string"}, "deleted": {"type": "boolean", "enum": [True]}},
+        },
+    }
+    id_parameter = {
+        "name": CONVERSATION_PARAMETER,
+        "in": "path",
+        "required": True,
+        "description": "Letters, digits, - and _; at most 64 characters.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+    }
+
+    def ok(description: str, schema: str) -> dict[str, Any]:
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+
+    listing_errors = {key: value for key, value in errors_of.items() if key != "404"}
+    paths = {
+        CONVERSATIONS_PATH: {
+            "get": {
+                "operationId": "listConversations",
+                "tags": ["conversations"],
+                "summary": "The caller's own conversations, most recently updated first (no messages).",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20},
+                    },
+                    {"name": "nextToken", "in": "query", "required": False, "schema": {"type": "string"}},
+                ],
+                "responses": {"200": ok("A page of the caller's conversations.", "ConversationList"), **listing_errors},
+            }
+        },
+        f"{CONVERSATIONS_PATH}/{{{CONVERSATION_PARAMETER}}}": {
+            "parameters": [id_parameter],
+            "get": {
+                "operationId": "getConversation",
+                "tags": ["conversations"],
+                "summary": "One of the caller's conversations, with its stored messages (another caller's: 404).",
+                "responses": {"200": ok("The conversation.", "Conversation"), **errors_of},
+            },
+            "delete": {
+                "operationId": "deleteConversation",
+                "tags": ["conversations"],
+                "summary": "Erase one of the caller's conversations (another caller's: 404).",
+                "responses": {"200": ok("Erased from the table.", "ConversationDeleted"), **errors_of},
+            },
+        },
+    }
+    return paths, schemas
+
+
 def _stream_operation(use_case: UseCase) -> dict[str, Any]:
     operation = _use_case_operation(use_case)["post"]
     return {
@@ -211,6 +363,7 @@ def _stream_operation(use_case: UseCase) -> dict[str, Any]:
                 'Bedrock fails after the stream started, one `error` event (`{"error": {"code", "message"}}`). '
                 "Errors before the stream starts have the usual status and JSON body. Each event is an `event:` line "
                 "and a `data:` line of JSON, then a blank line."
+                + (STREAM_MEMORY_DESCRIPTION if use_case.memory else "")
             ),
             "responses": {
                 "200": {
@@ -232,10 +385,23 @@ STREAM_EXAMPLE = (
 
 
 def _envelope(use_case: UseCase) -> dict[str, Any]:
+    memory = (
+        {
+            "conversationId": {"type": "string", "description": "With a remembered conversation: its id."},
+            "remembered": {
+                "type": "boolean",
+                "description": "With a remembered conversation: whether this turn was stored (false when the "
+                "guardrail intervened).",
+            },
+        }
+        if use_case.memory
+        else {}
+    )
     return {
         "type": "object",
         "required": ["useCase", "output", "model", "usage", "stopReason"],
         "properties": {
+            **memory,
             "useCase": {"type": "string", "enum": [use_case.id]},
             "output": documented_output_schema(use_case),
             "model": {"type": "string", "description": "The model or inference profile id that answered."},
@@ -388,6 +554,15 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             "required": ["inputTokens", "outputTokens", "totalTokens"],
             "properties": {
                 name: {"type": "integer", "minimum": 0} for name in ("inputTokens", "outputTokens", "totalTokens")
+            }
+            | {
+                name: {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Only with a prompt cache point (a remembered conversation on a model of the "
+                    "deployment's promptCacheModels); inputTokens is then the uncached input alone.",
+                }
+                for name in ("cacheReadInputTokens", "cacheWriteInputTokens")
             },
         },
         "GuardrailResult": {
@@ -423,6 +598,11 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
         paths[use_case.path] = _use_case_operation(use_case)
         if use_case.stream_path:
             paths[use_case.stream_path] = _stream_operation(use_case)
+    remembers = any(use_case.memory for use_case in use_cases)
+    if remembers:
+        conversation_paths, conversation_schemas = _conversation_paths()
+        paths.update(conversation_paths)
+        schemas.update(conversation_schemas)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -453,7 +633,17 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
                 "name": "files",
                 "description": "Uploads of files too large to send inline, for the tasks that take files.",
             },
-        ],
+        ]
+        + (
+            [
+                {
+                    "name": "conversations",
+                    "description": "The caller's own remembered conversations (where the deployment keeps them).",
+                }
+            ]
+            if remembers
+            else []
+        ),
         "security": [{"sigv4": []}, {"apiKey": []}],
         "paths": paths,
         "components": {

@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from endpoints import UPLOADS_PATH
 from stacks.config import CONTEXT_KEYS, AppConfig, load_config
 from tools import templates as t
 from tools.assembly import ROOT, cdk_json_context, parse_overrides, synthesize
@@ -59,6 +60,11 @@ PRICE = {
     "s3_vectors_put_gb": Decimal("0.20"),
     "s3_vectors_per_million_queries": Decimal("2.50"),
     "titan_embed_v2_per_1k_tokens": Decimal("0.00002"),
+    # DynamoDB on demand (since AWS's November 2024 price cut), standard table class; storage beyond the free 25 GB.
+    "dynamodb_write_per_million": Decimal("0.625"),
+    "dynamodb_read_per_million": Decimal("0.125"),
+    "dynamodb_storage_gb_month": Decimal("0.25"),
+    "dynamodb_pitr_gb_month": Decimal("0.20"),
 }
 FREE_DASHBOARDS = 3  # per account: up to 50 metrics each
 FREE_ALARM_METRICS = 10  # per account
@@ -68,7 +74,8 @@ IDLE_FREE_TYPES = {
     "AWS::ApiGateway::GatewayResponse", "AWS::ApiGateway::Method", "AWS::ApiGateway::Model",
     "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::Resource", "AWS::ApiGateway::RestApi",
     "AWS::ApiGateway::Stage", "AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::UsagePlanKey",
-    "AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion", "AWS::CDK::Metadata", "AWS::IAM::Policy",
+    "AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion", "AWS::CDK::Metadata", "AWS::DynamoDB::Table",
+    "AWS::IAM::Policy",
     "AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Logs::LogGroup",
     "AWS::SNS::Subscription", "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::WAFv2::WebACLAssociation",
     "AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::DataSource", "AWS::S3Vectors::VectorBucket",
@@ -903,7 +910,18 @@ def _per_request(inputs: Inputs, config: AppConfig) -> tuple[list[str], list[lis
     architecture = functions[0].architecture if functions else "arm64"
     gb_second = PRICE["lambda_gb_second_arm64" if architecture == "arm64" else "lambda_gb_second_x86_64"]
     waf = any(True for _ in t.resources(inputs.templates, "AWS::WAFv2::WebACL"))
+    tables = any(True for _ in t.resources(inputs.templates, "AWS::DynamoDB::Table"))
     million = Decimal(1_000_000)
+    remembered = [
+        "     (+ a remembered chat turn, on the DynamoDB table: one strongly consistent read, 1 read unit per 4 KB of",
+        f"        the conversation, at {money(PRICE['dynamodb_read_per_million'], 3)} per million; one write, 1 write "
+        f"unit per KB, and 2 for the index, at {money(PRICE['dynamodb_write_per_million'], 3)} per million: at most "
+        "about $0.0002 for a",
+        "        conversation at its 300 KB bound. Its stored history is sent to the model again with each turn: its",
+        "        tokens are input tokens every turn, the larger cost; storage "
+        f"{money(PRICE['dynamodb_storage_gb_month'])} per GB-month, point-in-time recovery "
+        f"{money(PRICE['dynamodb_pitr_gb_month'])} per GB-month)",
+    ]
     formula = [
         "```",
         f"cost ≈ API Gateway (REST)          {money(PRICE['rest_api_per_million'])} per million requests",
@@ -922,9 +940,10 @@ def _per_request(inputs: Inputs, config: AppConfig) -> tuple[list[str], list[lis
                 f"{money(PRICE['s3_standard_gb_month'], 3)} per GB-month, for the",
                 "        day(s) it lives; a file's content is billed as the model's input tokens)",
             ]
-            if any(True for _ in t.resources(inputs.templates, "AWS::S3::Bucket"))
+            if any(route.path == UPLOADS_PATH for route in t.api_routes(inputs.templates))
             else []
         ),
+        *(remembered if tables else []),
         "```",
     ]
     rows = []

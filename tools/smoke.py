@@ -13,8 +13,11 @@ given by ``--api-key`` or ``$GENAI_API_KEY``. It sends ``examples/<family>/<task
 ``POST <ApiUrl><family>/<task>``, and prints one row per request: route, status, latency, tokens and stop reason.
 The first example with a file is sent once more with its file by upload (``POST /uploads``, the presigned ``PUT``,
 then the ``uploadId``), which exercises the uploads bucket end to end. A route of the catalog without an example
-gets a minimal request built from its input schema. Exits 1 if any request fails (anything but a 200 with the
-route's answer) or nothing could be sent.
+gets a minimal request built from its input schema. Where the stack keeps conversations (its
+``ConversationsTableName`` output), it then makes one remembered turn under a new ``conversationId``
+(``smoke-<random>``), reads the conversation back, deletes it and checks that it is gone, so that nothing of the
+smoke test is kept. Exits 1 if any request fails (anything but the answer the route promises) or nothing could be
+sent.
 """
 
 from __future__ import annotations
@@ -27,17 +30,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from endpoints import API_KEY_HEADER, UPLOADS_PATH
+from endpoints import API_KEY_HEADER, CONVERSATIONS_PATH, UPLOADS_PATH
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.file_contract import FILES_INPUT
 from stacks.config import API_STACK_SUFFIX, cdk_json_context
-from stacks.outputs import API_KEY_ID, API_URL, KNOWLEDGE_BASE_ID
+from stacks.outputs import API_KEY_ID, API_URL, CONVERSATIONS_TABLE_NAME, KNOWLEDGE_BASE_ID
 from tools.schema_samples import sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,11 +56,17 @@ class SmokeError(Exception):
     """The smoke test cannot run at all (no stack output, no credentials...)."""
 
 
+# What a request of the conversation check must answer: (status, body) -> the problem, or None when it is right.
+Expectation = Callable[[int | None, dict[str, Any] | None], str | None]
+
+
 @dataclass(frozen=True)
 class Example:
-    route: str  # /family/task
-    source: str  # the file, relative to the repository, or "generated"
-    body: dict[str, Any]
+    route: str  # /family/task (or a conversation's path)
+    source: str  # the file, relative to the repository, or "generated" (or what the check does)
+    body: dict[str, Any] | None
+    method: str = "POST"
+    expect: Expectation | None = None  # None: a 200 with the route's answer
     by_upload: bool = False  # its inline files are sent by upload instead (POST /uploads, the PUT, the uploadId)
 
 
@@ -70,6 +80,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
+        if self.example.expect is not None:
+            return self.error is None and self.example.expect(self.status, self.body) is None
         return (
             self.status == 200
             and isinstance(self.body, dict)
@@ -79,6 +91,9 @@ class Outcome:
     def detail(self) -> tuple[str, str, str]:
         """Input tokens, output tokens and stop reason, or what went wrong."""
         body = self.body or {}
+        if self.example.expect is not None and self.error is None:
+            problem = self.example.expect(self.status, self.body)
+            return "-", "-", problem or "as expected"
         if self.ok:
             usage = body.get("usage", {})
             return (
@@ -96,7 +111,7 @@ class Outcome:
 
 def minimal_value(schema: dict[str, Any]) -> Any:
     """A short, valid request for a route that has no example yet (best effort)."""
-    return sample(schema, text="Smoke test: please answer in one short sentence.", min_items=1)
+    return sample(schema, text=SMOKE_TEXT, min_items=1)
 
 
 def find_examples(examples_dir: Path, routes: Sequence[UseCase]) -> list[Example]:
@@ -118,10 +133,52 @@ def find_examples(examples_dir: Path, routes: Sequence[UseCase]) -> list[Example
         if route.path not in covered:
             found.append(Example(route.path, "generated", minimal_value(route.input_schema)))
     # One request again with its file sent by upload: the presigned PUT and the read back, end to end.
-    with_file = next((e for e in found if isinstance(e.body.get(FILES_INPUT), list) and e.body[FILES_INPUT]), None)
+    with_file = next((e for e in found if e.body is not None and e.body.get(FILES_INPUT)), None)
     if with_file is not None:
         found.append(Example(with_file.route, f"{with_file.source} (by upload)", with_file.body, by_upload=True))
     return found
+
+
+def conversation_check(routes: Sequence[UseCase], conversation_id: str | None = None) -> list[Example]:
+    """One remembered turn of the first task that remembers, under a new id; the conversation read back (two
+    messages), deleted, and gone (404): the requests are sent in this order."""
+    route = next((route for route in routes if route.memory), None)
+    if route is None:
+        return []
+    conversation_id = conversation_id or f"smoke-{uuid.uuid4().hex}"
+    path = f"{CONVERSATIONS_PATH}/{conversation_id}"
+    turn = {"conversationId": conversation_id, "messages": [{"role": "user", "content": SMOKE_TEXT}]}
+
+    def remembered(status: int | None, body: dict[str, Any] | None) -> str | None:
+        body = body or {}
+        if status != 200 or body.get("conversationId") != conversation_id:
+            return f"{status}: {_code(body) or 'no conversationId in the answer'}"
+        return None if body.get("remembered") is True else "answered, but not remembered (the guardrail?)"
+
+    def read_back(status: int | None, body: dict[str, Any] | None) -> str | None:
+        turns = (body or {}).get("turns")
+        return None if status == 200 and turns == 2 else f"{status}: {_code(body) or f'{turns} messages, not 2'}"
+
+    def deleted(status: int | None, body: dict[str, Any] | None) -> str | None:
+        return None if status == 200 and (body or {}).get("deleted") is True else f"{status}: {_code(body)}"
+
+    def gone(status: int | None, body: dict[str, Any] | None) -> str | None:
+        return None if status == 404 and _code(body) == "conversation_not_found" else f"{status}: {_code(body)}"
+
+    return [
+        Example(route.path, "conversation: a remembered turn", turn, "POST", remembered),
+        Example(path, "conversation: read back", None, "GET", read_back),
+        Example(path, "conversation: deleted", None, "DELETE", deleted),
+        Example(path, "conversation: gone", None, "GET", gone),
+    ]
+
+
+SMOKE_TEXT = "Smoke test: please answer in one short sentence."
+
+
+def _code(body: dict[str, Any] | None) -> str | None:
+    error = (body or {}).get("error")
+    return str(error.get("code")) if isinstance(error, dict) else None
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
@@ -257,15 +314,20 @@ def by_upload(body: dict[str, Any], base_url: str, auth: Auth, timeout: float) -
 
 
 def send(example: Example, base_url: str, auth: Auth, timeout: float) -> Outcome:
-    """POST the example, authenticated by ``auth``; never raises for an HTTP or network failure."""
+    """Send the example (POST with its body, or its method without one), authenticated by ``auth``; never raises
+    for an HTTP or network failure."""
     url = base_url.rstrip("/") + example.route
     try:
-        request_body = by_upload(example.body, base_url, auth, timeout) if example.by_upload else example.body
+        request_body = (
+            by_upload(example.body, base_url, auth, timeout)
+            if example.by_upload and example.body is not None
+            else example.body
+        )
     except SmokeError as error:
         return Outcome(example, None, 0, None, str(error))
-    data = json.dumps(request_body, ensure_ascii=False).encode("utf-8")
-    headers = auth.headers("POST", url, data, {"Content-Type": "application/json"})
-    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+    data = None if request_body is None else json.dumps(request_body, ensure_ascii=False).encode("utf-8")
+    headers = auth.headers(example.method, url, data, {"Content-Type": "application/json"} if data is not None else {})
+    request = urllib.request.Request(url, data=data, headers=headers, method=example.method)
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -323,6 +385,8 @@ def run(
         examples = find_examples(examples_dir, routes)
         if not examples:
             raise SmokeError(f"no example requests under {examples_dir}")
+        if CONVERSATIONS_TABLE_NAME in outputs:  # the stack keeps conversations: one remembered turn, then erased
+            examples += conversation_check(routes)
     except SmokeError as error:
         print(f"smoke: {error}", file=out)
         return 1

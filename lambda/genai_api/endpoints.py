@@ -9,6 +9,10 @@ from __future__ import annotations
 DISCOVERY_PATH = "/use-cases"
 # POST: a presigned PUT for one file, owned by the caller (handler.py, genai_core.uploads); an API Gateway resource.
 UPLOADS_PATH = "/uploads"
+# GET: the caller's own conversations (handler.py's conversations_router); below it, one conversation's path, whose
+# one segment is the path parameter CONVERSATION_PARAMETER (GET, DELETE). API Gateway resources of the same names.
+CONVERSATIONS_PATH = "/conversations"
+CONVERSATION_PARAMETER = "conversationId"
 # The streaming server's readiness check (stream_server.py), which the Lambda Web Adapter polls before the first
 # request (AWS_LWA_READINESS_CHECK_PATH, set by stacks/components/streaming.py). API Gateway never routes here.
 HEALTH_PATH = "/healthz"

@@ -1,8 +1,10 @@
 """API Gateway REST (Lambda proxy) entry point: a thin Powertools adapter over ``genai_core``.
 
 One ``Router`` per family, one POST route per use case of the catalog, ``GET /use-cases`` for discovery and
-``POST /uploads`` for a presigned upload of one file (owned by the caller). Everything else — validation, files,
-prompts, the Bedrock call, the error taxonomy — lives in ``genai_core`` so that other entry points reuse it unchanged.
+``POST /uploads`` for a presigned upload of one file (owned by the caller); where the deployment keeps
+conversations, a ``Router`` for the caller's own (``GET /conversations``, ``GET`` and ``DELETE
+/conversations/{conversationId}``). Everything else — validation, files, prompts, the Bedrock call, the conversation
+store, the error taxonomy — lives in ``genai_core`` so that other entry points reuse it unchanged.
 
 Each request leaves one structured log line (correlation id = API Gateway's request id; use case, model, latency,
 tokens, stop reason, guardrail action; never prompt or response text), one EMF metrics document (``telemetry``) and
@@ -30,16 +32,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import init_gc  # first: pauses the garbage collector for the init (see init_gc.py)
 import telemetry
 from caller import auth_mode_from, owner
-from endpoints import DISCOVERY_PATH, UPLOADS_PATH
+from endpoints import CONVERSATIONS_PATH, DISCOVERY_PATH, UPLOADS_PATH
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import (
     ApiError,
+    ConversationStoreError,
     InvalidEncoding,
     MethodNotAllowed,
     NotFound,
     UploadsNotConfigured,
     UpstreamError,
+    ValidationFailed,
 )
 from genai_core.service import UseCaseService
 from genai_core.settings import Settings
@@ -84,10 +88,16 @@ service = UseCaseService(
     # The knowledge base's client is made on the first search, not here (genai_core/retrieval.py).
     knowledge_base_id=settings.knowledge_base_id,
     region=settings.client.region,
+    # The conversation store's module and DynamoDB client are loaded on the first remembered turn (not here).
+    conversations=settings.conversations,
 )
 app = APIGatewayRestResolver()
-# Path -> the method it allows, for 405 answers.
+KEEPS_CONVERSATIONS = settings.conversations is not None and any(use_case.memory for use_case in catalog)
+# Path -> the methods it allows, for 405 answers (a conversation's path is matched by its prefix).
 ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET", UPLOADS_PATH: "POST"}
+if KEEPS_CONVERSATIONS:
+    ROUTES[CONVERSATIONS_PATH] = "GET"
+CONVERSATION_METHODS = "GET, DELETE"
 # Paths of the catalog this deployment does not serve, and why (for their 404).
 UNSERVED = {
     use_case.path: "this function has no knowledge base to search (no KNOWLEDGE_BASE_ID: the stack's knowledgeBase "
@@ -137,6 +147,11 @@ def _seconds_left(context: LambdaContext) -> Callable[[], float]:
     return lambda: context.get_remaining_time_in_millis() / 1000
 
 
+def _caller(event: Any) -> str | None:
+    """The request's owner, as API Gateway authenticated it (``caller.py``): never a value of the request."""
+    return owner(event.raw_event.get("requestContext"), auth_mode)
+
+
 def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]:
     def run_use_case() -> dict[str, Any]:
         event = router.current_event
@@ -152,7 +167,7 @@ def _endpoint(use_case: UseCase, router: Router) -> Callable[[], dict[str, Any]]
                 use_case.id,
                 body,
                 time_left=_seconds_left(router.lambda_context),
-                caller=owner(event.raw_event.get("requestContext"), auth_mode),
+                caller=_caller(event),
             )
         except ApiError as error:
             telemetry.record_failure(metrics, error)
@@ -177,6 +192,73 @@ for family, family_use_cases in catalog.by_family().items():
     app.include_router(family_router(family_use_cases), prefix=f"/{family}")
 
 
+def is_conversation_path(path: str) -> bool:
+    """``/conversations/<one path segment>``: a conversation's path, whatever its id."""
+    head, _, segment = path.rpartition("/")
+    return head == CONVERSATIONS_PATH and bool(segment)
+
+
+def page_size(query: dict[str, str] | None) -> int:
+    """``limit`` of ``GET /conversations`` (default: the store's page size); not an integer: 400."""
+    from genai_core.conversations import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+    value = (query or {}).get("limit")
+    if value is None:
+        return DEFAULT_PAGE_SIZE
+    if not (value.isascii() and value.isdigit()):
+        raise ValidationFailed(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}.")
+    return int(value)
+
+
+def conversations_router() -> Router:
+    """The caller's own conversations. The owner is always the authenticated caller: another caller's conversation
+    is a 404 on each route, as one that never existed. Each request leaves one log line (counts, never an id or a
+    message) and, on a store failure, the ``ConversationStoreErrors`` metric."""
+    router = Router()
+
+    def recorded(operation: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        logger.append_keys(operation=operation)
+        try:
+            body = run()
+        except ConversationStoreError as error:
+            telemetry.record_store_failure(metrics, error)
+            raise
+        logger.info("conversation request completed", **telemetry.conversation_fields(body))
+        return body
+
+    @router.get(CONVERSATIONS_PATH)
+    def list_conversations() -> dict[str, Any]:
+        event = router.current_event
+        query = event.query_string_parameters
+        return recorded(
+            "list",
+            lambda: service.conversation_store.list(
+                _caller(event), limit=page_size(query), next_token=(query or {}).get("nextToken")
+            ).to_body(),
+        )
+
+    @router.get(f"{CONVERSATIONS_PATH}/<conversation_id>")
+    def get_conversation(conversation_id: str) -> dict[str, Any]:
+        caller = _caller(router.current_event)
+        return recorded("get", lambda: service.conversation_store.get(caller, conversation_id).to_body())
+
+    @router.delete(f"{CONVERSATIONS_PATH}/<conversation_id>")
+    def delete_conversation(conversation_id: str) -> dict[str, Any]:
+        caller = _caller(router.current_event)
+
+        def erase() -> dict[str, Any]:
+            service.conversation_store.delete(caller, conversation_id)
+            return {"conversationId": conversation_id, "deleted": True}
+
+        return recorded("delete", erase)
+
+    return router
+
+
+if KEEPS_CONVERSATIONS:
+    app.include_router(conversations_router())
+
+
 @app.get(DISCOVERY_PATH)
 def list_use_cases() -> dict[str, Any]:
     """Discovery: the catalog's public part (families, tasks, summaries, input schemas)."""
@@ -194,7 +276,7 @@ def create_upload() -> dict[str, Any]:
         raise UploadsNotConfigured(
             "This deployment takes no uploads (it has no uploads bucket): send files inline, as base64 in data."
         )
-    answer = store.create(owner(event.raw_event.get("requestContext"), auth_mode), body)
+    answer = store.create(_caller(event), body)
     logger.info("upload created", media_type=answer["headers"]["Content-Type"])  # never the name or the key
     return answer
 
@@ -202,7 +284,7 @@ def create_upload() -> dict[str, Any]:
 @app.exception_handler(ApiError)
 def handle_api_error(error: ApiError) -> Response[str]:
     log = logger.error if error.status >= 500 else logger.warning
-    upstream = error.upstream if isinstance(error, UpstreamError) else None
+    upstream = error.upstream if isinstance(error, UpstreamError | ConversationStoreError) else None
     log("request failed", status=error.status, error_code=error.code, upstream_error=upstream)
     return _json_response(error.status, error.to_body(), error.headers)
 
@@ -210,8 +292,10 @@ def handle_api_error(error: ApiError) -> Response[str]:
 @app.not_found
 def handle_not_found(_: NotFoundError) -> Response[str]:
     path = app.current_event.path
-    if path in ROUTES:
-        allowed = ROUTES[path]
+    allowed = ROUTES.get(path)
+    if allowed is None and KEEPS_CONVERSATIONS and is_conversation_path(path):
+        allowed = CONVERSATION_METHODS
+    if allowed is not None:
         message = f"{app.current_event.http_method} is not allowed on {path}; use {allowed}."
         return handle_api_error(MethodNotAllowed(message, allow=allowed))
     if path in UNSERVED:

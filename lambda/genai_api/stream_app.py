@@ -7,9 +7,11 @@ managed runtime does not do by itself; the AWS Lambda Web Adapter layer does it 
 
 ``handle`` decides everything before the first byte: a request with more than one request context (400), an unknown
 route (404), a wrong method (405), a Content-Type that is not JSON (415, the rule of ``media_type.py``), an invalid
-request or a Bedrock error on the call get the usual status and JSON envelope. After that the answer is a 200
-``text/event-stream``: ``delta`` events, then ``done`` with usage, stop reason, model, latencies and the guardrail
-action, or ``error`` with ``{"error": {"code", "message"}}`` if Bedrock fails mid-stream.
+request, a failure to load a remembered conversation or a Bedrock error on the call get the usual status and JSON
+envelope. After that the answer is a 200 ``text/event-stream``: ``delta`` events, then ``done`` with usage, stop
+reason, model, latencies, the guardrail action and, for a remembered conversation, its id and whether the turn was
+stored; or ``error`` with ``{"error": {"code", "message"}}`` if Bedrock fails mid-stream or the turn cannot be stored
+after it (a remembered turn is stored before ``done``).
 
 Each request leaves one log line (no prompt or reply text) and one EMF metrics document with the same metrics as the
 buffered routes, plus ``TimeToFirstToken``; the metrics are flushed here, since no Lambda handler decorator runs.
@@ -67,7 +69,15 @@ def upload_store() -> Uploads | None:
     return uploads.from_env(os.environ)
 
 
-service = UseCaseService(catalog, settings.models, bedrock_client, guardrail=settings.guardrail, uploads=upload_store)
+# A remembered conversation is loaded before the stream and stored after it (its store made on first use).
+service = UseCaseService(
+    catalog,
+    settings.models,
+    bedrock_client,
+    guardrail=settings.guardrail,
+    uploads=upload_store,
+    conversations=settings.conversations,
+)
 ROUTES: dict[str, UseCase] = {use_case.stream_path: use_case for use_case in catalog if use_case.stream_path}
 REQUEST_CONTEXT_HEADER = "x-amzn-request-context"  # set by the Lambda Web Adapter: API Gateway's requestContext
 

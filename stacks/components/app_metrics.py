@@ -1,8 +1,8 @@
 """Every metric the monitoring reads, named in one place: API Gateway's, Lambda's and the function's own EMF metrics.
 
 The function's metrics (``lambda/genai_api/telemetry.py``) are in the configured namespace, with the dimensions
-``service, Family, Task`` (one use case) or ``service`` alone (every use case summed), and ``ModelErrors`` also by
-``service, ErrorCode``. A test checks that the names here are the names the function prints.
+``service, Family, Task`` (one use case) or ``service`` alone (every use case summed), and ``ModelErrors`` and
+``ConversationStoreErrors`` also by ``service, ErrorCode``. A test checks that the names here are the names the function prints.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ FUNCTION_METRICS = {
     "OutputRetries": "Count",
     "TimeToFirstToken": "Milliseconds",
     "RetrievalLatency": "Milliseconds",
+    "CacheReadInputTokens": "Count",
+    "CacheWriteInputTokens": "Count",
+    "ConversationStoreErrors": "Count",
 }
 
 
@@ -62,9 +65,15 @@ class GenAiMetrics:
 
     def model_errors_by_code(self) -> cw.MathExpression:
         """One line per error code that occurred (a SEARCH: codes appear as they happen)."""
+        return self.errors_by_code("ModelErrors")
+
+    def errors_by_code(self, name: str) -> cw.MathExpression:
+        """One line per error code of the metric ``name`` (``ModelErrors``, ``ConversationStoreErrors``)."""
+        if name not in FUNCTION_METRICS:
+            raise ValueError(f"the function publishes no metric {name!r}")
         schema = f'{{"{self.namespace}",ErrorCode,service}}'
         return cw.MathExpression(
-            expression=f"SEARCH('{schema} MetricName=\"ModelErrors\" service=\"{self.service}\"', 'Sum', {int(PERIOD.to_seconds())})",
+            expression=f"SEARCH('{schema} MetricName=\"{name}\" service=\"{self.service}\"', 'Sum', {int(PERIOD.to_seconds())})",
             using_metrics={},
             label="",
             period=PERIOD,

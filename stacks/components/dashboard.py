@@ -2,7 +2,8 @@
 
 Rows: alarms; the API (requests, 4xx, 5xx, latency p50/p90/p99); the function (duration, errors, throttles,
 concurrency, cold starts); the use cases (requests, input and output tokens); the estimated Bedrock cost per use
-case; the model (Bedrock latency, errors by code, throttles, guardrail interventions). One line per use case of the
+case; the model (Bedrock latency, errors by code, throttles, guardrail interventions); and, where the deployment keeps
+conversations, the conversation store's errors by code and the prompt cache's tokens. One line per use case of the
 catalog, so a task added there appears here without an edit.
 
 The cost is an estimate by metric math: tokens x the configured price of the use case's model (``modelPrices``),
@@ -44,6 +45,7 @@ class GenAiDashboard(Construct):
         models: Mapping[str, str],
         prices: Mapping[str, ModelPrice],
         alarms: Sequence[cw.IAlarm],
+        conversations: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         if 3 * len(routes) + 1 > MAX_METRICS_PER_WIDGET:
@@ -66,6 +68,8 @@ class GenAiDashboard(Construct):
         self.dashboard.add_widgets(*self._cost_row(models, prices))
         self.dashboard.add_widgets(*self._model_row())
         self.dashboard.add_widgets(*self._quality_row())
+        if conversations:
+            self.dashboard.add_widgets(*self._conversation_row())
 
     def _graph(
         self, title: str, metrics: Sequence[cw.IMetric], width: int, unit: str, *, right: Sequence[cw.IMetric] = ()
@@ -182,6 +186,25 @@ class GenAiDashboard(Construct):
                 )
             )
         return widgets
+
+    def _conversation_row(self) -> list[cw.IWidget]:
+        """The conversation table's failures, apart from the model's (a 5xx among them also shows in the 5xx rate),
+        and the prompt cache: tokens read from it (billed at a reduced rate) and written to it."""
+        m = self.metrics
+        return [
+            self._graph(
+                "Conversation store errors",
+                [m.total("ConversationStoreErrors", label="all codes"), m.errors_by_code("ConversationStoreErrors")],
+                12,
+                "count",
+            ),
+            self._graph(
+                "Prompt cache: input tokens read and written",
+                [m.total("CacheReadInputTokens", label="read"), m.total("CacheWriteInputTokens", label="written")],
+                12,
+                "tokens",
+            ),
+        ]
 
     def _model_row(self) -> list[cw.IWidget]:
         m = self.metrics

@@ -1,6 +1,8 @@
 """The regional REST API: one POST resource per use case of the catalog, ``GET /use-cases`` for discovery and
 ``POST /uploads`` (a presigned upload of one file), all proxied to the function; a streaming task also gets
 ``POST <path>/stream``, proxied with response streaming (``ResponseTransferMode.STREAM``) to the streaming function.
+Where the deployment keeps conversations, the caller's own are at ``GET /conversations`` and
+``GET``/``DELETE /conversations/{conversationId}`` (the buffered function).
 
 - Every method is authorized: AWS_IAM (SigV4) by default; in ``api-key`` mode an API key with a usage plan
   (throttle and quota).
@@ -26,7 +28,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from endpoints import DISCOVERY_PATH, UPLOADS_PATH
+from endpoints import CONVERSATION_PARAMETER, CONVERSATIONS_PATH, DISCOVERY_PATH, UPLOADS_PATH
 from genai_core.catalog import UseCase
 from genai_core.file_contract import upload_request_schema
 from stacks.components.compliance import acknowledge, skip_checkov
@@ -35,6 +37,8 @@ from stacks.config import ApiConfig
 
 # Without a model for a request's content type, API Gateway does not validate its body: ``$default`` covers the rest.
 REQUEST_MODEL_CONTENT_TYPES = ("application/json", "$default")
+# The conversation list's query string: both optional, checked by the function (a page size, an opaque token).
+LIST_PARAMETERS = ("limit", "nextToken")
 ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -91,8 +95,10 @@ class GenAiRestApi(Construct):
         stream_function: lambda_.IFunction | None = None,
         stream_integration_timeout_seconds: int = 29,
         uploads: bool = False,
+        conversations: bool = False,
     ) -> None:
-        """``uploads``: also ``POST /uploads``, for the function to answer with a presigned PUT."""
+        """``uploads``: also ``POST /uploads``, for the function to answer with a presigned PUT; ``conversations``: the
+        caller's conversation routes (``_conversation_routes``)."""
         super().__init__(scope, construct_id)
         self.access_logs = log_group(
             self, "AccessLogs", retention_days=config.log_retention_days, removal_policy=log_removal_policy
@@ -176,6 +182,8 @@ class GenAiRestApi(Construct):
         self.methods[DISCOVERY_PATH] = self.api.root.add_resource(DISCOVERY_PATH.strip("/")).add_method(
             "GET", integration
         )
+        if conversations:
+            self._conversation_routes(integration, validator)
         for name, response_type in (
             ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
             ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
@@ -198,6 +206,25 @@ class GenAiRestApi(Construct):
             raise TypeError("expected the model's CfnModel")
         model_resource.schema = schema
         return model
+
+    def _conversation_routes(self, integration: apigw.Integration, validator: apigw.IRequestValidator) -> None:
+        """The caller's own conversations, authorized like every method. API Gateway validates what it can (the
+        path parameter is required); the function checks the id's characters, the page size and the token."""
+        listing = self.api.root.add_resource(CONVERSATIONS_PATH.strip("/"))
+        self.methods[f"GET {CONVERSATIONS_PATH}"] = listing.add_method(
+            "GET",
+            integration,
+            request_parameters={f"method.request.querystring.{name}": False for name in LIST_PARAMETERS},
+            request_validator=validator,
+        )
+        one = listing.add_resource(f"{{{CONVERSATION_PARAMETER}}}")
+        for method in ("GET", "DELETE"):
+            self.methods[f"{method} {CONVERSATIONS_PATH}/{{{CONVERSATION_PARAMETER}}}"] = one.add_method(
+                method,
+                integration,
+                request_parameters={f"method.request.path.{CONVERSATION_PARAMETER}": True},
+                request_validator=validator,
+            )
 
     def _usage_plan(self, config: ApiConfig) -> None:
         plan = self.api.add_usage_plan(

@@ -146,7 +146,7 @@ class MessageRule:
     """A Bedrock error code whose message starts with ``pattern`` gets ``fault`` instead of the code's own."""
 
     error: str
-    pattern: str  # compiled on the first error of its code (re's own cache), not at init: only a failure needs it
+    pattern: str  # a regular expression, matched ignoring case; compiled (and cached by ``re``) on its first use
     fault: Fault
 
     def matches(self, name: str, message: str) -> bool:
@@ -154,6 +154,7 @@ class MessageRule:
 
 
 def _rule(error: str, pattern: str, fault: Fault) -> MessageRule:
+    # Not compiled here: only an error whose code has rules needs them, and compiling them all cost the init's time.
     return MessageRule(error, pattern, fault)
 
 

@@ -28,6 +28,9 @@ A file holds:
   ``files`` input (its schema from ``file_contract``), takes the replaced inputs out of ``required`` and adds the
   rule that the request has one of them, its files, or both (``{"atLeastOne": [...]}``); the files reach the model
   as document and image blocks beside the fenced text;
+- ``memory``: ``true`` for a conversation task whose history the server may remember: its input has the optional
+  ``conversationId`` (a string of 1 to 64 characters; the function checks its letters, digits, ``-`` and ``_``),
+  and a request that sends one carries only its new messages (``genai_core/conversations.py``);
 - ``prompt``: ``system`` lines (``${name}`` placeholders; a line ``{"if": names, "unless": names, "text": ...}``
   appears only when the request has every input of ``if`` and none of ``unless``, each a name or a list),
   ``defaults`` and ``vocabulary`` for placeholders, and either ``conversation`` (a request property holding the chat
@@ -67,6 +70,7 @@ FAMILIES = ("customer-experience", "productivity", "process-optimization")
 
 
 DIRECTIVES = ("$input", "$count", "$lastIndex", "$if", "$retrieved")
+MEMORY_PROPERTY = "conversationId"  # the input that names the conversation of a task that remembers ("memory")
 # What a passage of the knowledge base is to the prompt and to a directive (``{"$retrieved": "id"}``).
 PASSAGE_FIELDS = ("id", "source", "text")
 # A citation as the answer returns it: the passage's id, its source document and the passage itself.
@@ -175,6 +179,7 @@ class UseCase:
     output_checks: tuple[Mapping[str, str], ...] = field(default=())
     streaming: bool = False  # also served as a stream of text deltas at ``<path>/stream``
     file_input: FileInput | None = None  # takes files: the ``files`` input, document and image blocks
+    memory: bool = False  # may remember its conversation server-side (a request with ``conversationId``)
     retrieval: Retrieval | None = None  # searches the knowledge base before the model is called
     # The input schema compiled once, when the catalog is loaded (at container start).
     check_input: schema.Check = field(init=False, repr=False, compare=False)
@@ -248,6 +253,7 @@ class UseCase:
             "summary": self.summary,
             "input": self.input_schema,
             **({"streamPath": self.stream_path} if self.streaming else {}),
+            **({"memory": True} if self.memory else {}),
         }
 
 
@@ -378,6 +384,7 @@ def _load_file(path: Path) -> UseCase:
     properties = input_schema.get("properties", {})
     retrieval = _retrieval(path, data, properties) if "retrieval" in data else None
     _check_prompt(path, data["prompt"], properties, retrieval)
+    _check_memory(path, data)
     return UseCase(
         family=family,
         task=task,
@@ -392,7 +399,23 @@ def _load_file(path: Path) -> UseCase:
         streaming=bool(data.get("streaming", False)),
         file_input=file_input,
         retrieval=retrieval,
+        memory=bool(data.get("memory", False)),
     )
+
+
+def _check_memory(path: Path, data: Mapping[str, Any]) -> None:
+    """A task that remembers is a text conversation, with the optional ``conversationId`` its requests name the
+    conversation by; a task that does not remember has no such input (it would be accepted and ignored)."""
+    declared = MEMORY_PROPERTY in data["input"].get("properties", {})
+    if not data.get("memory"):
+        if declared:
+            raise ValueError(f'{path}: {MEMORY_PROPERTY} is an input of a task with "memory": true only')
+        return
+    if "conversation" not in data["prompt"] or "text" not in data["output"]:
+        raise ValueError(f'{path}: only a text conversation task can remember ("memory": true)')
+    spec = data["input"].get("properties", {}).get(MEMORY_PROPERTY)
+    if spec is None or spec.get("type") != "string" or MEMORY_PROPERTY in data["input"].get("required", ()):
+        raise ValueError(f"{path}: a task that remembers has an optional string input {MEMORY_PROPERTY}")
 
 
 def _retrieval(path: Path, data: Mapping[str, Any], properties: Mapping[str, Any]) -> Retrieval:

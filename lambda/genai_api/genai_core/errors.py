@@ -195,3 +195,65 @@ class UploadExpired(ApiError):
 
     status = 410
     code = "upload_expired"
+
+
+# --- server-side conversations (genai_core.conversations; its fault map, STORE_ERRORS, is there) ------------------
+
+
+class ConversationsDisabled(BadRequest):
+    """A ``conversationId`` sent to a deployment that keeps no conversations (the stack's ``conversations`` is off):
+    the request would otherwise be answered without the history the caller expects."""
+
+    code = "conversations_disabled"
+
+
+class ConversationNotFound(ApiError):
+    """No conversation of this caller has this id (or it expired): also what another caller's id gives (404, not
+    403: that the id exists for someone else is not revealed)."""
+
+    status = 404
+    code = "conversation_not_found"
+
+
+class ConversationTooLarge(ApiError):
+    """The newest exchange alone is larger than the stored-size budget. Within the chat schema's bounds and the
+    request size limit it is refused before the model call when the new messages alone cannot fit; a reply that
+    makes the exchange too large fails the turn after it, and nothing of it is stored."""
+
+    status = 413
+    code = "conversation_too_large"
+
+
+class CallerIdentityMissing(ApiError):
+    """No authenticated caller to bind a conversation to: a deployment fault (an unauthorized route, the function
+    invoked directly), never a reason to use an anonymous owner."""
+
+    status = 500
+    code = "caller_identity_missing"
+
+
+class ConversationStoreError(ApiError):
+    """A failure at DynamoDB (throttled 429, unavailable 503, a lost race 409, a deployment setting or anything else
+    500). ``upstream`` names the DynamoDB or botocore error (for logs and metrics). ``usage``: the model's token
+    usage when the model had already answered the turn that could not be stored (its tokens were spent)."""
+
+    status = 500
+    code = "conversation_store_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream: str,
+        code: str | None = None,
+        status: int | None = None,
+        retry_after_seconds: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status=status)
+        self.upstream = upstream
+        self.retry_after_seconds = retry_after_seconds
+        self.usage: dict[str, int] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after_seconds is None else {"Retry-After": str(self.retry_after_seconds)}

@@ -5,6 +5,7 @@ hold for every part of it (a record, a profile, a caller's schema and its ``defa
 values alike) before any other code sees it:
 
 - at most ``MAX_BODY_BYTES`` bytes, UTF-8, a JSON object;
+- at most ``MAX_JSON_CONTAINERS`` arrays and objects in all, counted before the parse;
 - nested at most ``MAX_JSON_DEPTH`` levels of arrays and objects (the body itself is level 1). Python's parser
   would accept far deeper values, which later code (``json.dumps``, botocore's serializer, any recursive walk)
   then meets with a ``RecursionError``;
@@ -37,6 +38,11 @@ MAX_BODY_BYTES = 256 * 1024  # the documented request limit; API Gateway itself 
 # an enum or default value at its deepest node; 32 leaves that room and stays far from any recursion limit
 # (botocore serializes a tool schema recursively, several frames per level).
 MAX_JSON_DEPTH = 32
+# Arrays and objects in a request body. Parsing costs about a microsecond and a Python object per container, so a
+# body of the allowed size made of nothing but tiny lists ([[]], 2 bytes each) costs ~35 ms of CPU and 100 000
+# objects before any check sees it; real payloads are far below this (500 records of a few nested objects each).
+# Counted on the raw text, outside strings, before the parse (make bench: the worst body of each route).
+MAX_JSON_CONTAINERS = 20_000
 
 
 _JSON_NAMES = {
@@ -74,8 +80,26 @@ def _too_deep(max_depth: int) -> ValidationFailed:
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)  # a JSON string, escapes included (possessive: linear)
 _BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
-# A number literal that may exceed a double: an exponent of 3 or more digits, or 309 digits in a row.
-_MAY_OVERFLOW = re.compile(rb"[eE][+-]?\d{3}|\d{309}")
+# A number literal that may exceed a double has a positive exponent of 3 or more digits, or, with an exponent of at
+# most 99, 210 digits or more (a run of 200 digits is the conservative mark). With every digit written as 0, both are
+# plain substrings: a translate and a few searches in C, where a regular expression tried at every position costs
+# several milliseconds on a body of numbers.
+# The escape of a UTF-16 surrogate, high or low: \uD800 to \uDFFF, in either letter case.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_OVERFLOW_MARKS = (b"0" * 200, b"e000", b"e+000", b"E000", b"E+000")
+
+
+def _may_overflow(raw: bytes) -> bool:
+    """Whether ``raw`` may hold a number literal beyond a double (text inside strings may make this true too)."""
+    zeros = raw.translate(_DIGITS_AS_ZERO)
+    return any(mark in zeros for mark in _OVERFLOW_MARKS)
+
+
+def _containers(raw: bytes) -> int:
+    """How many arrays and objects ``raw`` opens outside its strings (brackets inside strings are text)."""
+    outside = _STRING.sub(b"", raw)
+    return outside.count(b"[") + outside.count(b"{")
 
 
 def _depth(raw: bytes) -> int:
@@ -91,16 +115,22 @@ def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int 
         raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is {max_bytes} bytes.")
     if not raw or raw.isspace():  # (not ``raw.strip()``: that copies a body of megabytes to find its first byte)
         raise InvalidJson("The request body is empty; send a JSON object.")
+    # Counting the brackets is two scans in C; only a body with more of them than the limit pays for setting its
+    # strings aside to count them exactly.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_CONTAINERS and _containers(raw) > MAX_JSON_CONTAINERS:
+        raise ValidationFailed(
+            f"The request body has too many arrays and objects: at most {MAX_JSON_CONTAINERS:,} in all."
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidEncoding(f"The request body is not valid UTF-8 (byte {error.start}).") from None
     try:
-        # Only a literal with a 3-digit exponent or 309 digits can overflow a double: most bodies parse their floats
-        # with the plain ``float`` (the hook costs a Python call per float literal). A body over the usual limit (a
-        # task's files in base64: megabytes in which the scan, at some 30 ns a byte, would find "e123" by chance)
-        # takes the hook without the scan: its other fields are held to the usual limit, so the floats are few.
-        may_overflow = len(raw) > MAX_BODY_BYTES or _MAY_OVERFLOW.search(raw) is not None
+        # Only a literal with a 3-digit exponent or over 200 digits can overflow a double: most bodies parse their
+        # floats with the plain ``float`` (the hook costs a Python call per float literal). A body over the usual
+        # limit (a task's files in base64: megabytes that the scan would copy and search, finding "e123" by chance)
+        # takes the hook without the scan: its other fields are held to the usual limit, so its floats are few.
+        may_overflow = len(raw) > MAX_BODY_BYTES or _may_overflow(raw)
         parse_float = _finite_float if may_overflow else float
         value = json.loads(text, parse_constant=_reject_constant, parse_float=parse_float)
     except RecursionError:  # deeper than the parser itself goes: far past the limit
@@ -123,9 +153,10 @@ def parse_object(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int 
     if raw.count(b"[") + raw.count(b"{") > max_depth and _depth(raw) > max_depth:
         raise _too_deep(max_depth)
     # JSON escapes can spell lone surrogates (\ud800) that no UTF-8 encoder (or Bedrock) accepts. The UTF-8 decode
-    # above already refused encoded ones, so only a body with a \u escape needs the (whole-body) check. (A backslash
-    # is looked for first: one byte is found at memory speed, two take a search of the whole body.)
-    if b"\\" in raw and b"\\u" in raw:
+    # above already refused encoded ones, so only a body with a surrogate's escape (\uD800 to \uDFFF) needs the
+    # (whole-body) check; other escapes (\u0001, \u00e9) are common and harmless. (A backslash is looked for first:
+    # one byte is found at memory speed, where the pattern's search walks the whole body, megabytes with files.)
+    if b"\\" in raw and _SURROGATE_ESCAPE.search(raw):
         try:
             json.dumps(value, ensure_ascii=False, check_circular=False).encode("utf-8")
         except UnicodeEncodeError:

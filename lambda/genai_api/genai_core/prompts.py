@@ -64,10 +64,8 @@ BLOCKS_LINE = "Blocks in this message: ${tags}."
 # Outside strings, the zeros before ".0" become an exponent again (9000000000.0 -> 9e9, 123450000.0 -> 123450e3);
 # a float of 1e16 or more is already written with one. Plain str.replace passes, so the cost stays a few passes
 # over the text however many floats it holds.
-_SHORT_FLOATS = (
-    *((f"000.0{end}", f"e3{end}") for end in ",]}"),
-    *((f"000e{exponent}", f"e{exponent + 3}") for exponent in (3, 6, 9, 12)),  # up to 15 digits before the point
-)
+_SHORT_ENDINGS = tuple((f"000.0{end}", f"e3{end}") for end in ",]}")
+_SHORT_EXPONENTS = tuple((f"000e{exponent}", f"e{exponent + 3}") for exponent in (3, 6, 9, 12))  # to 15 digits
 
 
 @dataclass(frozen=True)
@@ -122,16 +120,21 @@ def _short_floats(text: str) -> str:
 
     Inside a JSON string a quote is escaped, so once the escapes are set aside (``\\x00`` cannot occur in JSON
     text: control characters are escaped), splitting on quotes gives the text outside strings at even positions."""
-    parts = text.replace("\\\\", "\x00a").replace('\\"', "\x00b").split('"')
+    escaped = "\\" in text  # most values have no escape at all: two passes saved each way
+    parts = (text.replace("\\\\", "\x00a").replace('\\"', "\x00b") if escaped else text).split('"')
     outside = "\x00s".join(parts[0::2])
     if "000.0" not in outside:
         return text
     if outside.endswith("000.0"):  # a bare float
         outside = outside[:-5] + "e3"
-    for long, short in _SHORT_FLOATS:
+    for long, short in _SHORT_ENDINGS:
         outside = outside.replace(long, short)
+    if "000e" in outside:  # a float of a million or more: its exponent grows by threes
+        for long, short in _SHORT_EXPONENTS:
+            outside = outside.replace(long, short)
     parts[0::2] = outside.split("\x00s")
-    return '"'.join(parts).replace("\x00b", '\\"').replace("\x00a", "\\\\")
+    joined = '"'.join(parts)
+    return joined.replace("\x00b", '\\"').replace("\x00a", "\\\\") if escaped else joined
 
 
 def new_fence(texts: Iterable[str]) -> Fence:
@@ -236,6 +239,12 @@ def applicable(lines: str | Sequence[Any], request: Mapping[str, Any]) -> list[s
 def instruction_text(use_case: UseCase, request: Mapping[str, Any]) -> str:
     """The task's instruction for a request, as written in its use-case file (before its blocks' tags are keyed)."""
     return "\n".join(applicable(use_case.prompt["instruction"], request))
+
+
+def check_turns(messages: Sequence[Mapping[str, str]]) -> None:
+    """A 400 unless ``messages`` (validated against the schema) start and end with the user and alternate: the rule
+    for a whole conversation and for the new turn of a remembered one."""
+    _conversation(messages)
 
 
 def _instruction(text: str, fenced: Fenced, attachments: Sequence[Attachment]) -> str:

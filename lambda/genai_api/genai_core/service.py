@@ -1,5 +1,6 @@
-"""Run a use case: validate the request, check its files, search the knowledge base (for a task that retrieves),
-render the prompt, call Converse, check and shape the answer.
+"""Run a use case: validate the request, check its files, search the knowledge base (for a task that retrieves) or
+load a remembered conversation (for a task with memory), render the prompt, call Converse, check and shape the
+answer, store the remembered turn.
 
 This is the whole core behind every entry point. It takes the request as bytes and returns a ``Result``; it knows
 nothing about API Gateway, HTTP or Lambda.
@@ -8,6 +9,13 @@ A task that takes files (``files`` in the catalog) has them checked before any m
 decoded and sniffed, uploads read from the caller's own prefix of the uploads store, each read only when the time
 left still allows it and one model attempt after it. The files module loads on the first request that carries files,
 and the uploads store (its module, its S3 client) on the first that names an upload: never at init.
+
+A task with ``memory`` (the catalog) remembers a conversation when its request names one (``conversationId``): the
+stored history of (caller, conversationId) goes before the request's new messages, and once the model has answered
+the turn is stored; the answer is a 200 only if it was (a failed write fails the turn), and one the guardrail
+intervened in is answered but not stored (``remembered: false``). The store's module and DynamoDB client are loaded on
+the first such request (``conversation_store``), never at init. Without ``conversationId`` nothing is loaded or
+stored: the request is as stateless as every other.
 
 A task that retrieves (``retrieval`` in the catalog) searches first: the passages found go into the prompt as a data
 block and into the output schema (``{"$retrieved": "id"}``: the model may cite only them), and the answer returns
@@ -21,15 +29,18 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from genai_core import schema
 from genai_core.bedrock import converse
-from genai_core.catalog import Catalog, UseCase
+from genai_core.catalog import MEMORY_PROPERTY, Catalog, UseCase
+from genai_core.conversation_settings import ConversationSettings
 from genai_core.errors import (
+    ConversationsDisabled,
+    ConversationStoreError,
     DeadlineExceeded,
     GuardrailIntervened,
     ModelOutputInvalid,
@@ -40,15 +51,23 @@ from genai_core.errors import (
 from genai_core.file_contract import FILES_INPUT, MAX_BODY_BYTES_WITH_FILES, inline_chars
 from genai_core.jsonbody import MAX_BODY_BYTES, parse_object
 from genai_core.limits import RETRIEVAL_CLIENT, ClientSettings, attempts_that_fit
-from genai_core.prompts import fence_values, parsed_language, render
+from genai_core.prompts import check_turns, fence_values, parsed_language, render
 from genai_core.settings import GuardrailSettings
 
 GUARDRAIL_INTERVENED = "guardrail_intervened"  # Converse stopReason when the guardrail blocked input or output
 NOTHING_RETRIEVED = "nothing_retrieved"  # our stop reason when a search found nothing and no model was called
+USAGE_KEYS = ("inputTokens", "outputTokens", "totalTokens")
+# Bedrock reports these only for a request with a cache point: with them, inputTokens is only the uncached input.
+CACHE_USAGE_KEYS = ("cacheReadInputTokens", "cacheWriteInputTokens")
+CONVERSATIONS_DISABLED_MESSAGE = (
+    "This deployment keeps no conversations: send the request without conversationId, with the whole conversation "
+    "in messages."
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 
+    from genai_core.conversations import ConversationStore, RememberedTurn
     from genai_core.files import Attachment, ReadUpload, Upload
     from genai_core.retrieval import KnowledgeBase, Passage
 
@@ -120,6 +139,7 @@ class Result:
     debug: dict[str, Any] | None = None  # prompt and response text, only when prompt logging is switched on
     file_formats: tuple[str, ...] = ()  # the formats of the request's files, in order (never their names or bytes)
     file_bytes: int = 0  # their total size
+    memory: Memory | None = None  # a remembered turn: its conversation, and whether the turn was stored
     retrieved: Retrieved | None = None  # for a task that retrieves: what the knowledge base search gave
 
     def to_body(self) -> dict[str, Any]:
@@ -132,7 +152,30 @@ class Result:
         }
         if self.guardrail_action is not None:
             body["guardrail"] = {"action": self.guardrail_action}
+        if self.memory is not None:
+            body.update(self.memory.to_body())
         return body
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What a remembered turn did: its conversation's id, how many stored messages went to the model before the new
+    ones, and whether the turn was stored (not when the guardrail intervened, or a stream gave no text)."""
+
+    conversation_id: str
+    history_messages: int
+    remembered: bool
+
+    def to_body(self) -> dict[str, Any]:
+        return {"conversationId": self.conversation_id, "remembered": self.remembered}
+
+
+def token_usage(reported: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Bedrock's usage of one or more model calls, summed: input, output and total tokens, and the cache counts when
+    Bedrock gave them (only for a request with a cache point)."""
+    reports = list(reported)
+    keys = USAGE_KEYS + tuple(key for key in CACHE_USAGE_KEYS if any(key in report for report in reports))
+    return {key: sum(int(report.get(key, 0)) for report in reports) for key in keys}
 
 
 class UseCaseService:
@@ -149,6 +192,7 @@ class UseCaseService:
         single_attempt_client: Callable[[], BedrockRuntimeClient] | None = None,
         reserve_seconds: float = 0.0,
         uploads: Callable[[], UploadStore | None] = _no_uploads,
+        conversations: ConversationSettings | None = None,
         knowledge_base_id: str | None = None,
         region: str | None = None,
     ) -> None:
@@ -157,11 +201,13 @@ class UseCaseService:
         model call) and the answer's margin; else the one ``single_attempt_client()`` gives (the same timeouts, one
         attempt; made on first use), when one attempt fits; else no call (``DeadlineExceeded``). Without
         ``client_settings`` the worst case is unknown and ``client`` is always used (tests, tools). A search of the
-        knowledge base, before the model call, only takes time from what is left.
+        knowledge base, or the load of a remembered conversation, before the model call only takes time from what is
+        left; a remembered turn also keeps its write's worst case in reserve.
 
         ``uploads()`` gives the uploads store (None: the deployment takes none), called on the first request that
         names an upload. ``knowledge_base_id``: the deployment's knowledge base, searched in ``region`` by the tasks
-        that retrieve (None: there is none, and those tasks are not served)."""
+        that retrieve (None: there is none, and those tasks are not served). ``conversations``: the deployment's
+        conversation table and limits (None: conversations are off)."""
         missing = sorted({use_case.family for use_case in catalog} - set(models))
         if missing:
             raise ValueError(f"no model configured for: {', '.join(missing)}")
@@ -177,6 +223,63 @@ class UseCaseService:
         self.uploads = uploads
         self.knowledge_base_id = knowledge_base_id or None
         self.region = region
+        self.conversations = conversations
+
+    @functools.cached_property
+    def conversation_store(self) -> ConversationStore:
+        """The conversation store: its module imported on the first remembered turn or conversation route (its
+        DynamoDB client on its first call), never at init."""
+        from genai_core.conversations import ConversationStore
+
+        if self.conversations is None:
+            raise ConversationsDisabled(CONVERSATIONS_DISABLED_MESSAGE)
+        return ConversationStore.from_settings(self.conversations)
+
+    def remembered_turn(self, use_case: UseCase, request: Mapping[str, Any], caller: Caller) -> RememberedTurn | None:
+        """For a request of a task with memory that names a conversation: the turn, its conversation loaded (the
+        caller's own; another caller's id is a new conversation of this caller's); else None (stateless). The new
+        messages are checked alone first, so that an error names the request's own indices."""
+        if not use_case.memory or MEMORY_PROPERTY not in request:
+            return None
+        new_messages = request[use_case.prompt["conversation"]]
+        check_turns(new_messages)
+        from genai_core.conversations import begin_turn
+
+        return begin_turn(self.conversation_store, caller, request[MEMORY_PROPERTY], new_messages)
+
+    def with_history(self, use_case: UseCase, request: Mapping[str, Any], turn: RememberedTurn) -> dict[str, Any]:
+        """The request as the prompt sees it: its messages after the remembered history."""
+        return {**request, use_case.prompt["conversation"]: turn.messages()}
+
+    def cached(self, converse_request: dict[str, Any], turn: RememberedTurn) -> dict[str, Any]:
+        """The Converse request with a cache point after its stable prefix (the system prompt and the history) when
+        the model is on the deployment's allow-list (``genai_core/caching.py``), else unchanged."""
+        if self.conversations is None or not self.conversations.prompt_cache_models:
+            return converse_request
+        from genai_core.caching import with_cache_point
+
+        return with_cache_point(
+            converse_request, stable_messages=len(turn.history), models=self.conversations.prompt_cache_models
+        )
+
+    def remember(
+        self,
+        turn: RememberedTurn,
+        reply: str,
+        *,
+        store: bool,
+        usage: Mapping[str, int],
+        time_left: TimeLeft | None = None,
+    ) -> Memory:
+        """Store the turn (``store``: False when it must not be: the guardrail intervened); a failure to store is
+        the turn's error, carrying the model's ``usage`` (its tokens were spent)."""
+        if store:
+            try:
+                turn.remember(reply, time_left=time_left)
+            except ConversationStoreError as error:
+                error.usage = dict(usage)
+                raise
+        return Memory(turn.conversation_id, len(turn.history), remembered=store)
 
     @functools.cached_property
     def knowledge_base(self) -> KnowledgeBase:
@@ -303,7 +406,8 @@ class UseCaseService:
         return converse_request
 
     def run(self, use_case_id: str, body: bytes, *, time_left: TimeLeft | None = None, caller: Caller = None) -> Result:
-        """Run a use case for ``caller`` (see ``Caller``: the owner of the uploads a request names)."""
+        """Run a use case for ``caller`` (see ``Caller``: the owner of the uploads a request names; a remembered
+        conversation is the caller's own)."""
         use_case = self.catalog.get(use_case_id)
         if use_case is None:
             raise NotFound(f"There is no use case {use_case_id!r}.")
@@ -318,6 +422,7 @@ class UseCaseService:
             retrieved = Retrieved(len(passages), round((time.perf_counter() - started) * 1000))
             if not passages:
                 return self._nothing_retrieved(use_case, request, language, retrieved)
+        turn = self.remembered_turn(use_case, request, caller)  # the load eats into the time left, as it should
         shown = [passage.shown() for passage in passages]
         # A structured use case's output schema is resolved against the request (its passages and the names of its
         # files) and compiled once: it steers the model (the tool's input schema) and checks its answers (the first
@@ -325,14 +430,22 @@ class UseCaseService:
         attached = [attachment.name for attachment in attachments]
         output_schema = use_case.output_schema(request, shown, attached=attached) if use_case.structured else None
         check_output = schema.compile_schema(output_schema) if output_schema is not None else None
-        converse_request = self.build_request(
-            use_case,
-            request,
-            output_schema,
-            attachments=attachments,
-            retrieved=shown if use_case.retrieval is not None else None,
-        )
-        client = self.client_for(time_left)
+        if turn is None:
+            converse_request = self.build_request(
+                use_case,
+                request,
+                output_schema,
+                attachments=attachments,
+                retrieved=shown if use_case.retrieval is not None else None,
+            )
+        else:
+            converse_request = self.cached(
+                self.build_request(use_case, self.with_history(use_case, request, turn), attachments=attachments),
+                turn,
+            )
+        # A remembered turn's write comes after the model call: its worst case is kept, as the reserve is.
+        reserve = turn.store.worst_case_seconds if turn is not None else 0.0
+        client = self.client_for(time_left, reserve)
         if client is None:
             raise DeadlineExceeded(DEADLINE_MESSAGE)
         started = time.perf_counter()
@@ -341,7 +454,7 @@ class UseCaseService:
         try:
             output = self._output(use_case, request, response, check_output)
         except ModelOutputInvalid as problem:
-            client = self.client_for(time_left) if use_case.structured else None
+            client = self.client_for(time_left, reserve) if use_case.structured else None
             if client is None:  # a text task, or no time for the retry: the answer's own error
                 raise
             # One retry, with the reason fed back to the model; a second invalid answer is the caller's 502.
@@ -354,14 +467,16 @@ class UseCaseService:
             output = use_case.retrieval.cite(output, {passage.id: passage.citation() for passage in passages})
         stop_reason = str(response.get("stopReason", ""))
         intervened = stop_reason == GUARDRAIL_INTERVENED
+        usage = token_usage(one.get("usage", {}) for one in responses)
+        memory = None
+        if turn is not None:
+            reply = str(output[use_case.output["text"]])
+            memory = self.remember(turn, reply, store=not intervened, usage=usage, time_left=time_left)
         return Result(
             use_case=use_case.id,
             output=output,
             model=converse_request["modelId"],
-            usage={
-                key: sum(int(one.get("usage", {}).get(key, 0)) for one in responses)
-                for key in ("inputTokens", "outputTokens", "totalTokens")
-            },
+            usage=usage,
             stop_reason=stop_reason,
             latency_ms=latency_ms,
             guardrail_action=("INTERVENED" if intervened else "NONE") if self.guarded(use_case) else None,
@@ -369,6 +484,7 @@ class UseCaseService:
             debug={"request": _loggable(converse_request, attachments), "output": output} if self.log_prompts else None,
             file_formats=tuple(attachment.format for attachment in attachments),
             file_bytes=sum(attachment.size for attachment in attachments),
+            memory=memory,
             retrieved=retrieved,
         )
 
@@ -401,12 +517,13 @@ class UseCaseService:
             retrieved=retrieved,
         )
 
-    def client_for(self, time_left: TimeLeft | None) -> BedrockRuntimeClient | None:
-        """The client for the next model call, as the time left allows (see ``__init__``); None: no call fits."""
+    def client_for(self, time_left: TimeLeft | None, extra_reserve: float = 0.0) -> BedrockRuntimeClient | None:
+        """The client for the next model call, as the time left allows (see ``__init__``), keeping
+        ``extra_reserve`` seconds more for the work after it (a remembered turn's write); None: no call fits."""
         if self.client_settings is None:
             return self.client
         seconds_left = time_left() if time_left is not None else None
-        attempts = attempts_that_fit(self.client_settings, seconds_left, self.reserve_seconds)
+        attempts = attempts_that_fit(self.client_settings, seconds_left, self.reserve_seconds + extra_reserve)
         if attempts == self.client_settings.max_attempts:
             return self.client
         return self.single_attempt_client() if attempts == 1 else None

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from genai_core.conversation_settings import STORE_CLIENT, ConversationSettings, Limits
 from genai_core.limits import ClientSettings
 
 # The function's own environment variables: read here, written by the stack from the configuration
@@ -26,6 +27,23 @@ UPLOADS_BUCKET = "UPLOADS_BUCKET"  # the bucket's name
 UPLOADS_URL_SECONDS = "UPLOADS_URL_SECONDS"  # how long a presigned PUT is valid (uploadUrlSeconds)
 UPLOADS_MAX_AGE_SECONDS = "UPLOADS_MAX_AGE_SECONDS"  # how long an upload may be used (uploadsExpireDays, in seconds)
 FILES_FROM_S3 = "FILES_FROM_S3"  # "true": uploads reach the model as s3Location, not bytes (filesFromS3)
+# Server-side conversations: the table (absent when the stack keeps none: conversations are then off), its limits
+# (integers, genai_core/conversation_settings.Limits) and the models sent a prompt cache point (a JSON list).
+CONVERSATIONS_TABLE = "CONVERSATIONS_TABLE"
+CONVERSATIONS_TTL_DAYS = "CONVERSATIONS_TTL_DAYS"
+CONVERSATIONS_MAX_STORED_MESSAGES = "CONVERSATIONS_MAX_STORED_MESSAGES"
+CONVERSATIONS_MAX_STORED_BYTES = "CONVERSATIONS_MAX_STORED_BYTES"
+CONVERSATIONS_HISTORY_MAX_MESSAGES = "CONVERSATIONS_HISTORY_MAX_MESSAGES"
+CONVERSATIONS_HISTORY_MAX_BYTES = "CONVERSATIONS_HISTORY_MAX_BYTES"
+PROMPT_CACHE_MODELS = "PROMPT_CACHE_MODELS"
+# Limits field -> its variable.
+CONVERSATION_LIMITS = {
+    "ttl_days": CONVERSATIONS_TTL_DAYS,
+    "max_stored_messages": CONVERSATIONS_MAX_STORED_MESSAGES,
+    "max_stored_bytes": CONVERSATIONS_MAX_STORED_BYTES,
+    "max_history_messages": CONVERSATIONS_HISTORY_MAX_MESSAGES,
+    "max_history_bytes": CONVERSATIONS_HISTORY_MAX_BYTES,
+}
 
 
 def models_variable(models: Mapping[str, str]) -> str:
@@ -76,6 +94,7 @@ class Settings:
     client: ClientSettings
     guardrail: GuardrailSettings | None = None
     log_prompts: bool = False  # opt-in debugging only: puts prompt and response text in the logs
+    conversations: ConversationSettings | None = None  # the conversation table and limits (None: off)
     knowledge_base_id: str | None = None  # the deployment's knowledge base (None: the tasks that search one are off)
 
     @classmethod
@@ -92,6 +111,7 @@ class Settings:
             log_prompts=environ.get(LOG_PROMPTS, "false").lower() == "true",
             knowledge_base_id=environ.get(KNOWLEDGE_BASE_ID) or None,
             client=client_settings(environ),
+            conversations=conversation_settings(environ),
         )
 
 
@@ -109,3 +129,34 @@ def client_settings(environ: Mapping[str, str]) -> ClientSettings:
             f"{BEDROCK_CONNECT_TIMEOUT}, {BEDROCK_READ_TIMEOUT} (seconds) and {BEDROCK_MAX_ATTEMPTS} (an integer) "
             "must be set"
         ) from error
+
+
+def conversations_variables(conversations: ConversationSettings) -> dict[str, str]:
+    """The variables that give ``conversations`` (the stack writes them so: ``stacks/function_env.py``)."""
+    return {
+        CONVERSATIONS_TABLE: conversations.table_name,
+        **{variable: str(getattr(conversations.limits, name)) for name, variable in CONVERSATION_LIMITS.items()},
+        PROMPT_CACHE_MODELS: json.dumps(sorted(conversations.prompt_cache_models)),
+    }
+
+
+def conversation_settings(environ: Mapping[str, str]) -> ConversationSettings | None:
+    """The conversation table, limits and cache models (None without ``CONVERSATIONS_TABLE``: conversations are off).
+    The stack sets every variable whenever it sets the table: a missing one is a deployment error."""
+    table = environ.get(CONVERSATIONS_TABLE, "")
+    if not table:
+        return None
+    try:
+        limits = Limits(**{name: int(environ[variable]) for name, variable in CONVERSATION_LIMITS.items()})
+        models = json.loads(environ[PROMPT_CACHE_MODELS])
+        if not isinstance(models, list) or not all(isinstance(model, str) for model in models):
+            raise ValueError(f"{PROMPT_CACHE_MODELS} must be a JSON list of model ids")
+    except (KeyError, ValueError) as error:
+        raise RuntimeError(f"the conversation settings in the environment are invalid: {error!r}") from error
+    client = ClientSettings(
+        connect_timeout=STORE_CLIENT.connect_timeout,
+        read_timeout=STORE_CLIENT.read_timeout,
+        max_attempts=STORE_CLIENT.max_attempts,
+        region=environ.get("AWS_REGION"),
+    )
+    return ConversationSettings(table, limits=limits, client=client, prompt_cache_models=frozenset(models))
