@@ -52,7 +52,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from genai_core import schema
 
@@ -80,8 +80,7 @@ CITATION_SCHEMA: Mapping[str, Any] = {
 FOLLOW_UP_TURNS = 2  # the last user turns of a follow-up input that are searched for with the query
 
 
-@dataclass(frozen=True)
-class Retrieval:
+class Retrieval(NamedTuple):
     """How a task searches the knowledge base and cites what it found (the ``retrieval`` of its file)."""
 
     query: str  # the input whose text is searched for

@@ -26,8 +26,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from genai_core import schema
 from genai_core.bedrock import converse
@@ -82,16 +81,14 @@ def _no_context(use_case: UseCase, model: str) -> AbstractContextManager[None]:
     return nullcontext()
 
 
-@dataclass(frozen=True)
-class Retrieved:
+class Retrieved(NamedTuple):
     """What a search gave a request: how many passages, and how long it took."""
 
     passages: int
     latency_ms: int
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     use_case: str
     output: dict[str, Any]
     model: str
@@ -119,8 +116,7 @@ class Result:
         return body
 
 
-@dataclass(frozen=True)
-class Memory:
+class Memory(NamedTuple):
     """What a remembered turn did: its conversation's id, how many stored messages went to the model before the new
     ones, and whether the turn was stored (not when the guardrail intervened, or a stream gave no text)."""
 
@@ -247,7 +243,7 @@ class UseCaseService:
 
         if self.knowledge_base_id is None:
             raise NotFound("This deployment has no knowledge base: the tasks that search one are not served.")
-        return KnowledgeBase(self.knowledge_base_id, replace(RETRIEVAL_CLIENT, region=self.region))
+        return KnowledgeBase(self.knowledge_base_id, RETRIEVAL_CLIENT._replace(region=self.region))
 
     def model_for(self, use_case: UseCase) -> str:
         return self.models[use_case.family]
