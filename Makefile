@@ -35,10 +35,13 @@
 #   CDK_ARGS="-c key=value ..."   context for synth, deploy, diff and destroy (e.g. CDK_ARGS="-c authMode=api-key")
 #   REVIEW_ARGS="-c key=value"    the context that make review reviews
 #   PYTHON=python3.12             the Python (3.11 or newer) that creates the virtualenvs
+#   PYTEST_WORKERS=0              make test in one process (default auto: one pytest-xdist worker per core)
+#   PYTEST_ARGS="-k name"          more pytest arguments for make test
 # Not a target, one request to the API (deployed: SigV4, or the stack's API key in authMode=api-key; --local: make local):
 #   .venv/bin/python -m tools.client <family>/<task>|use-cases [--local] [--stream] [--api-key KEY]
 
 PYTHON ?= python3
+PYTEST_WORKERS ?= auto
 VENV := .venv
 PY := $(VENV)/bin/python
 CDK := node_modules/.bin/cdk
@@ -95,7 +98,7 @@ format: $(PY_STAMP)
 	$(PY) -m ruff format .
 
 test: setup $(CHECKOV_STAMP) lint
-	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_ARGS)
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 generate: openapi snapshot-update diagram doc-tables file-examples
 

@@ -47,8 +47,8 @@ def stream_harness() -> Iterator[Harness]:
     harness = Harness("stream", 0, stream_server.StreamRequestHandler.limit, "/healthz")
 
     class Recording(stream_server.StreamRequestHandler):
-        read_timeout = 1.0
-        linger_seconds = 0.5
+        read_timeout = 0.4
+        linger_seconds = 0.25
 
         def respond(self, body: bytes) -> http_io.Response:
             harness.seen.append((self.command, self.path, body))
@@ -70,9 +70,9 @@ def local_harness() -> Iterator[Harness]:
 
     server = local_api.create_server(0, quiet=True)
     server.RequestHandlerClass.api = local_api.LocalApi("v1", {"/echo": echo, "/smuggled": echo})  # type: ignore[attr-defined]
-    server.RequestHandlerClass.read_timeout = 1.0  # type: ignore[attr-defined]
-    server.RequestHandlerClass.idle_timeout = 1.0  # type: ignore[attr-defined]
-    server.RequestHandlerClass.linger_seconds = 0.5  # type: ignore[attr-defined]
+    server.RequestHandlerClass.read_timeout = 0.4  # type: ignore[attr-defined]
+    server.RequestHandlerClass.idle_timeout = 0.4  # type: ignore[attr-defined]
+    server.RequestHandlerClass.linger_seconds = 0.25  # type: ignore[attr-defined]
     yield from _serving(server, harness)
 
 

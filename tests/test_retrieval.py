@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -72,7 +71,7 @@ DOCUMENTED = {
 @pytest.fixture
 def knowledge_base() -> Any:
     """A KnowledgeBase whose real client answers through a Stubber (and fails the test on a call it did not expect)."""
-    found = KnowledgeBase(KB_ID, replace(RETRIEVAL_CLIENT, region="us-east-1"))
+    found = KnowledgeBase(KB_ID, RETRIEVAL_CLIENT._replace(region="us-east-1"))
     with Stubber(found.client) as stubber:
         yield found, stubber
         stubber.assert_no_pending_responses()
@@ -82,7 +81,7 @@ def knowledge_base() -> Any:
 
 
 def test_the_client_is_made_on_the_first_search_with_short_timeouts_and_its_own_retries():
-    found = KnowledgeBase(KB_ID, replace(RETRIEVAL_CLIENT, region="eu-west-1"))
+    found = KnowledgeBase(KB_ID, RETRIEVAL_CLIENT._replace(region="eu-west-1"))
     assert "client" not in vars(found)  # nothing made yet
 
     client = found.client

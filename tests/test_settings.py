@@ -42,14 +42,13 @@ def test_a_malformed_guardrails_variable_fails_the_init_with_its_name(value):
 
 
 def test_the_conversation_settings_go_through_the_environment_and_back():
-    import dataclasses
 
     from genai_core.conversation_settings import STORE_CLIENT, ConversationSettings, Limits
 
     conversations = ConversationSettings(
         "Conversations-1",
         limits=Limits(ttl_days=7, max_stored_messages=20, max_history_bytes=50_000),
-        client=dataclasses.replace(STORE_CLIENT, region="eu-west-1"),
+        client=STORE_CLIENT._replace(region="eu-west-1"),
         prompt_cache_models=frozenset({"amazon.nova-pro-v1:0"}),
     )
     environ = {**settings.conversations_variables(conversations), "AWS_REGION": "eu-west-1"}

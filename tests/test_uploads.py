@@ -292,7 +292,13 @@ def test_an_upload_id_from_the_future_was_not_issued_here(s3):
         store.fetch(ALICE, files.new_upload_id(NOW + uploads.CLOCK_SKEW_SECONDS + 60))
 
 
-@pytest.mark.parametrize("bad", ["", "x", "../" + files.new_upload_id(NOW), files.new_upload_id(NOW).upper()])
+# Each pytest-xdist worker collects the tests itself, and an upload id is random: the parameters get fixed ids.
+ISSUED = files.new_upload_id(NOW)
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "x", "../" + ISSUED, ISSUED.upper()], ids=["empty", "short", "a path", "upper case"]
+)
 def test_a_malformed_upload_id_is_a_400_without_asking_s3(s3, bad):
     store, _ = s3
     with pytest.raises(errors.ValidationFailed):

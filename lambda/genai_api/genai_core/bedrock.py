@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
@@ -141,8 +140,7 @@ ACCOUNT_NOT_ALLOWED = Fault(
 )
 
 
-@dataclass(frozen=True)
-class MessageRule:
+class MessageRule(NamedTuple):
     """A Bedrock error code whose message starts with ``pattern`` gets ``fault`` instead of the code's own."""
 
     error: str

@@ -89,8 +89,7 @@ CITATION_SCHEMA: Mapping[str, Any] = {
 FOLLOW_UP_TURNS = 2  # the last user turns of a follow-up input that are searched for with the query
 
 
-@dataclass(frozen=True)
-class Retrieval:
+class Retrieval(NamedTuple):
     """How a task searches the knowledge base and cites what it found (the ``retrieval`` of its file)."""
 
     query: str  # the input whose text is searched for

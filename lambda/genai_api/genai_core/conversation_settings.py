@@ -11,7 +11,8 @@ The store itself, which needs boto3, is ``genai_core/conversations.py``, importe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from genai_core.jsonbody import MAX_BODY_BYTES
 from genai_core.limits import ClientSettings
@@ -89,12 +90,11 @@ class Limits:
 STORE_CLIENT = ClientSettings(connect_timeout=1, read_timeout=1, max_attempts=2)
 
 
-@dataclass(frozen=True)
-class ConversationSettings:
+class ConversationSettings(NamedTuple):
     """The table, the limits, the store's client and the models that take prompt cache points (the function reads them
     from its environment: ``genai_core/settings.py``, ``conversation_settings``)."""
 
     table_name: str
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = Limits()
     client: ClientSettings = STORE_CLIENT
     prompt_cache_models: frozenset[str] = frozenset()

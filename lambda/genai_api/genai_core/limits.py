@@ -19,15 +19,14 @@ for whatever work the caller of ``attempts_that_fit`` does after the model call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 ANSWER_MARGIN_SECONDS = 0.5  # kept free after a model call's worst case: shaping, logging and sending the answer
 BACKOFF_BASE_SECONDS = 1  # botocore's standard retry mode: at most base x 2 ** (retry - 1) before each retry,
 BACKOFF_CAP_SECONDS = 20  # capped at 20 s (botocore/retries/standard.py, ExponentialBackoff)
 
 
-@dataclass(frozen=True)
-class ClientSettings:
+class ClientSettings(NamedTuple):
     """A Bedrock client's timeouts (seconds) and attempts: the bedrock-runtime client's are the stack's ``bedrock*``
     context keys, the knowledge base's are ``RETRIEVAL_CLIENT``, the uploads store's ``STORAGE_CLIENT``."""
 
@@ -38,7 +37,7 @@ class ClientSettings:
 
     def single_attempt(self) -> ClientSettings:
         """The same timeouts with no botocore retry: a client whose worst case is one attempt."""
-        return replace(self, max_attempts=1)
+        return self._replace(max_attempts=1)
 
     @property
     def attempt_seconds(self) -> float:

@@ -21,9 +21,8 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from genai_core.catalog import UseCase, condition_holds
 from genai_core.errors import PromptTooLarge, ValidationFailed
@@ -68,8 +67,7 @@ _SHORT_ENDINGS = tuple((f"000.0{end}", f"e3{end}") for end in ",]}")
 _SHORT_EXPONENTS = tuple((f"000e{exponent}", f"e{exponent + 3}") for exponent in (3, 6, 9, 12))  # to 15 digits
 
 
-@dataclass(frozen=True)
-class Prompt:
+class Prompt(NamedTuple):
     system: str
     messages: list[dict[str, Any]]
 
@@ -79,8 +77,7 @@ class Prompt:
         return len(self.system) + sum(len(text) for text in texts(self.messages))
 
 
-@dataclass(frozen=True)
-class Fence:
+class Fence(NamedTuple):
     """The delimiters of one request: every block's tags carry the same random key."""
 
     key: str
@@ -92,8 +89,7 @@ class Fence:
         return f"<{self.tag(name)}>\n{text}\n</{self.tag(name)}>"
 
 
-@dataclass(frozen=True)
-class Fenced:
+class Fenced(NamedTuple):
     """Named values, each as a block of text between tags of one fence (in the order given)."""
 
     fence: Fence

@@ -31,8 +31,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from genai_core import schema
 from genai_core.bedrock import converse
@@ -118,16 +117,14 @@ def _no_uploads() -> UploadStore | None:
     return None
 
 
-@dataclass(frozen=True)
-class Retrieved:
+class Retrieved(NamedTuple):
     """What a search gave a request: how many passages, and how long it took."""
 
     passages: int
     latency_ms: int
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     use_case: str
     output: dict[str, Any]
     model: str
@@ -157,8 +154,7 @@ class Result:
         return body
 
 
-@dataclass(frozen=True)
-class Memory:
+class Memory(NamedTuple):
     """What a remembered turn did: its conversation's id, how many stored messages went to the model before the new
     ones, and whether the turn was stored (not when the guardrail intervened, or a stream gave no text)."""
 
@@ -288,7 +284,7 @@ class UseCaseService:
 
         if self.knowledge_base_id is None:
             raise NotFound("This deployment has no knowledge base: the tasks that search one are not served.")
-        return KnowledgeBase(self.knowledge_base_id, replace(RETRIEVAL_CLIENT, region=self.region))
+        return KnowledgeBase(self.knowledge_base_id, RETRIEVAL_CLIENT._replace(region=self.region))
 
     def model_for(self, use_case: UseCase) -> str:
         return self.models[use_case.family]

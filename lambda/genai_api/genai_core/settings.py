@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from genai_core.conversation_settings import STORE_CLIENT, ConversationSettings, Limits
 from genai_core.limits import ClientSettings
@@ -59,14 +59,12 @@ def models_from(value: str) -> dict[str, str]:
     return {str(family): model for family, model in parsed.items()}
 
 
-@dataclass(frozen=True)
-class Guardrail:
+class Guardrail(NamedTuple):
     identifier: str
     version: str
 
 
-@dataclass(frozen=True)
-class GuardrailSettings:
+class GuardrailSettings(NamedTuple):
     """The stack's guardrails: family -> the guardrail its Converse calls carry (families without one are absent)."""
 
     by_family: Mapping[str, Guardrail]
@@ -88,8 +86,7 @@ class GuardrailSettings:
         return cls(by_family) if by_family else None
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     models: Mapping[str, str]
     client: ClientSettings
     guardrail: GuardrailSettings | None = None
