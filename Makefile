@@ -6,11 +6,13 @@
 #   make lint             ruff (lint and format check) over the repository, mypy (strict) over app.py, stacks/, lambda/
 #   make format           apply ruff's fixes and formatting
 #   make generate         after adding or changing a use case: regenerate everything derived from the catalog and the
-#                         templates (make openapi, make snapshot-update, make diagram, make doc-tables); read the diff
+#                         templates (make openapi, make snapshot-update, make diagram, make doc-tables,
+#                         make file-examples); read the diff
 #   make openapi          regenerate docs/openapi.json from the use-case catalog (a test fails when it is stale)
 #   make snapshot-update  rewrite the template snapshots under tests/__snapshots__/ (a test fails when they differ)
 #   make diagram          regenerate docs/architecture.svg from the synthesized templates (a test fails when stale)
 #   make doc-tables       regenerate the task and request tables of README.md, README.pt-BR.md and docs/api.md
+#   make file-examples    regenerate the example requests with a small file (examples/<family>/<task>/*-file.json)
 #   make local            serve the API on http://127.0.0.1:$PORT (default 3000) without Docker: the same handler,
 #                         Bedrock with your AWS credentials and region (LOCAL_ARGS=--no-check skips the model check)
 #   make deploy           deploy into the account and region of your current AWS credentials
@@ -61,7 +63,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 
-.PHONY: help setup synth lint format test generate openapi snapshot-update diagram doc-tables local deploy ingest smoke diff destroy review bench clean
+.PHONY: help setup synth lint format test generate openapi snapshot-update diagram doc-tables file-examples local deploy ingest smoke diff destroy review bench clean
 # The virtualenvs are checked on every run (quick when nothing is to do): tools/venv.sh rebuilds one whose Python no
 # longer runs or is older than 3.11, refuses a PYTHON older than 3.11 before pip runs, and installs when the
 # requirements are newer than the stamp.
@@ -98,7 +100,7 @@ format: $(PY_STAMP)
 test: setup $(CHECKOV_STAMP) lint
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-generate: openapi snapshot-update diagram doc-tables
+generate: openapi snapshot-update diagram doc-tables file-examples
 
 openapi: $(PY_STAMP)
 	$(PY) -m tools.openapi
@@ -108,6 +110,9 @@ snapshot-update: setup
 
 diagram: setup
 	$(PY) -m tools.diagram
+
+file-examples: $(PY_STAMP)
+	$(PY) -m tools.file_examples
 
 doc-tables: $(PY_STAMP)
 	$(PY) -m tools.doc_tables

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import coldstart, prompt_size, report, synth, testtime, warm
+from bench import files as files_bench
 from bench.common import ROOT
 
 OUTPUT = ROOT / "docs" / "PERFORMANCE.md"
@@ -36,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--coldstart-runs", type=int, default=21)
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per task (warm)")
     parser.add_argument("--prompt-runs", type=int, default=7, help="runs of each route's worst body")
+    parser.add_argument("--file-repeats", type=int, default=40, help="calls of each files figure")
     parser.add_argument("--synth-runs", type=int, default=7)
     parser.add_argument("--test-runs", type=int, default=3)
     parser.add_argument("--baseline", metavar="COMMIT", help="also measure the function of this commit")
@@ -54,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warm_baseline = warm.measure_in_child(args.requests, baseline_dir) if baseline_dir else None
         print(f"prompt size: the worst body of each route, {args.prompt_runs} runs ...", flush=True)
         prompts = prompt_size.measure_in_child(args.prompt_runs)
+        print(f"files: a 4 MiB inline document, {args.file_repeats} calls of each figure ...", flush=True)
+        file_figures = files_bench.measure_in_child(args.file_repeats)
         print(f"synth: {args.synth_runs} runs of each app ...", flush=True)
         kept = Path(scratch) / "cdk.out"
         synth_result = synth.measure_synth(args.synth_runs, keep=kept)
@@ -76,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tests=tests,
         prompt_size=prompts,
         compile_ms=report.compile_ms(),
+        files=file_figures,
     )
     args.output.write_text(report.render(results))
     print(report.figures(results))

@@ -38,6 +38,7 @@ from typing import Any
 
 from bench.common import ROOT, Summary, Verdict
 from bench.warm import prepare_environment
+from genai_core.file_contract import FILES_INPUT
 
 BUDGET_CPU_MS = 50.0
 BUDGET_RATIO = 2.0
@@ -154,13 +155,15 @@ class BodyMaker:
     def body(self) -> dict[str, Any]:
         use_case = self.use_case
         properties = use_case.input_schema["properties"]
-        # A knowledge-base filter steers the search only (it never reaches the prompt), and is a grammar of its own
-        # (genai_core.filters) that the free-form filler would break: left out.
+        # Files are not prompt text (they reach the model as document and image blocks, bench/files.py times them):
+        # the worst body of a task that takes files is its worst text. A knowledge-base filter steers the search only
+        # (it never reaches the prompt), and is a grammar of its own (genai_core.filters) that the free-form filler
+        # would break: left out too.
         search_filter = use_case.retrieval.filter if use_case.retrieval else None
         body = {
             name: self.caller_schema() if name in use_case.caller_schemas else self.value(name, schema)
             for name, schema in properties.items()
-            if name != search_filter
+            if name not in (FILES_INPUT, search_filter)
         }
         for rule in use_case.checks:  # items that must conform to a caller's schema are made from it
             if "conform" in rule:

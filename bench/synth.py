@@ -106,8 +106,8 @@ def measure_synth(runs: int = 5, keep: Path | None = None) -> Synth:
 def function_asset(assembly: Path, stack: str = API_STACK) -> Path:
     """The folder of the functions' code in the cloud assembly: its ``aws:asset:path`` metadata (the CLI's context
     asks for it), else the asset named by the code's S3 key (``<hash>.zip`` is staged as ``asset.<hash>``). The API's
-    function and the streaming function share one asset; the CDK's own functions (the one that empties the corpus
-    bucket on `cdk destroy`) are not ours to measure: only functions whose environment names the models count."""
+    function and the streaming function share one asset; the CDK's own functions (the one that empties the uploads
+    and corpus buckets on `cdk destroy`) are not ours to measure: only functions whose environment names the models count."""
     template: dict[str, Any] = json.loads((assembly / f"{stack}.template.json").read_text())
     paths = []
     for resource in template["Resources"].values():

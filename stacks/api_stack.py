@@ -1,7 +1,6 @@
-"""The API stack: it composes the function, its Bedrock access, the guardrail, the knowledge base (unless
-``-c knowledgeBase=false``), the conversation table (unless ``-c conversations=false``) and the REST API, and exports
-what callers need. Compliance exceptions for the function
-live here, beside what they excuse."""
+"""The API stack: it composes the function, its Bedrock access, the guardrail, the uploads bucket, the knowledge base
+(unless ``-c knowledgeBase=false``), the conversation table (unless ``-c conversations=false``) and the REST API, and
+exports what callers need. Compliance exceptions for the function live here, beside what they excuse."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from genai_core.catalog import UseCase
+from genai_core.file_contract import UPLOADS_PREFIX
 from stacks import outputs
 from stacks.components.bedrock_access import BedrockModelAccess
 from stacks.components.compliance import acknowledge, skip_checkov
@@ -20,9 +20,10 @@ from stacks.components.guardrail import GenAiGuardrails
 from stacks.components.knowledge_base import GenAiKnowledgeBase
 from stacks.components.rest_api import GenAiRestApi
 from stacks.components.streaming import StreamingFunction
+from stacks.components.uploads_bucket import UploadsBucket
 from stacks.config import AppConfig
 from stacks.conversations_config import keeps_conversations
-from stacks.function_env import app_environment, conversations_environment, model_ids
+from stacks.function_env import app_environment, conversations_environment, model_ids, uploads_environment
 
 
 class GenAiApiStack(Stack):
@@ -32,6 +33,15 @@ class GenAiApiStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         models = model_ids(config)
         self.guardrails = GenAiGuardrails(self, "Guardrail", config=config.guardrail)
+        # POST /uploads presigns PUTs into it; a request that names an uploadId reads it back (genai_core.uploads).
+        self.uploads = UploadsBucket(
+            self,
+            "Uploads",
+            prefix=UPLOADS_PREFIX,
+            expiration_days=config.uploads.expire_days,
+            removal_policy=config.data_removal_policy,
+            log_retention_days=config.function.log_retention_days,
+        )
         # The tasks that search it (catalog "retrieval") are served by the buffered function only: it alone gets the
         # knowledge base's id and bedrock:Retrieve. Off, those tasks get no route (app.py: Catalog.served).
         self.knowledge_base = (
@@ -59,6 +69,7 @@ class GenAiApiStack(Stack):
         )
         conversations = conversations_environment(config, self.conversations.table_name if self.conversations else None)
         environment = app_environment(config, guardrails=self.guardrails.ids()) | conversations
+        uploads = uploads_environment(config, self.uploads.bucket.bucket_name)
         self.handler = GenAiFunction(
             self,
             "GenAi",
@@ -70,16 +81,20 @@ class GenAiApiStack(Stack):
                 guardrails=self.guardrails.ids(),
                 knowledge_base_id=self.knowledge_base.knowledge_base_id if self.knowledge_base else None,
             )
-            | conversations,
+            | conversations
+            | uploads,
             log_removal_policy=config.log_removal_policy,
         )
+        self.uploads.grant_uploads(self.handler.function)  # read and presign, on the uploads prefix only
         self.bedrock = BedrockModelAccess(self, "BedrockAccess", targets=config.models.values())
         self.bedrock.grant_invoke(self.handler.function)
         self.guardrails.grant_apply(self.handler.function)
         if self.knowledge_base is not None:
             self.knowledge_base.grant_retrieve(self.handler.function)
         # Streaming routes (catalog "streaming": true) are served by a second function over the same asset, run by
-        # the Lambda Web Adapter, which may only stream (ConverseStream) from the same models.
+        # the Lambda Web Adapter, which may only stream (ConverseStream) from the same models, and read uploads only
+        # if a streaming task takes files (none does today).
+        streams_files = any(route.streaming and route.file_input is not None for route in routes)
         self.stream_handler = (
             StreamingFunction(
                 self,
@@ -88,7 +103,7 @@ class GenAiApiStack(Stack):
                 streaming=config.streaming,
                 bedrock=config.bedrock,
                 models=models,
-                environment=environment,
+                environment=environment | uploads if streams_files else environment,
                 log_removal_policy=config.log_removal_policy,
             ).handler
             if any(route.streaming for route in routes)
@@ -97,6 +112,8 @@ class GenAiApiStack(Stack):
         if self.stream_handler is not None:
             self.bedrock.grant_invoke_stream(self.stream_handler.function)
             self.guardrails.grant_apply(self.stream_handler.function)
+            if streams_files:
+                self.uploads.grant_uploads(self.stream_handler.function, presign=False)
         if self.conversations is not None:
             for function in (self.handler, self.stream_handler):
                 if function is not None:
@@ -110,6 +127,7 @@ class GenAiApiStack(Stack):
             stream_integration_timeout_seconds=config.streaming.integration_timeout_seconds,
             routes=routes,
             log_removal_policy=config.log_removal_policy,
+            uploads=True,
             conversations=self.conversations is not None,
         )
         for function in (self.handler, self.stream_handler):
@@ -119,6 +137,12 @@ class GenAiApiStack(Stack):
         CfnOutput(self, outputs.API_URL, value=self.rest_api.api.url, description="Base URL of the API")
         CfnOutput(
             self, outputs.FUNCTION_NAME, value=self.handler.function.function_name, description="The Lambda function"
+        )
+        CfnOutput(
+            self,
+            outputs.UPLOADS_BUCKET_NAME,
+            value=self.uploads.bucket.bucket_name,
+            description="The uploads bucket (POST /uploads); make local uses it when UPLOADS_BUCKET names it",
         )
         if self.stream_handler is not None:
             CfnOutput(

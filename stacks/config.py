@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 import caller
 from genai_core.caching import MODEL_ID
 from genai_core.catalog import FAMILIES
+from genai_core.file_contract import UPLOAD_URL_SECONDS_MAX, UPLOAD_URL_SECONDS_MIN
 from genai_core.limits import (
     ANSWER_MARGIN_SECONDS,
     RETRIEVAL_CLIENT,
+    STORAGE_CLIENT,
     ClientSettings,
     longest_call_seconds,
     search_and_one_attempt,
@@ -117,6 +119,9 @@ CONTEXT_KEYS = (
     "alarm5xxRatePercent",
     "alarmP99LatencyMs",
     "modelPrices",
+    "uploadsExpireDays",
+    "uploadUrlSeconds",
+    "filesFromS3",
     "conversations",
     "knowledgeBase",
 )
@@ -217,6 +222,19 @@ class GuardrailConfig:
 
 
 @dataclass(frozen=True)
+class UploadsConfig:
+    """The uploads bucket (``stacks/components/uploads_bucket.py``) and how the function uses it."""
+
+    expire_days: int  # the lifecycle rule's days; the function refuses an upload older than that many days itself
+    url_seconds: int  # how long the presigned PUT that POST /uploads answers is valid
+    files_from_s3: bool  # uploads reach the model as s3Location (the model reads S3) instead of bytes
+
+    @property
+    def max_age_seconds(self) -> int:
+        return self.expire_days * 86_400
+
+
+@dataclass(frozen=True)
 class ModelPrice:
     """On-demand price of a model in US dollars per 1,000 tokens. Config, not truth: check the Bedrock price list."""
 
@@ -247,6 +265,7 @@ class AppConfig:
     log_prompts_for_debugging: bool
     profile: str  # "sandbox" or "production"
     monitoring: MonitoringConfig
+    uploads: UploadsConfig
     knowledge_base: KnowledgeBaseConfig  # stacks/knowledge_base_config.py: on by default, -c knowledgeBase=false
     conversations: ConversationsConfig  # stacks/conversations_config.py: on by default, -c conversations=false
 
@@ -272,8 +291,10 @@ class AppConfig:
 
     @property
     def data_removal_policy(self) -> RemovalPolicy:
-        """The removal policy of the data the app keeps (the knowledge base's corpus bucket, the conversation table): as
-        the logs', by the profile (sandbox: emptied and deleted with the stack; production: retained)."""
+        """The removal policy of the data the app keeps (the uploads bucket, the knowledge base's corpus bucket, the
+        conversation table): as the logs', by the profile. Sandbox: deleted with the stack (a custom resource empties
+        each bucket first). Production: retained like the log groups, with no function that deletes objects in the
+        account; the uploads bucket's lifecycle rule empties it within days, and an empty bucket costs nothing."""
         return self.log_removal_policy
 
 
@@ -502,6 +523,21 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
             f"< streamFunctionTimeoutSeconds ({streaming.function_timeout_seconds}) "
             f"< streamIntegrationTimeoutSeconds ({streaming.integration_timeout_seconds})"
         )
+    # A request that names uploads reads each one (the storage client's worst case) before its model call: one read
+    # and one attempt must fit as well, or every such request would be refused (504 deadline_exceeded). No
+    # conversation-store call comes with it: files go to tasks with an instruction, memory to chats (the catalog).
+    attempt = shortest_function_timeout(bedrock)
+    if not STORAGE_CLIENT.worst_case_seconds + attempt < function.timeout_seconds:
+        raise ConfigError(
+            f"timeouts must leave room for an upload: reading one ({STORAGE_CLIENT.worst_case_seconds:g} s at worst) "
+            f"and one Bedrock attempt with the answer's margin ({attempt:g} s) must fit in lambdaTimeoutSeconds "
+            f"({function.timeout_seconds})"
+        )
+    uploads = UploadsConfig(
+        expire_days=ctx.integer("uploadsExpireDays", 1, 30),
+        url_seconds=ctx.integer("uploadUrlSeconds", UPLOAD_URL_SECONDS_MIN, UPLOAD_URL_SECONDS_MAX),
+        files_from_s3=ctx.boolean("filesFromS3"),
+    )
     models = _model_targets(ctx)
     namespace = ctx.raw("metricsNamespace")
     if not isinstance(namespace, str) or not NAMESPACE.match(namespace):
@@ -540,6 +576,7 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         log_prompts_for_debugging=ctx.boolean("logPromptsForDebugging"),
         profile=ctx.one_of("profile", PROFILES),
         monitoring=monitoring,
+        uploads=uploads,
         conversations=conversations,
         knowledge_base=knowledge_base,
     )

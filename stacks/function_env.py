@@ -65,6 +65,19 @@ def app_environment(
     }
 
 
+def uploads_environment(config: AppConfig, bucket_name: str) -> dict[str, str]:
+    """The uploads variables (``genai_core.uploads.UploadSettings.from_env`` reads them): the bucket (the stack's
+    token; in ``make local``, a deployed stack's bucket given as ``UPLOADS_BUCKET``), how long a presigned PUT is
+    valid, how long an upload may be used (the bucket's lifecycle days), and whether uploads reach the model as
+    ``s3Location``."""
+    return {
+        settings.UPLOADS_BUCKET: bucket_name,
+        settings.UPLOADS_URL_SECONDS: str(config.uploads.url_seconds),
+        settings.UPLOADS_MAX_AGE_SECONDS: str(config.uploads.max_age_seconds),
+        settings.FILES_FROM_S3: "true" if config.uploads.files_from_s3 else "false",
+    }
+
+
 def conversations_environment(config: AppConfig, table_name: str | None) -> dict[str, str]:
     """The conversation table's name (the stack's token, or a local table's), the conversation limits and the models
     sent a cache point, as the function reads them (``settings.conversation_settings``); nothing when the deployment
@@ -95,11 +108,13 @@ def function_environment(
     guardrails: Mapping[str, tuple[str, str]],
     knowledge_base_id: str | None = None,
     conversations_table: str | None = None,
+    uploads_bucket: str | None = None,
 ) -> dict[str, str]:
-    """Every variable the stack sets on the function (with the guardrails, the knowledge base and the conversation
-    table given here)."""
+    """Every variable the stack sets on the function (with the guardrails, the knowledge base, the conversation table
+    and the uploads bucket given here; no bucket: the function takes no uploads)."""
     return (
         runtime_environment(model_ids(config), config.bedrock)
         | app_environment(config, guardrails=guardrails, knowledge_base_id=knowledge_base_id)
         | conversations_environment(config, conversations_table)
+        | (uploads_environment(config, uploads_bucket) if uploads_bucket else {})
     )

@@ -7,6 +7,7 @@ API_URL = "ApiUrl"  # the API's base URL, stage included
 API_KEY_ID = "ApiKeyId"  # authMode=api-key: the id of the stack's API key (never its value)
 FUNCTION_NAME = "FunctionName"
 STREAM_FUNCTION_NAME = "StreamFunctionName"
+UPLOADS_BUCKET_NAME = "UploadsBucketName"  # the uploads bucket: make local uses a deployed one when given its name
 GUARDRAIL_IDS = {"full": "GuardrailId", "prompt-attack": "PromptAttackGuardrailId"}  # by guardrail profile
 DASHBOARD_URL = "DashboardUrl"
 ALARM_TOPIC_ARN = "AlarmTopicArn"

@@ -223,7 +223,7 @@ def fake_api() -> Iterator[str]:
 
     from tests.sigv4_api import FakeApi
 
-    FakeApi.answers, FakeApi.seen, FakeApi.conversations = {}, [], {}
+    FakeApi.answers, FakeApi.seen, FakeApi.uploads, FakeApi.stored, FakeApi.conversations = {}, [], {}, {}, {}
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

@@ -15,8 +15,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from endpoints import DISCOVERY_PATH
+from endpoints import DISCOVERY_PATH, UPLOADS_PATH
 from genai_core.catalog import load_catalog
+from genai_core.file_contract import MEDIA_TYPES
 from tests.support import API_STACK, MODEL_ID
 
 CREDENTIALS = Credentials("AKIDSMOKETEST", "smoke-secret", "smoke-session-token")
@@ -26,7 +27,8 @@ AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=AKIDSMOKETEST/(?P<date>\d{8})/us-east-1/execute-api/aws4_request, "
     r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
 )
-ROUTES = {route.path for route in load_catalog()}
+ROUTES = {route.path for route in load_catalog()} | {UPLOADS_PATH}
+S3_PATH = "/s3-presigned/"  # where the stand-in's POST /uploads points its PUT (in place of the bucket's address)
 DISCOVERY = DISCOVERY_PATH
 API_KEY_ID = "k3y1d0"
 API_KEY = "fake-api-key-value-0123456789abcdefghij"
@@ -40,6 +42,8 @@ class FakeApi(BaseHTTPRequestHandler):
     answers: ClassVar[dict[str, tuple[int, dict[str, Any]]]] = {}  # shared by the server's handler instances
     seen: ClassVar[list[dict[str, Any]]] = []
     api_key: ClassVar[str | None] = None  # authMode=api-key: the key every request must carry (monkeypatch it)
+    uploads: ClassVar[dict[str, tuple[int, str]]] = {}  # uploadId -> the size and type its PUT was presigned for
+    stored: ClassVar[dict[str, bytes]] = {}  # uploadId -> what was PUT
     conversations: ClassVar[dict[str, int]] = {}  # conversation id -> how many messages are stored
 
     def do_POST(self) -> None:
@@ -55,6 +59,28 @@ class FakeApi(BaseHTTPRequestHandler):
         route = self.path.removeprefix("/v1").split("?", 1)[0]
         listing = route == "/conversations" and self.command == "GET"
         return [route] if listing or (route.startswith("/conversations/") and route.count("/") == 2) else []
+
+    def do_PUT(self) -> None:
+        """The presigned PUT, as S3 checks it: no signature header (the URL is the authorization), and exactly the
+        Content-Length and Content-Type that POST /uploads signed."""
+        upload_id = self.path.removeprefix(S3_PATH).split("?", 1)[0]
+        declared = self.uploads.get(upload_id)
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.seen.append(
+            {
+                "method": "PUT",
+                "route": self.path,
+                "body": None,
+                "size": len(body),
+                "problem": None,
+                "signed": "Authorization" in self.headers,
+            }
+        )
+        if declared is None or (len(body), self.headers.get("Content-Type")) != declared:
+            self.reply(403, {"Code": "SignatureDoesNotMatch"})
+        else:
+            self.stored[upload_id] = body
+            self.reply(200, {})
 
     def serve(self, routes: set[str]) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -78,6 +104,8 @@ class FakeApi(BaseHTTPRequestHandler):
             self.reply(
                 403, {"error": {"code": "MISSING_AUTHENTICATION_TOKEN", "message": "Missing Authentication Token"}}
             )
+        elif route == UPLOADS_PATH and route not in self.answers:
+            self.reply(200, self.presign(json.loads(body)))
         elif route in self.answers:
             self.reply(*self.answers[route])
         else:
@@ -103,6 +131,18 @@ class FakeApi(BaseHTTPRequestHandler):
             del self.conversations[conversation_id]
             return 200, {"conversationId": conversation_id, "deleted": True}
         return 200, {"conversationId": conversation_id, "turns": self.conversations[conversation_id], "messages": []}
+
+    def presign(self, request: dict[str, Any]) -> dict[str, Any]:
+        upload_id = f"1900000000-{len(self.uploads):032x}"
+        media_type = MEDIA_TYPES[request["format"]]
+        self.uploads[upload_id] = (request["size"], media_type)
+        return {
+            "uploadId": upload_id,
+            "url": f"http://{self.headers['Host']}{S3_PATH}{upload_id}?X-Amz-Signature=stand-in",
+            "method": "PUT",
+            "headers": {"Content-Type": media_type},
+            "expiresAt": "2030-01-01T00:05:00Z",
+        }
 
     def api_key_problem(self) -> str | None:
         return None if self.headers.get("x-api-key") == self.api_key else "Forbidden"

@@ -36,14 +36,17 @@ TEST_CONVERSATIONS_TABLE = "GenAiReferenceConversationsTest"
 # Stand-ins for the ids of the stack's guardrails, by profile (cdk.json's guardrailProfiles says which family has which).
 TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
 TEST_KNOWLEDGE_BASE_ID = "KBTEST0001"  # Retrieve's knowledgeBaseId: ten letters or digits
+# A stand-in for the name of the stack's uploads bucket (the template references the bucket).
+TEST_UPLOADS_BUCKET = "genai-uploads-test-bucket"
 # The function's environment as the stack sets it from cdk.json, by the stack's own code (stacks/function_env.py),
-# with these guardrails, this knowledge base and this conversation table (test_infrastructure checks it against the
-# synthesized template).
+# with these guardrails, this knowledge base, this conversation table and this uploads bucket (test_infrastructure
+# checks it against the synthesized template).
 FUNCTION_ENV = function_environment(
     load_config(CDK_CONTEXT),
     guardrails={profile: (guardrail, "1") for profile, guardrail in TEST_GUARDRAILS.items()},
     knowledge_base_id=TEST_KNOWLEDGE_BASE_ID,
     conversations_table=TEST_CONVERSATIONS_TABLE,
+    uploads_bucket=TEST_UPLOADS_BUCKET,
 )
 
 

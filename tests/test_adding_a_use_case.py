@@ -67,7 +67,7 @@ def expected_methods(routes: list[Any]) -> set[tuple[str, str]]:
     return (
         {("POST", route.path) for route in routes}
         | {("POST", route.stream_path) for route in routes if route.streaming}
-        | {("GET", openapi.DISCOVERY_PATH)}
+        | {("GET", openapi.DISCOVERY_PATH), ("POST", openapi.UPLOADS_PATH)}
         | (CONVERSATION_METHODS if KEEPS_CONVERSATIONS and any(route.memory for route in routes) else set())
     )
 

@@ -30,6 +30,7 @@ from genai_core.bedrock import (
     CREDENTIAL_ERRORS,
     DAILY_QUOTA,
     FAULTS,
+    FILE_REJECTED,
     STREAM_ERRORS,
     UPSTREAM_ERRORS,
     upstream_error,
@@ -177,6 +178,41 @@ CALLER_CAUSED = [
     "The value at toolConfig.tools.0.toolSpec.inputSchema.json.properties is invalid: 'This model doesn't support "
     "tool use'",
 ]
+
+
+# Bedrock's words about a file of the request (issue threads quoting its answers for Claude and Llama; Nova's own
+# wording is not verified): the caller's, and Bedrock's reason says which file and why.
+FILE_CAUSED = [
+    "The model returned the following errors: messages.0.content.1.source.bytes: The document source bytes could not "
+    "be parsed as the specified format. If using a text-based format, try source.text instead of source.bytes.",
+    "The model returned the following errors: messages.0.content.0.image.source.bytes: The image was specified using "
+    "the image/jpeg media type, but the image appears to be a image/png image",
+    "The model returned the following errors: messages.0.content.2.document.source.bytes: corrupt",
+    "The PDF specified was not valid",
+    "The model returned the following errors: The provided image does not match the specified image format.",
+    "The model returned the following errors: messages: too many images: image_count > 20",
+    "A maximum of 100 PDF pages may be provided.",
+    "The model returned the following errors: messages.1.content.22.pdf.source.base64.data: A maximum of 600 PDF pages "
+    "may be provided.",
+]
+
+
+@pytest.mark.parametrize("message", FILE_CAUSED)
+def test_bedrocks_rejection_of_a_file_is_a_400_file_rejected_with_its_reason(call, bedrock, message):
+    reject(bedrock, "ValidationException", message)
+
+    response = call(CHAT, BODY)
+
+    assert response.status == 400
+    assert response.body["error"] == {"code": "file_rejected", "message": f"{FILE_REJECTED.message}: {message[:300]}"}
+
+
+def test_a_deployment_phrase_about_files_stays_the_deployments_and_a_files_word_later_in_a_message_does_not_count():
+    for message, code in (
+        ("This model doesn't support the document content block that you provided.", "model_configuration_error"),
+        ("Input is too long for requested model. The PDF specified was not valid", "model_validation_error"),
+    ):
+        assert upstream_error(_client_error("ValidationException", message)).code == code
 
 
 @pytest.mark.parametrize("message", DEPLOYMENT_CAUSED)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench import coldstart, prompt_size, report, synth, testtime, warm
+from bench import files as files_bench
 from bench.common import Summary, Verdict, percentile
 
 
@@ -97,8 +98,8 @@ def test_the_worst_body_maker_reaches_every_maximum_at_full_scale(handler):
     for use_case in handler.catalog:
         body = prompt_size.BodyMaker(use_case, prompt_size.Shape(1.0, 3, 1_000)).body()
         for name, rules in use_case.input_schema["properties"].items():
-            if name in use_case.caller_schemas or name == "language" or "enum" in rules:
-                continue
+            if name in use_case.caller_schemas or name in ("language", "files") or "enum" in rules:
+                continue  # files are not prompt text (bench/files.py)
             if rules["type"] == "string":
                 assert len(body[name]) == rules["maxLength"], (use_case.id, name)
             elif rules["type"] == "array" and use_case.prompt.get("conversation") != name:
@@ -156,7 +157,22 @@ def test_test_time_reads_pytests_durations_and_summary():
         testtime.measure_tests(1, command=[sys.executable, "-c", "raise SystemExit(1)"])
 
 
-def test_the_report_shows_every_figure_and_verdict(cold, prompts):
+@pytest.fixture(scope="module")
+def file_figures() -> files_bench.FilesResult:
+    return files_bench.measure(repeats=1, size=64 * 1024)
+
+
+def test_the_files_benchmark_measures_each_part_and_judges_two_figures(file_figures):
+    in_budget = [figure for figure in file_figures.figures if figure.in_budget]
+    assert [figure.name.split(" ")[0] for figure in in_budget] == ["files.resolve:", "our"]  # the check; its added cost
+    assert all(figure.summary.n >= 1 and figure.summary.min >= 0 for figure in file_figures.figures)
+    verdicts = file_figures.verdicts()
+    assert [verdict.limit for verdict in verdicts] == [files_bench.BUDGET_MS] * 2
+    assert [verdict.measured for verdict in verdicts] == [figure.summary.min for figure in in_budget]
+    assert files_bench.FilesResult.from_dict(dataclasses.asdict(file_figures)) == file_figures  # the child's JSON
+
+
+def test_the_report_shows_every_figure_and_verdict(cold, prompts, file_figures):
     task = warm.TaskResult(
         "text (productivity/summarize)", 3, *[warm.Latency(0.2, 0.3, 0.4)] * 2, *[warm.Latency(0.2, 0.3, 5.0)] * 2
     )
@@ -174,6 +190,7 @@ def test_the_report_shows_every_figure_and_verdict(cold, prompts):
         ),
         prompt_size=prompts,
         compile_ms=report.compile_ms(repeats=1),
+        files=file_figures,
     )
     text = report.render(results)
 
@@ -184,6 +201,8 @@ def test_the_report_shows_every_figure_and_verdict(cold, prompts):
     for key in ("CPU", "cores", "Python", "OS"):
         assert f"| {key} |" in text
     assert "`t::a`" in text and "asset.abc" in text and "95a26a5" in text
-    assert "## 6. Prompt size" in text
+    assert "## 6. Prompt size" in text and "## 7. Files" in text
+    for figure in file_figures.figures:
+        assert figure.name.strip() in text and figure.name in report.figures(results)
     for route in prompts.routes:
         assert f"`{route.route}`" in text and route.label in report.figures(results)

@@ -21,6 +21,7 @@ from genai_core.catalog import (
     load_catalog,
     rules_error,
 )
+from genai_core.file_contract import FILES_INPUT
 from genai_core.prompts import render
 from tests.support import ROOT
 from tools.fake_bedrock import instance_from_schema
@@ -141,7 +142,7 @@ def directives(node: Any) -> list[dict[str, Any]]:
 )
 def test_output_directives_refer_to_the_inputs_they_need(use_case):
     properties = use_case.input_schema["properties"]
-    required = set(use_case.input_schema["required"])
+    required = set(use_case.input_schema.get("required", []))
     for directive in directives(use_case.output["schema"]):
         if "$if" in directive:
             assert directive["$if"] in properties and set(directive) == {"$if", "then", "else"}
@@ -150,19 +151,32 @@ def test_output_directives_refer_to_the_inputs_they_need(use_case):
             assert use_case.retrieval is not None and directive == {"$retrieved": "id"}, directive
             continue
         (kind,) = [key for key in directive if key.startswith("$")]
-        name, _, field_name = directive[kind].partition("[].")
-        assert name in properties, directive
+        references = directive[kind] if isinstance(directive[kind], list) else [directive[kind]]
+        names = [reference.partition("[].")[0] for reference in references]
+        for reference, name in zip(references, names, strict=True):
+            field_name = reference.partition("[].")[2]
+            assert name in properties, directive
+            if kind in ("$count", "$lastIndex") or field_name:
+                assert properties[name]["type"] == "array", directive
+            if field_name and name == FILES_INPUT:  # the attached files as the model sees them
+                assert field_name == "name", directive
+            elif field_name:
+                assert field_name in properties[name]["items"]["required"], directive
+        if isinstance(directive[kind], list):
+            # A list may name optional inputs (an absent one counts as empty), but never all of them absent: they
+            # are the inputs of which the task's rules require one.
+            assert any(name in required for name in names) or any(
+                set(rule.get("atLeastOne", ())) <= set(names) for rule in use_case.checks
+            ), directive
+            continue
         # Unguarded, an optional input could be absent: only required ones, or ones under a "$if" on them.
+        (name,) = names
         guarded = any(
             d.get("$if") == name and directive in directives(d["then"])
             for d in directives(use_case.output["schema"])
             if "$if" in d
         )
         assert name in required or guarded, f"{directive} needs {name}, which is optional"
-        if kind in ("$count", "$lastIndex") or field_name:
-            assert properties[name]["type"] == "array", directive
-        if field_name:
-            assert field_name in properties[name]["items"]["required"], directive
 
 
 @pytest.mark.parametrize("use_case", USE_CASES, ids=IDS)
@@ -197,7 +211,7 @@ def test_every_task_has_a_valid_example_request(use_case):
     assert use_case.input_rules_error(request) is None
     # conversationId is left out: the examples are stateless requests, sent as they are by make smoke (which makes a
     # remembered turn of its own, and erases it).
-    optional = set(use_case.input_schema["properties"]) - set(use_case.input_schema["required"])
+    optional = set(use_case.input_schema["properties"]) - set(use_case.input_schema.get("required", []))
     optional -= {"language", MEMORY_PROPERTY}
     assert len(set(request) & optional) >= min(1, len(optional)), "an example shows at least one option"
 
@@ -272,6 +286,7 @@ def test_every_input_reaches_the_model_one_known_way(use_case):
             name == "language",
             name in use_case.caller_schemas,
             name == spec.get("conversation"),
+            name == FILES_INPUT and use_case.file_input is not None,  # document and image blocks
             name in search_only,
             use_case.memory and name == MEMORY_PROPERTY,  # names the stored history that goes before the messages
         ]
@@ -288,8 +303,24 @@ def test_every_input_reaches_the_model_one_known_way(use_case):
     "use_case", [u for u in USE_CASES if u.fenced_inputs], ids=[u.id for u in USE_CASES if u.fenced_inputs]
 )
 def test_the_instruction_names_a_block_the_request_carries(use_case):
-    referred = set(re.findall(r"<([A-Za-z]+)>", use_case.prompt["instruction"]))
-    assert referred and referred <= set(use_case.fenced_inputs), referred
+    """Each instruction line names fenced blocks only, never one its condition excludes (``unless``); a line that
+    excludes files names what the files would replace (the task's rule leaves it the only choice)."""
+    spec = use_case.prompt["instruction"]
+    required = set(use_case.input_schema.get("required", []))
+    named_any = set()
+    for line in [spec] if isinstance(spec, str) else spec:
+        text = line if isinstance(line, str) else line["text"]
+        present = {line["if"]} if isinstance(line, dict) and isinstance(line.get("if"), str) else set()
+        present |= set(line.get("if", ())) if isinstance(line, dict) and isinstance(line.get("if"), list) else set()
+        absent = {line.get("unless")} if isinstance(line, dict) and isinstance(line.get("unless"), str) else set()
+        if use_case.file_input is not None and FILES_INPUT in absent:
+            present |= set(use_case.file_input.replaces)  # no files: the text they replace is there
+        referred = set(re.findall(r"<([A-Za-z]+)>", text))
+        assert referred <= set(use_case.fenced_inputs), referred
+        assert not referred & absent, (text, referred)
+        assert present - required - {FILES_INPUT} <= referred or not present - {FILES_INPUT}, (text, present)
+        named_any |= referred
+    assert named_any, "the instruction names the blocks it works on"
 
 
 @pytest.mark.parametrize(
@@ -329,6 +360,118 @@ def test_only_text_tasks_can_stream(tmp_path: Path):
 
     with pytest.raises(ValueError, match="only a text task can stream"):
         load_catalog(tmp_path)
+
+
+# --- files: a catalog property (which tasks take files, and what they replace) -----------------------------------
+
+FILE_TASKS = [u for u in USE_CASES if u.file_input is not None]
+
+
+def test_the_tasks_that_take_files_get_the_files_schema_from_one_home_and_their_text_becomes_optional():
+    from genai_core import file_contract
+
+    assert {u.id for u in FILE_TASKS} >= {
+        "productivity/summarize",
+        "productivity/ask",
+        "process-optimization/extract",
+        "process-optimization/classify",
+    }
+    for use_case in FILE_TASKS:
+        files = use_case.input_schema["properties"][FILES_INPUT]
+        assert {k: v for k, v in files.items() if k != "description"} == {
+            k: v for k, v in file_contract.files_schema().items() if k != "description"
+        }
+        replaced = " or ".join(use_case.file_input.replaces)
+        assert files["description"].endswith(f"Send {replaced}, files, or both.")
+        assert not set(use_case.file_input.replaces) & set(use_case.input_schema.get("required", []))
+        assert use_case.input_schema.get("required", ["x"]) != []  # draft-04: no empty required list
+        assert use_case.file_input.rule in use_case.checks
+    for use_case in USE_CASES:
+        if use_case.file_input is None:
+            assert FILES_INPUT not in use_case.input_schema["properties"]
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        ({}, "text or files is required (either, or both)"),
+        ({"text": "x"}, None),
+        ({"files": []}, None),  # present: its own minItems refuses it
+        ({"text": "x", "files": [{}]}, None),
+    ],
+)
+def test_at_least_one_is_a_rule_of_the_catalog(request_, message):
+    assert rules_error([{"atLeastOne": ["text", "files"]}], request_, request_) == message
+
+
+def test_a_list_directive_joins_its_references_and_counts_an_absent_input_as_empty():
+    ask = CATALOG.get("productivity/ask")
+    citations = lambda schema: schema["properties"]["citations"]  # noqa: E731
+    documents = {"documents": [{"id": "a", "text": "x"}], "question": "q"}
+    assert citations(ask.output_schema(documents))["items"]["enum"] == ["a"]
+    assert citations(ask.output_schema(documents))["maxItems"] == 1
+    with_files = {**documents, "files": [{"name": "contract.pdf"}, {"name": "x.png"}]}
+    resolved = citations(ask.output_schema(with_files, attached=["Document 1", "Image 1"]))
+    assert resolved["items"]["enum"] == ["a", "Document 1", "Image 1"]  # the caller's file names: never
+    assert resolved["maxItems"] == 3
+    files_only = citations(ask.output_schema({"question": "q", "files": [{}]}, attached=["Document 1"]))
+    assert (files_only["items"]["enum"], files_only["maxItems"]) == (["Document 1"], 1)
+
+
+def test_a_conditional_line_needs_every_if_and_no_unless():
+    from genai_core.catalog import condition_holds
+
+    line = {"if": ["files", "text"], "unless": "documents", "text": "t"}
+    assert condition_holds(line, {"files": [], "text": "x"})
+    assert not condition_holds(line, {"files": []})
+    assert not condition_holds(line, {"files": [], "text": "x", "documents": []})
+    assert condition_holds({"unless": ["a", "b"], "text": "t"}, {"c": 1})
+
+
+def write_task(tmp_path: Any, **changes: Any) -> Any:
+    source = json.loads((CATALOG_DIR / "productivity" / "summarize.json").read_text(encoding="utf-8"))
+    folder = tmp_path / "productivity"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summarize.json").write_text(json.dumps({**source, **changes}), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"files": {"replaces": []}}, "files replaces inputs that the prompt fences"),
+        ({"files": {"replaces": ["style"]}}, "files replaces inputs that the prompt fences"),
+        ({"files": {"replaces": ["nope"]}}, "files replaces inputs that the prompt fences"),
+        ({"files": {"replace": ["text"]}}, 'files is {"replaces"'),
+        ({"files": ["text"]}, 'files is {"replaces"'),
+        (
+            {"prompt": {"system": [{"if": "nope", "text": "x"}], "data": ["text"], "instruction": "x"}},
+            "conditional on inputs ['nope']",
+        ),
+        ({"prompt": {"system": [{"if": "text"}], "data": ["text"], "instruction": "x"}}, "a conditional system line"),
+        (
+            {"prompt": {"system": [], "data": ["text"], "instruction": [{"when": "text", "text": "x"}]}},
+            "a conditional instruction line",
+        ),
+        ({"prompt": {"system": [], "data": ["text", "files"], "instruction": "x"}}, "not input properties"),
+    ],
+)
+def test_a_files_property_or_a_conditional_line_that_does_not_add_up_is_a_catalog_error(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_catalog(write_task(tmp_path, **changes))
+
+
+def test_a_chat_cannot_take_files_and_files_is_not_an_input_a_task_writes_itself(tmp_path):
+    chat = json.loads((CATALOG_DIR / "customer-experience" / "chat.json").read_text(encoding="utf-8"))
+    folder = tmp_path / "customer-experience"
+    folder.mkdir()
+    (folder / "chat.json").write_text(json.dumps({**chat, "files": {"replaces": ["messages"]}}), encoding="utf-8")
+    with pytest.raises(ValueError, match="files replaces inputs that the prompt fences"):
+        load_catalog(tmp_path)
+    summarize = json.loads((CATALOG_DIR / "productivity" / "summarize.json").read_text(encoding="utf-8"))
+    summarize["input"]["properties"]["files"] = {"type": "array", "maxItems": 1, "items": {"type": "string"}}
+    with pytest.raises(ValueError, match="files is an input the loader adds"):
+        load_catalog(write_task(tmp_path / "other", input=summarize["input"]))
 
 
 # --- retrieval: a task that searches the knowledge base declares it as data ---------------------------------------

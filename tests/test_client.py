@@ -6,12 +6,15 @@ the API key. The client against the real local server is in test_local_api.py.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from typing import Any
 
 import pytest
 
+from genai_core import file_contract
+from tests import file_samples
 from tests.sigv4_api import API_KEY, API_KEY_ID, CREDENTIALS, REGION, FakeApi, success
 from tools import client
 from tools.smoke import API_KEY_ENV, EXAMPLES, Auth
@@ -317,6 +320,68 @@ def test_stream_needs_a_task():
     assert code == 2 and "--stream goes with" in err
 
 
+# --- --file: inline, or by upload when the files are large ---------------------------------------------------------
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_small_file_goes_inline_in_the_tasks_example_without_the_text_it_replaces(fake_api, tmp_path):
+    report = tmp_path / "report.PDF"
+    report.write_bytes(file_samples.pdf("Q3 revenue grew 12%."))
+
+    code, _, err = run(["productivity/summarize", "--url", fake_api, "--file", str(report)], FakeSession())
+
+    assert code == 0, err
+    (seen,) = FakeApi.seen
+    example = json.loads((EXAMPLES / "productivity" / "summarize.json").read_text())
+    assert "text" in example and "text" not in seen["body"]  # the file replaces the example's text
+    assert {k: v for k, v in seen["body"].items() if k != "files"} == {k: v for k, v in example.items() if k != "text"}
+    assert seen["body"]["files"] == [
+        {"name": "report.PDF", "format": "pdf", "data": base64.b64encode(report.read_bytes()).decode()}
+    ]
+    assert seen["problem"] is None  # the body with the file is what was signed
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_files_beyond_the_inline_budget_go_by_a_signed_post_uploads_and_an_unsigned_put(fake_api, tmp_path):
+    small, large = tmp_path / "scan.jpg", tmp_path / "contract.pdf"
+    small.write_bytes(file_samples.jpeg())
+    large.write_bytes(file_samples.pdf(padding=file_contract.MAX_INLINE_BYTES))
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"question": "When does it end?"}))
+
+    argv = ["productivity/ask", "--url", fake_api, "--body", str(body), "--file", str(small), "--file", str(large)]
+    code, _, err = run(argv, FakeSession())
+
+    assert code == 0, err
+    post, put, task = FakeApi.seen
+    assert (post["method"], post["route"], post["problem"]) == ("POST", "/uploads", None)  # signed like every call
+    assert post["body"] == {"name": "contract.pdf", "format": "pdf", "size": large.stat().st_size}
+    assert (put["method"], put["size"], put["signed"]) == ("PUT", large.stat().st_size, False)
+    (upload_id,) = FakeApi.stored
+    assert FakeApi.stored[upload_id] == large.read_bytes()
+    assert task["body"] == {
+        "question": "When does it end?",  # a body of the caller's keeps what it has
+        "files": [
+            {"name": "scan.jpg", "format": "jpeg", "data": base64.b64encode(small.read_bytes()).decode()},
+            {"name": "contract.pdf", "format": "pdf", "uploadId": upload_id},
+        ],
+    }
+    assert f"uploaded contract.pdf ({large.stat().st_size} bytes) as {upload_id}" in err
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_refused_upload_stops_the_client_before_the_task_is_called(fake_api, tmp_path):
+    FakeApi.answers["/uploads"] = (413, {"error": {"code": "file_too_large", "message": "too large"}})
+    large = tmp_path / "big.pdf"
+    large.write_bytes(file_samples.pdf(padding=file_contract.MAX_INLINE_BYTES))
+
+    code, _, err = run(["productivity/summarize", "--url", fake_api, "--file", str(large)], FakeSession())
+
+    assert code == 2
+    assert "POST /uploads for big.pdf answered 413" in err and "file_too_large" in err
+    assert [seen["route"] for seen in FakeApi.seen] == ["/uploads"]
+
+
 # --- conversations ------------------------------------------------------------------------------------------------
 
 
@@ -342,6 +407,25 @@ def test_a_conversation_id_is_added_to_the_body_and_the_conversation_can_be_list
     code, out, _ = run(["conversations/c-1", *url], FakeSession())
     assert code == 1 and json.loads(out)["error"]["code"] == "conversation_not_found"
     assert all(seen["problem"] is None for seen in FakeApi.seen)  # every request signed, query strings included
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["customer-experience/chat", "--file", "{pdf}"], "customer-experience/chat takes no files; these tasks do:"),
+        (["productivity/summarize", "--file", "{tmp}/slides.pptx"], "the API takes"),
+        (["productivity/summarize", "--file", "{tmp}/missing.pdf"], "cannot read"),
+    ],
+)
+def test_a_file_the_request_cannot_carry_exits_2_before_anything_is_sent(tmp_path, argv, message):
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(file_samples.pdf())
+    (tmp_path / "slides.pptx").write_bytes(file_samples.pptx())
+    argv = [arg.format(pdf=pdf, tmp=tmp_path) for arg in argv] + ["--url", "http://127.0.0.1:9/v1/"]
+
+    code, _, err = run(argv, FakeSession())
+
+    assert code == 2 and message in err
 
 
 @pytest.mark.parametrize(

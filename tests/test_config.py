@@ -9,7 +9,13 @@ import pytest
 from aws_cdk import RemovalPolicy
 
 from genai_core.conversation_settings import STORE_CLIENT
-from genai_core.limits import ANSWER_MARGIN_SECONDS, RETRIEVAL_CLIENT, attempts_that_fit, search_and_one_attempt
+from genai_core.limits import (
+    ANSWER_MARGIN_SECONDS,
+    RETRIEVAL_CLIENT,
+    STORAGE_CLIENT,
+    attempts_that_fit,
+    search_and_one_attempt,
+)
 from stacks.config import CONTEXT_KEYS, ConfigError, ModelPrice, load_config
 from tests.support import CDK_CONTEXT, cdk_context
 
@@ -242,8 +248,13 @@ def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_
     longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS - store_calls) - 1
     context = {"conversations": conversations, "knowledgeBase": False}
 
-    config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **context))
-    assert config.bedrock.read_timeout == longest_read
+    if store_calls < STORAGE_CLIENT.worst_case_seconds:
+        # The chain holds, but a request that names an upload reads it first: that must fit too (the test below).
+        with pytest.raises(ConfigError, match="timeouts must leave room for an upload"):
+            load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **context))
+    else:  # a remembered turn's store calls take longer than an upload's read: that chain is the tighter one
+        config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **context))
+        assert config.bedrock.read_timeout == longest_read
     with pytest.raises(ConfigError) as raised:
         load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1, **context))
     one_attempt = connect + longest_read + 1 + ANSWER_MARGIN_SECONDS + store_calls
@@ -253,6 +264,36 @@ def test_synth_requires_room_for_one_attempt_and_the_answer_inside_the_function_
         f"{ANSWER_MARGIN_SECONDS:g} s to answer{stored} ({one_attempt:g}) < lambdaTimeoutSeconds ({timeout}) "
         f"< apiIntegrationTimeoutSeconds ({CDK_CONTEXT['apiIntegrationTimeoutSeconds']})"
     )
+
+
+def test_synth_requires_room_for_reading_an_upload_and_one_attempt_inside_the_function_timeout():
+    timeout, connect = CDK_CONTEXT["lambdaTimeoutSeconds"], CDK_CONTEXT["bedrockConnectTimeoutSeconds"]
+    # The longest whole read timeout that leaves one upload read, one attempt and the margin inside the timeout.
+    longest_read = math.ceil(timeout - connect - ANSWER_MARGIN_SECONDS - STORAGE_CLIENT.worst_case_seconds) - 1
+    # A search first would need more (the test above), and so would a remembered turn's store calls (which never
+    # come with files: memory is a chat's, files an instructed task's).
+    off = {"knowledgeBase": False, "conversations": False}
+
+    config = load_config(context_values(bedrockReadTimeoutSeconds=longest_read, **off))
+    assert attempts_that_fit(config.bedrock, timeout, STORAGE_CLIENT.worst_case_seconds) == 1  # what the reader checks
+    with pytest.raises(ConfigError) as raised:
+        load_config(context_values(bedrockReadTimeoutSeconds=longest_read + 1, **off))
+    assert str(raised.value) == (
+        f"timeouts must leave room for an upload: reading one ({STORAGE_CLIENT.worst_case_seconds:g} s at worst) and "
+        f"one Bedrock attempt with the answer's margin ({connect + longest_read + 1 + ANSWER_MARGIN_SECONDS:g} s) "
+        f"must fit in lambdaTimeoutSeconds ({timeout})"
+    )
+
+
+def test_the_uploads_options_load_with_their_ranges():
+    config = load_config(context_values(uploadsExpireDays=3, uploadUrlSeconds=900, filesFromS3="true"))
+    assert (config.uploads.expire_days, config.uploads.url_seconds, config.uploads.files_from_s3) == (3, 900, True)
+    assert config.uploads.max_age_seconds == 3 * 86_400
+    for key, value in (("uploadsExpireDays", 0), ("uploadsExpireDays", 31), ("uploadUrlSeconds", 59)):
+        with pytest.raises(ConfigError, match=key):
+            load_config(context_values(**{key: value}))
+    with pytest.raises(ConfigError, match="uploadUrlSeconds"):
+        load_config(context_values(uploadUrlSeconds=3601))
 
 
 def test_with_the_knowledge_base_a_search_and_one_attempt_must_fit_inside_the_function_timeout():

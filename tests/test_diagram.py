@@ -35,10 +35,10 @@ def counts(templates) -> dict[str, int]:
     ]
     conversation_methods = 3 if conversations else 0  # GET /conversations, GET and DELETE /conversations/{id}
     return {
-        "posts": len(routes) + len(streams),  # one POST per task, and one per streaming task's /stream
-        "methods": len(routes) + len(streams) + 1 + conversation_methods,  # and GET /use-cases
-        # the buffered function answers the tasks, the discovery route and the conversations'
-        "served": len(routes) + 1 + conversation_methods,
+        "posts": len(routes) + len(streams) + 1,  # one POST per task, one per streaming task's /stream, POST /uploads
+        "methods": len(routes) + len(streams) + 2 + conversation_methods,  # and GET /use-cases, POST /uploads
+        # the buffered function answers the tasks, the discovery route, uploads and the conversations'
+        "served": len(routes) + 2 + conversation_methods,
         "streams": len(streams),
         "alarms": len(alarms),
     }
@@ -84,7 +84,13 @@ def test_the_diagram_names_the_key_parts(templates):
     for route in load_catalog():  # every family and task of the catalog
         assert f"/{route.family}/… (" in words
         assert re.search(rf"(^|· ){re.escape(route.task)}( ·|$)", words, re.MULTILINE), route.task
-    assert "GET /use-cases" in words
+    assert "GET /use-cases" in words and "POST /uploads" in words
+    # The uploads bucket, as the templates make it: private, SSE-S3, TLS and SigV4 only, its expiry, its one grant.
+    assert "S3 uploads bucket" in words and "SSE-S3 · private" in words and "TLS only · SigV4-signed PUTs only" in words
+    days = CDK_CONTEXT["uploadsExpireDays"]
+    assert f"objects expire after {days} day{'s' if days != 1 else ''}" in words
+    assert "GenAiFunction: GetObject, PutObject on /uploads/*" in words
+    assert not any(text.startswith("GenAiStreamFunction:") for text in texts(svg))  # no streaming task takes files
     if CDK_CONTEXT["conversations"]["enabled"]:
         assert "DynamoDB ConversationsTable" in words
         assert f"point-in-time recovery · {CDK_CONTEXT['conversations']['recoveryPeriodDays']} days" in words

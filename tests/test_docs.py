@@ -25,6 +25,7 @@ from genai_core import errors, retrieval
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import CATALOG_DIR, FAMILIES, load_catalog
 from genai_core.conversations import FAULTS as STORE_FAULTS
+from genai_core.uploads import STORAGE_FAULTS
 from stacks import config as config_module
 from stacks.config import CONTEXT_KEYS
 from tests.support import CDK_CONTEXT, ROOT
@@ -67,8 +68,8 @@ def status_and_code(row: list[str]) -> tuple[int, str] | None:
 
 
 def function_codes() -> dict[str, set[int]]:
-    """Every error code the function can answer, with its statuses: the concrete error classes, the Bedrock and
-    conversation-store fault maps, and the catch-all ``ApiError`` (``internal_error``)."""
+    """Every error code the function can answer, with its statuses: the concrete error classes, the Bedrock,
+    uploads-store and conversation-store fault maps, and the catch-all ``ApiError`` (``internal_error``)."""
     classes, stack = [], [errors.ApiError]
     while stack:
         cls = stack.pop()
@@ -79,7 +80,8 @@ def function_codes() -> dict[str, set[int]]:
     codes: dict[str, set[int]] = {}
     for cls in classes:
         codes.setdefault(cls.code, set()).add(cls.status)
-    for status, code, _ in (*FAULTS, *retrieval.FAULTS, *STORE_FAULTS):  # Converse's, the knowledge base's, the store's
+    # Converse's, the uploads store's (S3), the knowledge base's, the conversation store's
+    for status, code, _ in (*FAULTS, *STORAGE_FAULTS, *retrieval.FAULTS, *STORE_FAULTS):
         codes.setdefault(code, set()).add(status)
     return codes
 
@@ -334,7 +336,7 @@ def limits() -> list[Limit]:
     import http_io
     import media_type
     import stream_server
-    from genai_core import jsonbody, prompts, schema
+    from genai_core import file_contract, files, jsonbody, prompts, schema
     from tools import local_api
 
     stream, local = stream_server.StreamRequestHandler, local_api.RequestHandler
@@ -345,6 +347,18 @@ def limits() -> list[Limit]:
         Limit(
             "request body", (jsonbody.MAX_BODY_BYTES, jsonbody.MAX_BODY_BYTES / 1024), answer_of(errors.PayloadTooLarge)
         ),
+        Limit(
+            "request body, of a task that takes files",
+            (file_contract.MAX_BODY_BYTES_WITH_FILES, file_contract.MAX_BODY_BYTES_WITH_FILES / mib),
+            answer_of(errors.PayloadTooLarge),
+        ),
+        Limit("files sent inline", (file_contract.MAX_INLINE_BYTES,), answer_of(errors.PayloadTooLarge)),
+        Limit("documents", (file_contract.DOCUMENT.max_count,), invalid),
+        Limit("a document's size", (file_contract.DOCUMENT.max_bytes,), answer_of(errors.FileTooLarge)),
+        Limit("images", (file_contract.IMAGE.max_count,), invalid),
+        Limit("an image's size", (file_contract.IMAGE.max_bytes,), answer_of(errors.FileTooLarge)),
+        Limit("files sent to the model as bytes", (file_contract.MAX_MODEL_BYTES,), answer_of(errors.FileTooLarge)),
+        Limit("an Office file's zip directory", (files.MAX_ZIP_DIRECTORY_BYTES,), answer_of(errors.FileFormatMismatch)),
         Limit("JSON nesting", (jsonbody.MAX_JSON_DEPTH,), invalid),
         Limit("JSON containers", (jsonbody.MAX_JSON_CONTAINERS,), invalid),
         Limit("numbers", (float(f"{sys.float_info.max:.1e}"), sys.get_int_max_str_digits()), invalid),

@@ -203,7 +203,7 @@ def test_summarize_defaults_to_a_paragraph_in_the_texts_language(call, bedrock, 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "text is required"),
+        ({}, "text or files is required (either, or both)"),
         ({"text": ""}, "text must not be empty"),
         ({"text": ["a"]}, "text must be of type string"),
         ({"text": "x", "style": "haiku"}, "style must be one of"),
@@ -742,6 +742,8 @@ LAZY_MODULES = (
     "genai_core.languages",  # a request that names its language
     "genai_core.retrieval",  # a task that searches the knowledge base
     "genai_core.filters",
+    "genai_core.files",  # a request with files (genai_core.file_contract, small, is imported at init by the catalog)
+    "genai_core.uploads",  # POST /uploads, or a request that names an uploadId
     "genai_core.conversations",  # a task that remembers, on a request that names a conversation
     "genai_core.caching",
     "genai_core.streaming",  # the streaming function's, never the buffered one's

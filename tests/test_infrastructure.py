@@ -11,11 +11,13 @@ import pytest
 from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
-from endpoints import DISCOVERY_PATH
+from endpoints import DISCOVERY_PATH, UPLOADS_PATH
 from genai_core import settings
 from genai_core.catalog import load_catalog
+from genai_core.file_contract import UPLOADS_PREFIX, upload_request_schema
 from genai_core.limits import shortest_function_timeout
 from stacks.components.guardrail import NAMING
+from stacks.components.rest_api import REQUEST_MODEL_CONTENT_TYPES, UPLOAD_MODEL, draft_04
 from stacks.config import ConfigError
 from tests.conftest import FUNCTION_ENV, synthesize
 from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, cdk_context, conversations_table_ref
@@ -63,7 +65,7 @@ APP_HANDLERS = ("handler.lambda_handler", "run.sh")  # the buffered API's functi
 
 
 def app_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The app's own functions (not the CDK's custom-resource function that empties the corpus bucket)."""
+    """The app's own functions (not the CDK's custom-resource function that empties the uploads and corpus buckets)."""
     return {
         key: r
         for key, r in resources(template, "AWS::Lambda::Function").items()
@@ -137,8 +139,12 @@ def test_the_function_environment_is_what_the_handler_tests_run_with(templates):
         profile = CDK_CONTEXT["guardrailProfiles"][family]
         assert template["Resources"][guardrail_id]["Properties"]["Name"].endswith(NAMING[profile][2])
         assert guardrail["version"] == f"${{{versions[guardrail_id]}.Version}}"
+    # The uploads bucket's name is the stack's bucket (the tests' stand-in, a name).
+    bucket_id, _ = uploads_bucket(template)
+    assert environment.pop("UPLOADS_BUCKET") == {"Ref": bucket_id}
     assert environment.pop("CONVERSATIONS_TABLE") == conversations_table_ref(template)
-    references = ("GUARDRAILS", "KNOWLEDGE_BASE_ID", "CONVERSATIONS_TABLE")  # the stack's resources, stood in for
+    # the stack's resources, stood in for
+    references = ("GUARDRAILS", "KNOWLEDGE_BASE_ID", "CONVERSATIONS_TABLE", "UPLOADS_BUCKET")
     assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in references}
     assert json.loads(environment["MODEL_IDS"]) == CDK_CONTEXT["models"]
 
@@ -177,11 +183,18 @@ def test_the_profile_decides_whether_the_log_groups_outlive_the_stack(templates,
     log_groups = resources(template, "AWS::Logs::LogGroup").values()
 
     # The two functions' and the API's access logs; in the sandbox profile also the CDK function's that empties the
-    # corpus bucket on `cdk destroy` (production retains the bucket: no such function).
+    # uploads and the corpus buckets on `cdk destroy` (one for both; production retains the buckets: no such function).
     assert len(log_groups) == (4 if profile == "sandbox" else 3)
     for log_group in log_groups:
         assert (log_group["DeletionPolicy"], log_group["UpdateReplacePolicy"]) == (policy, policy)
         assert log_group["Properties"]["RetentionInDays"] == CDK_CONTEXT["logRetentionDays"]
+    # The uploads bucket too: the sandbox's is emptied and deleted by `cdk destroy`; production keeps it (its
+    # lifecycle rule empties it), with no function that deletes objects.
+    _, bucket = uploads_bucket(template)
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == (policy, policy)
+    # One auto-delete custom resource per bucket (the uploads and the corpus buckets), in the sandbox only.
+    buckets = resources(template, "AWS::S3::Bucket")
+    assert len(resources(template, "Custom::S3AutoDeleteObjects")) == (len(buckets) if profile == "sandbox" else 0)
 
 
 def test_the_function_traces_actively_and_may_write_traces(api_template):
@@ -295,11 +308,17 @@ def test_no_statement_uses_a_wildcard_action_or_a_wildcard_resource(templates):
     # The knowledge base reads its own corpus bucket's objects: "<bucket>/*", in this account only.
     (read_corpus,) = [s for s in statements if s.get("Sid") == "ReadTheCorpusDocumentsOnly"]
     assert (read_corpus["Action"], read_corpus["Resource"]) == ("s3:GetObject", corpus_objects(template))
+    bucket_id, _ = uploads_bucket(template)
+    uploads_prefix = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, f"/{UPLOADS_PREFIX}*"]]}
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not any(action == "*" or action.endswith(":*") for action in actions), statement
-        if statement not in (XRAY_WRITE, read_corpus):
-            assert "*" not in json.dumps(statement["Resource"]), statement
+        if statement in (XRAY_WRITE, read_corpus):
+            continue
+        if statement["Resource"] == uploads_prefix:  # the other wildcard: the keys under the uploads prefix
+            assert set(actions) <= {"s3:GetObject", "s3:PutObject"}, statement
+            continue
+        assert "*" not in json.dumps(statement["Resource"]), statement
 
 
 def test_the_role_has_no_managed_policies(api_template):
@@ -387,8 +406,9 @@ def test_switched_off_there_is_no_knowledge_base_and_no_task_that_would_search_o
     retrieving = {use_case.path for use_case in load_catalog() if use_case.retrieval is not None}
     assert retrieving  # the catalog has a task that searches: this test is not vacuous
 
-    for kind in ("AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::DataSource", "AWS::S3Vectors::Index", "AWS::S3::Bucket"):
+    for kind in ("AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::DataSource", "AWS::S3Vectors::Index"):
         assert resources(template, kind) == {}, kind
+    assert list(resources(template, "AWS::S3::Bucket")) == [uploads_bucket(template)[0]]  # no corpus bucket
     assert set(resource_paths(template).values()).isdisjoint(retrieving)  # no route: never served half-working
     assert "bedrock:Retrieve" not in json.dumps(template)
     assert "KNOWLEDGE_BASE_ID" not in api_function(template)["Environment"]["Variables"]
@@ -422,7 +442,7 @@ def test_every_route_of_the_catalog_is_a_post_method_with_iam_auth_and_lambda_pr
         properties = method["Properties"]
         assert properties["AuthorizationType"] == "AWS_IAM", properties
         routed[properties["HttpMethod"], paths[properties["ResourceId"]["Ref"]]] = properties
-    posts = {("POST", path) for path in ROUTES | STREAM_ROUTES}
+    posts = {("POST", path) for path in ROUTES | STREAM_ROUTES | {UPLOADS_PATH}}
     assert set(routed) == posts | {("GET", DISCOVERY_PATH)} | CONVERSATION_ROUTES
     for properties in routed.values():
         assert properties["Integration"]["Type"] == "AWS_PROXY"
@@ -476,8 +496,9 @@ def test_api_gateways_own_errors_use_the_json_error_envelope(api_template, respo
 def test_only_api_gateway_may_invoke_the_function_and_only_through_the_stage(templates):
     permissions = resources(templates[API_STACK], "AWS::Lambda::Permission").values()
 
-    # One per method (the tasks, their streams, GET /use-cases and the conversations'), no test-invoke ones.
-    assert len(permissions) == len(ROUTES) + len(STREAM_ROUTES) + 1 + len(CONVERSATION_ROUTES)
+    # One per method (the tasks, their streams, GET /use-cases, POST /uploads and the conversations'), no test-invoke
+    # ones.
+    assert len(permissions) == len(ROUTES) + len(STREAM_ROUTES) + 2 + len(CONVERSATION_ROUTES)
     for permission in permissions:
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
         assert permission["Properties"]["Action"] == "lambda:InvokeFunction"
@@ -506,7 +527,8 @@ def test_synth_with_an_explicit_account_and_region():
     app = build_app(context=cdk_context(account="123456789012", region="sa-east-1"))
     stack = app.node.find_child(API_STACK)
     assert (stack.account, stack.region) == ("123456789012", "sa-east-1")
-    # The API's, the streaming one, and the CDK's that empties the corpus bucket on `cdk destroy` (sandbox profile).
+    assert len(app_functions(Template.from_stack(stack).to_json())) == 2  # the API's and the streaming one
+    # And the CDK's that empties the uploads and corpus buckets on `cdk destroy` (sandbox profile): one for both.
     Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 3)
 
 
@@ -549,6 +571,132 @@ def test_a_global_profile_may_reach_its_model_in_any_region_but_only_through_the
         )
         assert global_profile in routed["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
     assert len(region_rules(template)) == 1  # the us. profile's; a global profile may be called from any region
+
+
+# --- uploads: the bucket, its policy, the grants and the route ----------------------------------------------------
+
+
+def uploads_bucket(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The uploads bucket (the stack's other bucket is the knowledge base's corpus)."""
+    ((bucket_id, bucket),) = [
+        (key, value) for key, value in resources(template, "AWS::S3::Bucket").items() if key.startswith("Uploads")
+    ]
+    return bucket_id, bucket
+
+
+def s3_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    (policy,) = [p for key, p in resources(template, "AWS::IAM::Policy").items() if key.startswith(role)]
+    return [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "s3:" in json.dumps(s["Action"])]
+
+
+def test_the_uploads_bucket_is_private_encrypted_unversioned_and_expires_as_configured(templates):
+    _, bucket = uploads_bucket(templates[API_STACK])
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert properties["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    }
+    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == CDK_CONTEXT["uploadsExpireDays"] and rule["Status"] == "Enabled"
+    assert "VersioningConfiguration" not in properties and "CorsConfiguration" not in properties
+
+
+def test_the_uploads_bucket_policy_refuses_plain_http_old_tls_and_uploads_not_signed_with_sigv4(templates):
+    template = templates[API_STACK]
+    bucket_id, _ = uploads_bucket(template)
+    (policy,) = [
+        p
+        for p in resources(template, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # It grants only the CDK's auto-delete function (the sandbox's `cdk destroy` empties the bucket with it).
+    (allowed,) = [statement for statement in statements if statement["Effect"] == "Allow"]
+    assert allowed["Principal"]["AWS"]["Fn::GetAtt"][0].startswith("CustomS3AutoDeleteObjectsCustomResourceProvider")
+    conditions = [statement["Condition"] for statement in statements if statement["Effect"] == "Deny"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in conditions
+    assert {"NumericLessThan": {"s3:TlsVersion": 1.2}} in conditions
+    assert {"StringNotEquals": {"s3:signatureversion": "AWS4-HMAC-SHA256"}} in conditions
+
+
+def test_the_api_function_may_read_and_presign_the_uploads_prefix_only(templates):
+    template = templates[API_STACK]
+    bucket_id, _ = uploads_bucket(template)
+    assert s3_statements(template, "GenAiRole") == [
+        {
+            "Sid": "ReadAndPresignUploads",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, f"/{UPLOADS_PREFIX}*"]]},
+        }
+    ]
+
+
+def test_the_streaming_function_reads_no_uploads_while_no_streaming_task_takes_files(templates):
+    routes = load_catalog()
+    assert not any(route.streaming and route.file_input is not None for route in routes)  # the catalog's state today
+    _, stream = function(templates[API_STACK], "run.sh")
+    assert s3_statements(templates[API_STACK], "GenAiStreamFunctionRole") == []
+    assert "UPLOADS_BUCKET" not in stream["Properties"]["Environment"]["Variables"]
+
+
+def test_a_streaming_task_that_takes_files_gets_a_read_only_grant():
+    """Catalog data decides: were a streaming task to take files, its function could read uploads, never write."""
+    from dataclasses import replace
+
+    from aws_cdk import App
+
+    from genai_core.catalog import FileInput
+    from stacks.api_stack import GenAiApiStack
+    from stacks.config import load_config
+    from tests.test_config import context_values
+
+    streams_files = FileInput(("messages",))  # the stack reads only whether a streaming task takes files
+    routes = [replace(route, file_input=streams_files) if route.streaming else route for route in load_catalog()]
+    stack = GenAiApiStack(App(context=cdk_context()), API_STACK, config=load_config(context_values()), routes=routes)
+    template = Template.from_stack(stack).to_json()
+    (statement,) = s3_statements(template, "GenAiStreamFunctionRole")
+    assert (statement["Sid"], statement["Action"]) == ("ReadUploads", "s3:GetObject")
+    _, stream = function(template, "run.sh")
+    assert stream["Properties"]["Environment"]["Variables"]["UPLOADS_BUCKET"] == {"Ref": uploads_bucket(template)[0]}
+
+
+def test_post_uploads_is_authorized_and_validated_against_the_upload_model(templates):
+    template = templates[API_STACK]
+    (method,) = [
+        m["Properties"]
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+        if resource_paths(template).get(m["Properties"]["ResourceId"]["Ref"]) == UPLOADS_PATH
+    ]
+    assert (method["HttpMethod"], method["AuthorizationType"]) == ("POST", "AWS_IAM")
+    assert "RequestValidatorId" in method
+    models = {content_type: ref["Ref"] for content_type, ref in method["RequestModels"].items()}
+    assert set(models) == set(REQUEST_MODEL_CONTENT_TYPES)
+    (model_id,) = set(models.values())
+    model = template["Resources"][model_id]["Properties"]
+    assert model["Schema"] == draft_04(UPLOAD_MODEL, upload_request_schema())
+
+
+def test_the_stack_outputs_the_uploads_bucket_name(api_template, templates):
+    bucket_id, _ = uploads_bucket(templates[API_STACK])
+    api_template.has_output("UploadsBucketName", {"Value": {"Ref": bucket_id}})
+
+
+def test_cdk_nag_acknowledges_the_uploads_prefix_by_its_exact_finding(assembly, templates):
+    from tests.test_scanners import nag_report
+
+    bucket_id, _ = uploads_bucket(templates[API_STACK])
+    finding = f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{UPLOADS_PREFIX}*]"
+    (violation,) = [v for v in nag_report(assembly)["suppressedViolations"] if v["ruleName"] == finding]
+    assert [c["constructPath"] for c in violation["violatingConstructs"]] == [
+        f"{API_STACK}/GenAi/Role/DefaultPolicy/Resource"
+    ]
 
 
 # --- server-side conversations ----------------------------------------------------------------------------------

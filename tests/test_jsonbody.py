@@ -237,6 +237,20 @@ def test_annotations_and_bounds_that_broke_the_call_are_a_400_before_any_model_c
     assert converse_calls == []
 
 
+def test_a_body_over_the_usual_limit_still_refuses_a_number_that_overflows_and_a_lone_surrogate():
+    """A task that takes files parses bodies of megabytes (its files' base64): the overflow scan is skipped for
+    them, not the check; and the surrogate check still runs behind its one-byte search for a backslash."""
+    padding, limit = "A" * (MAX_BODY_BYTES + 10), 10 * MAX_BODY_BYTES
+    with pytest.raises(ValidationFailed, match="out of range"):
+        parse_object(f'{{"data": "{padding}", "n": 1e400}}'.encode(), max_bytes=limit)
+    with pytest.raises(InvalidEncoding, match="surrogate"):
+        parse_object(('{"data": "' + padding + '", "t": "\\ud800"}').encode(), max_bytes=limit)
+    assert parse_object(f'{{"data": "{padding}", "n": 1.5e300}}'.encode(), max_bytes=limit)["n"] == 1.5e300
+    for blank in (b"", b" \n\t ", b"\r\n"):
+        with pytest.raises(InvalidJson, match="empty"):
+            parse_object(blank)
+
+
 def test_a_body_of_too_many_arrays_and_objects_is_refused_before_it_is_parsed(monkeypatch):
     limit = jsonbody.MAX_JSON_CONTAINERS
     at_the_limit = ("[" + ",".join(["{}"] * (limit - 2)) + "]").encode()

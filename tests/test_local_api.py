@@ -26,6 +26,8 @@ import pytest
 from botocore.stub import ANY
 
 import caller
+from endpoints import UPLOADS_PATH
+from genai_core import settings
 from stacks import outputs
 from stacks.config import load_config
 from tests.sigv4_api import STACK
@@ -186,6 +188,9 @@ def test_the_local_environment_is_the_deployed_functions_from_the_same_config(te
     deployed = dict(api_function(templates[API_STACK])["Environment"]["Variables"])
     deployed.pop("GUARDRAILS")  # the stack's guardrails: none locally unless GUARDRAIL_ID names a deployed one
     deployed.pop("KNOWLEDGE_BASE_ID")  # the stack's knowledge base: locally, the deployed one's id (or none)
+    deployed.pop(settings.UPLOADS_BUCKET)  # the stack's bucket: none locally unless UPLOADS_BUCKET names a deployed one
+    uploads = {name: deployed.pop(name) for name in (settings.UPLOADS_URL_SECONDS, settings.UPLOADS_MAX_AGE_SECONDS)}
+    uploads[settings.FILES_FROM_S3] = deployed.pop(settings.FILES_FROM_S3)
     # The stack's conversation table (a reference): locally, a table named on the command line, else none (off).
     conversations = {
         key: deployed.pop(key) for key in list(deployed) if key.startswith(("CONVERSATIONS_", "PROMPT_CACHE"))
@@ -199,6 +204,12 @@ def test_the_local_environment_is_the_deployed_functions_from_the_same_config(te
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     assert "KNOWLEDGE_BASE_ID" not in local_api.local_environment(config, aws, {})  # none: search is not served
+    with_bucket = local_api.local_environment(config, aws, {settings.UPLOADS_BUCKET: "my-stacks-uploads-bucket"})
+    assert with_bucket == {
+        **local_api.local_environment(config, aws, {}),
+        **uploads,
+        settings.UPLOADS_BUCKET: "my-stacks-uploads-bucket",
+    }
     with_table = local_api.local_environment(
         config, aws, {}, conversations_table="GenAiReferenceApi-ConversationsTable"
     )
@@ -898,6 +909,9 @@ def fake_local(serve, handler, monkeypatch) -> Local:
     monkeypatch.setattr(handler.service, "client", session.create_client("bedrock-runtime", region_name="us-east-1"))
     monkeypatch.setattr(stream_app.service, "client", session.create_client("bedrock-runtime", region_name="us-east-1"))
     monkeypatch.setattr(local_api, "FAKE_STREAM_DELAY_SECONDS", 0)
+    # The handler was imported once for the session, with the tests' uploads bucket; make local has none by default.
+    monkeypatch.setattr(handler, "upload_store", lambda: None)
+    monkeypatch.setattr(handler.service, "uploads", lambda: None)
     environ = {key: value for key, value in CALLER_ENV.items() if key not in local_api.CREDENTIAL_VARIABLES}
     return serve(session=session, check=True, environ=environ, fake=True)
 
@@ -909,7 +923,10 @@ def route_requests() -> list[tuple[str, str, Any]]:
     from genai_core.catalog import load_catalog
     from tools.schema_samples import sample
 
-    requests: list[tuple[str, str, Any]] = [("GET", "/use-cases", None)]
+    requests: list[tuple[str, str, Any]] = [
+        ("GET", "/use-cases", None),
+        ("POST", UPLOADS_PATH, {"name": "a.pdf", "format": "pdf", "size": 1000}),
+    ]
     if handler.KEEPS_CONVERSATIONS:
         requests.append(("GET", handler.CONVERSATIONS_PATH, None))
     for use_case in load_catalog():
@@ -922,6 +939,9 @@ def route_requests() -> list[tuple[str, str, Any]]:
         requests.append(("POST", use_case.path, body))
         if use_case.stream_path:
             requests.append(("POST", use_case.stream_path, body))
+        # The examples with a file (examples/<family>/<task>/*.json): inline files, which make local takes.
+        for with_file in sorted((EXAMPLES / use_case.family / use_case.task).glob("*.json")):
+            requests.append(("POST", use_case.path, json.loads(with_file.read_text(encoding="utf-8"))))
     return requests
 
 
@@ -942,6 +962,13 @@ def test_fake_bedrock_serves_every_route_with_no_credentials_and_says_it_is_fake
         data = None if request is None else json.dumps(request, ensure_ascii=False).encode()
         status, headers, raw = http_request(fake_local.port, method, path, data)
 
+        if path == UPLOADS_PATH:  # no uploads bucket locally by default: files go inline
+            assert (status, json.loads(raw)["error"]["code"], headers[HEADER[0]]) == (
+                400,
+                "uploads_not_configured",
+                "true",
+            )
+            continue
         assert (status, headers[HEADER[0]]) == (200, HEADER[1]), (path, raw)
         if path in stream_app.ROUTES:
             events = sse.parse(raw)
@@ -953,8 +980,11 @@ def test_fake_bedrock_serves_every_route_with_no_credentials_and_says_it_is_fake
             assert "fake" in body["model"] and body["useCase"] == path.lstrip("/")
             contract_holds(body["useCase"], request, body["output"])  # the caller's enums, counts and ids hold
     completed = [line for line in logs() if line["message"] == "use case completed"]
-    use_case_requests = [path for method, path, _ in route_requests() if method == "POST"]
-    assert len(completed) == len(use_case_requests)  # every use case, streamed or not; not discovery or the list
+    use_case_requests = [path for method, path, _ in route_requests() if method == "POST" and path != UPLOADS_PATH]
+    # every use case, streamed or not; not discovery, uploads or the conversations' list
+    assert len(completed) == len(use_case_requests)
+    attached = [line["file_formats"] for line in completed if "file_formats" in line]
+    assert len(attached) == sum(1 for _, _, body in route_requests() if body and "files" in body) > 0
     assert all(line.get("attempts", 1) == 1 for line in completed)  # every structured answer was valid at once
 
 

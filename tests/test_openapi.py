@@ -6,7 +6,10 @@ import json
 
 from openapi_spec_validator import validate
 
+from endpoints import DISCOVERY_PATH, UPLOADS_PATH
+from genai_core import file_contract, schema
 from genai_core.catalog import load_catalog
+from genai_core.uploads import STORAGE_FAULTS
 from tests.support import ROOT
 from tools import openapi
 
@@ -40,7 +43,8 @@ def test_every_task_has_a_post_operation_with_its_schemas_and_example():
     schemas = document["components"]["schemas"]
     streams = {use_case.stream_path for use_case in CATALOG if use_case.streaming}
     conversations = {"/conversations", "/conversations/{conversationId}"} if REMEMBERS else set()
-    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | streams | {"/use-cases"} | conversations
+    others = {DISCOVERY_PATH, UPLOADS_PATH} | conversations
+    assert set(document["paths"]) == {use_case.path for use_case in CATALOG} | streams | others
     for path in streams:
         assert set(document["paths"][path]["post"]["responses"]["200"]["content"]) == {"text/event-stream"}
     assert set(document["paths"]["/use-cases"]) == {"get"}
@@ -56,6 +60,23 @@ def test_every_task_has_a_post_operation_with_its_schemas_and_example():
         ]
         assert set(envelope["required"]) == {"useCase", "output", "model", "usage", "stopReason"}
     assert document["security"] == [{"sigv4": []}, {"apiKey": []}]
+
+
+def test_post_uploads_is_documented_with_the_schemas_the_api_and_the_function_use():
+    document = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    schemas = document["components"]["schemas"]
+    operation = document["paths"][UPLOADS_PATH]["post"]
+    request = operation["requestBody"]["content"]["application/json"]
+    assert schemas[request["schema"]["$ref"].split("/")[-1]] == file_contract.upload_request_schema()
+    assert schema.first_error(request["example"], file_contract.upload_request_schema()) is None
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert schemas[answer] == file_contract.upload_answer_schema()
+    for use_case in CATALOG:  # a task that takes files says how, and documents what its files can cause
+        responses = document["paths"][use_case.path]["post"]["responses"]
+        assert ("404" in responses and "410" in responses) == (use_case.file_input is not None)
+        if use_case.file_input is not None:
+            assert "`file_format_mismatch`" in responses["400"]["description"]
+            assert "`upload_not_found`" in responses["404"]["description"]
 
 
 def test_directives_are_described_not_leaked_into_the_documented_output():
@@ -109,12 +130,23 @@ def test_every_post_documents_each_status_and_code_the_function_can_return_on_it
             errors.ApiError,
         )
     }
+    files = {(e.status, e.code) for e in (*openapi.FILE_ERRORS, *openapi.UPLOAD_ERRORS)}
+    files |= {(fault.status, fault.code) for fault in STORAGE_FAULTS}
+    takes_files = {use_case.path for use_case in CATALOG if use_case.file_input is not None}
     posts = {path: operations["post"] for path, operations in document["paths"].items() if "post" in operations}
+    uploads = posts.pop(UPLOADS_PATH)
     assert len(posts) == len(CATALOG) + sum(1 for use_case in CATALOG if use_case.stream_path)
     for path, operation in posts.items():
-        for status, code in returned:
+        for status, code in returned | (files if path in takes_files else set()):
             response = operation["responses"].get(str(status))
             assert response is not None and f"`{code}`" in response["description"], (path, status, code)
+    upload_returned = {(fault.status, fault.code) for fault in STORAGE_FAULTS} | {
+        (e.status, e.code) for e in (errors.ValidationFailed, errors.FileTooLarge, errors.Forbidden)
+    }
+    upload_returned |= {(e.status, e.code) for e in (errors.UploadsNotConfigured, errors.UnsupportedMediaType)}
+    for status, code in upload_returned:
+        response = uploads["responses"].get(str(status))
+        assert response is not None and f"`{code}`" in response["description"], (UPLOADS_PATH, status, code)
 
 
 def test_a_task_that_retrieves_documents_the_knowledge_bases_errors_and_what_a_citation_holds():

@@ -8,6 +8,7 @@ delimiters gives back each field's text exactly, and nothing else is inside a bl
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -93,8 +94,8 @@ def plant(value: Any, text: str) -> Any:
     return value
 
 
-def expected_instruction(use_case: Any, names: list[str], key: str) -> str:
-    text = use_case.prompt["instruction"]
+def expected_instruction(use_case: Any, request: dict[str, Any], names: list[str], key: str) -> str:
+    text = prompts.instruction_text(use_case, request)
     for name in names:
         text = text.replace(f"<{name}>", f"<{name}_{key}>")
     return f"{text}\n\nBlocks in this message: {', '.join(f'<{name}_{key}>' for name in names)}."
@@ -117,7 +118,9 @@ def test_caller_text_never_leaves_its_block(use_case, text, guard):
         if not isinstance(request[name], str):
             assert json.loads(turn.blocks[name]) == request[name]
         assert turn.guarded[name] is guard
-    assert turn.instruction == expected_instruction(use_case, present, turn.key)  # outside the blocks, ours only
+    assert turn.instruction == expected_instruction(
+        use_case, request, present, turn.key
+    )  # outside the blocks, ours only
     assert (
         prompt.system == prompts.render(use_case, example).system
     )  # as for a harmless request: no caller text, no key
@@ -307,6 +310,72 @@ def test_the_rules_name_each_block_as_data_or_as_the_callers_request(use_case):
     assert data == ([", ".join(f"<{n}>" for n in use_case.data_blocks)] if use_case.data_blocks else [])
     assert request == ([", ".join(f"<{n}>" for n in use_case.request_blocks)] if use_case.request_blocks else [])
     assert prompts.BLOCKS_RULE in system
+
+
+# --- files: their blocks first, the attachments rule, an instruction for what is there ---------------------------
+
+
+def attached(*formats: str) -> list[Any]:
+    from genai_core import files
+    from tests import file_samples
+
+    items = [
+        {"name": f"f.{fmt}", "format": fmt, "data": base64.b64encode(file_samples.SAMPLES[fmt]()).decode()}
+        for fmt in formats
+    ]
+    return files.resolve(items)
+
+
+@pytest.mark.parametrize("guard", [False, True])
+def test_files_come_first_then_the_fenced_text_then_the_instruction_that_names_both(guard):
+    from genai_core import files
+
+    use_case = CATALOG.get("productivity/summarize")
+    attachments = attached("pdf", "png")
+    request = {"text": "Q3 notes", "files": [{}, {}]}
+
+    prompt = prompts.render(use_case, request, guard=guard, attachments=attachments)
+
+    (message,) = prompt.messages
+    kinds = [next(iter(block)) for block in message["content"]]
+    assert kinds == ["document", "image", "guardContent" if guard else "text", "text"]
+    instruction = message["content"][-1]["text"]
+    assert "Attached: Document 1 (pdf), Image 1 (png)." in instruction
+    assert instruction.startswith("Summarize the text in the <text_") and "the attached files" in instruction
+    assert prompt.system.endswith(files.ATTACHMENTS_RULE)
+    assert prompt.chars == len(prompt.system) + sum(len(b.get("text", "")) for b in message["content"]) + (
+        len(message["content"][2]["guardContent"]["text"]["text"]) if guard else 0
+    )  # the cap counts text, never a file's bytes
+
+
+def test_files_alone_get_an_instruction_without_a_missing_block_and_no_empty_blocks_line():
+    use_case = CATALOG.get("productivity/summarize")
+
+    prompt = prompts.render(use_case, {"files": [{}], "style": "bullets"}, attachments=attached("docx"))
+
+    (message,) = prompt.messages
+    assert [next(iter(block)) for block in message["content"]] == ["document", "text"]
+    instruction = message["content"][-1]["text"]
+    assert instruction == "Summarize the attached files as one body of material.\n\nAttached: Document 1 (docx)."
+    assert "Blocks in this message" not in instruction and "<text" not in instruction
+
+
+def test_without_files_the_prompt_is_exactly_what_it_was():
+    use_case = CATALOG.get("productivity/summarize")
+    request = {"text": "x"}
+    prompt = prompts.render(use_case, request)
+    turn = parse_user_turn(prompt.messages[0])
+    assert turn.instruction.startswith(f"Summarize the text in the <text_{turn.key}> block.\n\nBlocks in this message")
+    assert "Attached" not in prompt.system and "Attached" not in turn.instruction
+
+
+@pytest.mark.parametrize("use_case", [u for u in CATALOG if u.file_input is not None], ids=lambda u: u.id)
+def test_each_task_that_takes_files_has_an_instruction_for_text_files_and_both(use_case):
+    text = {name: "x" for name in use_case.file_input.replaces}
+    for request in (text, {"files": [{}]}, {**text, "files": [{}]}):
+        lines = prompts.instruction_text(use_case, request)
+        assert lines and "\n" not in lines, (use_case.id, request)  # exactly one line applies
+        assert ("attached files" in lines) == ("files" in request), (use_case.id, request)
 
 
 # --- the passages of a task that searches the knowledge base ---------------------------------------------------------

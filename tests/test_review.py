@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from endpoints import UPLOADS_PATH
 from genai_core.catalog import load_catalog
-from stacks.components.rest_api import DISCOVERY_PATH, model_name
+from stacks.components.rest_api import DISCOVERY_PATH, UPLOAD_MODEL, model_name
 from stacks.config import CONTEXT_KEYS
 from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, ROOT, cdk_context
 from tests.test_infrastructure import CONVERSATION_ROUTES
@@ -101,14 +102,32 @@ def test_the_report_lists_every_bedrock_permission_with_its_resource_arns(report
             assert f"`bedrock:InvokeModel` on `{resource}`" in per_model
 
 
+def test_the_report_shows_the_uploads_bucket_its_policy_and_its_one_grant(report, templates):
+    from tests.test_infrastructure import resources, uploads_bucket
+
+    bucket_id, _ = uploads_bucket(templates[API_STACK])
+    buckets = report[report.index("### Buckets") : report.index("## 4.")]
+    listed = re.findall(r"^Bucket `(\w+)`", buckets, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(resources(templates[API_STACK], "AWS::S3::Bucket"))  # the corpus bucket too
+    section = buckets[buckets.index(f"Bucket `{bucket_id}`") :].split("\n\n", 2)[1]  # the uploads bucket's lines
+    assert "- public access: all blocked" in section
+    assert "`AES256` (SSE-S3" in section and f"expire after {CDK_CONTEXT['uploadsExpireDays']} day(s)" in section
+    assert "`s3:PutObject` when `StringNotEquals s3:signatureversion: AWS4-HMAC-SHA256`" in section
+    assert "`Bool aws:SecureTransport: false`" in section
+    (grants,) = [line for line in section.splitlines() if line.startswith("- roles granted on it: ")]
+    assert grants.count("`s3:") == 2 and f"`${{{bucket_id}.Arn}}/uploads/*`" in grants  # one statement, the prefix
+    assert "a file sent by upload: one S3 PUT" in report
+
+
 def test_the_report_gives_the_authorization_model_validator_and_throttling_of_every_route(report):
     rows = {(row[0], unquote(row[1])): row for row in table_after(report, "| method | path | authorization |")}
     catalog = load_catalog()
 
     streams = {("POST", route.stream_path) for route in catalog if route.streaming}
     posts = {("POST", route.path) for route in catalog} | streams
-    assert set(rows) == posts | {("GET", DISCOVERY_PATH)} | CONVERSATION_ROUTES
-    assert len(rows) == len(catalog) + len(streams) + 1 + len(CONVERSATION_ROUTES)
+    others = {("GET", DISCOVERY_PATH), ("POST", UPLOADS_PATH)} | CONVERSATION_ROUTES
+    assert set(rows) == posts | others
+    assert len(rows) == len(catalog) + len(streams) + len(others)
     throttling = f"{CDK_CONTEXT['throttlingRateLimit']}/s, burst {CDK_CONTEXT['throttlingBurstLimit']}"
     for (method, path), row in rows.items():
         assert row[2] == "AWS_IAM", (method, path)
@@ -119,6 +138,7 @@ def test_the_report_gives_the_authorization_model_validator_and_throttling_of_ev
             assert unquote(row[3]) == f"{model_name(route)} ($default), {model_name(route)} (application/json)"
             assert row[4] == "body + parameters"
     assert rows[("GET", DISCOVERY_PATH)][3] == "— (no body)"
+    assert unquote(rows[("POST", UPLOADS_PATH)][3]) == f"{UPLOAD_MODEL} ($default), {UPLOAD_MODEL} (application/json)"
     for route in CONVERSATION_ROUTES:  # no body; API Gateway checks the path parameter (and the query's names)
         assert (rows[route][3], rows[route][4]) == ("— (no body)", "body + parameters")
     assert f"authorization: AWS_IAM on {len(rows)}." in report
@@ -155,9 +175,7 @@ def test_a_planted_wildcard_is_flagged_and_not_taken_as_acknowledged(inputs, sta
 
     (row,) = [row for row in table_after(text, "### Role `GenAiRole") if unquote(row[3]) == statement["Action"]]
     assert row[6].startswith("⚠ ") and reason in row[6] and "NOT acknowledged" in row[6]
-    (policy,) = [r for key, r in planted[API_STACK]["Resources"].items() if key.startswith("GenAiRoleDefaultPolicy")]
-    number = len(policy["Properties"]["PolicyDocument"]["Statement"])  # the planted one is last, and has no Sid
-    assert f"**Needs attention:** \n- ⚠ IAM: `#{number}`" in text
+    assert f"**Needs attention:** \n- ⚠ IAM: {row[0]}" in text
     assert "1 not covered" in text
 
 

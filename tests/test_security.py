@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from endpoints import DISCOVERY_PATH
+from endpoints import DISCOVERY_PATH, UPLOADS_PATH
 from genai_core.catalog import load_catalog
 from stacks.components.guardrail import CPF_PATTERN, NAMING, GenAiGuardrails
 from stacks.components.rest_api import model_name
@@ -102,7 +102,7 @@ def test_api_key_mode_requires_a_key_on_every_method_with_a_throttled_metered_us
     methods = methods_by_path(template)
     assert set(methods) == {route.path for route in ROUTES} | {
         route.stream_path for route in ROUTES if route.streaming
-    } | {DISCOVERY_PATH} | {path for _, path in CONVERSATION_ROUTES}
+    } | {DISCOVERY_PATH, UPLOADS_PATH} | {path for _, path in CONVERSATION_ROUTES}
     for method in resources(template, "AWS::ApiGateway::Method").values():
         assert method["Properties"]["ApiKeyRequired"] is True
 

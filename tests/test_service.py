@@ -7,6 +7,7 @@ behaviour through the Lambda handler is in test_handler.py and test_use_cases.py
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
+from genai_core import files
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.conversation_settings import STORE_CLIENT, ConversationSettings
@@ -26,11 +28,15 @@ from genai_core.errors import (
     GuardrailIntervened,
     ModelOutputInvalid,
     NotFound,
+    PayloadTooLarge,
+    UploadNotFound,
+    UploadsNotConfigured,
     ValidationFailed,
 )
-from genai_core.limits import ANSWER_MARGIN_SECONDS, ClientSettings
+from genai_core.limits import ANSWER_MARGIN_SECONDS, STORAGE_CLIENT, ClientSettings
 from genai_core.service import UseCaseService, token_usage
 from genai_core.settings import Guardrail, GuardrailSettings
+from tests import file_samples
 from tests.support import CDK_CONTEXT, ROOT, converse_text_response, converse_tool_response, retrieval_result
 
 CATALOG = load_catalog()
@@ -425,6 +431,151 @@ def test_a_guardrail_intervention_on_a_structured_task_is_not_an_answer(stubbed)
 
     with pytest.raises(GuardrailIntervened, match=r"^Blocked"):
         service.run(EXTRACT, example(EXTRACT))
+
+
+# --- files: checked before any model call, uploads read within the time left --------------------------------------
+
+
+@dataclass
+class FakeStore:
+    """An uploads store (``service.UploadStore``) that serves one caller's uploads from a dict, counting reads."""
+
+    uploads: dict[tuple[str, str], Any]
+    s3_location: bool = False
+    read_worst_case_seconds: float = STORAGE_CLIENT.worst_case_seconds
+    reads: list[str] = field(default_factory=list)
+
+    def fetch(self, owner: str | None, upload_id: str) -> Any:
+        self.reads.append(upload_id)
+        if (str(owner), upload_id) not in self.uploads:
+            raise UploadNotFound(f"no upload {upload_id}")
+        return self.uploads[(str(owner), upload_id)]
+
+
+def pdf_item(**extra: Any) -> dict[str, Any]:
+    return {"name": "a.pdf", "format": "pdf", **extra}
+
+
+def test_a_request_without_files_loads_no_files_module_and_asks_no_store(stubbed, monkeypatch):
+    import sys
+
+    asked = []
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, uploads=lambda: asked.append(1))
+    stubbed.add_response("converse", converse_text_response("ok"))
+    monkeypatch.delitem(sys.modules, "genai_core.files", raising=False)
+
+    service.run(SUMMARIZE, example(SUMMARIZE))
+
+    assert "genai_core.files" not in sys.modules and asked == []  # loaded on the first request with files only
+
+
+def test_inline_files_ask_no_store_and_reach_converse_with_their_names(stubbed):
+    asked = []
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, uploads=lambda: asked.append(1), log_prompts=True)
+    stubbed.add_response("converse", converse_text_response("ok"))
+    data = base64.b64encode(file_samples.pdf()).decode()
+
+    result = service.run(SUMMARIZE, json.dumps({"files": [pdf_item(data=data)]}).encode())
+
+    assert asked == []
+    assert (result.file_formats, result.file_bytes) == (("pdf",), len(file_samples.pdf()))
+    document = result.debug["request"]["messages"][0]["content"][0]["document"]
+    assert document == {
+        "format": "pdf",
+        "name": "Document 1",
+        "source": {"bytes": f"<{len(file_samples.pdf())} bytes, not logged>"},
+    }
+
+
+def test_an_upload_is_read_for_the_caller_and_a_store_that_is_none_refuses_it(stubbed):
+    upload_id = files.new_upload_id(1_900_000_000)
+    stored = files.Upload(file_samples.pdf(), "application/pdf", f"s3://b/uploads/x/{upload_id}")
+    store = FakeStore({("iam:alice", upload_id): stored})
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, uploads=lambda: store)
+    body = json.dumps({"files": [pdf_item(uploadId=upload_id)]}).encode()
+    stubbed.add_response("converse", converse_text_response("ok"))
+
+    assert service.run(SUMMARIZE, body, caller="iam:alice").file_bytes == len(stored.data)
+    with pytest.raises(UploadNotFound):  # Bob's request finds nothing under his own name, and calls no model
+        service.run(SUMMARIZE, body, caller="iam:bob")
+    assert store.reads == [upload_id, upload_id]
+    without = UseCaseService(CATALOG, MODELS, stubbed.client, uploads=lambda: None)
+    with pytest.raises(UploadsNotConfigured):
+        without.run(SUMMARIZE, body, caller="iam:alice")
+
+
+def test_s3_location_sends_the_uri_not_the_bytes(stubbed, monkeypatch):
+    upload_id = files.new_upload_id(1_900_000_000)
+    uri = f"s3://genai-uploads-1/uploads/x/{upload_id}"
+    store = FakeStore({("o", upload_id): files.Upload(file_samples.png(), "image/png", uri)}, s3_location=True)
+    service = UseCaseService(CATALOG, MODELS, stubbed.client, uploads=lambda: store)
+    stubbed.add_response(
+        "converse",
+        converse_text_response("ok"),
+        {
+            "modelId": ANY,
+            "system": ANY,
+            "inferenceConfig": ANY,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"image": {"format": "png", "source": {"s3Location": {"uri": uri}}}}, {"text": ANY}],
+                }
+            ],
+        },
+    )
+
+    service.run(
+        SUMMARIZE,
+        json.dumps({"files": [{"name": "p.png", "format": "png", "uploadId": upload_id}]}).encode(),
+        caller="o",
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds_left", "reads"),
+    [
+        (STORAGE_CLIENT.worst_case_seconds + ONE_ATTEMPT + 0.1, 1),  # a read and one attempt fit
+        (STORAGE_CLIENT.worst_case_seconds + ONE_ATTEMPT - 0.1, 0),  # not both: 504 before the read
+    ],
+)
+def test_an_upload_is_read_only_while_a_read_and_one_model_attempt_still_fit(clients, seconds_left, reads):
+    upload_id = files.new_upload_id(1_900_000_000)
+    store = FakeStore({("o", upload_id): files.Upload(file_samples.pdf(), "application/pdf", "s3://b/k")})
+    clock = Clock(seconds_left)
+    service = clients.service(clock)
+    service.uploads = lambda: store
+    body = json.dumps({"files": [pdf_item(uploadId=upload_id)]}).encode()
+    if reads:
+        clients.single.add_response("converse", converse_text_response("ok"))  # time left for one attempt only
+        service.run(SUMMARIZE, body, time_left=clock, caller="o")
+    else:
+        with pytest.raises(DeadlineExceeded, match="read the request's uploads"):
+            service.run(SUMMARIZE, body, time_left=clock, caller="o")
+    assert len(store.reads) == reads
+
+
+def test_a_body_of_a_task_that_takes_files_may_be_larger_only_by_its_files_data(stubbed):
+    service = UseCaseService(CATALOG, MODELS, stubbed.client)
+    data = base64.b64encode(b"x" * 300_000).decode()  # txt: past the 256 KiB every other body is held to
+
+    assert service.validate(
+        CATALOG.get(SUMMARIZE), json.dumps({"files": [{"name": "a", "format": "txt", "data": data}]}).encode()
+    )
+    with pytest.raises(PayloadTooLarge, match="without its files' data"):
+        service.validate(
+            CATALOG.get(SUMMARIZE),
+            json.dumps(
+                {
+                    "text": "x",
+                    "files": [{"name": "n" * 255, "format": "txt", "data": "QUJD"}],
+                    "style": "bullets",
+                    "pad": "p" * 300_000,
+                }
+            ).encode(),
+        )
+    with pytest.raises(PayloadTooLarge, match="the limit is 262144 bytes"):  # a task without files: as before
+        service.validate(CATALOG.get(EXTRACT), json.dumps({"document": "x" * 300_000, "fields": {}}).encode())
 
 
 # --- a task that searches the knowledge base first ---------------------------------------------------------------------

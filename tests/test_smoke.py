@@ -6,6 +6,7 @@ checks each SigV4 signature (recomputed with the test credentials), or the API k
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -14,11 +15,14 @@ from typing import Any
 
 import pytest
 
+from endpoints import UPLOADS_PATH
 from genai_core import schema
 from genai_core.catalog import load_catalog
 from stacks import outputs
 from tests.sigv4_api import API_KEY, API_KEY_ID, CREDENTIALS, REGION, ROUTES, STACK, FakeApi
 from tools import smoke
+
+TASK_ROUTES = ROUTES - {UPLOADS_PATH}
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +50,10 @@ def rows(report: str) -> list[list[str]]:
     return [re.split(r"\s{2,}", line) for line in lines[header + 1 : -1]]
 
 
+def examples_on_disk() -> dict[str, dict[str, Any]]:
+    return {str(path.relative_to(smoke.ROOT)): json.loads(path.read_text()) for path in smoke.EXAMPLES.rglob("*.json")}
+
+
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_smoke_sends_every_example_signed_and_reports_each_route(fake_api, cloudformation):
     client = cloudformation(
@@ -59,19 +67,59 @@ def test_smoke_sends_every_example_signed_and_reports_each_route(fake_api, cloud
     code, report = run_smoke(client)
 
     assert code == 0, report
-    assert [seen["problem"] for seen in FakeApi.seen] == [None] * len(ROUTES)  # every signature checked out
-    examples = {example.source: example.body for example in smoke.find_examples(smoke.EXAMPLES, list(load_catalog()))}
-    assert {seen["route"] for seen in FakeApi.seen} == ROUTES
-    assert sorted(json.dumps(seen["body"], sort_keys=True) for seen in FakeApi.seen) == sorted(
+    api_calls = [seen for seen in FakeApi.seen if seen["method"] != "PUT"]  # the PUT goes to S3, unsigned
+    assert [seen["problem"] for seen in api_calls] == [None] * len(api_calls)  # every signature checked out
+    found = smoke.find_examples(smoke.EXAMPLES, list(load_catalog()))
+    examples = {example.source: example.body for example in found if not example.by_upload}
+    with_files = [name for name, body in examples.items() if "files" in body]
+    assert {seen["route"] for seen in api_calls} == TASK_ROUTES | {UPLOADS_PATH}
+    tasks = [seen for seen in api_calls if seen["route"] != UPLOADS_PATH]
+    (uploaded,) = [seen["body"] for seen in tasks if "uploadId" in json.dumps(seen["body"])]
+    assert sorted(json.dumps(seen["body"], sort_keys=True) for seen in tasks if seen["body"] is not uploaded) == sorted(
         json.dumps(body, sort_keys=True) for body in examples.values()
     )
     table = rows(report)
-    assert sorted(row[0] for row in table) == sorted(ROUTES)
+    assert len(table) == len(examples) + 1  # every example, and one of those with a file once more by upload
+    assert sorted({row[0] for row in table}) == sorted(TASK_ROUTES)
+    sources = [row[1] for row in table]
+    assert sorted(source for source in sources if "(by upload)" not in source) == sorted(examples)
+    (by_upload,) = [source for source in sources if source.endswith(" (by upload)")]
+    assert by_upload.removesuffix(" (by upload)") in with_files
     for route, source, status, latency, input_tokens, output_tokens, stop_reason in table:
-        assert source == f"examples{route}.json"
+        assert source.startswith(f"examples{route}")
         assert (status, input_tokens, output_tokens, stop_reason) == ("200", "120", "20", "end_turn")
         assert int(latency) >= 0
-    assert report.splitlines()[-1] == f"smoke: {len(ROUTES)} of {len(ROUTES)} request(s) succeeded"
+    assert report.splitlines()[-1] == f"smoke: {len(table)} of {len(table)} request(s) succeeded"
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_the_upload_run_sends_the_examples_file_by_a_presigned_put_and_names_its_upload_id(fake_api, cloudformation):
+    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]))
+
+    assert code == 0, report
+    (post,) = [seen for seen in FakeApi.seen if seen["route"] == UPLOADS_PATH]
+    (put,) = [seen for seen in FakeApi.seen if seen["method"] == "PUT"]
+    ((upload_id, stored),) = FakeApi.stored.items()
+    (task,) = [seen for seen in FakeApi.seen if upload_id in json.dumps(seen["body"])]
+    (item,) = task["body"]["files"]
+    original = next(
+        body for body in examples_on_disk().values() if body.get("files") and body["files"][0]["name"] == item["name"]
+    )
+    assert base64.b64decode(original["files"][0]["data"]) == stored  # the same bytes, by upload
+    assert post["body"] == {"name": item["name"], "format": item["format"], "size": len(stored)}
+    assert item == {"name": item["name"], "format": item["format"], "uploadId": upload_id}
+    assert (put["size"], put["signed"]) == (len(stored), False)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_failed_upload_is_a_failed_row_not_a_crash(fake_api, cloudformation):
+    FakeApi.answers[UPLOADS_PATH] = (400, {"error": {"code": "uploads_not_configured", "message": "no bucket"}})
+
+    code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]))
+
+    assert code == 1
+    (failed,) = [row for row in rows(report) if row[1].endswith("(by upload)")]
+    assert failed[2] == "-" and "answered 400" in failed[-1]
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
@@ -82,7 +130,8 @@ def test_a_stack_without_a_knowledge_base_gets_no_search_and_the_report_says_so(
     code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": fake_api}]))
 
     assert code == 0, report
-    assert {seen["route"] for seen in FakeApi.seen} == ROUTES - searching
+    api_calls = [seen for seen in FakeApi.seen if seen["method"] != "PUT"]  # the PUT of the upload goes to S3
+    assert {seen["route"] for seen in api_calls} == ROUTES - searching
     assert f"smoke: the stack has no knowledge base: {', '.join(sorted(searching))} not sent" in report
 
 
@@ -106,7 +155,9 @@ def test_smoke_fails_when_any_route_fails_and_says_why(fake_api, cloudformation)
     assert by_route["/productivity/summarize"][-1] == "model_output_invalid"
     assert by_route["/customer-experience/chat"][-1] == "unexpected response"  # a 200 without the route's answer
     assert by_route["/process-optimization/extract"][2] == "200"
-    assert report.splitlines()[-1] == f"smoke: {len(ROUTES) - 2} of {len(ROUTES)} request(s) succeeded"
+    failed = sum(1 for row in rows(report) if row[0] in ("/productivity/summarize", "/customer-experience/chat"))
+    total = len(rows(report))
+    assert report.splitlines()[-1] == f"smoke: {total - failed} of {total} request(s) succeeded"
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
@@ -132,7 +183,8 @@ def test_an_unreachable_api_is_a_failure_not_a_crash(cloudformation):
     code, report = run_smoke(cloudformation(outputs=[{"OutputKey": "ApiUrl", "OutputValue": "http://127.0.0.1:9/v1/"}]))
 
     assert code == 1
-    assert all(row[2] == "-" and row[-1].startswith("no response") for row in rows(report))
+    for row in rows(report):  # the upload run fails at its first step, POST /uploads
+        assert row[2] == "-" and (row[-1].startswith("no response") or "/uploads for" in row[-1]), row
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
@@ -151,8 +203,9 @@ def test_in_api_key_mode_every_request_carries_the_stacks_key_unsigned(
     code, report = run_smoke(stack, apigateway=apigateway())
 
     assert code == 0, report
-    assert [(seen["problem"], seen["signed"]) for seen in FakeApi.seen] == [(None, False)] * len(ROUTES)
-    assert report.splitlines()[0] == f"smoke: {len(ROUTES)} request(s) to {fake_api} ({REGION}, API key)"
+    assert {(seen["problem"], seen["signed"]) for seen in FakeApi.seen} == {(None, False)}  # the PUT included
+    requests = len(rows(report))
+    assert report.splitlines()[0] == f"smoke: {requests} request(s) to {fake_api} ({REGION}, API key)"
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])
@@ -168,8 +221,8 @@ def test_a_key_given_is_sent_instead_and_a_wrong_one_fails_every_route(fake_api,
     code, report = run_smoke(cloudformation(outputs=stack), api_key="not-the-key")
 
     assert code == 1
-    assert all(row[2] == "403" for row in rows(report))
-    assert report.splitlines()[-1] == f"smoke: 0 of {len(ROUTES)} request(s) succeeded"
+    assert all(row[2] == "403" or ("/uploads for" in row[-1] and "403" in row[-1]) for row in rows(report))
+    assert report.splitlines()[-1] == f"smoke: 0 of {len(rows(report))} request(s) succeeded"
 
 
 def test_smoke_takes_the_key_from_the_environment(monkeypatch):
@@ -212,15 +265,20 @@ def test_the_region_comes_from_the_api_url():
 def test_every_example_is_a_valid_request_for_its_route():
     catalog = load_catalog()
     families = {use_case.family for use_case in catalog}
-    # Requests live under examples/<family>/; examples/corpus/ holds the sample documents and their metadata.
-    examples = sorted(path for path in smoke.EXAMPLES.rglob("*.json") if path.parent.name in families)
+    # Requests live under examples/<family>/: examples/<family>/<task>.json for each route, and
+    # examples/<family>/<task>/*.json for more of a task (files); examples/corpus/ holds the sample documents.
+    examples = sorted(
+        path for path in smoke.EXAMPLES.rglob("*.json") if path.relative_to(smoke.EXAMPLES).parts[0] in families
+    )
+    route_of = {path: "/".join(path.relative_to(smoke.EXAMPLES).parts[:2]).removesuffix(".json") for path in examples}
 
-    assert {f"/{path.parent.name}/{path.stem}" for path in examples} == ROUTES  # one per route, for now
+    assert {f"/{route}" for route in route_of.values()} == TASK_ROUTES
     languages = set()
     for path in examples:
-        use_case = catalog.get(f"{path.parent.name}/{path.stem}")
+        use_case = catalog.get(route_of[path])
         request = json.loads(path.read_text(encoding="utf-8"))
         assert schema.first_error(request, use_case.input_schema) is None, path
+        assert use_case.input_rules_error(request) is None, path
         for name in use_case.caller_schemas:
             assert schema.object_schema_error(request[name], name) is None, path
         languages.add("pt-BR" if re.search(r"[ãçõé]", json.dumps(request, ensure_ascii=False)) else "en")
@@ -280,7 +338,9 @@ def test_with_a_conversation_table_smoke_makes_a_remembered_turn_reads_it_and_er
         ("conversation: deleted", "200", "as expected"),
         ("conversation: gone", "404", "as expected"),
     ]
-    total = len(FakeApi.seen)  # the examples the stack serves, then these four
+    # The examples the stack serves (one of them again by upload: its POST /uploads and PUT are part of that row),
+    # then these four.
+    total = len([seen for seen in FakeApi.seen if seen["method"] != "PUT" and seen["route"] != UPLOADS_PATH])
     assert report.splitlines()[-1] == f"smoke: {total} of {total} request(s) succeeded"
 
 

@@ -133,6 +133,42 @@ def test_open_stream_refuses_a_task_that_does_not_stream_before_any_call(app, be
     assert bedrock_stream.requests == []
 
 
+def test_a_streaming_task_that_took_files_would_read_the_callers_uploads_before_the_stream(
+    app, bedrock_stream, tmp_path
+):
+    """No catalog task streams and takes files today; the core would serve one (catalog data, not code), reading
+    the caller's uploads through the store it is given, before ConverseStream."""
+    import shutil
+
+    from genai_core import files
+    from genai_core.catalog import CATALOG_DIR, load_catalog
+    from genai_core.streaming import TextDelta, open_stream
+    from tests import file_samples
+    from tests.test_service import FakeStore
+
+    catalog_dir = tmp_path / "use_cases"
+    shutil.copytree(CATALOG_DIR, catalog_dir)
+    summarize = catalog_dir / "productivity" / "summarize.json"
+    summarize.write_text(json.dumps({**json.loads(summarize.read_text()), "streaming": True}), encoding="utf-8")
+    upload_id = files.new_upload_id(1_900_000_000)
+    store = FakeStore({("iam:ana", upload_id): files.Upload(file_samples.pdf(), "application/pdf", "s3://b/k")})
+    service = replace_service(app.service, load_catalog(catalog_dir), store)
+    bedrock_stream.answer = events("Resumo.")
+    body = json.dumps({"files": [{"name": "a.pdf", "format": "pdf", "uploadId": upload_id}]}).encode()
+
+    given = list(open_stream(service, "productivity/summarize", body, caller="iam:ana"))
+
+    assert given[0] == TextDelta("Resumo.") and store.reads == [upload_id]
+    (request,) = bedrock_stream.requests
+    assert request["messages"][0]["content"][0]["document"]["name"] == "Document 1"
+
+
+def replace_service(service: Any, catalog: Any, store: Any) -> Any:
+    from genai_core.service import UseCaseService
+
+    return UseCaseService(catalog, service.models, service.client, guardrail=service.guardrail, uploads=lambda: store)
+
+
 # --- the adapter over the core -----------------------------------------------------------------------------------
 
 
@@ -847,9 +883,16 @@ def test_the_streaming_function_runs_the_web_adapter_with_stream_timeouts(templa
         "AWS_LWA_READINESS_CHECK_PATH": endpoints.HEALTH_PATH,  # what stream_server.py answers
     }
     assert json.loads(render(environment.pop("GUARDRAILS"))).keys() == json.loads(FUNCTION_ENV["GUARDRAILS"]).keys()
-    # No task that searches the knowledge base streams: the streaming function neither knows it nor may search it.
+    # No streaming task takes files: the streaming function has no uploads bucket (test_infrastructure.py). No task
+    # that searches the knowledge base streams: the streaming function neither knows it nor may search it.
+    uploads = {
+        settings.UPLOADS_BUCKET,
+        settings.UPLOADS_URL_SECONDS,
+        settings.UPLOADS_MAX_AGE_SECONDS,
+        settings.FILES_FROM_S3,
+    }
     assert environment.pop("CONVERSATIONS_TABLE") == conversations_table_ref(templates[API_STACK])
-    references = ("GUARDRAILS", "KNOWLEDGE_BASE_ID", "CONVERSATIONS_TABLE")
+    references = {"GUARDRAILS", "KNOWLEDGE_BASE_ID", "CONVERSATIONS_TABLE", *uploads}
     assert environment == {k: v for k, v in FUNCTION_ENV.items() if k not in references}
 
 

@@ -21,7 +21,7 @@ from unittest import mock
 import pytest
 from botocore.stub import ANY
 
-from genai_core import schema
+from genai_core import file_contract, schema
 from genai_core.catalog import FAMILIES, UseCase, load_catalog
 from genai_core.prompts import shown
 from genai_core.retrieval import Passage, passages_of, retrieve_request
@@ -460,8 +460,12 @@ def broken_requests(use_case_id: str) -> Iterator[tuple[str, dict[str, Any], str
     assert use_case is not None
     valid = EXAMPLES[use_case_id]
     properties = use_case.input_schema["properties"]
-    for name in use_case.input_schema["required"]:
+    for name in use_case.input_schema.get("required", []):
         yield f"{name} missing", {k: v for k, v in valid.items() if k != name}, f"{name} is required"
+    if use_case.file_input is not None:  # its text, its files, or both: neither is a 400
+        (names,) = use_case.file_input.rule.values()
+        without = {k: v for k, v in valid.items() if k not in names}
+        yield "neither its text nor files", without, f"{' or '.join(names)} is required (either, or both)"
     yield "unknown field", {**valid, "temperature": 1}, "temperature is not allowed"
     for name, rules in properties.items():
         yield (
@@ -638,7 +642,19 @@ def test_free_text_options_are_data_blocks_not_system_instructions(call, bedrock
 # --- the fake model through every route: outputs meet the contract -----------------------------------------------
 
 
+def attached_names(request: dict[str, Any]) -> list[str]:
+    """The neutral names a request's files get ("Document 1", "Image 1"...), in order, as genai_core.files names them."""
+    numbers: dict[str, int] = {}
+    names = []
+    for item in request.get("files", ()):
+        kind = file_contract.KIND_OF[item["format"]]
+        numbers[kind.label] = numbers.get(kind.label, 0) + 1
+        names.append(f"{kind.label} {numbers[kind.label]}")
+    return names
+
+
 def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, Any]) -> None:
+    attached = attached_names(request)
     if use_case_id == "process-optimization/classify":
         assert output["category"] in request["categories"] and 0 <= output["confidence"] <= 1
     elif use_case_id == "process-optimization/augment":
@@ -648,9 +664,8 @@ def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, 
         ids = [item["id"] for item in request.get("items", [])]
         assert all(r["itemId"] in ids for r in output["recommendations"])
     elif use_case_id == "productivity/ask":
-        assert set(output["citations"]) <= {d["id"] for d in request["documents"]} and isinstance(
-            output["answerable"], bool
-        )
+        citable = {d["id"] for d in request.get("documents", ())} | set(attached)
+        assert set(output["citations"]) <= citable and isinstance(output["answerable"], bool)
     elif use_case_id == "productivity/search":  # every citation is a passage of the corpus, with its text
         chunks = {(chunk.source, chunk.text) for chunk in corpus_chunks()}
         assert output["citations"] and all((c["source"], c["passage"]) in chunks for c in output["citations"])
@@ -669,7 +684,7 @@ def contract_holds(use_case_id: str, request: dict[str, Any], output: dict[str, 
         assert schema.first_error(output, public) is None
         assert set(public["required"]) <= set(output) <= set(public["properties"])
     elif use_case.structured:  # the answer meets the output schema resolved for this request, and has its fields
-        resolved = use_case.output_schema(request)
+        resolved = use_case.output_schema(request, attached=attached)
         assert schema.first_error(output, resolved) is None
         assert set(resolved["required"]) <= set(output) <= set(resolved["properties"])
     else:

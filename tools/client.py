@@ -8,6 +8,8 @@
     python -m tools.client productivity/ask --url https://abc123.execute-api.us-east-1.amazonaws.com/v1/
     python -m tools.client customer-experience/chat --stream    # POST .../chat/stream: prints the reply as it comes
     python -m tools.client use-cases --url https://... --api-key KEY   # authMode=api-key (or $GENAI_API_KEY)
+    python -m tools.client productivity/summarize --file report.pdf    # a file (repeat --file for more)
+    python -m tools.client productivity/ask --file policy.docx --body question.json
     python -m tools.client customer-experience/chat --body turn.json --conversation-id my-chat-1   # remembered
     python -m tools.client conversations                        # GET /conversations (--limit N, --next-token T)
     python -m tools.client conversations/my-chat-1              # GET: one conversation with its messages
@@ -22,11 +24,19 @@ needed: it is added when credentials are at hand, and harmless. The status goes 
 the local server's hint if any; the body to stdout (with ``--stream``, the reply's text as it arrives, and the final
 event's usage, stop reason and latencies on stderr). Exit status: 0 for a 2xx answer, 1 for any other status,
 2 when no request could be sent (no stack output, no credentials, nothing listening...).
+
+``--file PATH`` adds a file to the request of a task that takes files (its format from the extension): inline, as
+base64 in ``data``, while the files sent inline stay within the request's budget (4 MiB in all); a file beyond it
+goes by upload: ``POST /uploads`` with its name, format and size (authenticated like every request), a ``PUT`` of
+its bytes to the presigned ``url`` with the ``headers`` answered (no signature: the URL is the authorization), then
+its ``uploadId`` in the request. Without ``--body``, the request is the task's example without the text the files
+replace (``summarize --file report.pdf`` summarizes the report alone).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -39,7 +49,7 @@ from typing import IO, Any, BinaryIO
 from urllib.parse import quote, urlencode, urlsplit
 
 from endpoints import CONVERSATIONS_PATH, DISCOVERY_PATH
-from genai_core import sse
+from genai_core import file_contract, sse
 from stacks.outputs import API_URL
 from tools.local_api import DEFAULT_PORT, HINT_HEADER, HOST
 from tools.smoke import (
@@ -54,11 +64,14 @@ from tools.smoke import (
     region_of,
     stack_auth,
     stack_outputs,
+    upload_file,
 )
 
 DISCOVERY = DISCOVERY_PATH.lstrip("/")  # the command and the route, relative to the base URL: "use-cases"
 CONVERSATIONS = CONVERSATIONS_PATH.lstrip("/")  # GET; conversations/<id>: GET, or DELETE with --delete
 CHUNK_BYTES = 64 * 1024
+# A file's format by its extension (the API's formats, and their usual other spellings).
+EXTENSIONS = {**{fmt: fmt for fmt in file_contract.FORMATS}, "jpg": "jpeg", "htm": "html", "markdown": "md"}
 
 
 class ClientError(Exception):
@@ -124,6 +137,47 @@ def call_for(command: str, body: str | None, stdin: BinaryIO) -> Call:
     return Call("POST", "/".join(parts), data)
 
 
+def format_of(path: Path) -> str:
+    extension = path.suffix.lower().lstrip(".")
+    if extension not in EXTENSIONS:
+        raise ClientError(f"{path}: the API takes {', '.join(sorted(EXTENSIONS))} files (by extension)")
+    return EXTENSIONS[extension]
+
+
+def body_with_files(call: Call, paths: Sequence[str], body_given: bool, upload: Any) -> Call:
+    """``call`` with ``paths`` added as ``files``: inline while they fit the budget, else each by ``upload``
+    (``upload(name, format, data) -> uploadId``). Without a body of the caller's, the example loses the inputs
+    the files replace."""
+    from genai_core.catalog import load_catalog
+
+    use_case = load_catalog().get(call.route)
+    if use_case is None or use_case.file_input is None:
+        takes = sorted(u.id for u in load_catalog() if u.file_input is not None)
+        raise ClientError(f"{call.route} takes no files; these tasks do: {', '.join(takes)}")
+    try:
+        request = json.loads(call.body or b"{}")
+    except ValueError as error:
+        raise ClientError(f"the body is not JSON: {error}") from None
+    if not body_given:
+        request = {k: v for k, v in request.items() if k not in use_case.file_input.replaces}
+    items = list(request.get(file_contract.FILES_INPUT, []))
+    inline = file_contract.inline_chars(items) * 3 // 4  # what the body already carries inline
+    for name in paths:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise ClientError(f"cannot read {path}: {error.strerror}") from None
+        fmt = format_of(path)
+        if inline + len(data) <= file_contract.MAX_INLINE_BYTES:
+            inline += len(data)
+            items.append({"name": path.name, "format": fmt, "data": base64.b64encode(data).decode("ascii")})
+        else:
+            items.append({"name": path.name, "format": fmt, "uploadId": upload(path.name, fmt, data)})
+    request[file_contract.FILES_INPUT] = items
+    return Call(call.method, call.route, json.dumps(request, ensure_ascii=False).encode("utf-8"))
+
+
 @dataclass(frozen=True)
 class Target:
     base_url: str
@@ -162,6 +216,21 @@ def resolve_target(args: argparse.Namespace, session: Any) -> Target:
     except SmokeError as error:
         raise ClientError(str(error)) from None
     return Target(base_url, auth)
+
+
+def uploader(target: Target, timeout: float, err: IO[str]) -> Any:
+    """``upload(name, format, data) -> uploadId``: POST /uploads, then the PUT its answer presigns
+    (``tools.smoke.upload_file``, which make smoke's upload run uses too)."""
+
+    def upload(name: str, fmt: str, data: bytes) -> str:
+        try:
+            upload_id = upload_file(target.base_url, target.auth, name, fmt, data, timeout)
+        except SmokeError as error:
+            raise ClientError(str(error)) from None
+        print(f"uploaded {name} ({len(data)} bytes) as {upload_id}", file=err)
+        return upload_id
+
+    return upload
 
 
 def open_response(call: Call, target: Target, timeout: float) -> http.client.HTTPResponse:
@@ -284,6 +353,13 @@ def main(
         "--stream", action="store_true", help="POST <family>/<task>/stream and print the reply as it is written"
     )
     parser.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a file for a task that takes files (repeatable): inline, or by upload when the files exceed 4 MiB",
+    )
+    parser.add_argument(
         "--conversation-id", metavar="ID", help="with a task that remembers (chat): send this conversationId"
     )
     parser.add_argument("--delete", action="store_true", help=f"with {CONVERSATIONS}/<id>: erase it")
@@ -310,6 +386,8 @@ def main(
                 raise ClientError("--stream goes with a <family>/<task> that streams (customer-experience/chat)")
             call = Call(call.method, f"{call.route}/stream", call.body)
         target = resolve_target(args, session or aws_session(args.region))
+        if args.file:
+            call = body_with_files(call, args.file, args.body is not None, uploader(target, args.timeout, err))
     except (ClientError, BotoCoreError) as error:  # botocore: a profile that does not exist, a broken SSO set-up...
         print(f"client: {error}", file=err)
         return 2

@@ -49,6 +49,7 @@ COLORS = {
     "xray": "#8C4FFF",
     "monitoring": "#E7157B",
     "sns": "#E7157B",
+    "s3": "#7AA116",
     "stack": "#7D8998",
 }
 LIGHT = {
@@ -62,6 +63,7 @@ LIGHT = {
     "xray": "#F3EDFF",
     "monitoring": "#FDE8F1",
     "sns": "#FDE8F1",
+    "s3": "#F2F8E8",
 }
 
 
@@ -329,6 +331,55 @@ def guardrail_box(templates: t.Templates) -> Box | None:
     return Box("guardrail", f"{title} ({pinned})", lines, "bedrock")
 
 
+def bucket_boxes(templates: t.Templates) -> list[tuple[Box, list[str]]]:
+    """A box per S3 bucket that the app's functions use (the uploads bucket), with those functions; the knowledge
+    base's corpus bucket, which only the knowledge base's role reads, is a line of its box."""
+    found = []
+    for _, logical_id, bucket in t.resources(templates, "AWS::S3::Bucket"):
+        p = t.props(bucket)
+        algorithms = [
+            rule.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "?")
+            for rule in (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration", [])
+        ]
+        days = [
+            r["ExpirationInDays"]
+            for r in (p.get("LifecycleConfiguration") or {}).get("Rules", [])
+            if "ExpirationInDays" in r
+        ]
+        denied = [
+            condition
+            for _, _, policy in t.resources(templates, "AWS::S3::BucketPolicy")
+            if t.ref_id(t.props(policy).get("Bucket")) == logical_id
+            for statement in t.statements(t.props(policy).get("PolicyDocument"))
+            if statement.effect == "Deny"
+            for condition in statement.conditions
+        ]
+        granted: dict[str, set[str]] = defaultdict(set)  # role -> its actions on the bucket
+        prefixes = set()
+        for role in t.roles(templates):
+            for _, statement in role.statements:
+                named = [r for r in statement.resources if f"${{{logical_id}." in r]
+                if named and statement.effect == "Allow":
+                    granted[role.logical_id] |= {action.removeprefix("s3:") for action in statement.actions}
+                    prefixes |= {r.split("}", 1)[1] for r in named if "}" in r}
+        users = [function for function in t.functions(templates) if function.role in granted]
+        if not users:
+            continue
+        where = ", ".join(sorted(prefixes))
+        lines = [
+            Line(("SSE-S3" if algorithms == ["AES256"] else "/".join(algorithms) or "unencrypted") + " · private"),
+            Line("TLS only · SigV4-signed PUTs only" if any("AWS4-HMAC-SHA256" in c for c in denied) else "TLS only"),
+            Line(f"objects expire after {days[0]} day{'s' if days[0] != 1 else ''}" if days else "no expiry"),
+            *(
+                Line(f"{short_id(u.logical_id)}: {', '.join(sorted(granted[u.role or '']))} on {where}", "mono")
+                for u in users
+            ),
+            Line("callers PUT to it with a presigned URL", "muted"),
+        ]
+        found.append((Box(f"bucket:{logical_id}", "S3 uploads bucket", lines, "s3"), [u.logical_id for u in users]))
+    return found
+
+
 # How the data source's chunking settings read in the knowledge base's box.
 CHUNKING_UNITS = {
     "MaxTokens": " tokens",
@@ -489,6 +540,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
     waf, api, _ = api_boxes(templates)
     fns = function_boxes(templates)
     guard = guardrail_box(templates)
+    buckets = bucket_boxes(templates)
     kb = knowledge_base_box(templates)
     tables = table_boxes(templates)
     bedrock = bedrock_box(templates)
@@ -504,6 +556,8 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         *([kb] if kb else []),
         *(box for box, _ in tables),
     ]:
+        box.measure()
+    for box, _ in buckets:
         box.measure()
     # The knowledge base goes right under the function that may search it (the arrow between them is short).
     searcher = next(
@@ -523,13 +577,8 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         waf.x, waf.y = x, top + inner + 24
         x = waf.right + GAP
     api.x, api.y = x, top + inner + 24
-    fn_w = max(
-        [box.w for box in fns]
-        + ([guard.w] if guard else [])
-        + ([kb.w] if kb else [])
-        + [box.w for box, _ in tables]
-        + [0]
-    )
+    below = ([guard] if guard else []) + ([kb] if kb else []) + [box for box, _ in buckets] + [box for box, _ in tables]
+    fn_w = max([box.w for box in fns] + [box.w for box in below] + [0])
     column_x = api.right + GAP + 24
     y = api.y
     for box in fns:
@@ -548,6 +597,10 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         guard.w = fn_w
         guard.x, guard.y = column_x, max(y + 12, api.y + 150)
         y = guard.bottom + 28
+    for box, _ in buckets:
+        box.w = fn_w
+        box.x, box.y = column_x, y
+        y = box.bottom + 28
     body_bottom = max(api.bottom, y - 28)
     logs.x, logs.y = api.x, body_bottom + 34
     logs.w = max(logs.w, column_x + fn_w - api.x)
@@ -594,6 +647,7 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
         *([kb] if kb else []),
         *(box for box, _ in tables),
         *([guard] if guard else []),
+        *(box for box, _ in buckets),
         logs,
         bedrock,
         *monitoring,
@@ -675,6 +729,23 @@ def layout(templates: t.Templates) -> tuple[Diagram, int, int, str]:
                 label_at=((guard.right + bedrock.x) // 2, gy - 6),
             )
         )
+    for bucket, users in buckets:  # each function that reads (and presigns for) the bucket, along the column's edge
+        for index, user in enumerate(users):
+            source = next(box for box in fns if box.key == f"fn:{user}")
+            edge = column_x - 10 - 8 * index
+            diagram.arrows.append(
+                Arrow(
+                    [
+                        (column_x, source.bottom - 24),
+                        (edge, source.bottom - 24),
+                        (edge, bucket.cy),
+                        (bucket.x, bucket.cy),
+                    ],
+                    "uploads",
+                    label_at=(edge - 4, bucket.cy - 6),
+                    anchor="end",
+                )
+            )
     diagram.arrows.append(
         Arrow(
             [(api.x + 40, api.bottom), (api.x + 40, logs.y)],
@@ -781,7 +852,8 @@ def render_svg(templates: t.Templates) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-labelledby="title desc">',
         f'<title id="title">{escape(title)}: architecture</title>',
         '<desc id="desc">Client to API Gateway (authorization, validation, throttling) to AWS Lambda to Amazon Bedrock '
-        "(guardrail, models), with CloudWatch Logs and a monitoring stack (dashboard, alarms, SNS topic).</desc>",
+        "(guardrail, models), an S3 uploads bucket for files, CloudWatch Logs and a monitoring stack (dashboard, "
+        "alarms, SNS topic).</desc>",
         "<defs>",
         '<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">',
         '<path d="M0,0 L10,5 L0,10 z" fill="#545B64"/>',

@@ -3,8 +3,8 @@
     .venv/bin/python -m tools.doc_tables            # rewrite every generated table
     .venv/bin/python -m tools.doc_tables --check    # exit 1 when one is stale (a test runs the same comparison)
 
-Three tables list what the catalog holds: the tasks in ``README.md`` and in ``README.pt-BR.md``, and the request
-fields of every route in ``docs/api.md``. Each sits between two HTML comments that name it; everything between them
+Three tables list what the catalog holds: the tasks in ``README.md`` and in ``README.pt-BR.md`` (which stream, which
+take files), and the request fields of every route in ``docs/api.md``. Each sits between two HTML comments that name it; everything between them
 is written here, from the same files the function and the stack read. Adding a use case therefore cannot leave a
 table silently wrong: the test that compares them fails until this module has run again.
 
@@ -45,12 +45,14 @@ PT_BR_SUMMARIES = {
         "Gera exatamente `count` linhas sintéticas, cada uma válida contra o `schema` enviado."
     ),
     "process-optimization/classify": (
-        "Classifica um texto em uma das `categories` do chamador, com confiança e justificativa."
+        "Classifica um texto ou arquivos em uma das `categories` do chamador, com confiança e justificativa."
     ),
     "process-optimization/detect-anomalies": "Aponta os registros anômalos de uma lista, com motivo e severidade.",
-    "process-optimization/extract": "Extrai de um documento os campos descritos por um JSON Schema (`fields`).",
+    "process-optimization/extract": (
+        "Extrai de um documento (texto, PDF, arquivo Office ou imagem) os campos descritos por um JSON Schema (`fields`)."
+    ),
     "productivity/ask": (
-        "Responde a uma pergunta só com base nos documentos enviados, cita os ids usados e diz se eles respondem."
+        "Responde a uma pergunta só com base nos documentos ou arquivos enviados, cita os usados e diz se eles respondem."
     ),
     "productivity/code": "Escreve, explica, revisa ou altera código, com uma explicação.",
     "productivity/draft": (
@@ -59,7 +61,10 @@ PT_BR_SUMMARIES = {
     "productivity/search": (
         "Responde a uma pergunta com os documentos da própria empresa na base de conhecimento, citando os trechos usados."
     ),
-    "productivity/summarize": "Resume um texto em parágrafo, tópicos ou uma frase (tl;dr), com limite opcional de palavras.",
+    "productivity/summarize": (
+        "Resume um texto ou arquivos (PDF, Office, imagens) em parágrafo, tópicos ou uma frase (tl;dr), com limite "
+        "opcional de palavras."
+    ),
 }
 
 
@@ -84,10 +89,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _route(use_case: UseCase, streams_note: str) -> str:
+def _route(use_case: UseCase, streams_note: str, files_note: str = "") -> str:
     route = f"`POST {use_case.path}`"
     if use_case.stream_path:
         route += f" {streams_note.format(f'`POST {use_case.stream_path}`')}"
+    if files_note and use_case.file_input is not None:
+        route += f" {files_note}"
     return route
 
 
@@ -103,7 +110,7 @@ def tasks_en(catalog: Catalog) -> str:
     lines = ["| family | task | what it does |", "|---|---|---|"]
     lines += _rows_by_family(
         catalog,
-        lambda u: [_route(u, "(streams too: {})"), _cell(u.summary)],
+        lambda u: [_route(u, "(streams too: {})", "(takes files)"), _cell(u.summary)],
         lambda family: f"**{family}**",
     )
     return "\n".join(lines)
@@ -112,7 +119,8 @@ def tasks_en(catalog: Catalog) -> str:
 def tasks_pt_br(catalog: Catalog) -> str:
     def row(use_case: UseCase) -> list[str]:
         summary = PT_BR_SUMMARIES.get(use_case.id)
-        return [_route(use_case, "(também em streaming: {})"), _cell(summary or f"{use_case.summary} (em inglês)")]
+        route = _route(use_case, "(também em streaming: {})", "(aceita arquivos)")
+        return [route, _cell(summary or f"{use_case.summary} (em inglês)")]
 
     def label(family: str) -> str:
         gloss = PT_BR_FAMILIES.get(family)

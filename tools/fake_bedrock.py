@@ -9,8 +9,11 @@ What it answers:
   (``tools.schema_samples.sample``; arrays get one item where the schema allows it, so that the constraints on
   items are exercised, and exactly ``minItems`` where it asks for more);
 - Converse without a tool (a text task): ``FAKE_TEXT``;
-- ConverseStream: ``FAKE_TEXT`` word by word as text deltas, then the stop reason and the usage.
-
+- ConverseStream: ``FAKE_TEXT`` word by word as text deltas, then the stop reason and the usage;
+- a request whose document or image blocks break Converse's documented rules (more than five documents or twenty
+  images, a document without a text block beside it, a document name outside Converse's characters, two documents
+  of one name): a ``ValidationException`` in Bedrock's own words, as the service would answer (``file_rules``). The
+  function checks all of these before calling; the fake makes ``make local`` prove it;
 - Retrieve (bedrock-agent-runtime, the knowledge base): passages of the sample corpus, ``examples/corpus/``, cut
   at its blank lines and ranked by how many of the query's words they share (accents and case ignored, short and
   common words left out), each with its document's metadata (its ``.metadata.json``) for the caller's filter; no
@@ -76,8 +79,53 @@ def _usage(request: Mapping[str, Any], answer: Any) -> dict[str, int]:
     return {"inputTokens": tokens_in, "outputTokens": tokens_out, "totalTokens": tokens_in + tokens_out}
 
 
+# Converse's documented rules for files (the Message and DocumentBlock shapes of bedrock-runtime's service model), and
+# Bedrock's words when a request breaks one (as quoted in public reports of its answers: research notes of issue 14).
+MAX_DOCUMENTS, MAX_IMAGES = 5, 20
+DOCUMENT_NAME = re.compile(r"[A-Za-z0-9()\[\]-]+(?: [A-Za-z0-9()\[\]-]+)*")
+TOO_MANY_DOCUMENTS = "You can't include more than 5 documents in a request."
+NO_TEXT_BLOCK = "A text block must be included when using documents. Add a text block and retry your request."
+BAD_NAME = (
+    "The document file name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, "
+    "and square brackets. The name can't contain more than one consecutive whitespace character. Check that the file "
+    "name conforms to these restrictions and retry your request."
+)
+DUPLICATE_NAMES = "Messages can't contain duplicate document names. Rename the document and retry your request."
+
+
+class FakeValidationError(Exception):
+    """The fake's ValidationException, with Bedrock's message."""
+
+
+def file_rules(messages: list[dict[str, Any]]) -> str | None:
+    """The first of Converse's rules for document and image blocks that ``messages`` break, in Bedrock's words."""
+    names: list[str] = []
+    images = 0
+    for message in messages:
+        content = message.get("content", [])
+        documents = [block["document"] for block in content if "document" in block]
+        images += sum(1 for block in content if "image" in block)
+        if documents and not any(str(block.get("text", "")).strip() for block in content):
+            return NO_TEXT_BLOCK
+        for document in documents:
+            name = str(document.get("name", ""))
+            if not DOCUMENT_NAME.fullmatch(name) or len(name) > 200:
+                return BAD_NAME
+            names.append(name)
+    if len(names) > MAX_DOCUMENTS:
+        return TOO_MANY_DOCUMENTS
+    if images > MAX_IMAGES:
+        return f"The model returned the following errors: messages: too many images: image_count > {MAX_IMAGES}"
+    if len(set(names)) != len(names):
+        return DUPLICATE_NAMES
+    return None
+
+
 def fake_converse(**request: Any) -> dict[str, Any]:
     """A Converse response to ``request`` (the parameters of ``client.converse``)."""
+    problem = file_rules(request.get("messages", []))
+    if problem is not None:
+        raise FakeValidationError(problem)
     tools = request.get("toolConfig", {}).get("tools", [])
     if tools:
         spec = tools[0]["toolSpec"]
@@ -214,6 +262,12 @@ def _metadata(status: int) -> dict[str, Any]:
     return {"RequestId": f"fake-{uuid.uuid4()}", "HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0}
 
 
+def _refusal(message: str) -> tuple[AWSResponse, dict[str, Any]]:
+    """A ValidationException in the service's words (HTTP 400)."""
+    error = {"Code": "ValidationException", "Message": message}
+    return AWSResponse(None, 400, {}, None), {"Error": error, "ResponseMetadata": _metadata(400)}
+
+
 class FakeBedrock:
     """Answers the Converse, ConverseStream and Retrieve calls of the services it is installed on; ``close`` undoes
     it."""
@@ -252,11 +306,17 @@ class FakeBedrock:
         is in the URL); the answer is the HTTP response and the parsed response, as from the service."""
         request = json.loads(params.get("body") or b"{}")
         if model.name == "Converse":
-            return _ok(fake_converse(**request), model.output_shape)
+            try:
+                parsed = fake_converse(**request)
+            except FakeValidationError as problem:
+                return _refusal(str(problem))
+            return _ok(parsed, model.output_shape)
         if model.name == "Retrieve":
             return _ok(fake_retrieve(**request), model.output_shape)
         if model.name == "ConverseStream":
+            problem = file_rules(request.get("messages", []))
+            if problem is not None:
+                return _refusal(problem)
             stream = fake_converse_stream(request, delay_seconds=self.delay_seconds)
             return AWSResponse(None, 200, {}, None), {"stream": stream, "ResponseMetadata": _metadata(200)}
-        error = {"Code": "ValidationException", "Message": f"The fake Bedrock does not answer {model.name}."}
-        return AWSResponse(None, 400, {}, None), {"Error": error, "ResponseMetadata": _metadata(400)}
+        return _refusal(f"The fake Bedrock does not answer {model.name}.")

@@ -9,7 +9,10 @@ handed to the same ``handler.lambda_handler`` the deployed function runs, and it
 The function's environment comes from the same code and configuration as the stack's (``stacks/function_env.py``,
 ``cdk.json``); Bedrock is called with your AWS credentials and region. Without credentials it still starts, says how
 to get them, and failed requests carry a hint (``X-Local-Hint`` header and ``error.hint``). No guardrail unless
-``GUARDRAIL_ID`` (and ``GUARDRAIL_VERSION``, default ``DRAFT``) are set. With ``--fake-bedrock`` the fake model of
+``GUARDRAIL_ID`` (and ``GUARDRAIL_VERSION``, default ``DRAFT``) are set. Files go inline (base64; the function's own
+limits apply, under API Gateway's 10 MB); uploads only with ``UPLOADS_BUCKET`` set to a deployed stack's
+``UploadsBucketName`` output (read and presigned with your credentials), else ``POST /uploads`` and an ``uploadId`` are
+a 400 ``uploads_not_configured`` that says to send the file inline. With ``--fake-bedrock`` the fake model of
 ``tools/fake_bedrock.py`` answers at the function's botocore clients (the handler, the core and the fault map run
 unchanged), no credentials are looked for, and every response carries ``X-Fake-Bedrock: true``.
 
@@ -195,6 +198,12 @@ def guardrail_from(environ: Mapping[str, str]) -> tuple[str, str] | None:
     return (identifier, environ.get("GUARDRAIL_VERSION") or "DRAFT") if identifier else None
 
 
+def uploads_bucket_from(environ: Mapping[str, str]) -> str | None:
+    """A deployed stack's uploads bucket to use locally (UPLOADS_BUCKET: its UploadsBucketName output); by default
+    none, and files go inline only (an uploadId, or POST /uploads, is a 400 uploads_not_configured)."""
+    return environ.get(settings.UPLOADS_BUCKET) or None
+
+
 @dataclass(frozen=True)
 class LocalKnowledgeBase:
     """The knowledge base make local searches (None: the tasks that search one are not served), and why."""
@@ -246,6 +255,7 @@ def local_environment(
             guardrails=one_guardrail(config, guardrail_from(environ)),
             knowledge_base_id=knowledge_base_id,
             conversations_table=conversations_table,
+            uploads_bucket=uploads_bucket_from(environ),
         ),
         "AWS_REGION": aws.region,
         "POWERTOOLS_TRACE_DISABLED": environ.get("POWERTOOLS_TRACE_DISABLED", "true"),
@@ -837,6 +847,7 @@ def startup_message(
 ) -> str:
     """What the server runs with, and what to fix before a use case can answer."""
     guardrail = None if fake else guardrail_from(environ)
+    bucket = None if fake else uploads_bucket_from(environ)
     models = {family: fake_bedrock.fake_model(model) if fake else model for family, model in model_ids(config).items()}
     rows = [
         (
@@ -859,6 +870,13 @@ def startup_message(
             else f"{guardrail[0]} version {guardrail[1]} on {', '.join(config.guardrail.families)} (GUARDRAIL_ID)"
             if guardrail
             else "none locally (the deployed API has its own; set GUARDRAIL_ID and GUARDRAIL_VERSION to use one)",
+        ),
+        (
+            "uploads",
+            f"bucket {bucket} (UPLOADS_BUCKET), with your credentials: POST /uploads presigns, uploadIds are read"
+            if bucket
+            else "none: files go inline (base64 in data, up to 4 MiB in all); set UPLOADS_BUCKET to a deployed "
+            "stack's UploadsBucketName output to use its bucket",
         ),
         (
             "conversations",

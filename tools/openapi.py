@@ -17,12 +17,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from endpoints import API_KEY_HEADER, CONVERSATION_PARAMETER, CONVERSATIONS_PATH, DISCOVERY_PATH
-from genai_core import errors, retrieval, sse
+from endpoints import API_KEY_HEADER, CONVERSATION_PARAMETER, CONVERSATIONS_PATH, DISCOVERY_PATH, UPLOADS_PATH
+from genai_core import errors, file_contract, retrieval, sse
 from genai_core.bedrock import FAULTS
 from genai_core.catalog import Catalog, UseCase, directive_of, load_catalog
 from genai_core.conversations import FAULTS as STORE_FAULTS
 from genai_core.conversations import MAX_PAGE_SIZE
+from genai_core.uploads import STORAGE_FAULTS
 from stacks.config import cdk_json_context
 from tools.generated import write_or_check
 
@@ -45,6 +46,9 @@ GATEWAY_ERRORS = {
 }
 
 
+# The errors of a request's files, and of reading its uploads (genai_core.files, genai_core.uploads).
+FILE_ERRORS = (errors.FileFormatMismatch, errors.FileTooLarge, errors.UploadsNotConfigured)
+UPLOAD_ERRORS = (errors.Forbidden, errors.UploadNotFound, errors.UploadExpired)
 # A remembered turn's own errors (besides the store's fault map), and a conversation route's.
 MEMORY_ERRORS = (errors.ConversationsDisabled, errors.ConversationTooLarge, errors.CallerIdentityMissing)
 CONVERSATION_ROUTE_ERRORS = (
@@ -62,13 +66,22 @@ def _store_errors(by_status: dict[int, set[str]], classes: tuple[type[errors.Api
         by_status[status].add(code)
 
 
-def _function_errors(
-    *, calls_bedrock: bool = True, retrieves: bool = False, remembers: bool = False
-) -> dict[int, set[str]]:
-    """The function's error codes by status: its own errors, the Bedrock fault map's if the route calls it, the
-    knowledge base's if it searches one, and the conversation store's if it may remember a conversation."""
+def _by_status(error_classes: Any, faults: Any = ()) -> dict[int, set[str]]:
     by_status: dict[int, set[str]] = defaultdict(set)
-    for error_class in (
+    for error_class in error_classes:
+        by_status[error_class.status].add(error_class.code)
+    for status, code, _ in faults:
+        by_status[status].add(code)
+    return by_status
+
+
+def _function_errors(
+    *, calls_bedrock: bool = True, takes_files: bool = False, retrieves: bool = False, remembers: bool = False
+) -> dict[int, set[str]]:
+    """The function's error codes by status: its own errors, those of files and uploads if the route takes files,
+    the Bedrock fault map's if the route calls it, the knowledge base's if it searches one, and the conversation
+    store's if it may remember a conversation."""
+    own = (
         errors.InvalidJson,
         errors.InvalidEncoding,
         errors.ValidationFailed,
@@ -79,30 +92,26 @@ def _function_errors(
         errors.ModelOutputInvalid,
         errors.DeadlineExceeded,
         errors.ApiError,
-    ):
-        by_status[error_class.status].add(error_class.code)
-    for status, code, _ in FAULTS if calls_bedrock else ():
-        by_status[status].add(code)
-    for status, code, _ in retrieval.FAULTS if retrieves else ():
-        by_status[status].add(code)
+    )
+    files = (*FILE_ERRORS, *UPLOAD_ERRORS) if takes_files else ()
+    faults = (*FAULTS, *(STORAGE_FAULTS if takes_files else ())) if calls_bedrock else ()
+    by_status = _by_status((*own, *files), (*faults, *(retrieval.FAULTS if retrieves else ())))
     if remembers:
         _store_errors(by_status, MEMORY_ERRORS)
     return by_status
 
 
+def _upload_errors() -> dict[int, set[str]]:
+    """POST /uploads's error codes by status: the body's, the caller's, a size over Bedrock's, the store's."""
+    own = (errors.InvalidJson, errors.InvalidEncoding, errors.ValidationFailed, errors.PayloadTooLarge)
+    own += (errors.UnsupportedMediaType, errors.UploadsNotConfigured, errors.FileTooLarge, errors.Forbidden)
+    return _by_status((*own, errors.ApiError), STORAGE_FAULTS)
+
+
 def _error_responses(
-    statuses: list[int],
-    *,
-    calls_bedrock: bool = True,
-    retrieves: bool = False,
-    remembers: bool = False,
-    by_status: dict[int, set[str]] | None = None,
+    statuses: list[int], *, calls_bedrock: bool = True, function_errors: dict[int, set[str]] | None = None
 ) -> dict[str, Any]:
-    function_errors = (
-        by_status
-        if by_status is not None
-        else _function_errors(calls_bedrock=calls_bedrock, retrieves=retrieves, remembers=remembers)
-    )
+    function_errors = function_errors if function_errors is not None else _function_errors(calls_bedrock=calls_bedrock)
     responses = {}
     for status in statuses:
         codes = sorted(function_errors.get(status, ())) + GATEWAY_ERRORS.get(status, [])
@@ -132,7 +141,8 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
     example = _example(use_case)
     if example is not None:
         request_content["example"] = example
-    statuses = [400, 403, 413, 415, 429, 500, 502, 503, 504]
+    takes_files = use_case.file_input is not None
+    statuses = [400, 403, *((404, 410) if takes_files else ()), 413, 415, 429, 500, 502, 503, 504]
     if use_case.structured:
         statuses.insert(statuses.index(429), 422)
     if use_case.memory:
@@ -170,7 +180,45 @@ def _use_case_operation(use_case: UseCase) -> dict[str, Any]:
                         }
                     },
                 },
-                **_error_responses(statuses, retrieves=use_case.retrieval is not None, remembers=use_case.memory),
+                **_error_responses(
+                    statuses,
+                    function_errors=_function_errors(
+                        takes_files=takes_files, retrieves=use_case.retrieval is not None, remembers=use_case.memory
+                    ),
+                ),
+            },
+        }
+    }
+
+
+def _uploads_operation() -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": "createUpload",
+            "tags": ["files"],
+            "summary": "A presigned upload of one file, for a task that takes files.",
+            "description": (
+                "Answers a presigned S3 PUT (SigV4) for one file of exactly `size` bytes and the media type of its "
+                "`format`, valid for minutes. PUT the bytes to `url` with `headers` (no other authorization: the URL "
+                "is it), then give `uploadId` in a file item in place of `data`. The upload belongs to the caller "
+                "that asked for it (its IAM principal, or its API key): another caller's `uploadId` is a 404. It can "
+                "be used until the bucket's expiry (days), then 410."
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/UploadRequest"},
+                        "example": {"name": "contract-2026.pdf", "format": "pdf", "size": 5242880},
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "Where and how to PUT the file.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UploadAnswer"}}},
+                },
+                **_error_responses([400, 403, 413, 415, 429, 500, 502, 503, 504], function_errors=_upload_errors()),
             },
         }
     }
@@ -199,7 +247,7 @@ def _conversation_paths() -> tuple[dict[str, Any], dict[str, Any]]:
     """The caller's conversations: the paths and their schemas."""
     by_status: dict[int, set[str]] = defaultdict(set)
     _store_errors(by_status, CONVERSATION_ROUTE_ERRORS)
-    errors_of = _error_responses([400, 403, 404, 409, 429, 500, 503], calls_bedrock=False, by_status=by_status)
+    errors_of = _error_responses([400, 403, 404, 409, 429, 500, 503], calls_bedrock=False, function_errors=by_status)
     errors_of.pop("409")  # a lost race happens to a write of a turn only
     summary_properties = {
         "conversationId": {"type": "string"},
@@ -426,14 +474,22 @@ def documented_output_schema(use_case: UseCase) -> dict[str, Any]:
     return documented
 
 
+def _explain_reference(reference: str) -> str:
+    name, _, rest = reference.partition("[].")
+    if name == file_contract.FILES_INPUT and rest == "name":
+        return "the neutral name of each attached file (`Document 1`, `Image 1`...)"
+    return f"the `{rest}` of each item of the request's `{name}`" if rest else f"the request's `{name}`"
+
+
 def _explain(node: Mapping[str, Any]) -> str:
     directive = directive_of(node)
     reference = node[directive] if directive else ""
     if directive == "$input":
-        name, _, rest = reference.partition("[].")
-        return f"the `{rest}` of each item of the request's `{name}`" if rest else f"the request's `{name}`"
+        references = reference if isinstance(reference, list) else [reference]
+        return ", and ".join(_explain_reference(one) for one in references)
     if directive == "$count":
-        return f"the number of items in the request's `{reference}`"
+        counted = " and ".join(f"`{name}`" for name in (reference if isinstance(reference, list) else [reference]))
+        return f"the number of items in the request's {counted}" + (" together" if isinstance(reference, list) else "")
     if directive == "$lastIndex":
         return f"the last index of the request's `{reference}`"
     if directive == "$retrieved":
@@ -516,6 +572,8 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             "properties": {"action": {"type": "string", "enum": ["NONE", "INTERVENED"]}},
         },
         "UseCaseCatalog": _discovery_schema(),
+        "UploadRequest": _openapi_schema(file_contract.upload_request_schema()),
+        "UploadAnswer": file_contract.upload_answer_schema(),
     }
     paths: dict[str, Any] = {
         DISCOVERY_PATH: {
@@ -533,6 +591,7 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             }
         }
     }
+    paths[UPLOADS_PATH] = _uploads_operation()
     for use_case in use_cases:
         schemas[_schema_name(use_case, "Request")] = _openapi_schema(dict(use_case.input_schema))
         schemas[_schema_name(use_case, "Response")] = _envelope(use_case)
@@ -568,7 +627,13 @@ def generate(catalog: Catalog, stage_name: str) -> dict[str, Any]:
             {"url": "http://127.0.0.1:3000", "description": "A local server (make local), when there is one."},
         ],
         "tags": [{"name": family, "description": FAMILY_DESCRIPTIONS[family]} for family in FAMILY_DESCRIPTIONS]
-        + [{"name": "discovery", "description": "What the API offers."}]
+        + [
+            {"name": "discovery", "description": "What the API offers."},
+            {
+                "name": "files",
+                "description": "Uploads of files too large to send inline, for the tasks that take files.",
+            },
+        ]
         + (
             [
                 {

@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from endpoints import UPLOADS_PATH
 from stacks.config import CONTEXT_KEYS, AppConfig, load_config
 from tools import templates as t
 from tools.assembly import ROOT, cdk_json_context, parse_overrides, synthesize
@@ -50,13 +51,15 @@ PRICE = {
     "lambda_per_million": Decimal("0.20"),
     "lambda_gb_second_arm64": Decimal("0.0000133334"),
     "lambda_gb_second_x86_64": Decimal("0.0000166667"),
+    "s3_put_per_thousand": Decimal("0.005"),
+    "s3_get_per_thousand": Decimal("0.0004"),
+    "s3_standard_gb_month": Decimal("0.023"),  # the uploads and the corpus buckets' storage
     # The knowledge base (docs/cost.md, "Knowledge base"): S3 Vectors and Titan Text Embeddings V2 as third parties
     # transcribe the price pages (research-15, to be checked); Retrieve and a VECTOR knowledge base carry no charge.
     "s3_vectors_gb_month": Decimal("0.06"),
     "s3_vectors_put_gb": Decimal("0.20"),
     "s3_vectors_per_million_queries": Decimal("2.50"),
     "titan_embed_v2_per_1k_tokens": Decimal("0.00002"),
-    "s3_standard_gb_month": Decimal("0.023"),
     # DynamoDB on demand (since AWS's November 2024 price cut), standard table class; storage beyond the free 25 GB.
     "dynamodb_write_per_million": Decimal("0.625"),
     "dynamodb_read_per_million": Decimal("0.125"),
@@ -485,6 +488,69 @@ def section_api(inputs: Inputs) -> list[str]:
     ]
     lines += table(["method", "path", "authorization", "request model", "validator", "throttling", "integration"], rows)
     lines.append("")
+    return lines + section_buckets(inputs)
+
+
+def section_buckets(inputs: Inputs) -> list[str]:
+    """Each S3 bucket (the uploads bucket, the knowledge base's corpus bucket): how it is protected, how long it keeps
+    objects, who may use it."""
+    buckets = list(t.resources(inputs.templates, "AWS::S3::Bucket"))
+    if not buckets:
+        return []
+    lines = [
+        "### Buckets",
+        "",
+        "Each bucket's settings, the Deny statements of its policy, and every role statement that names it "
+        "(section 2 has the roles in full).",
+        "",
+    ]
+    for stack, logical_id, bucket in buckets:
+        p = t.props(bucket)
+        block = p.get("PublicAccessBlockConfiguration") or {}
+        encryption = [
+            rule.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "?")
+            for rule in (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration", [])
+        ]
+        rules = (p.get("LifecycleConfiguration") or {}).get("Rules", [])
+        expiry = [f"after {rule['ExpirationInDays']} day(s)" for rule in rules if "ExpirationInDays" in rule]
+        noncurrent = [
+            f"noncurrent versions after {rule['NoncurrentVersionExpiration']['NoncurrentDays']} day(s)"
+            for rule in rules
+            if "NoncurrentDays" in (rule.get("NoncurrentVersionExpiration") or {})
+        ]
+        emptied = any(
+            t.ref_id(t.props(custom).get("BucketName")) == logical_id
+            for _, _, custom in t.resources(inputs.templates, "Custom::S3AutoDeleteObjects")
+        )
+        denies = [
+            f"{', '.join(code(a) for a in statement.actions)} when {'; '.join(code(c) for c in statement.conditions)}"
+            for _, _, policy in t.resources(inputs.templates, "AWS::S3::BucketPolicy")
+            if t.ref_id(t.props(policy).get("Bucket")) == logical_id
+            for statement in t.statements(t.props(policy).get("PolicyDocument"))
+            if statement.effect == "Deny"
+        ]
+        grants = [
+            f"{code(role.logical_id)}: {', '.join(code(a) for a in statement.actions)} on "
+            + ", ".join(code(r) for r in statement.resources)
+            for role in t.roles(inputs.templates)
+            for _, statement in role.statements
+            if any(f"${{{logical_id}." in resource for resource in statement.resources)
+        ]
+        lines += [
+            f"Bucket {code(logical_id)} ({stack}):",
+            "",
+            "- public access: " + ("all blocked" if block and all(block.values()) else "⚠ not all blocked"),
+            f"- encryption at rest: {', '.join(code(a) for a in encryption) or '⚠ none set'}"
+            + (" (SSE-S3: S3-managed keys)" if encryption == ["AES256"] else ""),
+            f"- versioning: {'on' if (p.get('VersioningConfiguration') or {}).get('Status') == 'Enabled' else 'off'}; "
+            f"objects expire {', '.join(expiry) or ('never' if rules else '⚠ never')}"
+            + "".join(f", {text}" for text in noncurrent)
+            + f"; deletion policy {code(bucket.get('DeletionPolicy', 'Retain'))}"
+            + (", emptied by `Custom::S3AutoDeleteObjects`" if emptied else ""),
+            "- its policy denies: " + ("; ".join(denies) if denies else "⚠ nothing"),
+            "- roles granted on it: " + ("; ".join(grants) if grants else "none"),
+            "",
+        ]
     return lines
 
 
@@ -867,6 +933,16 @@ def _per_request(inputs: Inputs, config: AppConfig) -> tuple[list[str], list[lis
         "     (+ CloudWatch Logs ingestion, $0.50 per GB, and X-Ray traces beyond the free tier)",
         "     (+ on guarded families, the guardrail: content filters and managed PII filters per 1,000 text units",
         "        evaluated, about $0.15 and $0.10 at the time of writing; regular-expression filters are free)",
+        *(
+            [
+                f"     (+ a file sent by upload: one S3 PUT, {money(PRICE['s3_put_per_thousand'], 3)} per 1,000, one GET",
+                f"        per use, {money(PRICE['s3_get_per_thousand'], 4)} per 1,000, and storage, "
+                f"{money(PRICE['s3_standard_gb_month'], 3)} per GB-month, for the",
+                "        day(s) it lives; a file's content is billed as the model's input tokens)",
+            ]
+            if any(route.path == UPLOADS_PATH for route in t.api_routes(inputs.templates))
+            else []
+        ),
         *(remembered if tables else []),
         "```",
     ]

@@ -9,17 +9,21 @@ the stack's ``authMode`` requires: in ``iam`` mode (the default) it signs with t
 SigV4, service ``execute-api``); in ``api-key`` mode, where the stack has an ``ApiKeyId`` output, it sends the
 ``x-api-key`` header with that key's value (API Gateway's ``GetApiKey`` with ``includeValue``), or with the key
 given by ``--api-key`` or ``$GENAI_API_KEY``. It sends ``examples/<family>/<task>.json`` (or any JSON file under
-``examples/<family>/<task>/``) to ``POST <ApiUrl><family>/<task>``, and prints one row per request: route, status,
-latency, tokens and stop reason. A route of the catalog without an example gets a minimal request built from its
-input schema. Where the stack keeps conversations (its ``ConversationsTableName`` output), it then makes one
-remembered turn under a new ``conversationId`` (``smoke-<random>``), reads the conversation back, deletes it and
-checks that it is gone, so that nothing of the smoke test is kept. Exits 1 if any request fails (anything but the
-answer the route promises) or nothing could be sent.
+``examples/<family>/<task>/``: the requests with a small file, one per task that takes files) to
+``POST <ApiUrl><family>/<task>``, and prints one row per request: route, status, latency, tokens and stop reason.
+The first example with a file is sent once more with its file by upload (``POST /uploads``, the presigned ``PUT``,
+then the ``uploadId``), which exercises the uploads bucket end to end. A route of the catalog without an example
+gets a minimal request built from its input schema. Where the stack keeps conversations (its
+``ConversationsTableName`` output), it then makes one remembered turn under a new ``conversationId``
+(``smoke-<random>``), reads the conversation back, deletes it and checks that it is gone, so that nothing of the
+smoke test is kept. Exits 1 if any request fails (anything but the answer the route promises) or nothing could be
+sent.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -33,8 +37,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from endpoints import API_KEY_HEADER, CONVERSATIONS_PATH
+from endpoints import API_KEY_HEADER, CONVERSATIONS_PATH, UPLOADS_PATH
 from genai_core.catalog import UseCase, load_catalog
+from genai_core.file_contract import FILES_INPUT
 from stacks.config import API_STACK_SUFFIX, cdk_json_context
 from stacks.outputs import API_KEY_ID, API_URL, CONVERSATIONS_TABLE_NAME, KNOWLEDGE_BASE_ID
 from tools.schema_samples import sample
@@ -62,6 +67,7 @@ class Example:
     body: dict[str, Any] | None
     method: str = "POST"
     expect: Expectation | None = None  # None: a 200 with the route's answer
+    by_upload: bool = False  # its inline files are sent by upload instead (POST /uploads, the PUT, the uploadId)
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,10 @@ def find_examples(examples_dir: Path, routes: Sequence[UseCase]) -> list[Example
     for route in routes:
         if route.path not in covered:
             found.append(Example(route.path, "generated", minimal_value(route.input_schema)))
+    # One request again with its file sent by upload: the presigned PUT and the read back, end to end.
+    with_file = next((e for e in found if e.body is not None and e.body.get(FILES_INPUT)), None)
+    if with_file is not None:
+        found.append(Example(with_file.route, f"{with_file.source} (by upload)", with_file.body, by_upload=True))
     return found
 
 
@@ -266,11 +276,56 @@ def aws_session(region: str | None) -> Any:
     return boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
 
 
+def upload_file(base_url: str, auth: Auth, name: str, fmt: str, data: bytes, timeout: float) -> str:
+    """Send a file by upload: ``POST /uploads`` (authenticated by ``auth``), then a ``PUT`` of ``data`` to the
+    presigned URL with the headers it answered (unsigned: the URL is the authorization); its uploadId, or a
+    ``SmokeError`` that says which step failed."""
+    url = base_url.rstrip("/") + UPLOADS_PATH
+    body = json.dumps({"name": name, "format": fmt, "size": len(data)}).encode()
+    headers = auth.headers("POST", url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, body, headers, method="POST"), timeout=timeout) as got:
+            answer = json.loads(got.read())
+    except urllib.error.HTTPError as error:
+        raise SmokeError(f"POST {UPLOADS_PATH} for {name} answered {error.code}: {error.read()[:300]!r}") from None
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise SmokeError(f"POST {UPLOADS_PATH} for {name} failed: {error}") from None
+    put = urllib.request.Request(answer["url"], data, dict(answer["headers"]), method=answer["method"])
+    try:
+        with urllib.request.urlopen(put, timeout=timeout):
+            pass
+    except urllib.error.HTTPError as error:
+        raise SmokeError(f"the upload of {name} answered {error.code}: {error.read()[:300]!r}") from None
+    except (urllib.error.URLError, OSError) as error:
+        raise SmokeError(f"the upload of {name} failed: {error}") from None
+    return str(answer["uploadId"])
+
+
+def by_upload(body: dict[str, Any], base_url: str, auth: Auth, timeout: float) -> dict[str, Any]:
+    """``body`` with each inline file sent by upload and named by its uploadId."""
+    items = []
+    for item in body[FILES_INPUT]:
+        if "data" in item:
+            data = base64.b64decode(item["data"])
+            upload_id = upload_file(base_url, auth, item["name"], item["format"], data, timeout)
+            item = {"name": item["name"], "format": item["format"], "uploadId": upload_id}
+        items.append(item)
+    return {**body, FILES_INPUT: items}
+
+
 def send(example: Example, base_url: str, auth: Auth, timeout: float) -> Outcome:
     """Send the example (POST with its body, or its method without one), authenticated by ``auth``; never raises
     for an HTTP or network failure."""
     url = base_url.rstrip("/") + example.route
-    data = None if example.body is None else json.dumps(example.body, ensure_ascii=False).encode("utf-8")
+    try:
+        request_body = (
+            by_upload(example.body, base_url, auth, timeout)
+            if example.by_upload and example.body is not None
+            else example.body
+        )
+    except SmokeError as error:
+        return Outcome(example, None, 0, None, str(error))
+    data = None if request_body is None else json.dumps(request_body, ensure_ascii=False).encode("utf-8")
     headers = auth.headers(example.method, url, data, {"Content-Type": "application/json"} if data is not None else {})
     request = urllib.request.Request(url, data=data, headers=headers, method=example.method)
     started = time.perf_counter()

@@ -350,7 +350,7 @@ class Function:
 
 def functions(templates: Templates, *, app_only: bool = True) -> list[Function]:
     """The app's functions: those over the function's asset, whose environment names the models (``MODEL_IDS``).
-    ``app_only=False`` adds the CDK's own (the custom-resource function that empties a bucket on `cdk destroy`)."""
+    ``app_only=False`` adds the CDK's own (the custom-resource function that empties the uploads and corpus buckets on `cdk destroy`)."""
     found = []
     for stack, logical_id, resource in resources(templates, "AWS::Lambda::Function"):
         p = props(resource)

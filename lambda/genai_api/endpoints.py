@@ -7,6 +7,8 @@ from __future__ import annotations
 
 # GET: the catalog's public part (handler.py); an API Gateway resource (stacks/components/rest_api.py).
 DISCOVERY_PATH = "/use-cases"
+# POST: a presigned PUT for one file, owned by the caller (handler.py, genai_core.uploads); an API Gateway resource.
+UPLOADS_PATH = "/uploads"
 # GET: the caller's own conversations (handler.py's conversations_router); below it, one conversation's path, whose
 # one segment is the path parameter CONVERSATION_PARAMETER (GET, DELETE). API Gateway resources of the same names.
 CONVERSATIONS_PATH = "/conversations"

@@ -1,9 +1,10 @@
 """API Gateway REST (Lambda proxy) entry point: a thin Powertools adapter over ``genai_core``.
 
-One ``Router`` per family, one POST route per use case of the catalog, and ``GET /use-cases`` for discovery; where the
-deployment keeps conversations, a ``Router`` for the caller's own (``GET /conversations``, ``GET`` and ``DELETE
-/conversations/{conversationId}``). Everything else — validation, prompts, the Bedrock call, the conversation store,
-the error taxonomy — lives in ``genai_core`` so that other entry points reuse it unchanged.
+One ``Router`` per family, one POST route per use case of the catalog, ``GET /use-cases`` for discovery and
+``POST /uploads`` for a presigned upload of one file (owned by the caller); where the deployment keeps
+conversations, a ``Router`` for the caller's own (``GET /conversations``, ``GET`` and ``DELETE
+/conversations/{conversationId}``). Everything else — validation, files, prompts, the Bedrock call, the conversation
+store, the error taxonomy — lives in ``genai_core`` so that other entry points reuse it unchanged.
 
 Each request leaves one structured log line (correlation id = API Gateway's request id; use case, model, latency,
 tokens, stop reason, guardrail action; never prompt or response text), one EMF metrics document (``telemetry``) and
@@ -19,7 +20,7 @@ import json
 import os
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -31,7 +32,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import init_gc  # first: pauses the garbage collector for the init (see init_gc.py)
 import telemetry
 from caller import auth_mode_from, owner
-from endpoints import CONVERSATIONS_PATH, DISCOVERY_PATH
+from endpoints import CONVERSATIONS_PATH, DISCOVERY_PATH, UPLOADS_PATH
 from genai_core.bedrock import make_client
 from genai_core.catalog import UseCase, load_catalog
 from genai_core.errors import (
@@ -40,12 +41,16 @@ from genai_core.errors import (
     InvalidEncoding,
     MethodNotAllowed,
     NotFound,
+    UploadsNotConfigured,
     UpstreamError,
     ValidationFailed,
 )
 from genai_core.service import UseCaseService
 from genai_core.settings import Settings
 from media_type import check_content_types, header_values
+
+if TYPE_CHECKING:  # the uploads module loads on the first request that uses uploads
+    from genai_core.uploads import Uploads
 
 logger = Logger()
 tracer = Tracer(patch_modules=["botocore"])  # AWS calls become subsegments; nothing else is patched
@@ -56,6 +61,17 @@ every_use_case = load_catalog()
 # A task that searches the knowledge base is served only where the deployment has one (KNOWLEDGE_BASE_ID).
 catalog = every_use_case.served(knowledge_base=settings.knowledge_base_id is not None)
 bedrock_client = make_client(settings.client)
+
+
+@functools.cache
+def upload_store() -> Uploads | None:
+    """The uploads store (None without UPLOADS_BUCKET), its module and S3 client loaded on the first request that
+    uses uploads: never at init."""
+    from genai_core import uploads
+
+    return uploads.from_env(os.environ)
+
+
 service = UseCaseService(
     catalog,
     settings.models,
@@ -68,6 +84,7 @@ service = UseCaseService(
     # never reached (genai_core/limits.py).
     client_settings=settings.client,
     single_attempt_client=functools.cache(lambda: make_client(settings.client.single_attempt())),
+    uploads=upload_store,
     # The knowledge base's client is made on the first search, not here (genai_core/retrieval.py).
     knowledge_base_id=settings.knowledge_base_id,
     region=settings.client.region,
@@ -77,7 +94,7 @@ service = UseCaseService(
 app = APIGatewayRestResolver()
 KEEPS_CONVERSATIONS = settings.conversations is not None and any(use_case.memory for use_case in catalog)
 # Path -> the methods it allows, for 405 answers (a conversation's path is matched by its prefix).
-ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET"}
+ROUTES = {use_case.path: "POST" for use_case in catalog} | {DISCOVERY_PATH: "GET", UPLOADS_PATH: "POST"}
 if KEEPS_CONVERSATIONS:
     ROUTES[CONVERSATIONS_PATH] = "GET"
 CONVERSATION_METHODS = "GET, DELETE"
@@ -246,6 +263,22 @@ if KEEPS_CONVERSATIONS:
 def list_use_cases() -> dict[str, Any]:
     """Discovery: the catalog's public part (families, tasks, summaries, input schemas)."""
     return catalog.describe()
+
+
+@app.post(UPLOADS_PATH)
+def create_upload() -> dict[str, Any]:
+    """A presigned S3 PUT for one file, for the calling principal only (``genai_core.uploads``)."""
+    event = app.current_event
+    check_content_types(request_content_types(event))
+    body = request_bytes(event.body, bool(event.is_base64_encoded))
+    store = upload_store()
+    if store is None:
+        raise UploadsNotConfigured(
+            "This deployment takes no uploads (it has no uploads bucket): send files inline, as base64 in data."
+        )
+    answer = store.create(_caller(event), body)
+    logger.info("upload created", media_type=answer["headers"]["Content-Type"])  # never the name or the key
+    return answer
 
 
 @app.exception_handler(ApiError)

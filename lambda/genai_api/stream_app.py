@@ -27,12 +27,13 @@ deployment), and a request that arrives with two of them is refused, since eithe
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from contextlib import closing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -48,15 +49,34 @@ from genai_core.streaming import StreamEvent, TextDelta, open_stream
 from http_io import Response
 from media_type import check_content_types
 
+if TYPE_CHECKING:  # loaded on the first request that names an upload (no streaming task takes files today)
+    from genai_core.uploads import Uploads
+
 logger = Logger()
 metrics = Metrics()
 settings = Settings.from_env(os.environ)
 auth_mode = auth_mode_from(os.environ)  # which identity field of the request context names the caller (caller.py)
 catalog = load_catalog()
 bedrock_client = make_client(settings.client)
+
+
+@functools.cache
+def upload_store() -> Uploads | None:
+    """The uploads store, read-only here (the stack grants this function GetObject on the uploads prefix only when a
+    streaming task takes files; without UPLOADS_BUCKET: None)."""
+    from genai_core import uploads
+
+    return uploads.from_env(os.environ)
+
+
 # A remembered conversation is loaded before the stream and stored after it (its store made on first use).
 service = UseCaseService(
-    catalog, settings.models, bedrock_client, guardrail=settings.guardrail, conversations=settings.conversations
+    catalog,
+    settings.models,
+    bedrock_client,
+    guardrail=settings.guardrail,
+    uploads=upload_store,
+    conversations=settings.conversations,
 )
 ROUTES: dict[str, UseCase] = {use_case.stream_path: use_case for use_case in catalog if use_case.stream_path}
 REQUEST_CONTEXT_HEADER = "x-amzn-request-context"  # set by the Lambda Web Adapter: API Gateway's requestContext

@@ -85,6 +85,8 @@ def record_success(metrics: Metrics, result: Result) -> dict[str, Any]:
         "attempts": result.attempts,
         **_cache_and_memory(metrics, result.usage, result.memory),
     }
+    if result.file_formats:  # what was attached, never a file's name, key or content
+        fields |= {"file_formats": list(result.file_formats), "file_bytes": result.file_bytes}
     if result.retrieved is not None:
         metrics.add_metric(name="RetrievalLatency", unit=MetricUnit.Milliseconds, value=result.retrieved.latency_ms)
         fields["retrieval_latency_ms"] = result.retrieved.latency_ms

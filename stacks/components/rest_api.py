@@ -1,7 +1,8 @@
-"""The regional REST API: one POST resource per use case of the catalog, and ``GET /use-cases`` for discovery,
-all proxied to the function; a streaming task also gets ``POST <path>/stream``, proxied with response streaming
-(``ResponseTransferMode.STREAM``) to the streaming function. Where the deployment keeps conversations, the caller's
-own are at ``GET /conversations`` and ``GET``/``DELETE /conversations/{conversationId}`` (the buffered function).
+"""The regional REST API: one POST resource per use case of the catalog, ``GET /use-cases`` for discovery and
+``POST /uploads`` (a presigned upload of one file), all proxied to the function; a streaming task also gets
+``POST <path>/stream``, proxied with response streaming (``ResponseTransferMode.STREAM``) to the streaming function.
+Where the deployment keeps conversations, the caller's own are at ``GET /conversations`` and
+``GET``/``DELETE /conversations/{conversationId}`` (the buffered function).
 
 - Every method is authorized: AWS_IAM (SigV4) by default; in ``api-key`` mode an API key with a usage plan
   (throttle and quota).
@@ -18,7 +19,7 @@ own are at ``GET /conversations`` and ``GET``/``DELETE /conversations/{conversat
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -27,8 +28,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from endpoints import CONVERSATION_PARAMETER, CONVERSATIONS_PATH, DISCOVERY_PATH
+from endpoints import CONVERSATION_PARAMETER, CONVERSATIONS_PATH, DISCOVERY_PATH, UPLOADS_PATH
 from genai_core.catalog import UseCase
+from genai_core.file_contract import upload_request_schema
 from stacks.components.compliance import acknowledge, skip_checkov
 from stacks.components.log_groups import log_group
 from stacks.config import ApiConfig
@@ -68,9 +70,16 @@ def model_name(route: UseCase) -> str:
     return "".join(word.capitalize() for word in words) + "Request"
 
 
+UPLOAD_MODEL = "UploadRequest"  # POST /uploads's body: genai_core.file_contract.upload_request_schema()
+
+
 def request_model_schema(route: UseCase) -> dict[str, Any]:
     """The catalog's input schema is already the draft-04 subset API Gateway speaks; it gains a $schema and a title."""
-    return {"$schema": "http://json-schema.org/draft-04/schema#", "title": model_name(route), **route.input_schema}
+    return draft_04(model_name(route), route.input_schema)
+
+
+def draft_04(title: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"$schema": "http://json-schema.org/draft-04/schema#", "title": title, **schema}
 
 
 class GenAiRestApi(Construct):
@@ -85,8 +94,11 @@ class GenAiRestApi(Construct):
         log_removal_policy: RemovalPolicy,
         stream_function: lambda_.IFunction | None = None,
         stream_integration_timeout_seconds: int = 29,
+        uploads: bool = False,
         conversations: bool = False,
     ) -> None:
+        """``uploads``: also ``POST /uploads``, for the function to answer with a presigned PUT; ``conversations``: the
+        caller's conversation routes (``_conversation_routes``)."""
         super().__init__(scope, construct_id)
         self.access_logs = log_group(
             self, "AccessLogs", retention_days=config.log_retention_days, removal_policy=log_removal_policy
@@ -132,17 +144,7 @@ class GenAiRestApi(Construct):
         )
         self.methods: dict[str, apigw.Method] = {}
         for route in routes:
-            model = self.api.add_model(
-                model_name(route),
-                model_name=model_name(route),
-                content_type="application/json",
-                description=route.summary,
-                schema=apigw.JsonSchema(),  # replaced below with the catalog's schema, verbatim
-            )
-            model_resource = model.node.default_child
-            if not isinstance(model_resource, apigw.CfnModel):
-                raise TypeError("expected the model's CfnModel")
-            model_resource.schema = request_model_schema(route)
+            model = self._model(model_name(route), route.summary, request_model_schema(route))
             self.methods[route.path] = self.api.root.resource_for_path(route.path).add_method(
                 "POST",
                 integration,
@@ -166,6 +168,16 @@ class GenAiRestApi(Construct):
                     request_models=dict.fromkeys(REQUEST_MODEL_CONTENT_TYPES, model),
                     request_validator=validator,
                 )
+        if uploads:
+            model = self._model(
+                UPLOAD_MODEL, "A presigned upload of one file", draft_04(UPLOAD_MODEL, upload_request_schema())
+            )
+            self.methods[UPLOADS_PATH] = self.api.root.resource_for_path(UPLOADS_PATH).add_method(
+                "POST",
+                integration,
+                request_models=dict.fromkeys(REQUEST_MODEL_CONTENT_TYPES, model),
+                request_validator=validator,
+            )
         # Discovery: the catalog's public part. Authorized like every other method; it takes no input to validate.
         self.methods[DISCOVERY_PATH] = self.api.root.add_resource(DISCOVERY_PATH.strip("/")).add_method(
             "GET", integration
@@ -183,6 +195,17 @@ class GenAiRestApi(Construct):
             self._usage_plan(config)
         self.web_acl = self._web_acl(config) if config.enable_waf else None
         self._record_exceptions(config, iam_auth)
+
+    def _model(self, name: str, description: str, schema: dict[str, Any]) -> apigw.Model:
+        """A request model whose schema is ``schema`` verbatim (the CDK's JsonSchema type would rename its keys)."""
+        model = self.api.add_model(
+            name, model_name=name, content_type="application/json", description=description, schema=apigw.JsonSchema()
+        )
+        model_resource = model.node.default_child
+        if not isinstance(model_resource, apigw.CfnModel):
+            raise TypeError("expected the model's CfnModel")
+        model_resource.schema = schema
+        return model
 
     def _conversation_routes(self, integration: apigw.Integration, validator: apigw.IRequestValidator) -> None:
         """The caller's own conversations, authorized like every method. API Gateway validates what it can (the

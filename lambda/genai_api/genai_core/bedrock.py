@@ -126,6 +126,13 @@ INFERENCE_SETTINGS_INVALID = Fault(
     "model_configuration_error",
     "The configured model does not accept this task's inference settings (a deployment setting).",
 )
+# A ValidationException about a file of the request: the caller's, and Bedrock's words say which and why.
+FILE_REJECTED = Fault(
+    400,
+    "file_rejected",
+    "The model could not read a file of the request (damaged, of another format than declared, or beyond what the "
+    "model takes, such as too many pages)",
+)
 ACCOUNT_NOT_ALLOWED = Fault(
     502,
     "model_configuration_error",
@@ -175,6 +182,20 @@ MESSAGE_RULES: tuple[MessageRule, ...] = (
     ),
     # "Operation not allowed": the account is not (yet) allowed inference, whatever the model and the request.
     _rule("ValidationException", r"operation not allowed\.?$", ACCOUNT_NOT_ALLOWED),
+    # A file's content, as seen in Bedrock's answers for Anthropic's and Meta's models (Nova's own wording is not
+    # verified): "The model returned the following errors: messages.0.content.1.source.bytes: The document source
+    # bytes could not be parsed as the specified format. ..."; "... messages.0.content.0.image.source.bytes: The image
+    # was specified using the image/jpeg media type, but the image appears to be a image/png image"; "The PDF
+    # specified was not valid"; "The model returned the following errors: The provided image does not match the
+    # specified image format."; "... messages: too many images: image_count > 20"; Anthropic's "A maximum of 100 PDF
+    # pages may be provided." (its wording through Bedrock is not verified either).
+    _rule(
+        "ValidationException",
+        r"(the model returned the following errors: )?(messages\.\d+\.content\.\d+\.(document|image|source|pdf)\b"
+        r"|messages: too many images\b|the pdf specified was not valid|the provided image does not match"
+        r"|the document source bytes could not be parsed|a maximum of \d+ pdf pages)",
+        FILE_REJECTED,
+    ),
 )
 
 # The function's own AWS credentials are missing, expired or invalid: Bedrock never saw (or never accepted) the call.
@@ -266,7 +287,7 @@ def upstream_error(error: Exception) -> UpstreamError | BadRequest:
     if isinstance(error, ClientError):
         name, detail = error_code_and_message(error)
         fault = _fault_for(name, detail)
-        if fault == UPSTREAM_ERRORS["ValidationException"]:
+        if fault.status == 400:
             # The caller's: Bedrock's own words say what to fix ("Input is too long for requested model."). Short.
             detail = detail[:MAX_UPSTREAM_DETAIL]
             return BadRequest(f"{fault.message}: {detail}" if detail else f"{fault.message}.", code=fault.code)

@@ -19,17 +19,25 @@ A file holds:
   ``{"$if": "name", "then": ..., "else": ...}`` a choice on whether the request has ``name``, and, for a task that
   retrieves, ``{"$retrieved": "id"}`` the ids of the passages retrieved for this request. The model is steered by the
   resolved schema (enums of the caller's categories, ``minItems`` = ``count``...) and its answer is checked against
-  the same schema;
+  the same schema. A directive's reference may be a list (``{"$input": ["documents[].id", "files[].name"]}``: the
+  values of each, one list; ``{"$count": ["documents", "files"]}``: their lengths added), in which an input the
+  request lacks counts as empty; in a directive, ``files`` is the attached files as the model sees them (``name``:
+  "Document 1"...);
 - ``streaming``: ``true`` for a text task that is also served as Server-Sent Events at ``/<family>/<task>/stream``;
+- ``files``: the task takes files (``genai_core.file_contract``): ``{"replaces": [<inputs>]}``. The loader adds the
+  ``files`` input (its schema from ``file_contract``), takes the replaced inputs out of ``required`` and adds the
+  rule that the request has one of them, its files, or both (``{"atLeastOne": [...]}``); the files reach the model
+  as document and image blocks beside the fenced text;
 - ``memory``: ``true`` for a conversation task whose history the server may remember: its input has the optional
   ``conversationId`` (a string of 1 to 64 characters; the function checks its letters, digits, ``-`` and ``_``),
   and a request that sends one carries only its new messages (``genai_core/conversations.py``);
-- ``prompt``: ``system`` lines (``${name}`` placeholders; ``{"if": name, "text": ...}`` lines appear only when the
-  request has ``name``), ``defaults`` and ``vocabulary`` for placeholders, and either ``conversation`` (a request
-  property holding the chat messages) or the request properties passed to the model in fenced blocks
-  (``genai_core.prompts``): ``data``, material to work on that the model never obeys (a document, records, a
-  profile), and ``request``, the caller's request that the model carries out within the task (``code``'s
-  instruction, ``draft``'s brief), then ``instruction``, the task itself, after the blocks;
+- ``prompt``: ``system`` lines (``${name}`` placeholders; a line ``{"if": names, "unless": names, "text": ...}``
+  appears only when the request has every input of ``if`` and none of ``unless``, each a name or a list),
+  ``defaults`` and ``vocabulary`` for placeholders, and either ``conversation`` (a request property holding the chat
+  messages) or the request properties passed to the model in fenced blocks (``genai_core.prompts``): ``data``,
+  material to work on that the model never obeys (a document, records, a profile), and ``request``, the caller's
+  request that the model carries out within the task (``code``'s instruction, ``draft``'s brief), then
+  ``instruction``, the task itself, after the blocks (a text, or lines like ``system``'s);
 - ``inference``: ``maxTokens`` and ``temperature``;
 - ``retrieval``: the task searches the deployment's knowledge base before it calls the model (``Retrieval`` below):
   ``query``, the input whose text is searched for; ``followUp``, an input of earlier turns (``{"role", "content"}``)
@@ -55,6 +63,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from genai_core import schema
+from genai_core.file_contract import FILES_INPUT, files_schema
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "use_cases"
 FAMILIES = ("customer-experience", "productivity", "process-optimization")
@@ -142,6 +151,19 @@ class Retrieval(NamedTuple):
         return {**schema, "required": required, "properties": properties}
 
 
+class FileInput(NamedTuple):
+    """A task that takes files (the ``files`` of its use-case file): ``replaces`` are the text inputs that files may
+    stand in for, so that a request has one of them, its files, or both. (A NamedTuple: defined at init, where a
+    frozen dataclass costs half a millisecond more.)"""
+
+    replaces: tuple[str, ...]
+
+    @property
+    def rule(self) -> dict[str, list[str]]:
+        """The cross-field rule the loader adds to the task's checks."""
+        return {"atLeastOne": [*self.replaces, FILES_INPUT]}
+
+
 @dataclass(frozen=True)
 class UseCase:
     family: str
@@ -155,6 +177,7 @@ class UseCase:
     checks: tuple[Mapping[str, str], ...] = field(default=())
     output_checks: tuple[Mapping[str, str], ...] = field(default=())
     streaming: bool = False  # also served as a stream of text deltas at ``<path>/stream``
+    file_input: FileInput | None = None  # takes files: the ``files`` input, document and image blocks
     memory: bool = False  # may remember its conversation server-side (a request with ``conversationId``)
     retrieval: Retrieval | None = None  # searches the knowledge base before the model is called
     # The input schema compiled once, when the catalog is loaded (at container start).
@@ -198,8 +221,14 @@ class UseCase:
         """Every input the user turn carries in a fenced block, in order: the data, then the request."""
         return self.data_blocks + self.request_blocks
 
-    def output_schema(self, request: Mapping[str, Any], retrieved: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
-        """The output schema with its directives resolved against the request (and the passages retrieved for it)."""
+    def output_schema(
+        self, request: Mapping[str, Any], retrieved: Sequence[Mapping[str, Any]] = (), *, attached: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """The output schema with its directives resolved against the request (and the passages retrieved for it);
+        ``attached``: the names the model sees its files by ("Document 1"...), which a directive reads as
+        ``files[].name``."""
+        if attached:
+            request = {**request, FILES_INPUT: [{"name": name} for name in attached]}
         resolved = _resolve(self.output["schema"], request, retrieved)
         if not isinstance(resolved, dict):
             raise TypeError(f"{self.id}: the output schema must resolve to an object")
@@ -236,7 +265,10 @@ def directive_of(node: Any) -> str | None:
     return None
 
 
-def _lookup(request: Mapping[str, Any], reference: str) -> Any:
+def _lookup(request: Mapping[str, Any], reference: str | list[str]) -> Any:
+    """The value a directive's reference names; a list of references gives one list, absent inputs left out."""
+    if isinstance(reference, list):
+        return [value for one in reference if one.partition("[].")[0] in request for value in _lookup(request, one)]
     name, _, rest = reference.partition("[].")
     value = request[name]
     return [item[rest] for item in value] if rest else value
@@ -248,9 +280,14 @@ def rules_error(rules: Sequence[Mapping[str, str]], data: Mapping[str, Any], req
     ``{"distinct": "name[].field"}``: the ``field`` of the items of ``data[name]`` are distinct.
     ``{"conform": "name", "to": "schema"}``: each item of ``data[name]`` is valid against the JSON Schema in the
     request's ``schema``.
+    ``{"atLeastOne": [names]}``: ``data`` has at least one of them (a task that takes files: its text, files, both).
     """
     for rule in rules:
-        if "distinct" in rule:
+        if "atLeastOne" in rule:
+            names: list[str] = list(rule["atLeastOne"])
+            if not any(name in data for name in names):
+                return f"{' or '.join(names)} is required (either, or both)"
+        elif "distinct" in rule:
             if not _present(data, rule["distinct"]):
                 continue
             name, _, field_name = rule["distinct"].partition("[].")
@@ -285,7 +322,9 @@ def _resolve(node: Any, request: Mapping[str, Any], retrieved: Sequence[Mapping[
     if directive == "$input":
         return _lookup(request, node["$input"])
     if directive == "$count":
-        return len(request[node["$count"]])
+        counted = node["$count"]
+        names = counted if isinstance(counted, list) else [counted]
+        return sum(len(request[name]) for name in names if name in request or not isinstance(counted, list))
     if directive == "$lastIndex":
         return len(request[node["$lastIndex"]]) - 1
     if directive == "$if":
@@ -339,7 +378,9 @@ def _load_file(path: Path) -> UseCase:
         raise ValueError(f"{path}: must live at use_cases/{family}/{task}.json")
     if data.get("streaming") and "text" not in data["output"]:
         raise ValueError(f"{path}: only a text task can stream (its output is text deltas)")
-    properties = data["input"].get("properties", {})
+    file_input = _file_input(path, data) if FILES_INPUT in data else None
+    input_schema = _with_files(data["input"], file_input) if file_input is not None else data["input"]
+    properties = input_schema.get("properties", {})
     retrieval = _retrieval(path, data, properties) if "retrieval" in data else None
     _check_prompt(path, data["prompt"], properties, retrieval)
     _check_memory(path, data)
@@ -347,14 +388,15 @@ def _load_file(path: Path) -> UseCase:
         family=family,
         task=task,
         summary=data["summary"],
-        input_schema=data["input"],
+        input_schema=input_schema,
         output=data["output"],
         prompt=data["prompt"],
         inference=data["inference"],
         caller_schemas=tuple(data.get("callerSchemas", ())),
-        checks=tuple(data.get("checks", ())),
+        checks=(*data.get("checks", ()), *((file_input.rule,) if file_input is not None else ())),
         output_checks=tuple(data.get("outputChecks", ())),
         streaming=bool(data.get("streaming", False)),
+        file_input=file_input,
         retrieval=retrieval,
         memory=bool(data.get("memory", False)),
     )
@@ -418,11 +460,65 @@ def _retrieval(path: Path, data: Mapping[str, Any], properties: Mapping[str, Any
     return retrieval
 
 
+def _file_input(path: Path, data: Mapping[str, Any]) -> FileInput:
+    """The ``files`` of a use-case file: what the files may stand in for, checked against its inputs and prompt."""
+    spec, properties, prompt = data[FILES_INPUT], data["input"].get("properties", {}), data["prompt"]
+    if not isinstance(spec, dict) or set(spec) != {"replaces"}:
+        raise ValueError(f'{path}: files is {{"replaces": [<the inputs files may stand in for>]}}')
+    replaces = tuple(spec["replaces"])
+    fenced = [*prompt.get("data", ()), *prompt.get("request", ())]
+    if not replaces or any(name not in properties or name not in fenced for name in replaces):
+        raise ValueError(f"{path}: files replaces inputs that the prompt fences (data or request blocks)")
+    if FILES_INPUT in properties or "conversation" in prompt:
+        raise ValueError(f"{path}: files is an input the loader adds, to a task with an instruction (not a chat)")
+    return FileInput(replaces)
+
+
+def _with_files(input_schema: Mapping[str, Any], file_input: FileInput) -> dict[str, Any]:
+    """The input schema with the ``files`` property (``file_contract.files_schema``) and the replaced inputs made
+    optional (the rule that one of them or files is there is the task's ``atLeastOne`` check)."""
+    replaced = " or ".join(file_input.replaces)
+    files = files_schema()
+    files["description"] += f" Send {replaced}, files, or both."
+    required = [name for name in input_schema.get("required", []) if name not in file_input.replaces]
+    schema_with_files = {
+        **{key: value for key, value in input_schema.items() if key != "required"},
+        "properties": {**input_schema.get("properties", {}), FILES_INPUT: files},
+    }
+    # draft-04 (API Gateway's) wants at least one name in "required", or none at all.
+    return {**schema_with_files, "required": required} if required else schema_with_files
+
+
+def condition_holds(line: Mapping[str, Any], request: Mapping[str, Any]) -> bool:
+    """Whether a conditional prompt line applies: the request has every input of its ``if`` and none of its
+    ``unless`` (each a name or a list of names)."""
+    present, absent = line.get("if", ()), line.get("unless", ())
+    present = [present] if isinstance(present, str) else present
+    absent = [absent] if isinstance(absent, str) else absent
+    return all(name in request for name in present) and not any(name in request for name in absent)
+
+
+def _check_lines(path: Path, where: str, lines: Any, properties: Mapping[str, Any]) -> None:
+    """Prompt lines: text, or ``{"if", "unless", "text"}`` whose conditions name inputs."""
+    for line in [lines] if isinstance(lines, str) else lines:
+        if isinstance(line, str):
+            continue
+        names = [line.get(key, ()) for key in ("if", "unless")]
+        names = [name for group in names for name in ([group] if isinstance(group, str) else group)]
+        if not set(line) <= {"if", "unless", "text"} or "text" not in line or not names:
+            raise ValueError(f'{path}: a conditional {where} line is {{"if": ..., "unless": ..., "text": ...}}')
+        unknown = sorted(set(names) - set(properties))
+        if unknown:
+            raise ValueError(f"{path}: {where} lines are conditional on inputs {unknown} that the task does not have")
+
+
 def _check_prompt(
     path: Path, prompt: Mapping[str, Any], properties: Mapping[str, Any], retrieval: Retrieval | None = None
 ) -> None:
     """A prompt is a conversation, or fenced inputs and an instruction: each input in one kind of block only (the
     retrieved passages are a data block of their own)."""
+    _check_lines(path, "system", prompt.get("system", ()), properties)
+    _check_lines(path, "instruction", prompt.get("instruction", ()), properties)
     data, request = list(prompt.get("data", ())), list(prompt.get("request", ()))
     if "conversation" in prompt:
         if data or request or "instruction" in prompt:
@@ -431,7 +527,9 @@ def _check_prompt(
     if "instruction" not in prompt:
         raise ValueError(f"{path}: a prompt without a conversation needs an instruction")
     passages = {retrieval.passages} if retrieval is not None else set()
-    unknown = [name for name in data + request if name not in properties and name not in passages]
+    unknown = [
+        name for name in data + request if (name not in properties and name not in passages) or name == FILES_INPUT
+    ]
     if unknown:
         raise ValueError(f"{path}: prompt blocks {unknown} are not input properties")
     if len(set(data + request)) != len(data + request):

@@ -148,6 +148,55 @@ class PromptTooLarge(ApiError):
     code = "prompt_too_large"
 
 
+# --- files and uploads (genai_core.files, genai_core.uploads) ---------------------------------------------------
+
+
+class FileFormatMismatch(BadRequest):
+    """A file whose bytes are not of its declared format (a PNG declared as pdf), or an upload made for another."""
+
+    code = "file_format_mismatch"
+
+
+class FileTooLarge(ApiError):
+    """A file over Bedrock's limit for its kind, or files over the model's request limit together."""
+
+    status = 413
+    code = "file_too_large"
+
+
+class UploadsNotConfigured(BadRequest):
+    """A deployment without an uploads bucket (``make local`` unless one is given): files go inline only."""
+
+    code = "uploads_not_configured"
+
+
+class Forbidden(ApiError):
+    """A request to use uploads without an authenticated caller to own them (an entry point that reports none)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class UploadNotFound(ApiError):
+    """No such upload under the caller's prefix: never uploaded, or another caller's (indistinguishable on purpose).
+    ``upstream`` names S3's answer (NoSuchKey; AccessDenied, which S3 gives for a missing key when the reader may
+    not list the bucket) for logs and metrics only."""
+
+    status = 404
+    code = "upload_not_found"
+
+    def __init__(self, message: str, *, upstream: str | None = None) -> None:
+        super().__init__(message)
+        self.upstream = upstream
+
+
+class UploadExpired(ApiError):
+    """An upload older than its maximum age (decided from the uploadId alone, before any S3 call)."""
+
+    status = 410
+    code = "upload_expired"
+
+
 # --- server-side conversations (genai_core.conversations; its fault map, STORE_ERRORS, is there) ------------------
 
 

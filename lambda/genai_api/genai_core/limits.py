@@ -28,7 +28,7 @@ BACKOFF_CAP_SECONDS = 20  # capped at 20 s (botocore/retries/standard.py, Expone
 
 class ClientSettings(NamedTuple):
     """A Bedrock client's timeouts (seconds) and attempts: the bedrock-runtime client's are the stack's ``bedrock*``
-    context keys, the knowledge base's are ``RETRIEVAL_CLIENT``."""
+    context keys, the knowledge base's are ``RETRIEVAL_CLIENT``, the uploads store's ``STORAGE_CLIENT``."""
 
     connect_timeout: float
     read_timeout: float
@@ -54,6 +54,10 @@ class ClientSettings(NamedTuple):
 # under a second when the service is healthy. It runs before the model call, so its worst case (13 s) is time that
 # call no longer has: the stack checks that one model attempt still fits after it (``search_and_one_attempt``).
 RETRIEVAL_CLIENT = ClientSettings(connect_timeout=2, read_timeout=4, max_attempts=2)
+# The uploads store's client (genai_core.uploads: one S3 GetObject per upload a request names): short timeouts and one
+# retry, so that reading an upload and then one Bedrock attempt fit in the function's timeout (stacks/config.py checks
+# it at synth; the service checks the time left before each read).
+STORAGE_CLIENT = ClientSettings(connect_timeout=1, read_timeout=3, max_attempts=2)
 
 
 def backoff_seconds(attempts: int) -> float:

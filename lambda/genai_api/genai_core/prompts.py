@@ -24,11 +24,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from string import Template
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from genai_core.catalog import UseCase
+from genai_core.catalog import UseCase, condition_holds
 from genai_core.errors import PromptTooLarge, ValidationFailed
 from genai_core.jsonbody import MAX_BODY_BYTES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the files module loads on the first request with files, not at init
+    from genai_core.files import Attachment
     from genai_core.languages import Language
 
 # The system prompt and every text block of the messages, in characters. A request body within its limit renders to
@@ -191,13 +192,7 @@ def _system_text(use_case: UseCase, request: Mapping[str, Any]) -> str:
     for name, words in spec.get("vocabulary", {}).items():
         if name in values:
             values[name] = words.get(values[name], values[name])
-    lines: list[str] = []
-    for line in spec["system"]:
-        if isinstance(line, dict):
-            if line["if"] not in request:
-                continue
-            line = line["text"]
-        lines.append(_substitute(line, values))
+    lines = [_substitute(line, values) for line in applicable(spec["system"], request)]
     if use_case.data_blocks or use_case.request_blocks:
         lines.append(BLOCKS_RULE)
     if use_case.data_blocks:
@@ -225,16 +220,37 @@ def _conversation(messages: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]
     return [{"role": m["role"], "content": [{"text": m["content"]}]} for m in messages]
 
 
+def applicable(lines: str | Sequence[Any], request: Mapping[str, Any]) -> list[str]:
+    """The text of the prompt lines that apply to a request: plain lines, and conditional ones whose condition
+    holds (``catalog.condition_holds``). A plain string is one line."""
+    if isinstance(lines, str):
+        return [lines]
+    return [
+        line if isinstance(line, str) else line["text"]
+        for line in lines
+        if isinstance(line, str) or condition_holds(line, request)
+    ]
+
+
+def instruction_text(use_case: UseCase, request: Mapping[str, Any]) -> str:
+    """The task's instruction for a request, as written in its use-case file (before its blocks' tags are keyed)."""
+    return "\n".join(applicable(use_case.prompt["instruction"], request))
+
+
 def check_turns(messages: Sequence[Mapping[str, str]]) -> None:
     """A 400 unless ``messages`` (validated against the schema) start and end with the user and alternate: the rule
     for a whole conversation and for the new turn of a remembered one."""
     _conversation(messages)
 
 
-def _instruction(text: str, fenced: Fenced) -> str:
+def _instruction(text: str, fenced: Fenced, attachments: Sequence[Attachment]) -> str:
     for name in fenced.names:
         text = text.replace(f"<{name}>", f"<{fenced.fence.tag(name)}>")
-    return f"{text}\n\n{fenced.tags_line()}"
+    if attachments:
+        from genai_core.files import attachments_text
+
+        text += f"\n\n{attachments_text(attachments)}"
+    return f"{text}\n\n{fenced.tags_line()}" if fenced.names else text
 
 
 def render(
@@ -243,11 +259,14 @@ def render(
     *,
     guard: bool = False,
     retrieved: Sequence[Mapping[str, Any]] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Prompt:
     """Build the system prompt and the messages for a request that already passed input validation.
 
     ``guard``: each caller block goes in a ``guardContent`` block, so that a guardrail assesses the caller's text
     and none of ours (our instructions would look like a prompt attack, and would be billed as text units).
+    ``attachments``: the request's files, checked (``genai_core.files.resolve``): their document and image blocks
+    come first in the user turn, the system prompt says that they are data, and the instruction names them.
     ``retrieved``: for a task that retrieves, the passages its search found, shown in their own data block; they
     are the company's documents, not the caller's text, so they are fenced but never in a ``guardContent`` block."""
     spec = use_case.prompt
@@ -266,9 +285,18 @@ def render(
             {"guardContent": {"text": {"text": block}}} if guard and name != passages else {"text": block}
             for name, block in zip(fenced.names, fenced.blocks, strict=True)
         ]
-        content.append({"text": _instruction(spec["instruction"], fenced)})
+        content.append({"text": _instruction(instruction_text(use_case, request), fenced, attachments)})
+        if attachments:
+            from genai_core.files import user_content
+
+            content = user_content(attachments, content)
         messages = [{"role": "user", "content": content}]
-    prompt = Prompt(system=_system_text(use_case, request), messages=messages)
+    system = _system_text(use_case, request)
+    if attachments:
+        from genai_core.files import ATTACHMENTS_RULE
+
+        system += f"\n{ATTACHMENTS_RULE}"
+    prompt = Prompt(system=system, messages=messages)
     if prompt.chars > MAX_PROMPT_CHARS:
         raise PromptTooLarge(
             f"The input is too large: its prompt would be {prompt.chars:,} characters, and the limit is "

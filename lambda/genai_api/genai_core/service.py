@@ -1,9 +1,14 @@
-"""Run a use case: validate the request, search the knowledge base (for a task that retrieves) or load a remembered
-conversation (for a task with memory), render the prompt, call Converse, check and shape the answer, store the
-remembered turn.
+"""Run a use case: validate the request, check its files, search the knowledge base (for a task that retrieves) or
+load a remembered conversation (for a task with memory), render the prompt, call Converse, check and shape the
+answer, store the remembered turn.
 
 This is the whole core behind every entry point. It takes the request as bytes and returns a ``Result``; it knows
 nothing about API Gateway, HTTP or Lambda.
+
+A task that takes files (``files`` in the catalog) has them checked before any model call (``attach``): inline ones
+decoded and sniffed, uploads read from the caller's own prefix of the uploads store, each read only when the time
+left still allows it and one model attempt after it. The files module loads on the first request that carries files,
+and the uploads store (its module, its S3 client) on the first that names an upload: never at init.
 
 A task with ``memory`` (the catalog) remembers a conversation when its request names one (``conversationId``): the
 stored history of (caller, conversationId) goes before the request's new messages, and once the model has answered
@@ -26,7 +31,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from genai_core import schema
 from genai_core.bedrock import converse
@@ -39,9 +44,11 @@ from genai_core.errors import (
     GuardrailIntervened,
     ModelOutputInvalid,
     NotFound,
+    PayloadTooLarge,
     ValidationFailed,
 )
-from genai_core.jsonbody import parse_object
+from genai_core.file_contract import FILES_INPUT, MAX_BODY_BYTES_WITH_FILES, inline_chars
+from genai_core.jsonbody import MAX_BODY_BYTES, parse_object
 from genai_core.limits import RETRIEVAL_CLIENT, ClientSettings, attempts_that_fit
 from genai_core.prompts import check_turns, fence_values, parsed_language, render
 from genai_core.settings import GuardrailSettings
@@ -60,6 +67,7 @@ if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 
     from genai_core.conversations import ConversationStore, RememberedTurn
+    from genai_core.files import Attachment, ReadUpload, Upload
     from genai_core.retrieval import KnowledgeBase, Passage
 
 
@@ -77,8 +85,36 @@ DEADLINE_MESSAGE = (
 )
 
 
+UPLOAD_DEADLINE_MESSAGE = (
+    "The function has too little time left to read the request's uploads and then call the model before its own "
+    "timeout; retry the request, or send fewer files by upload."
+)
+
+
+class UploadStore(Protocol):
+    """What the core needs of the uploads store (``genai_core.uploads.Uploads``)."""
+
+    @property
+    def s3_location(self) -> bool:
+        """Whether uploads reach the model as ``s3Location`` (read by the model from S3) rather than as bytes."""
+        ...
+
+    @property
+    def read_worst_case_seconds(self) -> float:
+        """The longest one read can take (its client's attempts, timeouts and backoff)."""
+        ...
+
+    def fetch(self, owner: str | None, upload_id: str) -> Upload:
+        """One of ``owner``'s uploads, or an ``ApiError`` (not theirs, too old, unreadable)."""
+        ...
+
+
 def _no_context(use_case: UseCase, model: str) -> AbstractContextManager[None]:
     return nullcontext()
+
+
+def _no_uploads() -> UploadStore | None:
+    return None
 
 
 class Retrieved(NamedTuple):
@@ -98,6 +134,8 @@ class Result(NamedTuple):
     guardrail_action: str | None = None  # "INTERVENED" or "NONE" when the use case runs under the guardrail
     attempts: int = 1  # 2 when a structured answer broke its schema and the model was asked once more; 0: no call
     debug: dict[str, Any] | None = None  # prompt and response text, only when prompt logging is switched on
+    file_formats: tuple[str, ...] = ()  # the formats of the request's files, in order (never their names or bytes)
+    file_bytes: int = 0  # their total size
     memory: Memory | None = None  # a remembered turn: its conversation, and whether the turn was stored
     retrieved: Retrieved | None = None  # for a task that retrieves: what the knowledge base search gave
 
@@ -149,6 +187,7 @@ class UseCaseService:
         client_settings: ClientSettings | None = None,
         single_attempt_client: Callable[[], BedrockRuntimeClient] | None = None,
         reserve_seconds: float = 0.0,
+        uploads: Callable[[], UploadStore | None] = _no_uploads,
         conversations: ConversationSettings | None = None,
         knowledge_base_id: str | None = None,
         region: str | None = None,
@@ -161,9 +200,10 @@ class UseCaseService:
         knowledge base, or the load of a remembered conversation, before the model call only takes time from what is
         left; a remembered turn also keeps its write's worst case in reserve.
 
-        ``knowledge_base_id``: the deployment's knowledge base, searched in ``region`` by the tasks that retrieve
-        (None: there is none, and those tasks are not served). ``conversations``: the deployment's conversation
-        table and limits (None: conversations are off)."""
+        ``uploads()`` gives the uploads store (None: the deployment takes none), called on the first request that
+        names an upload. ``knowledge_base_id``: the deployment's knowledge base, searched in ``region`` by the tasks
+        that retrieve (None: there is none, and those tasks are not served). ``conversations``: the deployment's
+        conversation table and limits (None: conversations are off)."""
         missing = sorted({use_case.family for use_case in catalog} - set(models))
         if missing:
             raise ValueError(f"no model configured for: {', '.join(missing)}")
@@ -176,6 +216,7 @@ class UseCaseService:
         self.client_settings = client_settings
         self.single_attempt_client = single_attempt_client or (lambda: client)
         self.reserve_seconds = reserve_seconds
+        self.uploads = uploads
         self.knowledge_base_id = knowledge_base_id or None
         self.region = region
         self.conversations = conversations
@@ -252,7 +293,14 @@ class UseCaseService:
         return self.guardrail is not None and use_case.family in self.guardrail.families
 
     def validate(self, use_case: UseCase, body: bytes) -> dict[str, Any]:
-        request = parse_object(body)
+        takes_files = use_case.file_input is not None
+        request = parse_object(body, max_bytes=MAX_BODY_BYTES_WITH_FILES if takes_files else MAX_BODY_BYTES)
+        if takes_files:
+            rest = len(body) - inline_chars(request.get(FILES_INPUT))
+            if rest > MAX_BODY_BYTES:  # files make room for files only: the rest has every request's limit
+                raise PayloadTooLarge(
+                    f"The request body, without its files' data, is {rest} bytes; the limit is {MAX_BODY_BYTES} bytes."
+                )
         error = use_case.check_input(request, "")
         for name in use_case.caller_schemas:
             if name in request:
@@ -267,20 +315,55 @@ class UseCaseService:
             raise ValidationFailed(error + ".")
         return request
 
+    def attach(
+        self,
+        use_case: UseCase,
+        request: Mapping[str, Any],
+        *,
+        caller: Caller = None,
+        time_left: TimeLeft | None = None,
+    ) -> Sequence[Attachment]:
+        """The request's files, checked and ready for Converse (``genai_core.files.resolve``), or the first problem
+        as an ``ApiError``, before any model call. An upload is read from ``caller``'s own prefix only, and only
+        while the time left allows that read's worst case and one model attempt after it (else 504)."""
+        items = request.get(FILES_INPUT) if use_case.file_input is not None else None
+        if not items:
+            return ()
+        from genai_core import files  # on the first request with files, not at init
+
+        names_uploads = any(isinstance(item, Mapping) and "uploadId" in item for item in items)
+        store = self.uploads() if names_uploads else None
+        return files.resolve(
+            items,
+            read_upload=self._upload_reader(store, caller, time_left) if store is not None else None,
+            s3_location=store.s3_location if store is not None else False,
+        )
+
+    def _upload_reader(self, store: UploadStore, caller: Caller, time_left: TimeLeft | None) -> ReadUpload:
+        def read(upload_id: str) -> Upload:
+            if time_left is not None and self.client_settings is not None:
+                reserve = store.read_worst_case_seconds + self.reserve_seconds
+                if attempts_that_fit(self.client_settings, time_left(), reserve) == 0:
+                    raise DeadlineExceeded(UPLOAD_DEADLINE_MESSAGE)
+            return store.fetch(caller, upload_id)
+
+        return read
+
     def build_request(
         self,
         use_case: UseCase,
         request: Mapping[str, Any],
         output_schema: Mapping[str, Any] | None = None,
         *,
+        attachments: Sequence[Attachment] = (),
         retrieved: Sequence[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The Converse request for a validated request: model, system prompt, messages, inference and tools.
 
         ``output_schema``: the use case's output schema already resolved against the request (resolved here if
-        not given); ``retrieved``: the passages a search found for it (``Passage.shown``), for a task that
-        retrieves."""
-        prompt = render(use_case, request, guard=self.guarded(use_case), retrieved=retrieved)
+        not given); ``attachments``: the request's checked files (``attach``); ``retrieved``: the passages a search
+        found for it (``Passage.shown``), for a task that retrieves."""
+        prompt = render(use_case, request, guard=self.guarded(use_case), retrieved=retrieved, attachments=attachments)
         converse_request: dict[str, Any] = {
             "modelId": self.model_for(use_case),
             "system": [{"text": prompt.system}],
@@ -298,7 +381,12 @@ class UseCaseService:
                         "toolSpec": {
                             "name": tool["name"],
                             "description": tool["description"],
-                            "inputSchema": {"json": output_schema or use_case.output_schema(request, retrieved or ())},
+                            "inputSchema": {
+                                "json": output_schema
+                                or use_case.output_schema(
+                                    request, retrieved or (), attached=[attachment.name for attachment in attachments]
+                                )
+                            },
                         }
                     }
                 ],
@@ -314,11 +402,13 @@ class UseCaseService:
         return converse_request
 
     def run(self, use_case_id: str, body: bytes, *, time_left: TimeLeft | None = None, caller: Caller = None) -> Result:
-        """Run a use case for ``caller`` (see ``Caller``: a remembered conversation is the caller's own)."""
+        """Run a use case for ``caller`` (see ``Caller``: the owner of the uploads a request names; a remembered
+        conversation is the caller's own)."""
         use_case = self.catalog.get(use_case_id)
         if use_case is None:
             raise NotFound(f"There is no use case {use_case_id!r}.")
         request = self.validate(use_case, body)
+        attachments = self.attach(use_case, request, caller=caller, time_left=time_left)
         passages: Sequence[Passage] = ()
         retrieved: Retrieved | None = None
         if use_case.retrieval is not None:
@@ -330,18 +420,24 @@ class UseCaseService:
                 return self._nothing_retrieved(use_case, request, language, retrieved)
         turn = self.remembered_turn(use_case, request, caller)  # the load eats into the time left, as it should
         shown = [passage.shown() for passage in passages]
-        # A structured use case's output schema is resolved against the request (and its passages) and compiled
-        # once: it steers the model (the tool's input schema) and checks its answers (the first and, if any, the
-        # retry).
-        output_schema = use_case.output_schema(request, shown) if use_case.structured else None
+        # A structured use case's output schema is resolved against the request (its passages and the names of its
+        # files) and compiled once: it steers the model (the tool's input schema) and checks its answers (the first
+        # and, if any, the retry).
+        attached = [attachment.name for attachment in attachments]
+        output_schema = use_case.output_schema(request, shown, attached=attached) if use_case.structured else None
         check_output = schema.compile_schema(output_schema) if output_schema is not None else None
         if turn is None:
             converse_request = self.build_request(
-                use_case, request, output_schema, retrieved=shown if use_case.retrieval is not None else None
+                use_case,
+                request,
+                output_schema,
+                attachments=attachments,
+                retrieved=shown if use_case.retrieval is not None else None,
             )
         else:
             converse_request = self.cached(
-                self.build_request(use_case, self.with_history(use_case, request, turn)), turn
+                self.build_request(use_case, self.with_history(use_case, request, turn), attachments=attachments),
+                turn,
             )
         # A remembered turn's write comes after the model call: its worst case is kept, as the reserve is.
         reserve = turn.store.worst_case_seconds if turn is not None else 0.0
@@ -381,7 +477,9 @@ class UseCaseService:
             latency_ms=latency_ms,
             guardrail_action=("INTERVENED" if intervened else "NONE") if self.guarded(use_case) else None,
             attempts=len(responses),
-            debug={"request": converse_request, "output": output} if self.log_prompts else None,
+            debug={"request": _loggable(converse_request, attachments), "output": output} if self.log_prompts else None,
+            file_formats=tuple(attachment.format for attachment in attachments),
+            file_bytes=sum(attachment.size for attachment in attachments),
             memory=memory,
             retrieved=retrieved,
         )
@@ -461,6 +559,15 @@ class UseCaseService:
         if error:
             raise ModelOutputInvalid(f"The model's answer does not match the output schema: {error}.")
         return answer
+
+
+def _loggable(converse_request: dict[str, Any], attachments: Sequence[Attachment]) -> dict[str, Any]:
+    """The Converse request as a debug log line may hold it: never a file's bytes (``files.redacted``)."""
+    if not attachments:
+        return converse_request
+    from genai_core.files import redacted
+
+    return redacted(converse_request)
 
 
 def _primary_language(request: Mapping[str, Any]) -> str | None:

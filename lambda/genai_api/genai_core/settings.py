@@ -21,6 +21,12 @@ BEDROCK_READ_TIMEOUT = "BEDROCK_READ_TIMEOUT"  # seconds
 BEDROCK_MAX_ATTEMPTS = "BEDROCK_MAX_ATTEMPTS"  # botocore's total_max_attempts
 # The knowledge base the tasks that retrieve search (its id); absent when the stack has none: they are then not served.
 KNOWLEDGE_BASE_ID = "KNOWLEDGE_BASE_ID"
+# Uploads (genai_core.uploads reads them on the first request that uses uploads, not at init). Without UPLOADS_BUCKET
+# the deployment takes no uploads (make local, unless given one); with it, the other three must be set too.
+UPLOADS_BUCKET = "UPLOADS_BUCKET"  # the bucket's name
+UPLOADS_URL_SECONDS = "UPLOADS_URL_SECONDS"  # how long a presigned PUT is valid (uploadUrlSeconds)
+UPLOADS_MAX_AGE_SECONDS = "UPLOADS_MAX_AGE_SECONDS"  # how long an upload may be used (uploadsExpireDays, in seconds)
+FILES_FROM_S3 = "FILES_FROM_S3"  # "true": uploads reach the model as s3Location, not bytes (filesFromS3)
 # Server-side conversations: the table (absent when the stack keeps none: conversations are then off), its limits
 # (integers, genai_core/conversation_settings.Limits) and the models sent a prompt cache point (a JSON list).
 CONVERSATIONS_TABLE = "CONVERSATIONS_TABLE"

@@ -81,12 +81,16 @@ def open_stream(
     if use_case is None or not use_case.streaming:
         raise NotFound(f"There is no streaming use case {use_case_id!r}.")
     request = service.validate(use_case, body)
+    # No catalog task streams and takes files today; one that did would read its uploads here (with no deadline:
+    # the streaming function has minutes), which is why its function may only read the uploads prefix.
+    attachments = service.attach(use_case, request, caller=caller)
     turn = service.remembered_turn(use_case, request, caller)
     if turn is None:
-        converse_request = service.build_request(use_case, request)
+        converse_request = service.build_request(use_case, request, attachments=attachments)
     else:
         converse_request = service.cached(
-            service.build_request(use_case, service.with_history(use_case, request, turn)), turn
+            service.build_request(use_case, service.with_history(use_case, request, turn), attachments=attachments),
+            turn,
         )
     if "guardrailConfig" in converse_request:
         # "sync": the guardrail checks each chunk before it is sent, so nothing it would block reaches the caller.
