@@ -98,7 +98,7 @@ format: $(PY_STAMP)
 	$(PY) -m ruff format .
 
 test: setup $(CHECKOV_STAMP) lint
-	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 generate: openapi snapshot-update diagram doc-tables file-examples
 
