@@ -32,6 +32,7 @@ from genai_core.filters import NON_FILTERABLE_METADATA_KEYS  # the function refu
 from stacks.components.auto_delete import tidy_auto_delete_provider
 from stacks.components.bedrock_access import foundation_model_arn
 from stacks.components.compliance import acknowledge, skip_checkov
+from stacks.components.private_bucket import private_bucket
 from stacks.knowledge_base_config import (
     CONTEXT_KEY,
     KNOWLEDGE_BASE_REGIONS,
@@ -99,26 +100,18 @@ class GenAiKnowledgeBase(Construct):
     # --- the parts ------------------------------------------------------------------------------------------------
 
     def _corpus_bucket(self, removal_policy: RemovalPolicy, log_retention_days: int) -> s3.Bucket:
-        bucket = s3.Bucket(
+        # SSE-S3 (private_bucket.py): a single-part upload's ETag is its MD5, which is how tools/ingest.py tells a
+        # changed document from an unchanged one.
+        bucket = private_bucket(
             self,
             "CorpusBucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            # SSE-S3: the knowledge base reads it with no key policy to manage, and a single-part upload's ETag is
-            # its MD5, which is how tools/ingest.py tells a changed document from an unchanged one.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
             versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ExpireReplacedDocumentVersions",
-                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
+            lifecycle_rule=s3.LifecycleRule(
+                id="ExpireReplacedDocumentVersions",
+                noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            ),
             removal_policy=removal_policy,
-            auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
         )
         acknowledge(
             bucket,

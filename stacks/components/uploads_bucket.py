@@ -31,6 +31,7 @@ from constructs import Construct, IConstruct
 
 from stacks.components.auto_delete import tidy_auto_delete_provider
 from stacks.components.compliance import acknowledge, skip_checkov
+from stacks.components.private_bucket import private_bucket
 
 SIGV4 = "AWS4-HMAC-SHA256"
 
@@ -55,24 +56,16 @@ class UploadsBucket(Construct):
         self.prefix = prefix
         self.expiration_days = expiration_days
         destroy = removal_policy == RemovalPolicy.DESTROY
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
             versioned=False,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ExpireUploads",
-                    expiration=Duration.days(expiration_days),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
+            lifecycle_rule=s3.LifecycleRule(
+                id="ExpireUploads",
+                expiration=Duration.days(expiration_days),
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            ),
             removal_policy=removal_policy,
-            auto_delete_objects=destroy,
         )
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
