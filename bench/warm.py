@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import dataclasses
 import importlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -270,11 +271,13 @@ def run_task(task: str, requests: int, handler: Any, minimal: Any, warmup: int =
     store = stubbed_store(handler, minimal, warmup + requests) if task == REMEMBERED else contextlib.nullcontext()
     # A remembered turn keeps its write's worst case in reserve: on the default timeouts its model call goes through
     # the single-attempt client (made here, before the timing, as the first such request would make it).
-    single = handler.service.single_attempt_client()
+    # A baseline commit's function may predate it (its model calls all go through the one client).
+    make_single = getattr(handler.service, "single_attempt_client", None)
+    single = stubbed(make_single(), answer) if make_single is not None else contextlib.nullcontext()
     with (
         searches,
         stubbed(handler.bedrock_client, answer),
-        stubbed(single, answer),
+        single,
         stubbed(minimal.bedrock_client, answer),
         quiet(handler),
         store,
@@ -321,8 +324,12 @@ def load_handlers(function_dir: Path = FUNCTION_DIR) -> tuple[Any, Any]:
 
 def measure(requests: int = 2000, warmup: int = WARMUP, function_dir: Path = FUNCTION_DIR) -> list[TaskResult]:
     handler, minimal = load_handlers(function_dir)
-    # An older commit's function (the baseline) may not serve every task measured now (search came later).
-    served = [task for task, (path, *_) in TASKS.items() if path in handler.ROUTES]
+    # An older commit's function (the baseline) may not serve every task measured now (search and remembered
+    # conversations came later).
+    remembers = importlib.util.find_spec("genai_core.conversations") is not None
+    served = [
+        task for task, (path, *_) in TASKS.items() if path in handler.ROUTES and (task != REMEMBERED or remembers)
+    ]
     return [run_task(task, requests, handler, minimal, warmup) for task in served]
 
 
