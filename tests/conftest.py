@@ -80,12 +80,9 @@ def cfn_lint_run(template_files: list[str]) -> Any:
 @pytest.fixture(scope="session")
 def checkov_run(template_files: list[str]) -> Any:
     """checkov on every template, once per session, from its own virtualenv (created by `make test`)."""
-    from tools.scanners import run_checkov
+    from tests.scanner_support import checkov
 
-    try:
-        return run_checkov(template_files)
-    except FileNotFoundError as missing:
-        pytest.fail(str(missing))
+    return checkov(template_files)
 
 
 @pytest.fixture(scope="session")
@@ -100,13 +97,10 @@ def variant_assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="session")
 def variant_checkov_run(variant_assembly: Any) -> Any:
     """checkov on the variant's API template: the options must pass the same checks as the defaults."""
-    from tools.scanners import run_checkov
+    from tests.scanner_support import checkov
 
     stack = variant_assembly.get_stack_by_name(API_STACK)
-    try:
-        return run_checkov([str(Path(variant_assembly.directory) / stack.template_file)])
-    except FileNotFoundError as missing:
-        pytest.fail(str(missing))
+    return checkov([str(Path(variant_assembly.directory) / stack.template_file)])
 
 
 @pytest.fixture(scope="session")

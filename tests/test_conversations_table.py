@@ -18,9 +18,9 @@ from genai_core import conversation_settings as conversations
 from stacks.components.conversations_table import ConversationsTable
 from stacks.conversations_config import DEFAULTS, RECOVERY_PERIOD_RANGE
 from tests.conversations_support import STACK, TABLE_TYPE, table_assembly, table_properties, table_template
-from tests.test_scanners import MIN_REASON
+from tests.scanner_support import MIN_REASON, assert_cfn_lint_clean, assert_skips_explained, checkov, checkov_outcome
 from tests.test_snapshots import normalise
-from tools.scanners import checkov_checks, run_cfn_lint, run_checkov
+from tools.scanners import run_cfn_lint
 
 PROFILES = {"sandbox": False, "production": True}  # profile -> retain
 
@@ -208,29 +208,20 @@ def test_cdk_nag_does_check_the_table_it_stops_synth_without_point_in_time_recov
 
 
 def test_cfn_lint_finds_nothing_in_the_table_stack(template_files):
-    run = run_cfn_lint(template_files)
-
-    assert "Traceback" not in run.stderr, run.stderr
-    assert run.output == [], json.dumps(run.output, indent=2)
-    assert run.returncode == 0
+    assert_cfn_lint_clean(run_cfn_lint(template_files))
 
 
 @pytest.fixture(scope="session")
 def table_checkov_run(template_files: list[str]) -> Any:
-    try:
-        return run_checkov(template_files)
-    except FileNotFoundError as missing:
-        pytest.fail(str(missing))
+    return checkov(template_files)
 
 
 def test_checkov_passes_the_table_stack_with_its_one_skip_explained(table_checkov_run):
-    failed = [(c["check_id"], c["resource"]) for c in checkov_checks(table_checkov_run, "failed")]
-    passed = {c["check_id"] for c in checkov_checks(table_checkov_run, "passed")}
-    skipped = checkov_checks(table_checkov_run, "skipped")
+    outcome = checkov_outcome(table_checkov_run)
 
-    assert failed == []
-    assert "CKV_AWS_28" in passed  # point-in-time recovery
-    assert {check["check_id"] for check in skipped} == {"CKV_AWS_119"}  # customer managed key: a choice, see above
-    for check in skipped:
-        assert len(check["check_result"].get("suppress_comment", "")) >= MIN_REASON
+    assert outcome.failed == []
+    assert "CKV_AWS_28" in outcome.passed  # point-in-time recovery
+    # customer managed key: a choice, see above
+    assert {check["check_id"] for check in outcome.skipped} == {"CKV_AWS_119"}
+    assert_skips_explained(outcome.skipped)
     assert table_checkov_run.returncode == 0

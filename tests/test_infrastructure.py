@@ -689,7 +689,7 @@ def test_the_stack_outputs_the_uploads_bucket_name(api_template, templates):
 
 
 def test_cdk_nag_acknowledges_the_uploads_prefix_by_its_exact_finding(assembly, templates):
-    from tests.test_scanners import nag_report
+    from tests.scanner_support import nag_report
 
     bucket_id, _ = uploads_bucket(templates[API_STACK])
     finding = f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{UPLOADS_PREFIX}*]"

@@ -32,11 +32,17 @@ from stacks.knowledge_base_config import (
     KnowledgeBaseConfig,
     load_knowledge_base_config,
 )
-from tests.test_scanners import MIN_REASON, nag_report
+from tests.scanner_support import (
+    assert_cfn_lint_clean,
+    assert_skips_explained,
+    checkov,
+    checkov_outcome,
+    nag_report,
+)
 from tests.test_scanners import (
     test_cdk_nag_passes_with_every_acknowledgment_explained_at_the_narrowest_scope as nag_passes_at_the_narrowest_scope,
 )
-from tools.scanners import checkov_checks, run_cfn_lint, run_checkov
+from tools.scanners import run_cfn_lint
 
 # The four resource types the construct creates: a region must have them all.
 RESOURCE_TYPES = (
@@ -543,33 +549,23 @@ def test_cdk_nag_acknowledges_only_the_corpus_objects_wildcard_in_the_service_ro
 
 
 def test_cfn_lint_finds_nothing(kb_template_files):
-    run = run_cfn_lint(kb_template_files)
-
-    assert "Traceback" not in run.stderr, run.stderr
-    assert run.output == [], json.dumps(run.output, indent=2)
-    assert run.returncode == 0
+    assert_cfn_lint_clean(run_cfn_lint(kb_template_files))
 
 
 def test_checkov_fails_nothing_and_every_skip_has_a_reason(kb_template_files):
-    try:
-        run = run_checkov(kb_template_files)
-    except FileNotFoundError as missing:
-        pytest.fail(str(missing))
-    failed = [(c["check_id"], c["resource"]) for c in checkov_checks(run, "failed")]
-    passed = {c["check_id"] for c in checkov_checks(run, "passed")}
-    skipped = checkov_checks(run, "skipped")
+    run = checkov(kb_template_files)
+    outcome = checkov_outcome(run)
 
-    assert failed == []
+    assert outcome.failed == []
     # it checked the bucket: public access, versioning, encryption
-    assert {"CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56", "CKV_AWS_21", "CKV_AWS_19"} <= passed
+    assert {"CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56", "CKV_AWS_21", "CKV_AWS_19"} <= outcome.passed
     # The corpus bucket's access logs (CloudTrail instead), and the CDK's auto-delete function and its log group.
-    assert {c["check_id"] for c in skipped} == {
+    assert {c["check_id"] for c in outcome.skipped} == {
         "CKV_AWS_18",
         "CKV_AWS_115",
         "CKV_AWS_116",
         "CKV_AWS_117",
         "CKV_AWS_158",
     }
-    for check in skipped:
-        assert len(check["check_result"].get("suppress_comment", "")) >= MIN_REASON, check["check_id"]
+    assert_skips_explained(outcome.skipped)
     assert run.returncode == 0

@@ -9,24 +9,18 @@ Each exception is recorded where it applies, with its reason: cdk-nag acknowledg
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
 from aws_cdk import aws_apigateway as apigw
 
+from tests.scanner_support import (
+    MIN_REASON,
+    assert_cfn_lint_clean,
+    assert_skips_explained,
+    checkov_outcome,
+    nag_report,
+)
 from tests.support import API_STACK, cdk_context
 from tools.scanners import checkov_checks
-
-MIN_REASON = 40  # characters: a reason says why, not just "ok"
-
-
-def nag_report(assembly: Any) -> dict[str, Any]:
-    report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
-    (plugin,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
-    return plugin
-
 
 # --- cdk-nag ----------------------------------------------------------------------------------------------------
 
@@ -65,20 +59,17 @@ def test_cdk_nag_stops_synth_on_an_unacknowledged_finding():
 
 
 def test_cfn_lint_reports_no_errors_and_no_warnings(cfn_lint_run):
-    assert "Traceback" not in cfn_lint_run.stderr, cfn_lint_run.stderr
-    assert cfn_lint_run.output == [], json.dumps(cfn_lint_run.output, indent=2)
-    assert cfn_lint_run.returncode == 0
+    assert_cfn_lint_clean(cfn_lint_run)
 
 
 # --- checkov ----------------------------------------------------------------------------------------------------
 
 
 def test_checkov_passes_the_api_key_and_waf_variant_too(variant_checkov_run):
-    failed = [(c["check_id"], c["resource"]) for c in checkov_checks(variant_checkov_run, "failed")]
-    passed = {c["check_id"] for c in checkov_checks(variant_checkov_run, "passed")}
+    outcome = checkov_outcome(variant_checkov_run)
 
-    assert failed == []
-    assert {"CKV_AWS_192"} <= passed  # the web ACL protects against Log4j-style inputs
+    assert outcome.failed == []
+    assert {"CKV_AWS_192"} <= outcome.passed  # the web ACL protects against Log4j-style inputs
     assert variant_checkov_run.returncode == 0
 
 
@@ -89,6 +80,5 @@ def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason(checkov_run):
     assert failed == []
     assert len(passed) > 20  # it really checked the templates
     assert skipped, "the recorded skips are visible to checkov"
-    for check in skipped:
-        assert len(check["check_result"].get("suppress_comment", "")) >= MIN_REASON, check["check_id"]
+    assert_skips_explained(skipped)
     assert checkov_run.returncode == 0

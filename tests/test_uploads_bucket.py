@@ -5,7 +5,6 @@ app.py registers it), cfn-lint and checkov on that template, clean with a reason
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,17 @@ from stacks.components.auto_delete import AUTO_DELETE_PROVIDER
 from stacks.components.uploads_bucket import UploadsBucket
 from stacks.config import load_config
 from stacks.function_env import uploads_environment
+from tests.scanner_support import (
+    MIN_REASON,
+    assert_cfn_lint_clean,
+    assert_skips_explained,
+    checkov,
+    checkov_outcome,
+    nag_report,
+)
 from tests.support import CDK_CONTEXT
 from tests.test_config import context_values
-from tests.test_scanners import MIN_REASON, nag_report
-from tools.scanners import checkov_checks, run_cfn_lint, run_checkov
+from tools.scanners import run_cfn_lint
 
 STACK = "UploadsBucketTest"
 EXPIRATION_DAYS = 1
@@ -268,23 +274,16 @@ def test_cdk_nag_passes_with_each_acknowledgment_explained_on_its_construct(sand
 
 
 def test_cfn_lint_finds_nothing(template_file):
-    run = run_cfn_lint([template_file])
-    assert "Traceback" not in run.stderr, run.stderr
-    assert run.output == [], json.dumps(run.output, indent=2)
-    assert run.returncode == 0
+    assert_cfn_lint_clean(run_cfn_lint([template_file]))
 
 
 def test_checkov_finds_nothing_unexplained(template_file):
-    try:
-        run = run_checkov([template_file])
-    except FileNotFoundError as missing:
-        pytest.fail(str(missing))
-    failed = [(c["check_id"], c["resource"]) for c in checkov_checks(run, "failed")]
-    passed = {c["check_id"] for c in checkov_checks(run, "passed")}
-    skipped = checkov_checks(run, "skipped")
-    assert failed == []
-    assert {"CKV_AWS_19", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"} <= passed  # encryption, public access
-    assert {c["check_id"] for c in skipped} == {
+    run = checkov([template_file])
+    outcome = checkov_outcome(run)
+    assert outcome.failed == []
+    # encryption, public access
+    assert {"CKV_AWS_19", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"} <= outcome.passed
+    assert {c["check_id"] for c in outcome.skipped} == {
         "CKV_AWS_18",
         "CKV_AWS_21",
         "CKV_AWS_115",
@@ -292,6 +291,5 @@ def test_checkov_finds_nothing_unexplained(template_file):
         "CKV_AWS_117",
         "CKV_AWS_158",
     }
-    for check in skipped:
-        assert len(check["check_result"].get("suppress_comment", "")) >= MIN_REASON, check["check_id"]
+    assert_skips_explained(outcome.skipped)
     assert run.returncode == 0
