@@ -766,3 +766,27 @@ def test_the_init_imports_no_module_that_only_some_requests_need():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_function_never_imports_boto3_only_botocore():
+    """Every client of the function is botocore's (genai_core/clients.py): boto3 costs a cold start about 20 ms of
+    CPU (make bench) for resources and s3transfer that nothing uses. Both entry points, and each client made on first
+    use (the single-attempt Bedrock client, the uploads store's, the knowledge base's, the conversation store's)."""
+    import subprocess
+    import sys
+
+    from tests.support import FAKE_AWS_CREDENTIALS, FUNCTION_ENV, ROOT
+
+    code = (
+        "import sys, handler, stream_app\n"
+        "from genai_core import conversations, retrieval\n"
+        "made = [handler.make_client(handler.settings.client.single_attempt()), handler.upload_store().client,\n"
+        "        retrieval.make_client(), conversations.make_client()]\n"
+        "print(sorted({type(client).__module__ for client in made}), 'boto3' in sys.modules)\n"
+    )
+    env = {**FUNCTION_ENV, **FAKE_AWS_CREDENTIALS, "POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
+    env["PYTHONPATH"] = str(ROOT / "lambda" / "genai_api")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['botocore.client'] False"

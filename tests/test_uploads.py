@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
-import boto3
+import botocore.session
 import pytest
 from botocore.auth import S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -36,7 +36,7 @@ from botocore.stub import Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genai_core import errors, file_contract, files, schema, uploads
+from genai_core import clients, errors, file_contract, files, schema, uploads
 from genai_core.limits import STORAGE_CLIENT
 from genai_core.settings import FILES_FROM_S3, UPLOADS_BUCKET, UPLOADS_MAX_AGE_SECONDS, UPLOADS_URL_SECONDS
 from tests import file_samples
@@ -120,7 +120,7 @@ def resign(url: str, headers: dict[str, str]) -> str:
     q = query(url)
     request = AWSRequest(method="PUT", url=f"{parts.scheme}://{parts.netloc}{parts.path}", headers=headers)
     request.context["payload_signing_enabled"] = False
-    found = boto3.Session().get_credentials()  # the fake ones of tests/support.py
+    found = botocore.session.get_session().get_credentials()  # the fake ones of tests/support.py
     credentials = Credentials(found.access_key, found.secret_key, found.token)
     with mock.patch("botocore.auth.get_current_datetime", return_value=FROZEN):
         S3SigV4QueryAuth(credentials, "s3", REGION, expires=int(q["X-Amz-Expires"])).add_auth(request)
@@ -155,9 +155,9 @@ def test_a_bucket_that_demands_an_encryption_header_gets_it_signed_and_returned(
     assert resign(answer["url"], {"Content-Type": "application/pdf", "Content-Length": "12345"}) != signature
 
 
-def test_boto3s_default_would_presign_with_sigv2_which_signs_no_length():
+def test_botocores_default_would_presign_with_sigv2_which_signs_no_length():
     """Why make_client sets signature_version: the default presigns SigV2 in us-east-1 (and other regions)."""
-    default = boto3.client("s3", region_name="us-east-1", config=Config())
+    default = botocore.session.get_session().create_client("s3", region_name="us-east-1", config=Config())
     params = {"Bucket": BUCKET, "Key": "k", "ContentType": "application/pdf", "ContentLength": 1}
     assert "Signature" in query(default.generate_presigned_url("put_object", Params=params, ExpiresIn=60))
     ours = uploads.make_client(dataclasses.replace(SETTINGS, region="us-east-1"))
@@ -216,13 +216,13 @@ def test_uploads_need_an_owner(s3, owner):
 
 def test_the_s3_client_is_created_on_first_use_only(monkeypatch):
     made: list[str] = []
-    real = boto3.client
+    real = clients.make_client
 
-    def counting(service: str, **kwargs: Any) -> Any:
+    def counting(service: str, *args: Any, **kwargs: Any) -> Any:
         made.append(service)
-        return real(service, **kwargs)
+        return real(service, *args, **kwargs)
 
-    monkeypatch.setattr(uploads.boto3, "client", counting)
+    monkeypatch.setattr(clients, "make_client", counting)
     store = uploads.Uploads(SETTINGS)
     assert made == []
     store.create(ALICE, body())

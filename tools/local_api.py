@@ -309,11 +309,14 @@ class LocalConversations:
         self._undo: list[Callable[[], None]] = []
 
     def session(self) -> Any:
-        import boto3
+        """A botocore session with stand-in credentials in the fake mode's region (the store's clients are
+        botocore's, genai_core/clients.py)."""
+        import botocore.session
 
-        return boto3.Session(
-            aws_access_key_id="make-local", aws_secret_access_key="make-local", region_name=self.region
-        )
+        session = botocore.session.Session()
+        session.set_credentials("make-local", "make-local")
+        session.set_config_variable("region", self.region)
+        return session
 
     def start(self) -> None:
         self.mock.start()
@@ -326,7 +329,7 @@ class LocalConversations:
 
         name = service.conversations.table_name
         if name not in self.tables:
-            self.session().client("dynamodb").create_table(TableName=name, **conversations_table_definition())
+            self.session().create_client("dynamodb").create_table(TableName=name, **conversations_table_definition())
             self.tables.add(name)
         previous = service.__dict__.get("conversation_store")
         service.__dict__["conversation_store"] = ConversationStore.from_settings(

@@ -12,8 +12,6 @@ import re
 from collections.abc import Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import boto3
-from botocore.config import Config
 from botocore.eventstream import ParserError as EventStreamParserError
 from botocore.exceptions import (
     BotoCoreError,
@@ -31,6 +29,7 @@ from botocore.exceptions import (
 from urllib3.exceptions import HTTPError as TransportError
 from urllib3.exceptions import TimeoutError as TransportTimeout
 
+from genai_core import clients
 from genai_core.errors import BadRequest, Throttled, UpstreamError
 from genai_core.limits import ClientSettings
 
@@ -39,15 +38,8 @@ if TYPE_CHECKING:
 
 
 def make_client(settings: ClientSettings) -> BedrockRuntimeClient:
-    """A bedrock-runtime client with ``settings``' timeouts and attempts (botocore's standard retry mode, whose
-    worst case ``limits.ClientSettings.worst_case_seconds`` counts)."""
-    config = Config(
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
-        user_agent_extra="genai-reference-architecture",
-    )
-    client: BedrockRuntimeClient = boto3.client("bedrock-runtime", region_name=settings.region, config=config)
+    """A bedrock-runtime client with ``settings``' timeouts and attempts (``genai_core/clients.py``)."""
+    client: BedrockRuntimeClient = clients.make_client("bedrock-runtime", settings)
     return client
 
 

@@ -6,7 +6,7 @@ its grant from these names, ``stacks/conversations_config.py`` checks the ``conv
 these ranges, and the environment that carries them to the function is named and read in ``genai_core/settings.py``
 (written by ``stacks/function_env.py``). So this module is pure: standard library
 and the project's pure modules only (the stacks import it; ``tests/test_app.py`` checks that synth imports no boto3).
-The store itself, which needs boto3, is ``genai_core/conversations.py``, imported on the first remembered turn.
+The store itself, which needs botocore, is ``genai_core/conversations.py``, imported on the first remembered turn.
 """
 
 from __future__ import annotations

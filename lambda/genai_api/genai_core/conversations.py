@@ -47,10 +47,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
+from genai_core import clients
 from genai_core.bedrock import CREDENTIAL_ERROR_CODES, CREDENTIAL_EXCEPTIONS, Fault
 from genai_core.conversation_settings import (
     CONVERSATION_ID_PATTERN,
@@ -388,7 +387,7 @@ def _from_item(conversation_id: str, item: Mapping[str, Any] | None, now_seconds
 
 
 class DynamoDBClient(Protocol):
-    """The four calls of the low-level boto3 DynamoDB client that the store makes."""
+    """The four calls of the botocore DynamoDB client that the store makes."""
 
     def get_item(self, **kwargs: Any) -> dict[str, Any]: ...
     def put_item(self, **kwargs: Any) -> dict[str, Any]: ...
@@ -399,22 +398,15 @@ class DynamoDBClient(Protocol):
 def make_client(
     settings: ClientSettings = STORE_CLIENT, *, session: Any = None, validate: bool = False
 ) -> DynamoDBClient:
-    """A DynamoDB client with ``settings``' timeouts and attempts (botocore's standard retry mode); from
-    ``session`` (a ``boto3.Session``) when given, else boto3's default session (the function's role).
+    """A DynamoDB client with ``settings``' timeouts and attempts (``genai_core/clients.py``); from ``session``
+    (a botocore ``Session``) when given, else a new one (the function's role).
 
     ``validate``: botocore's check of each request against DynamoDB's service model before it is sent. Off by
     default: the store's four requests are built here from a fixed shape, the tests send every one of them through
     a validating client (``validate=True``, under botocore's Stubber, which also checks the model), and DynamoDB
     checks them again on arrival; the check walks every attribute of a conversation's item, a third of the store's
     CPU time on a turn (make bench)."""
-    config = Config(
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
-        user_agent_extra="genai-reference-architecture",
-        parameter_validation=validate,
-    )
-    client: DynamoDBClient = (session or boto3).client("dynamodb", region_name=settings.region, config=config)
+    client: DynamoDBClient = clients.make_client("dynamodb", settings, session=session, parameter_validation=validate)
     return client
 
 
@@ -442,8 +434,8 @@ class ConversationStore:
 
     @classmethod
     def from_settings(cls, settings: ConversationSettings, *, session: Any = None) -> ConversationStore:
-        """The store of the function's settings; ``session``: a ``boto3.Session`` for its client (default: boto3's
-        default session, the function's role)."""
+        """The store of the function's settings; ``session``: a botocore ``Session`` for its client (default: a new
+        one, the function's role)."""
         store = cls(
             settings.table_name,
             limits=settings.limits,

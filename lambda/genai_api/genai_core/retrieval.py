@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from genai_core import clients
 from genai_core.bedrock import (
     CREDENTIAL_ERROR_CODES,
     CREDENTIALS_FAILED,
@@ -49,18 +50,7 @@ PASSAGE_ID = "p{}"  # p1, p2...: short, and not a number the model could write a
 
 
 def make_client(settings: ClientSettings = RETRIEVAL_CLIENT) -> AgentsforBedrockRuntimeClient:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
-        user_agent_extra="genai-reference-architecture",
-    )
-    client: AgentsforBedrockRuntimeClient = boto3.client(
-        "bedrock-agent-runtime", region_name=settings.region, config=config
-    )
+    client: AgentsforBedrockRuntimeClient = clients.make_client("bedrock-agent-runtime", settings)
     return client
 
 

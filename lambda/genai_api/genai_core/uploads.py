@@ -7,7 +7,7 @@ nothing a caller sends is ever a key or a path. Another caller's uploadId theref
 under this caller's prefix: ``upload_not_found``, the same answer as for an id never uploaded, after one S3 read of
 the caller's own prefix and without a model call.
 
-The presigned PUT is SigV4 (boto3 would presign with SigV2 in many regions, and SigV2 signs no Content-Length) and
+The presigned PUT is SigV4 (botocore's default would presign with SigV2 in many regions, and SigV2 signs no Content-Length) and
 binds the bucket, the key, the Content-Type of the declared format and the exact Content-Length, for
 ``url_seconds``. An upload is usable for ``max_age_seconds`` after its id was issued: S3's lifecycle expiry is lazy
 (it rounds to the next midnight UTC and deletes asynchronously, so an object can outlive "one day" by a day), so the
@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -36,7 +34,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from genai_core import file_contract, files, schema
+from genai_core import clients, file_contract, files, schema
 from genai_core.bedrock import CREDENTIAL_EXCEPTIONS, Fault
 from genai_core.errors import (
     ApiError,
@@ -174,7 +172,7 @@ class UploadSettings:
 
 
 class S3Client(Protocol):
-    """The two calls of boto3's S3 client that uploads make."""
+    """The two calls of botocore's S3 client that uploads make."""
 
     def generate_presigned_url(
         self, ClientMethod: str, Params: Mapping[str, Any], ExpiresIn: int, HttpMethod: str
@@ -186,15 +184,12 @@ class S3Client(Protocol):
 def make_client(options: UploadSettings) -> S3Client:
     """An S3 client that presigns with SigV4 (the region's own virtual-hosted endpoint, so that a new bucket answers
     without a 307 redirect) and reads with short timeouts and standard retries."""
-    config = Config(
+    client: S3Client = clients.make_client(
+        "s3",
+        options.client._replace(region=options.region),
         signature_version="s3v4",
         s3={"addressing_style": "virtual"},
-        connect_timeout=options.client.connect_timeout,
-        read_timeout=options.client.read_timeout,
-        retries={"total_max_attempts": options.client.max_attempts, "mode": "standard"},
-        user_agent_extra="genai-reference-architecture",
     )
-    client: S3Client = boto3.client("s3", region_name=options.region, config=config)
     return client
 
 
