@@ -398,7 +398,7 @@ def _model_targets(ctx: _Context) -> dict[str, ModelTarget]:
     if unknown or missing:
         raise ConfigError(
             f"context key 'models' must name a model for exactly these families: {', '.join(FAMILIES)}"
-            f" (missing: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'})"
+            f" (missing: {', '.join(missing) or 'none'}; unknown: {', '.join(map(repr, unknown)) or 'none'})"
         )
     routing = ctx.json_object("inferenceProfileRegions")
     targets: dict[str, ModelTarget] = {}
@@ -418,7 +418,7 @@ def _model_targets(ctx: _Context) -> dict[str, ModelTarget]:
         if not isinstance(regions, list) or not regions or not all(isinstance(r, str) for r in regions):
             raise ConfigError(
                 f"context key 'models' has {family}={model_id!r}, a {geo!r} inference profile, but "
-                f"'inferenceProfileRegions' has no region list for {geo!r} (known: {', '.join(sorted(routing))})"
+                f"'inferenceProfileRegions' has no region list for {geo!r} (known: {', '.join(map(repr, sorted(routing))) or 'none'})"
             )
         bad = [region for region in regions if region != "*" and not REGION.match(region)]
         if bad:

@@ -266,7 +266,7 @@ def _chunking(value: Any, model: EmbeddingModel) -> Chunking:
     keys = CHUNKING_KEYS[strategy]
     unknown = sorted(set(value) - {"strategy", *keys})
     if unknown:
-        raise _fail(f"chunking ({strategy}) takes {', '.join(keys)}; unknown: {', '.join(unknown)}")
+        raise _fail(f"chunking ({strategy}) takes {', '.join(keys)}; unknown: {', '.join(map(repr, unknown))}")
     fields = {keys[key]: value[key] for key in keys if key in value}
     chunking = CHUNKING_TYPES[strategy](**fields)
     limit = min(model.max_input_tokens, LEVEL_MAX_TOKENS)
@@ -305,7 +305,7 @@ def load_knowledge_base_config(value: Any, region: str | None = None) -> Knowled
         value = {"enabled": _boolean(value, "the value")}
     unknown = sorted(set(value) - set(TOP_LEVEL_KEYS))
     if unknown:
-        raise _fail(f"unknown key(s) {', '.join(unknown)}; it takes {', '.join(TOP_LEVEL_KEYS)}")
+        raise _fail(f"unknown key(s) {', '.join(map(repr, unknown))}; it takes {', '.join(TOP_LEVEL_KEYS)}")
     enabled = _boolean(value.get("enabled", True), "enabled")
     model_id = value.get("embeddingModel", DEFAULTS.embedding_model)
     if not isinstance(model_id, str) or model_id not in EMBEDDING_MODELS:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import app
@@ -133,8 +133,11 @@ CLI_VALUES = st.text(max_size=40) | JSON_VALUES.map(json.dumps)
 
 @settings(max_examples=300, deadline=None)
 @given(key=st.sampled_from(CONTEXT_KEYS), value=CLI_VALUES | JSON_VALUES)
+@example(key="models", value={"\n": "x"})  # an unknown family's name, quoted in the message
+@example(key="inferenceProfileRegions", value={"\n": []})  # a known geography's name, quoted in the message
 def test_any_value_of_any_key_is_accepted_or_a_config_error(key, value):
-    """main() turns a ConfigError into one line: nothing else may escape the loader, whatever the value."""
+    """main() turns a ConfigError into one line: nothing else may escape the loader, whatever the value (a name the
+    caller gave, a key of an object among them, is quoted with repr, so that a newline in it stays on the line)."""
     try:
         load_config({**DEFAULTS, key: value})
     except ConfigError as error:

@@ -98,7 +98,7 @@ def test_an_unknown_key_is_refused_with_the_keys_it_takes():
 
 
 def test_the_number_of_passages_is_the_tasks_not_the_deployments():
-    refused({"maxResults": 8}, "unknown key(s) maxResults")
+    refused({"maxResults": 8}, "unknown key(s) 'maxResults'")
 
 
 # --- the embedding model and its dimension -----------------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_the_cloudformation_shape_of_each_strategy():
         ({"strategy": "HIERARCHICAL", "childMaxTokens": 100, "overlapTokens": 100}, "chunking.overlapTokens"),
         ({"strategy": "SEMANTIC", "breakpointPercentileThreshold": 49}, "chunking.breakpointPercentileThreshold"),
         ({"strategy": "SEMANTIC", "bufferSize": 2}, "chunking.bufferSize"),
-        ({"strategy": "SEMANTIC", "overlapPercentage": 20}, "unknown: overlapPercentage"),
+        ({"strategy": "SEMANTIC", "overlapPercentage": 20}, "unknown: 'overlapPercentage'"),
         ({"strategy": "RECURSIVE"}, "FIXED_SIZE, HIERARCHICAL, SEMANTIC"),
         ("FIXED_SIZE", "chunking must be an object"),
     ],
