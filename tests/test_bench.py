@@ -206,3 +206,15 @@ def test_the_report_shows_every_figure_and_verdict(cold, prompts, file_figures):
         assert figure.name.strip() in text and figure.name in report.figures(results)
     for route in prompts.routes:
         assert f"`{route.route}`" in text and route.label in report.figures(results)
+
+    # With the breakdown: each row's cost, and the handler against the botocore-only floor (what the function does).
+    rows = list(coldstart.BREAKDOWN)
+    medians = dict(zip(["floor", "handler", *rows], [200.0, 250.0, 180.0, 160.0, 175.0, 185.0, 200.0], strict=True))
+    summaries = {kind: Summary.of([median]) for kind, median in medians.items()}
+    broken_down = report.render(
+        dataclasses.replace(results, coldstart=coldstart.ColdStart(1, summaries, summaries, summaries, summaries))
+    )
+    assert f"| {rows[1]} (-20.0 ms) |" in broken_down and f"| {rows[2]} (+15.0 ms) |" in broken_down
+    assert "botocore alone, as the function makes it" in broken_down and "20.0 ms less than the floor" in broken_down
+    assert "against the client from botocore alone with the collector paused 1.56×" in broken_down
+    assert "our code, 50.0 ms" in broken_down
