@@ -34,7 +34,7 @@ def function_at(commit: str, scratch: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--coldstart-runs", type=int, default=21)
+    parser.add_argument("--coldstart-runs", type=int, default=coldstart.RUNS)
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per task (warm)")
     parser.add_argument("--prompt-runs", type=int, default=7, help="runs of each route's worst body")
     parser.add_argument("--file-repeats", type=int, default=40, help="calls of each files figure")

@@ -11,16 +11,22 @@ and handler runs alternate, and each round swaps which goes first.
 from __future__ import annotations
 
 import os
+import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import LAMBDA_ENV, Summary, Verdict, copy_function
 
 BUDGET_RATIO = 1.3
+# Runs of each kind. On this shared two-core VM, medians of 21 runs put the ratio anywhere from about 1.17 to 1.36
+# for the same code (repeated by hand); a median's spread shrinks as one over the square root of the runs, so 41 runs
+# narrow it by a quarter. The report prints the run's own bootstrap interval.
+RUNS = 41
 FLOOR = 'import boto3\nboto3.client("bedrock-runtime")\n'
 # What the function does instead (genai_core/clients.py): the client from botocore alone, boto3 never imported.
 BOTOCORE_FLOOR = 'import botocore.session\nbotocore.session.get_session().create_client("bedrock-runtime")\n'
@@ -57,10 +63,27 @@ class ColdStart:
     process_cpu_ms: dict[str, Summary]  # the whole child process (RUSAGE_CHILDREN), interpreter start-up included
     wall_ms: dict[str, Summary]
     max_rss_mb: dict[str, Summary]  # the child's peak resident memory
+    cpu_samples: dict[str, tuple[float, ...]] = field(default_factory=dict)  # every run's CPU ms, for the interval
 
     @property
     def ratio(self) -> float:
         return self.cpu_ms["handler"].median / self.cpu_ms["floor"].median
+
+    def ratio_interval(self, resamples: int = 2000, confidence: float = 0.95) -> tuple[float, float] | None:
+        """A bootstrap interval of ``ratio``: each kind's runs resampled with replacement, the ratio of the medians
+        each time, the central ``confidence`` of them (a fixed seed: the same runs give the same interval). It says
+        how far the budget's one figure could move on this machine from its noise alone; None without the runs."""
+        handler, floor = self.cpu_samples.get("handler"), self.cpu_samples.get("floor")
+        if not handler or not floor:
+            return None
+        rng = random.Random(0)
+        ratios = sorted(
+            statistics.median(rng.choices(handler, k=len(handler)))
+            / statistics.median(rng.choices(floor, k=len(floor)))
+            for _ in range(resamples)
+        )
+        tail = (1 - confidence) / 2
+        return ratios[int(tail * (resamples - 1))], ratios[int((1 - tail) * (resamples - 1))]
 
     def added_ms(self, kind: str) -> float | None:
         """What a row of the breakdown adds to the row before it (median CPU ms), or None without a breakdown."""
@@ -110,7 +133,7 @@ def run_once(
     return float(cpu) * 1000, process * 1000, float(wall) * 1000, int(rss_kb) / 1024
 
 
-def measure(runs: int = 21, *, breakdown: bool = True, baseline: tuple[str, Path] | None = None) -> ColdStart:
+def measure(runs: int = RUNS, *, breakdown: bool = True, baseline: tuple[str, Path] | None = None) -> ColdStart:
     """``breakdown``: also the floor with the collector paused, then Powertools, then the Tracer, on top of it.
     ``baseline``: (label, folder) of another version of the function, measured in the same alternation."""
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as scratch:
@@ -141,11 +164,12 @@ def measure(runs: int = 21, *, breakdown: bool = True, baseline: tuple[str, Path
         process_cpu_ms={kind: Summary.of(values) for kind, values in process.items()},
         wall_ms={kind: Summary.of(values) for kind, values in wall.items()},
         max_rss_mb={kind: Summary.of(values) for kind, values in rss.items()},
+        cpu_samples={kind: tuple(values) for kind, values in cpu.items()},
     )
 
 
 if __name__ == "__main__":
-    result = measure(int(sys.argv[1]) if len(sys.argv) > 1 else 21)
+    result = measure(int(sys.argv[1]) if len(sys.argv) > 1 else RUNS)
     for kind in result.cpu_ms:
         print(f"{kind:52} cpu {result.cpu_ms[kind].show('ms')}   process {result.process_cpu_ms[kind].show('ms')}")
     for verdict in result.verdicts():

@@ -213,11 +213,19 @@ def _coldstart_section(results: Results) -> list[str]:
                 ]
             )
         )
+    interval = cold.ratio_interval()
+    spread = (
+        f" The run's own noise: a bootstrap of its runs (each kind's resampled 2,000 times) puts 95% of the ratios "
+        f"between {interval[0]:.2f}× and {interval[1]:.2f}×; the verdict uses the medians, and a figure near the "
+        f"budget can change verdict between runs of the same code."
+        if interval is not None
+        else ""
+    )
     lines += [
         "",
         (
             f"**Handler / floor: {cold.ratio:.2f}×** (medians, {handler:.1f} / {floor:.1f} ms; budget ≤ "
-            f"{coldstart.BUDGET_RATIO}×). The whole-process column adds interpreter start-up and shutdown: at exit the "
+            f"{coldstart.BUDGET_RATIO}×).{spread} The whole-process column adds interpreter start-up and shutdown: at exit the "
             f"interpreter runs one last collection, which skips the objects the handler froze (below), so that column "
             f"can be lower for the handler than for the floor; the budget uses the import's own CPU time."
         ),

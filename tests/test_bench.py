@@ -48,6 +48,24 @@ def test_each_row_of_the_breakdown_adds_to_the_row_before():
         assert payload.startswith(coldstart.GC_PAUSED)
 
 
+def test_the_ratios_bootstrap_interval_holds_the_ratio_and_narrows_with_less_noise():
+    def cold_with(handler: list[float], floor: list[float]) -> coldstart.ColdStart:
+        runs = {"handler": handler, "floor": floor}
+        summaries = {kind: Summary.of(values) for kind, values in runs.items()}
+        return coldstart.ColdStart(
+            len(handler), summaries, summaries, summaries, summaries, {k: tuple(v) for k, v in runs.items()}
+        )
+
+    noisy = cold_with([120.0 + 40 * (i % 5) for i in range(21)], [100.0 + 30 * (i % 7) for i in range(21)])
+    low, high = noisy.ratio_interval() or (0.0, 0.0)
+    assert low <= noisy.ratio <= high and high - low > 0.05
+    quiet = cold_with([130.0 + (i % 3) for i in range(21)], [100.0 + (i % 3) for i in range(21)])
+    quiet_low, quiet_high = quiet.ratio_interval() or (0.0, 0.0)
+    assert quiet_low <= quiet.ratio <= quiet_high and quiet_high - quiet_low < (high - low) / 5
+    assert noisy.ratio_interval() == noisy.ratio_interval()  # a fixed seed
+    assert coldstart.ColdStart(1, {}, {}, {}, {}).ratio_interval() is None
+
+
 def test_the_cold_start_child_reports_a_failed_import():
     with pytest.raises(RuntimeError, match="cold start failed"):
         coldstart.run_once("import no_such_module_anywhere\n", Path.cwd())
@@ -218,3 +236,5 @@ def test_the_report_shows_every_figure_and_verdict(cold, prompts, file_figures):
     assert "botocore alone, as the function makes it" in broken_down and "20.0 ms less than the floor" in broken_down
     assert "against the client from botocore alone with the collector paused 1.56×" in broken_down
     assert "our code, 50.0 ms" in broken_down
+    assert "bootstrap of its runs" not in broken_down  # these made-up figures have no runs
+    assert "bootstrap of its runs" in text  # the measured ones have
