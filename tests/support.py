@@ -38,6 +38,20 @@ TEST_GUARDRAILS = {"full": "gr0test0guard", "prompt-attack": "gr0test0attack"}
 TEST_KNOWLEDGE_BASE_ID = "KBTEST0001"  # Retrieve's knowledgeBaseId: ten letters or digits
 # A stand-in for the name of the stack's uploads bucket (the template references the bucket).
 TEST_UPLOADS_BUCKET = "genai-uploads-test-bucket"
+# What stacks/components/private_bucket.py gives every data bucket (the corpus's, the uploads'), as the template
+# holds it: no public access, ACLs off, SSE-S3.
+PRIVATE_BUCKET_PROPERTIES = {
+    "PublicAccessBlockConfiguration": {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    },
+    "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    "BucketEncryption": {
+        "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    },
+}
 # The function's environment as the stack sets it from cdk.json, by the stack's own code (stacks/function_env.py),
 # with these guardrails, this knowledge base, this conversation table and this uploads bucket (test_infrastructure
 # checks it against the synthesized template).

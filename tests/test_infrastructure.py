@@ -20,7 +20,14 @@ from stacks.components.guardrail import NAMING
 from stacks.components.rest_api import REQUEST_MODEL_CONTENT_TYPES, UPLOAD_MODEL, draft_04
 from stacks.config import ConfigError
 from tests.conftest import FUNCTION_ENV, synthesize
-from tests.support import API_STACK, CDK_CONTEXT, MODEL_ID, cdk_context, conversations_table_ref
+from tests.support import (
+    API_STACK,
+    CDK_CONTEXT,
+    MODEL_ID,
+    PRIVATE_BUCKET_PROPERTIES,
+    cdk_context,
+    conversations_table_ref,
+)
 from tools.templates import render
 
 ROUTES = {route.path for route in load_catalog()}
@@ -592,16 +599,7 @@ def s3_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
 def test_the_uploads_bucket_is_private_encrypted_unversioned_and_expires_as_configured(templates):
     _, bucket = uploads_bucket(templates[API_STACK])
     properties = bucket["Properties"]
-    assert properties["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-    assert properties["BucketEncryption"] == {
-        "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-    }
+    assert {key: properties[key] for key in PRIVATE_BUCKET_PROPERTIES} == PRIVATE_BUCKET_PROPERTIES
     (rule,) = properties["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == CDK_CONTEXT["uploadsExpireDays"] and rule["Status"] == "Enabled"
     assert "VersioningConfiguration" not in properties and "CorsConfiguration" not in properties

@@ -39,6 +39,7 @@ from tests.scanner_support import (
     checkov_outcome,
     nag_report,
 )
+from tests.support import PRIVATE_BUCKET_PROPERTIES
 from tests.test_scanners import (
     test_cdk_nag_passes_with_every_acknowledgment_explained_at_the_narrowest_scope as nag_passes_at_the_narrowest_scope,
 )
@@ -163,16 +164,7 @@ def test_the_corpus_bucket_is_private_encrypted_versioned_and_expires_replaced_v
     Template.from_json(kb_templates[DEFAULT.stack]).has_resource_properties(
         "AWS::S3::Bucket",
         {
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
+            **PRIVATE_BUCKET_PROPERTIES,
             "VersioningConfiguration": {"Status": "Enabled"},
             "LifecycleConfiguration": {
                 "Rules": [

@@ -28,7 +28,7 @@ from tests.scanner_support import (
     checkov_outcome,
     nag_report,
 )
-from tests.support import CDK_CONTEXT
+from tests.support import CDK_CONTEXT, PRIVATE_BUCKET_PROPERTIES
 from tests.test_config import context_values
 from tools.scanners import run_cfn_lint
 
@@ -108,28 +108,13 @@ def everything(logical_id: str) -> list[Any]:
 
 
 def test_all_public_access_is_blocked_and_acls_are_off(template):
-    template.has_resource_properties(
-        "AWS::S3::Bucket",
-        {
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-        },
-    )
+    access = ("PublicAccessBlockConfiguration", "OwnershipControls")
+    template.has_resource_properties("AWS::S3::Bucket", {key: PRIVATE_BUCKET_PROPERTIES[key] for key in access})
 
 
 def test_objects_are_encrypted_with_s3_managed_keys(template):
     template.has_resource_properties(
-        "AWS::S3::Bucket",
-        {
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            }
-        },
+        "AWS::S3::Bucket", {"BucketEncryption": PRIVATE_BUCKET_PROPERTIES["BucketEncryption"]}
     )
 
 

@@ -31,6 +31,7 @@ from botocore.config import Config
 from genai_core.limits import ClientSettings
 
 USER_AGENT_EXTRA = "genai-reference-architecture"  # in every request's User-Agent: this project's calls in CloudTrail
+_LOCK = threading.Lock()  # held while a client is made: a botocore session is not thread-safe
 
 
 def make_client(
@@ -48,9 +49,6 @@ def make_client(
     )
     with _LOCK:
         return (session or shared_session()).create_client(service, region_name=settings.region, config=config)
-
-
-_LOCK = threading.Lock()
 
 
 @functools.cache

@@ -399,7 +399,7 @@ def make_client(
     settings: ClientSettings = STORE_CLIENT, *, session: Any = None, validate: bool = False
 ) -> DynamoDBClient:
     """A DynamoDB client with ``settings``' timeouts and attempts (``genai_core/clients.py``); from ``session``
-    (a botocore ``Session``) when given, else a new one (the function's role).
+    (a botocore ``Session``) when given, else the container's shared one (the function's role).
 
     ``validate``: botocore's check of each request against DynamoDB's service model before it is sent. Off by
     default: the store's four requests are built here from a fixed shape, the tests send every one of them through
@@ -434,8 +434,8 @@ class ConversationStore:
 
     @classmethod
     def from_settings(cls, settings: ConversationSettings, *, session: Any = None) -> ConversationStore:
-        """The store of the function's settings; ``session``: a botocore ``Session`` for its client (default: a new
-        one, the function's role)."""
+        """The store of the function's settings; ``session``: a botocore ``Session`` for its client (default: the
+        container's shared one, the function's role)."""
         store = cls(
             settings.table_name,
             limits=settings.limits,

@@ -7,9 +7,9 @@ nothing a caller sends is ever a key or a path. Another caller's uploadId theref
 under this caller's prefix: ``upload_not_found``, the same answer as for an id never uploaded, after one S3 read of
 the caller's own prefix and without a model call.
 
-The presigned PUT is SigV4 (botocore's default would presign with SigV2 in many regions, and SigV2 signs no Content-Length) and
-binds the bucket, the key, the Content-Type of the declared format and the exact Content-Length, for
-``url_seconds``. An upload is usable for ``max_age_seconds`` after its id was issued: S3's lifecycle expiry is lazy
+The presigned PUT is SigV4 (botocore's default would presign with SigV2 in many regions, and SigV2 signs no
+Content-Length) and binds the bucket, the key, the Content-Type of the declared format and the exact Content-Length,
+for ``url_seconds``. An upload is usable for ``max_age_seconds`` after its id was issued: S3's lifecycle expiry is lazy
 (it rounds to the next midnight UTC and deletes asynchronously, so an object can outlive "one day" by a day), so the
 age is enforced here, from the id itself, before S3 is asked. On use, the object's actual size and media type are
 checked and its bytes sniffed, like an inline file (``files.resolve``): a presigned URL can be used more than once
